@@ -1,0 +1,16 @@
+// Two projects: `unit` (pure core and local servers, fast) and `integration`
+// (real git, dockerd, buildx and registry from scripts/stack.sh; serial, long timeouts).
+const common = {
+  preset: 'ts-jest/presets/default-esm',
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] }
+}
+export default {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/**/*.test.ts'], testPathIgnorePatterns: ['\\.itg\\.test\\.ts$'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/__tests__/**/*.itg.test.ts'], testTimeout: 600000 }
+  ],
+  maxWorkers: 2
+}

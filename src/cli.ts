@@ -1,0 +1,1 @@
+console.log('strata cli: not wired yet')

@@ -1,0 +1,188 @@
+// The domain types shared by the pure core and the adapters. No I/O here.
+
+// ---------- config (.github/strata.yml) ----------
+
+export type CacheKind = 'gha' | 'registry' | 'local' | 'inline'
+
+/** A parent edge: layer `layer` is passed to this layer as `--build-arg <buildArg>=<ref>`. */
+export interface ParentRef {
+  layer: string
+  buildArg: string
+}
+
+/** One layer, with every default applied (defaults block, then built-in defaults). */
+export interface LayerConfig {
+  name: string
+  dockerfile: string
+  context: string
+  paths: string[]
+  from: ParentRef[]
+  always: boolean
+  /** Repository, lower-cased, without tag: `ghcr.io/acme/sindri`. */
+  image: string
+  /** Templates replacing the default tags (SPEC 5), or undefined for the defaults. */
+  tags?: string[]
+  /** Template of the moving tag that children and later runs reuse. undefined: `{layer}-stable`, or `latest` for a leaf. */
+  stableTag?: string
+  buildArgs: Record<string, string>
+  target?: string
+  platforms: string[]
+  cache: CacheKind[]
+  secrets: string[]
+  labels: Record<string, string>
+  provenance?: string | boolean
+  sbom?: string | boolean
+}
+
+/** Retention rules (issue 6); validated by the config loader, applied by mode: cleanup. */
+export interface RetentionRule {
+  /** Keep this many most recent; undefined: no count limit. */
+  keep?: number
+  /** Delete when older than this many days; undefined: no age limit. */
+  maxAgeDays?: number
+  /** For PR tags: delete once the PR is merged or closed. */
+  deleteWhenClosed?: boolean
+  /** Keep indefinitely. */
+  keepForever?: boolean
+}
+
+export type TagKind = 'stable' | 'versioned' | 'pr' | 'branch' | 'cache' | 'untagged'
+
+export interface RetentionConfig {
+  /** Always keep at least this many versions of each layer. */
+  minKeep: number
+  /** Per tag kind defaults, then per layer overrides. */
+  rules: Partial<Record<TagKind, RetentionRule>>
+  layers: Record<string, Partial<Record<TagKind, RetentionRule>>>
+}
+
+export interface StrataConfig {
+  /** Path of the file it came from, as the user named it (for messages). */
+  file: string
+  version: 1
+  image: string
+  /** In config order. */
+  layers: LayerConfig[]
+  /** Layer names in topological order (parents first, ties in config order). */
+  order: string[]
+  retention?: RetentionConfig
+}
+
+// ---------- events and changes ----------
+
+export interface PullRequestInfo {
+  number: number
+  headSha: string
+  headRef: string
+  baseSha: string
+  baseRef: string
+  /** Head repository differs from the base repository. */
+  fork: boolean
+  /** `pull_request.changed_files` from the payload, when present. */
+  changedFiles?: number
+}
+
+/** What the run is about, read from the event name and payload (and GITHUB_* values). */
+export interface EventContext {
+  eventName: string
+  owner: string
+  repo: string
+  /** Full ref (`refs/heads/main`, `refs/tags/v1.2.3`, `refs/pull/42/merge`). */
+  ref: string
+  /** The commit the images are of: PR head on pull requests, else the pushed/dispatched commit. */
+  sha: string
+  defaultBranch: string
+  /** Branch name (PR head branch on pull requests), when the ref is a branch. */
+  branch?: string
+  /** Tag name, when the ref is a tag. */
+  tag?: string
+  pr?: PullRequestInfo
+  /** A push to / dispatch or schedule on the default branch. */
+  isDefaultBranch: boolean
+  /** Run start time, for {date} and {timestamp}. */
+  time: Date
+}
+
+/** Which commits to compare, decided from the event (SPEC 3). */
+export type DiffRange =
+  | { kind: 'pull'; number: number; base: string; head: string; expectedCount?: number }
+  | { kind: 'compare'; base: string; head: string }
+  | { kind: 'forced'; base: string; head: string }
+  /** New branch: compare the default branch with head. */
+  | { kind: 'new-branch'; defaultBranch: string; head: string }
+  /** The repository's first push: every file is changed. */
+  | { kind: 'first-push'; head: string }
+  | { kind: 'deleted' }
+  | { kind: 'none'; why: string }
+
+export type FileStatus = 'added' | 'modified' | 'removed' | 'renamed' | 'copied' | 'changed' | 'unchanged'
+
+export interface ChangedFile {
+  path: string
+  status: FileStatus
+  /** The old path of a renamed (or copied) file. */
+  previousPath?: string
+}
+
+export interface ChangeSet {
+  /** api: GitHub API; git: `git diff` in the workspace; none: the event has no diff; unknown: could not tell. */
+  source: 'api' | 'git' | 'none' | 'unknown'
+  files: ChangedFile[]
+  /** Why the change is unknown (source 'unknown'), or why git was used instead of the API. */
+  note?: string
+  base?: string
+  head?: string
+}
+
+// ---------- plan ----------
+
+export interface PatternMatch {
+  path: string
+  pattern: string
+}
+
+export interface LayerTags {
+  /** Immutable tags pushed by the build, e.g. `tooling-3f2a9c1`. Tag names only, no repository. */
+  versioned: string[]
+  /** Moving tags added after every layer succeeded (stable, latest, pr-N, branch). */
+  moving: string[]
+  /** The stable tag that this layer reuses when it does not build. */
+  stable: string
+}
+
+export interface LayerDecision {
+  build: boolean
+  /** Every reason that holds, in SPEC 4 order and wording. */
+  reasons: string[]
+  /** Changed files that match the layer's paths, each with the pattern that matched. */
+  matches: PatternMatch[]
+  /** Full refs `image:tag`, versioned first then moving. */
+  tags: string[]
+  /** Digest-pinned reference for this commit, when known (`image:tag@sha256:…`). */
+  ref?: string
+  /** This step may build it (the `layers` input). */
+  selected: boolean
+}
+
+export interface Plan {
+  layers: Record<string, LayerDecision>
+  changes: { source: ChangeSet['source']; count: number }
+  base?: string
+  head?: string
+  event: string
+}
+
+// ---------- adapter seams ----------
+
+export interface ImageInfo {
+  /** Manifest (or index) digest, `sha256:…`. */
+  digest: string
+}
+
+/** The registry, as Strata sees it. Implementations memoize and run look-ups side by side. */
+export interface Registry {
+  /** The image behind `ref` (`repo:tag`), or null when the tag does not exist. Throws on other errors. */
+  inspect(ref: string): Promise<ImageInfo | null>
+  /** Point every `targets` tag at `source` (`repo@sha256:…`), without pulling or rebuilding. */
+  retag(source: string, targets: string[]): Promise<void>
+}
