@@ -20,13 +20,31 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@actions/*', 'fs', 'fs/*', 'node:fs', 'node:fs/*', 'child_process', 'node:child_process', '../adapters/*'], message: 'src/core is pure: do I/O in src/adapters.' }
+            {
+              group: [
+                '@actions/*',
+                'fs',
+                'fs/*',
+                'node:fs',
+                'node:fs/*',
+                'child_process',
+                'node:child_process',
+                '../adapters/*'
+              ],
+              message: 'src/core is pure: do I/O in src/adapters.'
+            }
           ]
         }
       ],
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'src/core is pure: pass values in.' }]
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'src/core is pure: pass values in.' }
+      ]
     }
   },
   { files: ['__tests__/**/*.ts'], ...jest.configs['flat/recommended'] },
-  { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } }
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } }
+  }
 )

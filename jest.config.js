@@ -9,8 +9,18 @@ const common = {
 }
 export default {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/**/*.test.ts'], testPathIgnorePatterns: ['\\.itg\\.test\\.ts$'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/__tests__/**/*.itg.test.ts'], testTimeout: 600000 }
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+      testPathIgnorePatterns: ['\\.itg\\.test\\.ts$']
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/__tests__/**/*.itg.test.ts'],
+      testTimeout: 600000
+    }
   ],
   maxWorkers: 2
 }

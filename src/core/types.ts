@@ -186,3 +186,12 @@ export interface Registry {
   /** Point every `targets` tag at `source` (`repo@sha256:…`), without pulling or rebuilding. */
   retag(source: string, targets: string[]): Promise<void>
 }
+
+/** Where the pipeline writes what the user reads; `@actions/core` in the action, the terminal in the CLI. */
+export interface Logger {
+  info(message: string): void
+  notice(message: string): void
+  warning(message: string): void
+  /** Runs `fn` with its log folded under `name`. */
+  group<T>(name: string, fn: () => Promise<T>): Promise<T>
+}
