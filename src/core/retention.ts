@@ -1,0 +1,279 @@
+// Retention (issue 6): which tags and digests of a repository to delete. Pure: the adapters list
+// the repository and delete; this file only decides.
+//
+// A distribution registry deletes by digest (every tag on it goes), and a GHCR package version is
+// a digest too, so the last word is per digest: a digest goes only when every tag on it goes.
+import type { RetentionConfig, RetentionRule, StrataConfig, TagKind } from './types.js'
+
+/** `other`: a tag outside Strata's tag scheme (a release, a hand-pushed tag): always kept. */
+export type RowKind = TagKind | 'other'
+
+/** One image in the repository: a digest, every tag on it, and when it was made. */
+export interface RetentionVersion {
+  digest: string
+  tags: string[]
+  /** Image creation (config `created`, or the package version's `created_at`); unknown: never "old". */
+  created?: Date
+  /** Manifests an index refers to: they live as long as the index does. */
+  children?: string[]
+}
+
+export type PrState = 'open' | 'closed' | 'merged'
+
+export interface RetentionInput {
+  config: StrataConfig
+  /** The repository being cleaned (`ghcr.io/acme/sindri`); only layers pushed there own its tags. */
+  image: string
+  versions: RetentionVersion[]
+  /** State of the pull requests met in pr tags; a PR missing here counts as open. */
+  prs: Record<number, PrState>
+  now: Date
+  /** At most this many digests are deleted; the rest wait for a later run. */
+  maxDeletions: number
+}
+
+export interface RetentionRow {
+  /** undefined: an untagged digest. */
+  tag?: string
+  digest: string
+  kind: RowKind
+  /** The layer that owns the tag; '' when none does (untagged, foreign tags). */
+  layer: string
+  pr?: number
+  created?: Date
+  action: 'keep' | 'delete'
+  /** Why, in words: `pr: PR #12 merged`, `stable tag`, `shares its digest with kept tag base-stable`. */
+  rule: string
+}
+
+export interface RetentionDecision {
+  rows: RetentionRow[]
+  /** Digests to delete, oldest first, at most maxDeletions. */
+  deletions: string[]
+  /** How many digests the cap kept back. */
+  capped: number
+  warnings: string[]
+}
+
+export interface TagClass {
+  kind: RowKind
+  layer: string
+  pr?: number
+}
+
+/** The layers pushed to one repository, as the tag scheme needs them. */
+export interface TagScheme {
+  /** Layers with children, longest name first (prefixed tags). */
+  prefixed: string[]
+  /** The leaf layer that owns the un-prefixed tags (the last leaf in config order), if any. */
+  leaf?: string
+  /** Every layer on the repository, in config order. */
+  layers: string[]
+  /** Literal stable tags (`{layer}-stable`, `latest`, or a `stable-tag` without variables) → layer. */
+  stable: Record<string, string>
+}
+
+const KIND_ORDER: RowKind[] = ['stable', 'versioned', 'pr', 'branch', 'cache', 'untagged', 'other']
+const DAY_MS = 86_400_000
+const SHA7 = '[0-9a-f]{7}'
+const RELEASE = /^v?\d+(\.\d+){0,2}([-+][0-9a-z.-]+)?$/
+
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const short = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12)
+
+export function tagScheme(config: StrataConfig, image: string): TagScheme {
+  const parents = new Set(config.layers.flatMap(l => l.from.map(p => p.layer)))
+  const here = config.layers.filter(l => l.image === image)
+  const leaves = here.filter(l => !parents.has(l.name))
+  const leaf = leaves.length > 0 ? leaves[leaves.length - 1].name : undefined
+  const stable: Record<string, string> = {}
+  for (const l of here) {
+    const isLeaf = !parents.has(l.name)
+    if (isLeaf && l.name !== leaf) continue
+    const literal = l.stableTag?.replaceAll('{layer}', l.name)
+    const tag = literal && !literal.includes('{') ? literal : isLeaf ? 'latest' : `${l.name}-stable`
+    stable[tag] = l.name
+  }
+  const prefixed = here
+    .filter(l => parents.has(l.name))
+    .map(l => l.name)
+    .sort((a, b) => b.length - a.length || a.localeCompare(b))
+  return { prefixed, leaf, layers: here.map(l => l.name), stable }
+}
+
+/** Which kind of tag this is and which layer owns it, by Strata's default tag scheme (SPEC 5). */
+export function classifyTag(tag: string, scheme: TagScheme): TagClass {
+  if (tag in scheme.stable) return { kind: 'stable', layer: scheme.stable[tag] }
+  if (tag === 'latest') return { kind: 'stable', layer: scheme.leaf ?? '' }
+  for (const layer of scheme.layers) if (tag === `cache-${layer}`) return { kind: 'cache', layer }
+  for (const layer of scheme.prefixed) {
+    const p = esc(layer)
+    const pr = new RegExp(`^${p}-pr-(\\d+)-${SHA7}$`).exec(tag)
+    if (pr) return { kind: 'pr', layer, pr: Number(pr[1]) }
+    if (new RegExp(`^${p}-${SHA7}$`).test(tag)) return { kind: 'versioned', layer }
+  }
+  const leaf = scheme.leaf
+  if (leaf === undefined) return { kind: 'other', layer: '' }
+  const pr = new RegExp(`^pr-(\\d+)(-${SHA7})?$`).exec(tag)
+  if (pr) return { kind: 'pr', layer: leaf, pr: Number(pr[1]) }
+  if (RELEASE.test(tag)) return { kind: 'other', layer: leaf }
+  if (/^nightly-\d{8}$/.test(tag) || new RegExp(`^.+-${SHA7}$`).test(tag))
+    return { kind: 'versioned', layer: leaf }
+  // Another layer's tag of a shape Strata does not push: not ours to judge.
+  if (scheme.prefixed.some(l => tag.startsWith(`${l}-`))) return { kind: 'other', layer: '' }
+  return { kind: 'branch', layer: leaf }
+}
+
+/** `keep 3, max-age-days 7, delete-when-closed` */
+export function describeRule(rule: RetentionRule): string {
+  const parts: string[] = []
+  if (rule.keepForever) parts.push('keep-forever')
+  if (rule.keep !== undefined) parts.push(`keep ${rule.keep}`)
+  if (rule.maxAgeDays !== undefined) parts.push(`max-age-days ${rule.maxAgeDays}`)
+  if (rule.deleteWhenClosed) parts.push('delete-when-closed')
+  return parts.join(', ') || 'no limit'
+}
+
+const EMPTY: RetentionConfig = { minKeep: 0, rules: {}, layers: {} }
+
+export function decideRetention(input: RetentionInput): RetentionDecision {
+  const ret = input.config.retention ?? EMPTY
+  const scheme = tagScheme(input.config, input.image)
+  const now = input.now.getTime()
+  const byDigest = new Map<string, RetentionVersion>()
+  for (const v of input.versions) byDigest.set(v.digest, v)
+  const time = (d: string): number => byDigest.get(d)?.created?.getTime() ?? Number.POSITIVE_INFINITY
+
+  // 1. Every tag (and every untagged digest) becomes a row with its kind and layer.
+  const rows: RetentionRow[] = []
+  for (const v of input.versions) {
+    if (v.tags.length === 0) rows.push(row(v, undefined, { kind: 'untagged', layer: '' }))
+    for (const tag of v.tags) rows.push(row(v, tag, classifyTag(tag, scheme)))
+  }
+
+  // 2. Each (layer, kind) group under its rule: a layer's rule for a kind replaces the default one.
+  const groups = new Map<string, RetentionRow[]>()
+  for (const r of rows) {
+    const key = `${r.layer}\0${r.kind}`
+    groups.set(key, [...(groups.get(key) ?? []), r])
+  }
+  for (const group of groups.values()) {
+    const { kind, layer } = group[0]
+    if (kind === 'stable') {
+      for (const r of group) keep(r, 'stable tag: always kept')
+      continue
+    }
+    if (kind === 'other') {
+      for (const r of group)
+        keep(r, r.tag && RELEASE.test(r.tag) ? 'release tag: always kept' : 'not a Strata tag: kept')
+      continue
+    }
+    const rule = (kind === 'untagged' ? undefined : ret.layers[layer]?.[kind]) ?? ret.rules[kind]
+    if (!rule) {
+      for (const r of group) keep(r, `${kind}: no rule`)
+      continue
+    }
+    if (rule.keepForever) {
+      for (const r of group) keep(r, `${kind}: keep-forever`)
+      continue
+    }
+    // Newest first by digest: `keep N` counts versions, not the tags on them.
+    const digests = [...new Set(group.map(r => r.digest))].sort(
+      (a, b) => time(b) - time(a) || a.localeCompare(b)
+    )
+    const rank = new Map(digests.map((d, i) => [d, i]))
+    for (const r of group) {
+      const why: string[] = []
+      const created = r.created?.getTime()
+      if (
+        rule.maxAgeDays !== undefined &&
+        created !== undefined &&
+        now - created > rule.maxAgeDays * DAY_MS
+      ) {
+        why.push(`older than ${rule.maxAgeDays} days`)
+      }
+      const state = r.pr === undefined ? undefined : input.prs[r.pr]
+      if (rule.deleteWhenClosed && (state === 'closed' || state === 'merged'))
+        why.push(`PR #${r.pr} ${state}`)
+      if (rule.keep !== undefined && (rank.get(r.digest) ?? 0) >= rule.keep)
+        why.push(`beyond the newest ${rule.keep}`)
+      if (why.length > 0) {
+        r.action = 'delete'
+        r.rule = `${kind}: ${why.join(', ')}`
+      } else keep(r, `${kind}: within ${describeRule(rule)}`)
+    }
+  }
+
+  // 3. min-keep: each layer keeps at least this many versions (digests with a stable or versioned
+  // tag); PR, branch and cache images are not versions and never held back by it.
+  for (const layer of scheme.layers) {
+    const mine = rows.filter(r => r.layer === layer && (r.kind === 'versioned' || r.kind === 'stable'))
+    const kept = new Set(mine.filter(r => r.action === 'keep').map(r => r.digest))
+    const back = [...new Set(mine.filter(r => !kept.has(r.digest)).map(r => r.digest))]
+      .sort((a, b) => time(b) - time(a) || a.localeCompare(b))
+      .slice(0, Math.max(0, ret.minKeep - kept.size))
+    for (const r of mine) if (back.includes(r.digest)) keep(r, `min-keep ${ret.minKeep}`)
+  }
+
+  // 4. Digest safety: a digest goes only when every tag on it goes; an index keeps its manifests.
+  const keptDigests = new Set(rows.filter(r => r.action === 'keep').map(r => r.digest))
+  for (let changed = true; changed;) {
+    changed = false
+    for (const d of [...keptDigests]) {
+      for (const child of byDigest.get(d)?.children ?? []) {
+        if (keptDigests.has(child) || !byDigest.has(child)) continue
+        keptDigests.add(child)
+        changed = true
+        for (const r of rows) if (r.digest === child) keep(r, `referenced by kept index ${short(d)}`)
+      }
+    }
+  }
+  for (const r of rows) {
+    if (r.action === 'delete' && keptDigests.has(r.digest)) {
+      const by = rows.find(o => o.digest === r.digest && o.action === 'keep' && o.tag !== undefined)
+      keep(r, `shares its digest with kept tag ${by?.tag ?? short(r.digest)} (else ${r.rule})`)
+    }
+  }
+
+  // 5. The cap: oldest first, at most maxDeletions digests a run.
+  const all = [...new Set(rows.filter(r => r.action === 'delete').map(r => r.digest))].sort(
+    (a, b) => time(a) - time(b) || a.localeCompare(b)
+  )
+  const limit = Math.max(0, input.maxDeletions)
+  const deletions = all.slice(0, limit)
+  const capped = all.length - deletions.length
+  const warnings: string[] = []
+  if (capped > 0) {
+    const over = new Set(all.slice(limit))
+    for (const r of rows)
+      if (over.has(r.digest)) keep(r, `cap: max-deletions ${limit} reached (else ${r.rule})`)
+    warnings.push(
+      `${input.image}: ${all.length} digests are due for deletion but max-deletions is ${limit}: ` +
+        `deleting the ${deletions.length} oldest; the other ${capped} wait for a later run (raise max-deletions to delete more at once)`
+    )
+  }
+
+  const layerRank = (l: string): number => (l === '' ? scheme.layers.length : scheme.layers.indexOf(l))
+  rows.sort(
+    (a, b) =>
+      layerRank(a.layer) - layerRank(b.layer) ||
+      KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+      time(b.digest) - time(a.digest) ||
+      (a.tag ?? '').localeCompare(b.tag ?? '') ||
+      a.digest.localeCompare(b.digest)
+  )
+  return { rows, deletions, capped, warnings }
+}
+
+function row(v: RetentionVersion, tag: string | undefined, c: TagClass): RetentionRow {
+  const r: RetentionRow = { digest: v.digest, kind: c.kind, layer: c.layer, action: 'keep', rule: '' }
+  if (tag !== undefined) r.tag = tag
+  if (c.pr !== undefined) r.pr = c.pr
+  if (v.created) r.created = v.created
+  return r
+}
+
+function keep(r: RetentionRow, rule: string): void {
+  r.action = 'keep'
+  r.rule = rule
+}
