@@ -1,4 +1,10 @@
-import { classifyTag, decideRetention, tagScheme, type RetentionVersion } from '../../src/core/retention.js'
+import {
+  classifyTag,
+  decideRetention,
+  tagScheme,
+  type PrState,
+  type RetentionVersion
+} from '../../src/core/retention.js'
 import type { LayerConfig, RetentionConfig, StrataConfig } from '../../src/core/types.js'
 
 const IMAGE = 'ghcr.io/acme/sindri'
@@ -132,7 +138,7 @@ describe('decideRetention', () => {
     ['closed', 'closed', 1, 'delete', 'pr: PR #5 closed'],
     ['unknown state (counts as open)', undefined, 1, 'keep', 'pr: within max-age-days 7, delete-when-closed']
   ])('a PR image that is %s', (_name, state, age, action, rule) => {
-    const prs = state ? { 5: state as 'open' | 'closed' | 'merged' } : {}
+    const prs: Record<number, PrState> = state ? { 5: state as PrState } : {}
     const d = decide(
       [v(['latest', 'main-aaaaaaa'], 1), v(['pr-5', 'pr-5-bbbbbbb'], age), v(['tooling-pr-5-bbbbbbb'], age)],
       { prs }
