@@ -1,0 +1,195 @@
+// docker buildx: version, builder features, and one build run with its progress counted.
+import { readFile } from 'node:fs/promises'
+import * as exec from '@actions/exec'
+
+export interface BuilderInfo {
+  name: string
+  driver: string
+  /** As the builder reports it (`v0.13.1`, or `v0.0.0+unknown` for some distribution builds). */
+  buildkitVersion?: string
+  /** Can export cache (`--cache-to`): not the docker driver without the containerd image store. */
+  canExportCache: boolean
+}
+
+export interface BuildRun {
+  exitCode: number
+  /** containerimage.digest from the metadata file (`sha256:…`), when the build produced one. */
+  digest?: string
+  /** Steps (`[n/m] …` vertices) that came from cache, and all steps. */
+  cachedSteps: number
+  totalSteps: number
+  /** The last `ERROR:` line of the build (else its last stderr line). */
+  lastErrorLine?: string
+  durationMs: number
+}
+
+export interface Buildx {
+  /** buildx version (`0.13.1+ds1`). */
+  version(): Promise<string>
+  inspectBuilder(name?: string): Promise<BuilderInfo>
+  /** Runs `docker <argv>` (argv from core/buildx-args.ts); never throws on a failed build: read exitCode. */
+  build(argv: string[], opts?: { cwd?: string; onLine?: (line: string) => void }): Promise<BuildRun>
+}
+
+export interface BuildxOptions {
+  /** The docker client (default `docker`). */
+  docker?: string
+  /** Extra environment for every docker process (e.g. DOCKER_HOST, the runner's ACTIONS_* for gha). */
+  env?: Record<string, string | undefined>
+}
+
+export function createBuildx(opts: BuildxOptions = {}): Buildx {
+  const docker = opts.docker ?? 'docker'
+  const env = mergeEnv(opts.env)
+
+  async function run(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    return exec.getExecOutput(docker, args, { silent: true, ignoreReturnCode: true, env })
+  }
+
+  return {
+    async version() {
+      const out = await run(['buildx', 'version'])
+      if (out.exitCode !== 0) throw new Error(`docker buildx is not available: ${lastLine(out.stderr)}`)
+      // `github.com/docker/buildx 0.13.1+ds1 <commit>`
+      return out.stdout.trim().split(/\s+/)[1] ?? out.stdout.trim()
+    },
+
+    async inspectBuilder(name) {
+      const out = await run(['buildx', 'inspect', ...(name ? [name] : [])])
+      if (out.exitCode !== 0) {
+        throw new Error(`buildx builder ${name ?? '(current)'} cannot be inspected: ${lastLine(out.stderr)}`)
+      }
+      const info = parseInspect(out.stdout)
+      if (info.cacheExport !== undefined || info.driver !== 'docker') {
+        return { ...info, canExportCache: info.cacheExport ?? true }
+      }
+      // buildx before 0.15 lists no features: the docker driver exports cache only with the
+      // containerd image store, which `docker info` shows as the containerd snapshotter.
+      const ctx = name && name !== 'default' ? ['--context', name] : []
+      const dockerInfo = await run([...ctx, 'info', '--format', '{{json .DriverStatus}}'])
+      return { ...info, canExportCache: dockerInfo.stdout.includes('io.containerd.snapshotter') }
+    },
+
+    async build(argv, o = {}) {
+      const progress = new ProgressCounter()
+      let lastError: string | undefined
+      let lastStderr: string | undefined
+      const started = Date.now()
+      const onLine = (line: string): void => {
+        progress.add(line)
+        if (line.startsWith('ERROR:')) lastError = line
+        if (line.trim()) lastStderr = line
+        o.onLine?.(line)
+      }
+      const exitCode = await exec.exec(docker, argv, {
+        cwd: o.cwd,
+        env,
+        silent: true,
+        ignoreReturnCode: true,
+        listeners: { stdline: onLine, errline: onLine }
+      })
+      const durationMs = Date.now() - started
+      const metadataFile = argv[argv.indexOf('--metadata-file') + 1]
+      const digest = argv.includes('--metadata-file') ? await readDigest(metadataFile) : undefined
+      return {
+        exitCode,
+        digest,
+        cachedSteps: progress.cached,
+        totalSteps: progress.total,
+        lastErrorLine: exitCode === 0 ? undefined : (lastError ?? lastStderr),
+        durationMs
+      }
+    }
+  }
+}
+
+/** The parts of `docker buildx inspect` that decide cache and gha support. */
+export function parseInspect(text: string): Omit<BuilderInfo, 'canExportCache'> & { cacheExport?: boolean } {
+  const field = (key: string): string | undefined =>
+    new RegExp(`^${key}:[ \\t]*(.*)$`, 'm').exec(text)?.[1]?.trim() || undefined
+  const cacheExport = /^\s*Cache export:\s*(true|false)\s*$/m.exec(text)?.[1]
+  return {
+    name: field('Name') ?? 'default',
+    driver: field('Driver') ?? 'unknown',
+    buildkitVersion: field('BuildKit version') ?? field('Buildkit'),
+    cacheExport: cacheExport === undefined ? undefined : cacheExport === 'true'
+  }
+}
+
+/** Counts `[n/m]` steps and the ones reported `CACHED` in `--progress=plain` output. */
+export class ProgressCounter {
+  private steps = new Set<string>()
+  private cachedIds = new Set<string>()
+
+  add(line: string): void {
+    const step = /^#(\d+) \[(?:[^\]]* )?\d+\/\d+\] /.exec(line)
+    if (step) this.steps.add(step[1])
+    const cached = /^#(\d+) CACHED\s*$/.exec(line)
+    if (cached) this.cachedIds.add(cached[1])
+  }
+
+  get total(): number {
+    return this.steps.size
+  }
+
+  get cached(): number {
+    return [...this.steps].filter(id => this.cachedIds.has(id)).length
+  }
+}
+
+/**
+ * `buildx failed with: <line>`, plus what to do when the registry denied the push:
+ * GHCR needs `packages: write`; elsewhere the job must log in first.
+ */
+export function describeBuildFailure(lastErrorLine: string | undefined, image: string): string {
+  const line = lastErrorLine ?? 'no error output'
+  const message = `buildx failed with: ${line}`
+  if (
+    !/401 Unauthorized|403 Forbidden|denied|unauthorized|authentication required|insufficient_scope/i.test(
+      line
+    )
+  ) {
+    return message
+  }
+  const registry = registryOf(image)
+  if (registry === 'ghcr.io') {
+    return (
+      `${message}\nThe push to ${image} was denied: give the job \`permissions: packages: write\` ` +
+      '(and, for an existing package, give this repository write access in the package settings).'
+    )
+  }
+  return `${message}\nThe push to ${image} was denied: log in to ${registry} before Strata runs (docker/login-action, or \`docker login ${registry}\`) with an account that may push there.`
+}
+
+export function registryOf(image: string): string {
+  const first = image.split('/')[0]
+  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+    ? first
+    : 'docker.io'
+}
+
+async function readDigest(file: string): Promise<string | undefined> {
+  try {
+    const meta = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
+    const digest = meta['containerimage.digest']
+    return typeof digest === 'string' ? digest : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function lastLine(text: string): string {
+  return (
+    text
+      .trim()
+      .split('\n')
+      .filter(l => l.trim())
+      .pop() ?? '(no output)'
+  )
+}
+
+function mergeEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries({ ...process.env, ...extra })) if (v !== undefined) env[k] = v
+  return env
+}
