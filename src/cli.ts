@@ -1,1 +1,269 @@
-console.log('strata cli: not wired yet')
+// `strata plan|build|cleanup`: the action's pipeline in a local clone. Changes come from git
+// (--base … --head), or a real event is replayed with --event-file and --event-name.
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createBuildx } from './adapters/buildx.js'
+import { createGit } from './adapters/git.js'
+import { createRegistry } from './adapters/registry.js'
+import { createTerminalLogger, renderTable, type TableRow } from './adapters/terminal-log.js'
+import type { BuildResult } from './build.js'
+import { decisionTable } from './cleanup.js'
+import { parseForce, parseKeyValueLines, parseList, parseMode, parsePlatforms } from './core/inputs-parse.js'
+import type { Plan, StrataConfig } from './core/types.js'
+import { planFileContent, withFinalRefs } from './outputs.js'
+import type { RunSettings } from './pipeline.js'
+import { planPaths, runPipeline } from './pipeline.js'
+
+const USAGE = `usage: strata <plan|build|cleanup> [options]
+
+  plan      decide which layers a change rebuilds (reads git and the registry; builds nothing)
+  build     plan, then build with local docker buildx (pushes only with --push)
+  cleanup   apply the config's retention rules (with --dry-run: only print the decision)
+
+options:
+  --base <rev>         compare from this commit (default: merge-base of HEAD with origin/HEAD,
+                       else with the default branch)
+  --head <rev>         compare up to this commit (default: HEAD)
+  --event-file <path>  replay a real event payload (e.g. saved from a run's GITHUB_EVENT_PATH)
+  --event-name <name>  its event name (pull_request, push, …; default: guessed from the payload)
+  --config <path>      layer config (default: .github/strata.yml)
+  --layers <a,b>       only these layers may build
+  --force <a,b|all>    build these layers regardless of changes
+  --push               push images and move tags (build); without it images are --load-ed
+  --platforms <p,q>    override every layer's platforms
+  --build-arg K=V      add a build arg to every layer (repeatable)
+  --builder <name>     buildx builder
+  --dry-run            print the buildx commands instead of running them
+  --max-deletions <n>  cleanup: delete at most n digests (default 20)
+  --json               print the plan as JSON (stdout) instead of a table
+  -C <dir>             run in <dir> (default: the current directory)
+  -q, --quiet          only warnings and the result
+`
+
+export async function cli(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parse>['values']
+  let positionals: string[]
+  try {
+    ;({ values, positionals } = parse(argv))
+  } catch (e) {
+    process.stderr.write(`strata: ${(e as Error).message}\n\n${USAGE}`)
+    return 2
+  }
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(USAGE)
+    return positionals.length === 0 && !values.help ? 2 : 0
+  }
+  try {
+    return await command(positionals, values)
+  } catch (e) {
+    process.stderr.write(`strata: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 1
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      base: { type: 'string' },
+      head: { type: 'string' },
+      'event-file': { type: 'string' },
+      'event-name': { type: 'string' },
+      config: { type: 'string' },
+      layers: { type: 'string' },
+      force: { type: 'string' },
+      push: { type: 'boolean' },
+      platforms: { type: 'string' },
+      'build-arg': { type: 'string', multiple: true },
+      builder: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'max-deletions': { type: 'string' },
+      json: { type: 'boolean' },
+      C: { type: 'string', short: 'C' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+}
+
+async function command(positionals: string[], values: ReturnType<typeof parse>['values']): Promise<number> {
+  if (positionals.length > 1) throw new Error(`one command at a time, not "${positionals.join(' ')}"`)
+  const mode = parseMode(positionals[0])
+  const cwd = resolve(values.C ?? '.')
+  const git = createGit(cwd)
+  const top = (await gitOut(cwd, ['rev-parse', '--show-toplevel']).catch(() => undefined))?.trim()
+  if (!top) throw new Error(`${cwd} is not in a git repository: run strata in a clone (or give -C <dir>)`)
+  const log = createTerminalLogger({ verbose: !values.quiet })
+
+  const event = await localEvent(top, values)
+  const layers = parseList(values.layers ?? '')
+  const settings: RunSettings = {
+    mode,
+    workspace: top,
+    configPath: values.config ?? '.github/strata.yml',
+    eventName: event.name,
+    payload: event.payload,
+    env: event.env,
+    now: new Date(),
+    layers: layers.length ? layers : undefined,
+    force: parseForce(values.force ?? ''),
+    push: values.push === true,
+    base: event.base,
+    head: event.head,
+    platforms: parsePlatforms(values.platforms ?? ''),
+    buildArgs: parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n')),
+    builder: values.builder,
+    dryRun: values['dry-run'] === true,
+    runnerTemp: await mkdtemp(join(tmpdir(), 'strata-cli-')),
+    buildEnv: process.env,
+    maxDeletions: Number(values['max-deletions'] ?? 20),
+    token: process.env.GITHUB_TOKEN,
+    apiUrl: process.env.GITHUB_API_URL,
+    repository: event.env.GITHUB_REPOSITORY
+  }
+  if (!Number.isInteger(settings.maxDeletions) || settings.maxDeletions < 0) {
+    throw new Error(`--max-deletions ${values['max-deletions']}: give a whole number, e.g. 20`)
+  }
+
+  const outcome = await runPipeline(settings, {
+    log,
+    registry: createRegistry({ builder: values.builder }),
+    buildx: mode === 'build' ? createBuildx() : undefined,
+    git
+  })
+
+  if (outcome.mode === 'cleanup') {
+    if (values.json) process.stdout.write(`${JSON.stringify(outcome.cleanup, null, 2)}\n`)
+    else process.stdout.write(`${decisionTable(outcome.cleanup.images.flatMap(i => i.rows)).join('\n')}\n`)
+    return outcome.cleanup.errors.length ? 1 : 0
+  }
+  const build = outcome.mode === 'build' ? outcome.build : undefined
+  if (values.json) process.stdout.write(planFileContent(outcome.plan, planPaths(outcome), build))
+  else process.stdout.write(`${renderTable(tableRows(outcome.config, outcome.plan, build))}\n`)
+  if (build?.failed) {
+    process.stderr.write(`strata: layer ${build.failed} failed: ${build.layers[build.failed]?.error ?? ''}\n`)
+    return 1
+  }
+  return 0
+}
+
+interface LocalEvent {
+  name: string
+  payload: unknown
+  env: RunSettings['env']
+  base?: string
+  head?: string
+}
+
+/** The event to plan for: a replayed payload, or a push of base…head on the current branch. */
+async function localEvent(top: string, values: ReturnType<typeof parse>['values']): Promise<LocalEvent> {
+  const defaultBranch = await findDefaultBranch(top)
+  const repository = await repositoryName(top)
+  if (values['event-file']) {
+    const file = values['event-file']
+    let payload: Record<string, unknown>
+    try {
+      payload = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
+    } catch (e) {
+      throw new Error(`--event-file ${file}: ${(e as Error).message}; give the JSON payload of a workflow run`)
+    }
+    const name = values['event-name'] ?? guessEventName(payload)
+    const base = values.base ? await revParse(top, values.base) : undefined
+    return {
+      name,
+      payload,
+      env: { GITHUB_REPOSITORY: repository, GITHUB_EVENT_NAME: name, GITHUB_DEFAULT_BRANCH: defaultBranch },
+      base,
+      head: values.head ? await revParse(top, values.head) : undefined
+    }
+  }
+
+  const headSha = await revParse(top, values.head ?? 'HEAD')
+  const base = values.base
+    ? await revParse(top, values.base)
+    : await defaultBase(top, defaultBranch, headSha)
+  const branch = (await gitOut(top, ['symbolic-ref', '-q', '--short', 'HEAD']).catch(() => '')).trim() || 'local'
+  const [owner, repo] = repository.split('/')
+  // A push of base…head to the current branch: the same tags and decisions as CI would make for it.
+  const payload = {
+    ref: `refs/heads/${branch}`,
+    before: base,
+    after: headSha,
+    repository: { full_name: repository, name: repo, owner: { login: owner }, default_branch: defaultBranch }
+  }
+  return {
+    name: 'push',
+    payload,
+    env: { GITHUB_REPOSITORY: repository, GITHUB_REF: `refs/heads/${branch}`, GITHUB_SHA: headSha }
+  }
+}
+
+function guessEventName(payload: Record<string, unknown>): string {
+  if (payload.pull_request) return 'pull_request'
+  if (payload.merge_group) return 'merge_group'
+  if (typeof payload.before === 'string' && typeof payload.after === 'string') return 'push'
+  throw new Error('cannot tell the event from --event-file: give --event-name (push, pull_request, …)')
+}
+
+/** origin/HEAD's branch, else main or master when there, else the current branch. */
+async function findDefaultBranch(top: string): Promise<string> {
+  const originHead = (await gitOut(top, ['symbolic-ref', '-q', '--short', 'refs/remotes/origin/HEAD']).catch(() => ''))
+    .trim()
+    .replace(/^origin\//, '')
+  if (originHead) return originHead
+  for (const b of ['main', 'master']) if (await revParse(top, `refs/heads/${b}`).catch(() => undefined)) return b
+  return (await gitOut(top, ['symbolic-ref', '-q', '--short', 'HEAD']).catch(() => '')).trim() || 'main'
+}
+
+async function defaultBase(top: string, defaultBranch: string, head: string): Promise<string> {
+  for (const ref of ['refs/remotes/origin/HEAD', `refs/heads/${defaultBranch}`]) {
+    const mb = (await gitOut(top, ['merge-base', ref, head]).catch(() => '')).trim()
+    if (mb) return mb
+  }
+  throw new Error('no base to compare with: there is no origin/HEAD or default branch here; give --base <rev>')
+}
+
+/** `owner/repo` from the origin remote's URL, else `local/<folder>`. */
+async function repositoryName(top: string): Promise<string> {
+  const url = (await gitOut(top, ['remote', 'get-url', 'origin']).catch(() => '')).trim()
+  const m = /[:/]([^/:]+)\/([^/]+?)(\.git)?\/?$/.exec(url)
+  return m ? `${m[1]}/${m[2]}` : `local/${basename(top)}`
+}
+
+async function revParse(cwd: string, rev: string): Promise<string> {
+  if (rev.startsWith('-')) throw new Error(`"${rev}" is not a revision`)
+  try {
+    return (await gitOut(cwd, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim()
+  } catch {
+    throw new Error(`"${rev}" is not a commit in ${cwd} (fetch it, or give a branch, tag or sha that exists)`)
+  }
+}
+
+function gitOut(cwd: string, args: string[]): Promise<string> {
+  return new Promise((res, rej) =>
+    execFile('git', args, { cwd, encoding: 'utf8' }, (err, stdout) => (err ? rej(err) : res(stdout)))
+  )
+}
+
+function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult): TableRow[] {
+  const final = withFinalRefs(plan, build)
+  return config.order
+    .filter(n => final.layers[n])
+    .map(name => {
+      const d = final.layers[name]
+      const r = build?.layers[name]
+      const action = r ? r.status : d.build ? (d.selected ? 'build' : 'build (other step)') : 'reuse'
+      const row: TableRow = { layer: name, action, reasons: (r?.reasons ?? d.reasons).join(', ') || '-', ref: d.ref ?? '-' }
+      if (build) {
+        row.time = r?.durationMs !== undefined ? `${(r.durationMs / 1000).toFixed(1)}s` : '-'
+        row.cached = r?.totalSteps ? `${r.cachedSteps ?? 0}/${r.totalSteps}` : '-'
+      }
+      return row
+    })
+}
+
+process.exitCode = await cli(process.argv.slice(2))

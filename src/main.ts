@@ -1,5 +1,130 @@
+// run(): the action. Inputs → pipeline → outputs and summary; the only place that fails the step.
+import { readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import * as core from '@actions/core'
+import { createActionsLogger } from './adapters/actions-log.js'
+import { createBuildx } from './adapters/buildx.js'
+import { createGit } from './adapters/git.js'
+import { createGitHub } from './adapters/github.js'
+import { createRegistry } from './adapters/registry.js'
+import { renderSummary, writeSummary } from './adapters/summary.js'
+import { renderCleanupSummary } from './cleanup.js'
+import type { Inputs } from './inputs.js'
+import { getInputs } from './inputs.js'
+import { computeOutputs, writePlanFile } from './outputs.js'
+import type { RunOutcome, RunSettings } from './pipeline.js'
+import { planPaths, runPipeline } from './pipeline.js'
 
 export async function run(): Promise<void> {
-  core.info('strata: not wired yet')
+  try {
+    const failure = await act(getInputs(), process.env)
+    if (failure) core.setFailed(failure)
+  } catch (e) {
+    core.setFailed(errorMessage(e))
+  }
+}
+
+/** Any thrown value as one line a user can act on. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name
+  if (typeof e === 'string') return e
+  try {
+    return `unexpected error: ${JSON.stringify(e)}`
+  } catch {
+    return `unexpected error: ${String(e)}`
+  }
+}
+
+/** Runs the step; returns why it failed after recording outputs and summary, or undefined. */
+async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const log = createActionsLogger()
+  const workspace = env.GITHUB_WORKSPACE || process.cwd()
+  const runnerTemp = env.RUNNER_TEMP || tmpdir()
+  const apiUrl = env.GITHUB_API_URL || 'https://api.github.com'
+  const eventName = env.GITHUB_EVENT_NAME || ''
+  const settings: RunSettings = {
+    mode: inputs.mode,
+    workspace,
+    configPath: inputs.config,
+    eventName,
+    payload: await readPayload(env.GITHUB_EVENT_PATH),
+    env: {
+      GITHUB_REPOSITORY: env.GITHUB_REPOSITORY,
+      GITHUB_REF: env.GITHUB_REF,
+      GITHUB_SHA: env.GITHUB_SHA,
+      GITHUB_EVENT_NAME: eventName,
+      GITHUB_HEAD_REF: env.GITHUB_HEAD_REF,
+      GITHUB_BASE_REF: env.GITHUB_BASE_REF
+    },
+    now: new Date(),
+    layers: inputs.layers,
+    plan: inputs.plan,
+    force: inputs.force,
+    push: inputs.push,
+    base: inputs.base,
+    head: inputs.head,
+    platforms: inputs.platforms,
+    buildArgs: inputs.buildArgs,
+    builder: inputs.builder,
+    dryRun: inputs.dryRun,
+    runnerTemp,
+    buildEnv: env,
+    maxDeletions: inputs.maxDeletions,
+    token: inputs.token || undefined,
+    apiUrl,
+    repository: env.GITHUB_REPOSITORY
+  }
+  const outcome = await runPipeline(settings, {
+    log,
+    registry: createRegistry({ builder: inputs.builder }),
+    buildx: inputs.mode === 'build' ? createBuildx() : undefined,
+    github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
+    git: createGit(workspace)
+  })
+  await record(outcome, inputs, runnerTemp)
+  return failureOf(outcome)
+}
+
+/** Outputs, plan-file and job summary: written even when a layer failed (run, record, then fail). */
+async function record(outcome: RunOutcome, inputs: Inputs, runnerTemp: string): Promise<void> {
+  if (outcome.mode === 'cleanup') {
+    if (inputs.summary) await writeSummary(renderCleanupSummary(outcome.cleanup))
+    return
+  }
+  const build = outcome.mode === 'build' ? outcome.build : undefined
+  const paths = planPaths(outcome)
+  for (const [name, value] of Object.entries(computeOutputs(outcome.config, outcome.plan, paths, build))) {
+    core.setOutput(name, value)
+  }
+  core.setOutput('plan-file', await writePlanFile(runnerTemp, outcome.plan, paths, build))
+  if (inputs.summary) {
+    const md = renderSummary(outcome.plan, build, {
+      order: outcome.config.order,
+      dryRun: inputs.dryRun,
+      push: outcome.push,
+      event: outcome.ctx.eventName
+    })
+    await writeSummary(md)
+  }
+}
+
+function failureOf(outcome: RunOutcome): string | undefined {
+  if (outcome.mode === 'cleanup') {
+    const errors = outcome.cleanup.errors
+    return errors.length ? `cleanup stopped: ${errors.join('; ')}` : undefined
+  }
+  if (outcome.mode === 'build' && outcome.build.failed) {
+    const r = outcome.build.layers[outcome.build.failed]
+    return `layer ${outcome.build.failed} failed: ${r?.error ?? 'see its log group'}`
+  }
+  return undefined
+}
+
+async function readPayload(path: string | undefined): Promise<unknown> {
+  if (!path) return {}
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as unknown
+  } catch (e) {
+    throw new Error(`cannot read the event payload GITHUB_EVENT_PATH=${path}: ${errorMessage(e)}`)
+  }
 }

@@ -162,6 +162,8 @@ export interface LayerDecision {
   ref?: string
   /** This step may build it (the `layers` input). */
   selected: boolean
+  /** Full ref `image:tag` of the stable tag this layer reuses when it does not build. */
+  stable?: string
 }
 
 export interface Plan {
@@ -170,6 +172,8 @@ export interface Plan {
   base?: string
   head?: string
   event: string
+  /** A push that deleted the branch: nothing builds (SPEC 3). */
+  deleted?: boolean
 }
 
 // ---------- adapter seams ----------

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { commitFiles, git, makeRepo, renameFile } from '../../__fixtures__/github-api-server.js'
+import { createGit, GitError, parseLsTreeZ, parseNameStatusZ } from '../../src/adapters/git.js'
+import type { ChangedFile } from '../../src/core/types.js'
+
+describe('parseNameStatusZ', () => {
+  test.each<[string, string, ChangedFile[]]>([
+    ['empty', '', []],
+    ['modified', 'M\0a.txt\0', [{ path: 'a.txt', status: 'modified' }]],
+    [
+      'added, deleted, type change',
+      'A\0new.txt\0D\0old.txt\0T\0link\0',
+      [
+        { path: 'new.txt', status: 'added' },
+        { path: 'old.txt', status: 'removed' },
+        { path: 'link', status: 'changed' }
+      ]
+    ],
+    [
+      'rename and copy carry both paths',
+      'R100\0from/a.txt\0to/a.txt\0C075\0x\0y\0',
+      [
+        { path: 'to/a.txt', status: 'renamed', previousPath: 'from/a.txt' },
+        { path: 'y', status: 'copied', previousPath: 'x' }
+      ]
+    ],
+    [
+      'space, tab, newline and non-ASCII in names',
+      'M\0a b.txt\0A\0tab\there\0A\0new\nline\0R090\0ü.txt\0日本/ü.txt\0',
+      [
+        { path: 'a b.txt', status: 'modified' },
+        { path: 'tab\there', status: 'added' },
+        { path: 'new\nline', status: 'added' },
+        { path: '日本/ü.txt', status: 'renamed', previousPath: 'ü.txt' }
+      ]
+    ],
+    [
+      'no trailing NUL',
+      'M\0a\0D\0b',
+      [
+        { path: 'a', status: 'modified' },
+        { path: 'b', status: 'removed' }
+      ]
+    ]
+  ])('%s', (_name, out, expected) => {
+    expect(parseNameStatusZ(out)).toEqual(expected)
+  })
+
+  test('output cut inside a rename is an error, not a wrong list', () => {
+    expect(() => parseNameStatusZ('R100\0only-old')).toThrow(/ends inside a R100 entry/)
+  })
+
+  test('parseLsTreeZ', () => {
+    expect(parseLsTreeZ('a\0dir/b c\0new\nline\0')).toEqual(['a', 'dir/b c', 'new\nline'])
+  })
+})
+
+describe('createGit on a real repository', () => {
+  let repo: ReturnType<typeof makeRepo>
+  let first: string
+  let second: string
+  let branchTip: string
+  const odd = ['with space.txt', 'tab\tname.txt', 'new\nline.txt', 'ünïcødé/日本語.txt', '-dash.txt']
+
+  beforeAll(() => {
+    repo = makeRepo()
+    first = commitFiles(
+      repo.dir,
+      { 'keep.txt': 'k\n', 'gone.txt': 'g\n', 'move/me.txt': 'rename me\n'.repeat(20) },
+      'files'
+    )
+    commitFiles(repo.dir, Object.fromEntries(odd.map(n => [n, `${n}\n`])), 'odd names')
+    commitFiles(repo.dir, { 'gone.txt': null, 'keep.txt': 'k2\n' }, 'delete and modify')
+    second = renameFile(repo.dir, 'move/me.txt', 'moved/me.txt')
+    branchTip = commitFiles(repo.dir, { 'feature.txt': 'f\n' }, 'feature', { branch: 'feature', from: first })
+    git(repo.dir, 'checkout', '-q', 'main')
+  })
+  afterAll(() => repo.cleanup())
+
+  test('diff lists added, modified, removed and renamed files with names intact', async () => {
+    const files = await createGit(repo.dir).diff(first, second)
+    const byPath = Object.fromEntries(files.map(f => [f.path, f]))
+    expect(files).toHaveLength(odd.length + 3)
+    for (const n of odd) expect(byPath[n]).toEqual({ path: n, status: 'added' })
+    expect(byPath['keep.txt'].status).toBe('modified')
+    expect(byPath['gone.txt'].status).toBe('removed')
+    expect(byPath['moved/me.txt']).toEqual({
+      path: 'moved/me.txt',
+      status: 'renamed',
+      previousPath: 'move/me.txt'
+    })
+  })
+
+  test('diff of the same commit is empty', async () => {
+    expect(await createGit(repo.dir).diff(second, second)).toEqual([])
+  })
+
+  test('hasCommit knows present commits and refs, and not missing ones', async () => {
+    const g = createGit(repo.dir)
+    expect(await g.hasCommit(first)).toBe(true)
+    expect(await g.hasCommit('refs/heads/feature')).toBe(true)
+    expect(await g.hasCommit('1234567890123456789012345678901234567890')).toBe(false)
+  })
+
+  test('a revision that looks like an option is refused, never passed to git', async () => {
+    const g = createGit(repo.dir)
+    expect(await g.hasCommit('--output=/tmp/x')).toBe(false)
+    await expect(g.diff('--output=/tmp/strata-pwned', second)).rejects.toThrow(GitError)
+    await expect(g.diff(first, 'HEAD --stat')).rejects.toThrow(/not a git revision/)
+  })
+
+  test('mergeBase finds the fork point, undefined for an unknown commit', async () => {
+    const g = createGit(repo.dir)
+    expect(await g.mergeBase(second, branchTip)).toBe(first)
+    expect(await g.mergeBase(second, 'ffffffffffffffffffffffffffffffffffffffff')).toBeUndefined()
+  })
+
+  test('allFiles lists every file of a commit as added', async () => {
+    const files = await createGit(repo.dir).allFiles(second)
+    const paths = files.map(f => f.path).sort()
+    expect(paths).toEqual(['README.md', 'keep.txt', 'moved/me.txt', ...odd].sort())
+    expect(new Set(files.map(f => f.status))).toEqual(new Set(['added']))
+  })
+
+  test('a shallow clone has only its tip', async () => {
+    const shallow = makeRepo()
+    try {
+      git(shallow.dir, 'fetch', '-q', '--depth', '1', `file://${repo.dir}`, 'main')
+      const g = createGit(shallow.dir)
+      expect(await g.hasCommit(second)).toBe(true)
+      expect(await g.hasCommit(first)).toBe(false)
+    } finally {
+      shallow.cleanup()
+    }
+  })
+})

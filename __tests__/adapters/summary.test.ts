@@ -1,0 +1,159 @@
+// The job summary: rows read as the user reads them, and the write to GITHUB_STEP_SUMMARY.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { renderSummary, writeSummary } from '../../src/adapters/summary.js'
+import type { BuildResult } from '../../src/build.js'
+import type { Plan } from '../../src/core/types.js'
+
+const IMG = 'ghcr.io/acme/sindri'
+const D1 = `sha256:${'1'.repeat(64)}`
+const D2 = `sha256:${'2'.repeat(64)}`
+
+const plan: Plan = {
+  event: 'pull_request',
+  base: 'a'.repeat(40),
+  head: 'b'.repeat(40),
+  changes: { source: 'api', count: 3 },
+  layers: {
+    base: {
+      build: false,
+      reasons: [],
+      matches: [],
+      tags: [`${IMG}:base-pr-42-bbbbbbb`],
+      ref: `${IMG}:base-stable@${D1}`,
+      selected: true
+    },
+    tooling: {
+      build: true,
+      reasons: ['2 changed files match'],
+      matches: [],
+      tags: [`${IMG}:tooling-pr-42-bbbbbbb`],
+      selected: true
+    },
+    app: {
+      build: true,
+      reasons: ['parent tooling rebuilt', 'always'],
+      matches: [],
+      tags: [`${IMG}:pr-42-bbbbbbb`, `${IMG}:pr-42`],
+      selected: true
+    }
+  }
+}
+
+const rows = (md: string): string[] => md.split('\n').filter(l => l.startsWith('| ') && !l.startsWith('| ---'))
+
+test('a successful run: one row a layer, reused with its pinned digest, built with tags, time and cache hits', () => {
+  const result: BuildResult = {
+    commands: [],
+    layers: {
+      base: { name: 'base', status: 'reused', ref: `${IMG}:base-stable@${D1}`, reasons: [] },
+      tooling: {
+        name: 'tooling',
+        status: 'built',
+        ref: `${IMG}:tooling-pr-42-bbbbbbb@${D2}`,
+        digest: D2,
+        durationMs: 4230,
+        cachedSteps: 1,
+        totalSteps: 3,
+        reasons: ['2 changed files match']
+      },
+      app: {
+        name: 'app',
+        status: 'built',
+        digest: D1,
+        durationMs: 65000,
+        cachedSteps: 0,
+        totalSteps: 2,
+        reasons: ['parent tooling rebuilt', 'always']
+      }
+    }
+  }
+  const md = renderSummary(plan, result, { event: 'pull_request #42' })
+  expect(md.split('\n').slice(0, 3)).toEqual(['### Strata', '', 'pull_request #42 aaaaaaa…bbbbbbb: 3 changed files (from the GitHub API)'])
+  expect(rows(md)).toEqual([
+    '| Layer | Status | Reasons | Tags | Digest | Duration | Cached steps |',
+    '| base | ♻️ reused | — | — | `sha256:111111111111…` | — | — |',
+    '| tooling | ✅ built | 2 changed files match | `tooling-pr-42-bbbbbbb` | `sha256:222222222222…` | 4.2 s | 1 / 3 |',
+    '| app | ✅ built | parent tooling rebuilt<br>always | `pr-42-bbbbbbb`<br>`pr-42` | `sha256:111111111111…` | 1 min 5 s | 0 / 2 |'
+  ])
+  expect(md).not.toContain('moving tag')
+})
+
+test('a failed layer: its row and error, descendants skipped with the reason, and no moving tag moved', () => {
+  const result: BuildResult = {
+    commands: [],
+    failed: 'tooling',
+    layers: {
+      base: { name: 'base', status: 'reused', reasons: [] },
+      tooling: {
+        name: 'tooling',
+        status: 'failed',
+        durationMs: 1500,
+        error: 'buildx failed with: ERROR: process "/bin/sh -c false" did not complete | exit code: 1',
+        reasons: ['2 changed files match']
+      },
+      app: {
+        name: 'app',
+        status: 'skipped',
+        error: 'parent tooling failed',
+        reasons: ['parent tooling rebuilt', 'always', 'parent tooling failed']
+      }
+    }
+  }
+  const md = renderSummary(plan, result, {})
+  expect(rows(md).slice(2)).toEqual([
+    '| tooling | ❌ failed | 2 changed files match | `tooling-pr-42-bbbbbbb` | — | 1.5 s | — |',
+    '| app | ⏭️ skipped | parent tooling rebuilt<br>always<br>parent tooling failed | `pr-42-bbbbbbb`<br>`pr-42` | — | — | — |'
+  ])
+  expect(md).toContain(
+    '**tooling** failed: buildx failed with: ERROR: process "/bin/sh -c false" did not complete \\| exit code: 1'
+  )
+  expect(md).toContain('**app** skipped: parent tooling failed')
+  expect(md).toContain('No moving tag (stable, `latest`, `pr-N`, branch) was moved.')
+})
+
+test.each([
+  [{ dryRun: true }, 'would build', ', dry run'],
+  [{ push: false }, 'to build', ', not pushed'],
+  [{}, 'to build', '']
+])('a plan without a result (%o) says what the plan would do', (ctx, status, mode) => {
+  const md = renderSummary({ ...plan, changes: { source: 'none', count: 0 } }, undefined, ctx)
+  expect(md).toContain(`pull_request aaaaaaa…bbbbbbb: no diff for this event${mode}\n`)
+  expect(rows(md)[2]).toBe(`| tooling | ${status} | 2 changed files match | \`tooling-pr-42-bbbbbbb\` | — | — | — |`)
+})
+
+test('a layer that another step builds, and untrusted text kept inside its cell', () => {
+  const p: Plan = {
+    ...plan,
+    changes: { source: 'unknown', count: 0 },
+    layers: {
+      'my|layer': { ...plan.layers.tooling, reasons: ['<b>x</b>\nnext'], selected: false }
+    }
+  }
+  expect(rows(renderSummary(p, undefined))[1]).toBe(
+    '| my\\|layer | built by another step | &lt;b&gt;x&lt;/b&gt; next | `tooling-pr-42-bbbbbbb` | — | — | — |'
+  )
+})
+
+describe('writeSummary', () => {
+  const saved = process.env.GITHUB_STEP_SUMMARY
+  afterEach(() => {
+    if (saved === undefined) delete process.env.GITHUB_STEP_SUMMARY
+    else process.env.GITHUB_STEP_SUMMARY = saved
+  })
+
+  test('appends to the file that GITHUB_STEP_SUMMARY names', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'strata-summary-')), 'summary.md')
+    await writeFile(file, 'before\n')
+    process.env.GITHUB_STEP_SUMMARY = file
+    const md = renderSummary(plan, undefined)
+    expect(await writeSummary(md)).toBe(true)
+    expect(await readFile(file, 'utf8')).toBe(`before\n${md}\n`)
+  })
+
+  test('is skipped, without a throw, where there is no job summary (a terminal)', async () => {
+    delete process.env.GITHUB_STEP_SUMMARY
+    expect(await writeSummary('x')).toBe(false)
+  })
+})

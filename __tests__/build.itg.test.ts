@@ -1,0 +1,464 @@
+// executePlan() on the real stack (scripts/stack.sh): real buildx builds pushed to the registry on
+// localhost:5000, checked against the registry's own tags and digests. One bootstrap is shared by
+// the scenarios of the base → tooling → app repository, which run in order like successive runs.
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createBuildx } from '../src/adapters/buildx.js'
+import { createRegistry } from '../src/adapters/registry.js'
+import type { BuildOptions, BuildResult } from '../src/build.js'
+import { executePlan } from '../src/build.js'
+import { parseConfig } from '../src/core/config.js'
+import { decide } from '../src/core/plan.js'
+import { layerTags } from '../src/core/tags.js'
+import type { EventContext, Logger, Plan, StrataConfig } from '../src/core/types.js'
+import {
+  classicDockerd,
+  digestOf,
+  docker,
+  layersOf,
+  makeWorkspace,
+  platformsOf,
+  uniqueRepo
+} from '../__fixtures__/images/index.js'
+import { registryTags } from '../__fixtures__/registry-proxy.js'
+
+const REGISTRY = 'http://127.0.0.1:5000'
+/** Per test: a few real builds each (jest's testTimeout is not a per-project option). */
+const LONG = 300000
+
+interface Recorded extends Logger {
+  lines: string[]
+  /** Log lines by the group they were written in. */
+  groups: Record<string, string[]>
+}
+
+function recorder(): Recorded {
+  const lines: string[] = []
+  const groups: Record<string, string[]> = {}
+  let current: string | undefined
+  const add = (m: string): void => {
+    lines.push(m)
+    if (current) groups[current].push(m)
+  }
+  return {
+    lines,
+    groups,
+    info: m => add(`info: ${m}`),
+    notice: m => add(`notice: ${m}`),
+    warning: m => add(`warning: ${m}`),
+    async group(name, fn) {
+      if (current) throw new Error(`group ${name} opened inside group ${current}`)
+      current = name
+      groups[name] = []
+      try {
+        return await fn()
+      } finally {
+        current = undefined
+      }
+    }
+  }
+}
+
+const sha = (): string => randomBytes(20).toString('hex')
+
+function pushToMain(): EventContext {
+  return {
+    eventName: 'push',
+    owner: 'acme',
+    repo: 'sindri',
+    ref: 'refs/heads/main',
+    sha: sha(),
+    defaultBranch: 'main',
+    branch: 'main',
+    isDefaultBranch: true,
+    time: new Date()
+  }
+}
+
+function pullRequest(n: number, fork = false): EventContext {
+  const head = sha()
+  return {
+    eventName: 'pull_request',
+    owner: 'acme',
+    repo: 'sindri',
+    ref: `refs/pull/${n}/merge`,
+    sha: head,
+    defaultBranch: 'main',
+    branch: 'feature/x',
+    pr: { number: n, headSha: head, headRef: 'feature/x', baseSha: sha(), baseRef: 'main', fork },
+    isDefaultBranch: false,
+    time: new Date()
+  }
+}
+
+function threeLayers(image: string, tooling = 'Dockerfile.tooling'): StrataConfig {
+  return parseConfig(
+    [
+      'version: 1',
+      `image: ${image}`,
+      'layers:',
+      '  base:',
+      '    dockerfile: Dockerfile.base',
+      '    paths: [Dockerfile.base, base.txt]',
+      '  tooling:',
+      `    dockerfile: ${tooling}`,
+      '    from: base',
+      '    paths: [Dockerfile.tooling, tooling.txt]',
+      '  app:',
+      '    dockerfile: Dockerfile.app',
+      '    from: tooling',
+      '    paths: [Dockerfile.app, app.txt]'
+    ].join('\n'),
+    '.github/strata.yml'
+  )
+}
+
+interface Run {
+  plan: Plan
+  result: BuildResult
+  log: Recorded
+}
+
+/** One run as the pipeline does it: stable tags looked up, decide(), reused layers pinned, executePlan(). */
+async function strata(
+  config: StrataConfig,
+  ws: string,
+  ctx: EventContext,
+  changed: string[],
+  o: Partial<BuildOptions> & { force?: string[] | 'all'; dockerHost?: string } = {}
+): Promise<Run> {
+  const env = o.dockerHost ? { DOCKER_HOST: o.dockerHost } : {}
+  const registry = createRegistry({ env })
+  const buildx = createBuildx({ env })
+  const parents = new Set(config.layers.flatMap(l => l.from.map(p => p.layer)))
+  const stable: Record<string, string> = {}
+  for (const l of config.layers) {
+    stable[l.name] = `${l.image}:${layerTags(l, ctx, { isLeaf: !parents.has(l.name) }).stable}`
+  }
+  const found = Object.fromEntries(
+    await Promise.all(config.order.map(async n => [n, await registry.inspect(stable[n])] as const))
+  )
+  const plan = decide({
+    config,
+    ctx,
+    changes: { source: 'api', files: changed.map(path => ({ path, status: 'modified' as const })) },
+    force: o.force ?? [],
+    stableExists: Object.fromEntries(config.order.map(n => [n, found[n] !== null]))
+  })
+  for (const [n, d] of Object.entries(plan.layers)) {
+    const info = found[n]
+    if (!d.build && info) d.ref = `${stable[n]}@${info.digest}`
+  }
+  const log = recorder()
+  const result = await executePlan(
+    config,
+    plan,
+    ctx,
+    {
+      push: o.push ?? true,
+      dryRun: o.dryRun ?? false,
+      platforms: o.platforms,
+      buildArgs: o.buildArgs ?? {},
+      runnerTemp: await mkdtemp(join(tmpdir(), 'strata-runner-')),
+      env: {},
+      workspace: ws
+    },
+    { buildx, registry, log }
+  )
+  return { plan, result, log }
+}
+
+const built = (r: Run): string[] =>
+  Object.values(r.result.layers)
+    .filter(l => l.status === 'built')
+    .map(l => l.name)
+
+/** tag → digest of every tag in the repository, from the registry itself. */
+async function registryState(image: string): Promise<Record<string, string | undefined>> {
+  const name = image.replace(/^localhost:5000\//, '')
+  const tags = await registryTags(REGISTRY, name)
+  const out: Record<string, string | undefined> = {}
+  for (const t of tags) out[t] = await digestOf(`${image}:${t}`)
+  return out
+}
+
+const moving = (state: Record<string, string | undefined>) => ({
+  'base-stable': state['base-stable'],
+  'tooling-stable': state['tooling-stable'],
+  latest: state.latest
+})
+
+describe('base → tooling → app on one repository, run after run', () => {
+  const image = uniqueRepo('strata')
+  const config = threeLayers(image)
+  let ws: string
+  let boot: Run
+  let bootCtx: EventContext
+
+  beforeAll(async () => {
+    ws = await makeWorkspace()
+    bootCtx = pushToMain()
+    boot = await strata(config, ws, bootCtx, [])
+  }, 300000)
+
+  test('bootstrap on an empty registry builds every layer, pushes versioned and stable tags', async () => {
+    const s7 = bootCtx.sha.slice(0, 7)
+    expect(boot.result.failed).toBeUndefined()
+    expect(built(boot)).toEqual(['base', 'tooling', 'app'])
+    expect(boot.plan.layers.base.reasons).toEqual(['no base-stable in registry'])
+    expect(boot.plan.layers.app.reasons).toEqual(['parent tooling rebuilt', 'no latest in registry'])
+    const state = await registryState(image)
+    const { base, tooling, app } = boot.result.layers
+    expect(state).toEqual({
+      [`base-${s7}`]: base.digest,
+      'base-stable': base.digest,
+      [`tooling-${s7}`]: tooling.digest,
+      'tooling-stable': tooling.digest,
+      [`main-${s7}`]: app.digest,
+      latest: app.digest,
+      // The registry cache is written on pushes to the default branch (SPEC 6).
+      'cache-base': expect.stringMatching(/^sha256:/),
+      'cache-tooling': expect.stringMatching(/^sha256:/),
+      'cache-app': expect.stringMatching(/^sha256:/)
+    })
+    expect(base.ref).toBe(`${image}:base-${s7}@${base.digest}`)
+    // Children were built FROM the digest of the parent built in this run.
+    const toolingBuild = boot.result.commands.find(c => c.includes('Dockerfile.tooling')) as string[]
+    expect(toolingBuild).toContain(`BASE_IMAGE=${base.ref}`)
+    expect(toolingBuild).toContain('--push')
+    // Moving tags moved with imagetools create, after the builds.
+    const creates = boot.result.commands.filter(c => c.includes('create'))
+    expect(creates).toContainEqual([
+      'docker',
+      'buildx',
+      'imagetools',
+      'create',
+      '--tag',
+      `${image}:latest`,
+      app.ref
+    ])
+    expect(boot.result.commands.indexOf(creates[0])).toBeGreaterThan(
+      boot.result.commands.findIndex(c => c.includes('Dockerfile.app'))
+    )
+    // Each layer's log in its own group; the gha cache left out with one notice.
+    expect(Object.keys(boot.log.groups)).toEqual(['Build base', 'Build tooling', 'Build app'])
+    expect(boot.log.groups['Build tooling'].join('\n')).toContain('COPY tooling.txt /etc/tooling.txt')
+    expect(boot.log.lines.filter(l => l.startsWith('notice: gha cache left out'))).toHaveLength(1)
+    expect(tooling.totalSteps).toBe(2)
+    expect(app.durationMs).toBeGreaterThan(0)
+  }, LONG)
+
+  test('an app-only change builds only app, FROM the reused tooling digest', async () => {
+    const before = await registryState(image)
+    await writeFile(join(ws, 'app.txt'), `app ${sha()}\n`)
+    const ctx = pushToMain()
+    const r = await strata(config, ws, ctx, ['app.txt'])
+    expect(built(r)).toEqual(['app'])
+    expect(r.result.layers.tooling).toMatchObject({
+      status: 'reused',
+      ref: `${image}:tooling-stable@${before['tooling-stable']}`
+    })
+    expect(r.result.commands.find(c => c.includes('Dockerfile.app'))).toContain(
+      `TOOLING_IMAGE=${image}:tooling-stable@${before['tooling-stable']}`
+    )
+    const after = await registryState(image)
+    const app = r.result.layers.app.digest
+    expect(after[`main-${ctx.sha.slice(0, 7)}`]).toBe(app)
+    expect(moving(after)).toEqual({ ...moving(before), latest: app })
+    // The app image really sits on tooling's layers.
+    const toolingLayers = await layersOf(`${image}@${before['tooling-stable']}`)
+    const appLayers = await layersOf(`${image}@${app}`)
+    expect(appLayers.slice(0, toolingLayers.length)).toEqual(toolingLayers)
+    expect(appLayers.length).toBe(toolingLayers.length + 2)
+  }, LONG)
+
+  test('a tooling change builds tooling and app, base is reused', async () => {
+    const before = await registryState(image)
+    await writeFile(join(ws, 'tooling.txt'), `tooling ${sha()}\n`)
+    const r = await strata(config, ws, pushToMain(), ['tooling.txt'])
+    expect(built(r)).toEqual(['tooling', 'app'])
+    expect(r.plan.layers.app.reasons).toEqual(['parent tooling rebuilt'])
+    const after = await registryState(image)
+    expect(moving(after)).toEqual({
+      'base-stable': before['base-stable'],
+      'tooling-stable': r.result.layers.tooling.digest,
+      latest: r.result.layers.app.digest
+    })
+    const baseLayers = await layersOf(`${image}@${before['base-stable']}`)
+    expect((await layersOf(`${image}:tooling-stable`)).slice(0, baseLayers.length)).toEqual(baseLayers)
+  }, LONG)
+
+  test('a base change builds every layer', async () => {
+    await writeFile(join(ws, 'base.txt'), `base ${sha()}\n`)
+    const r = await strata(config, ws, pushToMain(), ['base.txt'])
+    expect(built(r)).toEqual(['base', 'tooling', 'app'])
+    const after = await registryState(image)
+    expect(moving(after)).toEqual({
+      'base-stable': r.result.layers.base.digest,
+      'tooling-stable': r.result.layers.tooling.digest,
+      latest: r.result.layers.app.digest
+    })
+  }, LONG)
+
+  test('a docs-only change builds nothing and resolves every ref to the stable digests', async () => {
+    const before = await registryState(image)
+    const r = await strata(config, ws, pushToMain(), ['README.md', 'docs/usage.md'])
+    expect(built(r)).toEqual([])
+    expect(r.result.commands).toEqual([])
+    expect(r.result.layers).toEqual({
+      base: { name: 'base', status: 'reused', ref: `${image}:base-stable@${before['base-stable']}`, reasons: [] },
+      tooling: {
+        name: 'tooling',
+        status: 'reused',
+        ref: `${image}:tooling-stable@${before['tooling-stable']}`,
+        reasons: []
+      },
+      app: { name: 'app', status: 'reused', ref: `${image}:latest@${before.latest}`, reasons: [] }
+    })
+    expect(await registryState(image)).toEqual(before)
+  }, LONG)
+
+  test('a pull request pushes its PR tags and moves neither stable tags nor latest', async () => {
+    const before = await registryState(image)
+    await writeFile(join(ws, 'app.txt'), `app ${sha()}\n`)
+    const ctx = pullRequest(7)
+    const r = await strata(config, ws, ctx, ['app.txt'])
+    expect(built(r)).toEqual(['app'])
+    const app = r.result.layers.app.digest
+    const after = await registryState(image)
+    expect(after).toEqual({ ...before, [`pr-7-${ctx.sha.slice(0, 7)}`]: app, 'pr-7': app })
+    expect(r.result.commands.find(c => c.includes('Dockerfile.app'))?.join(' ')).not.toContain(
+      `type=registry,ref=${image}:cache-app,mode=max`
+    )
+  }, LONG)
+
+  test('a fork pull request without push: --load, children FROM the local tag, nothing pushed', async () => {
+    const before = await registryState(image)
+    await writeFile(join(ws, 'tooling.txt'), `tooling ${sha()}\n`)
+    const ctx = pullRequest(8, true)
+    const r = await strata(config, ws, ctx, ['tooling.txt'], { push: false })
+    expect(r.result.failed).toBeUndefined()
+    expect(built(r)).toEqual(['tooling', 'app'])
+    const toolingTag = `${image}:tooling-pr-8-${ctx.sha.slice(0, 7)}`
+    expect(r.result.layers.tooling.ref).toBe(toolingTag)
+    const appBuild = r.result.commands.find(c => c.includes('Dockerfile.app')) as string[]
+    expect(appBuild).toContain(`TOOLING_IMAGE=${toolingTag}`)
+    expect(appBuild).toContain('--load')
+    expect(appBuild).not.toContain('--push')
+    expect(r.result.commands.some(c => c.includes('create'))).toBe(false)
+    expect(await registryState(image)).toEqual(before)
+    // The images are in the local engine.
+    const local = await docker(['image', 'inspect', '--format', '{{.Id}}', `${image}:pr-8-${ctx.sha.slice(0, 7)}`])
+    expect(local.trim()).toMatch(/^sha256:/)
+  }, LONG)
+
+  test('a failing layer: descendants skipped, no moving tag moved, even of the layer that built', async () => {
+    const before = await registryState(image)
+    await writeFile(join(ws, 'base.txt'), `base ${sha()}\n`)
+    const ctx = pushToMain()
+    const r = await strata(threeLayers(image, 'Dockerfile.fail'), ws, ctx, ['base.txt'])
+    expect(r.result.failed).toBe('tooling')
+    expect(r.result.layers.base.status).toBe('built')
+    expect(r.result.layers.tooling).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^buildx failed with: ERROR: .*exit code: 1/)
+    })
+    expect(r.result.layers.app).toMatchObject({ status: 'skipped', error: 'parent tooling failed' })
+    expect(r.result.layers.app.reasons).toContain('parent tooling failed')
+    expect(r.result.commands.some(c => c.includes('Dockerfile.app'))).toBe(false)
+    expect(r.log.lines).toContain('warning: No moving tag moved: a layer of this step failed.')
+    const after = await registryState(image)
+    // base's versioned tag was pushed by its build; its stable tag did not move.
+    expect(after[`base-${ctx.sha.slice(0, 7)}`]).toBe(r.result.layers.base.digest)
+    expect(moving(after)).toEqual(moving(before))
+    expect(after[`tooling-${ctx.sha.slice(0, 7)}`]).toBeUndefined()
+  }, LONG)
+
+  test('force all rebuilds every layer and moves every stable tag', async () => {
+    const before = await registryState(image)
+    const r = await strata(config, ws, pushToMain(), [], { force: 'all' })
+    expect(built(r)).toEqual(['base', 'tooling', 'app'])
+    expect(r.plan.layers.base.reasons).toEqual(['forced'])
+    const after = await registryState(image)
+    expect(moving(after)).toEqual({
+      'base-stable': r.result.layers.base.digest,
+      'tooling-stable': r.result.layers.tooling.digest,
+      latest: r.result.layers.app.digest
+    })
+    expect(after.latest).not.toBe(before.latest)
+  }, LONG)
+
+  test('a dry run prints the commands and builds, pushes and tags nothing', async () => {
+    const before = await registryState(image)
+    const ctx = pushToMain()
+    const r = await strata(config, ws, ctx, ['tooling.txt'], { dryRun: true })
+    expect(r.result.commands.map(c => c.slice(0, 3).join(' '))).toEqual([
+      'docker buildx build',
+      'docker buildx build',
+      'docker buildx imagetools',
+      'docker buildx imagetools'
+    ])
+    const toolingTag = `${image}:tooling-${ctx.sha.slice(0, 7)}`
+    expect(r.result.commands[1]).toContain(`TOOLING_IMAGE=${toolingTag}`)
+    expect(r.log.groups['Build tooling'].join('\n')).toContain(`--tag ${toolingTag}`)
+    expect(r.log.lines).toContain(`info: Would move ${image}:tooling-stable → ${toolingTag}`)
+    expect(await registryState(image)).toEqual(before)
+  }, LONG)
+})
+
+test('a multi-platform layer (linux/amd64, linux/arm64) pushes an index with both', async () => {
+  const image = uniqueRepo('multi')
+  const ws = await makeWorkspace()
+  const config = parseConfig(
+    `version: 1\nimage: ${image}\nlayers:\n  app:\n    dockerfile: Dockerfile.copy\n    platforms: [linux/amd64, linux/arm64]\n    cache: [registry]\n`,
+    '.github/strata.yml'
+  )
+  const r = await strata(config, ws, pushToMain(), [])
+  expect(r.result.failed).toBeUndefined()
+  expect(r.result.commands[0]).toContain('linux/amd64,linux/arm64')
+  expect(await digestOf(`${image}:latest`)).toBe(r.result.layers.app.digest)
+  expect(await platformsOf(`${image}:latest`)).toEqual(['linux/amd64', 'linux/arm64'])
+}, LONG)
+
+describe('the docker driver without the containerd image store', () => {
+  let dockerd: { host: string; stop: () => Promise<void> }
+  beforeAll(async () => {
+    dockerd = await classicDockerd()
+  }, 60000)
+  afterAll(async () => dockerd?.stop())
+
+  test('gets inline cache instead of --cache-to, with one warning, and still builds and pushes', async () => {
+    const image = uniqueRepo('classic')
+    const ws = await makeWorkspace()
+    const config = parseConfig(
+      [
+        'version: 1',
+        `image: ${image}`,
+        'defaults:',
+        '  cache: [registry]',
+        'layers:',
+        '  base:',
+        '    dockerfile: Dockerfile.base',
+        '  app:',
+        '    dockerfile: Dockerfile.tooling',
+        '    from: base'
+      ].join('\n'),
+      '.github/strata.yml'
+    )
+    const r = await strata(config, ws, pushToMain(), [], { dockerHost: dockerd.host })
+    expect(r.result.failed).toBeUndefined()
+    expect(built(r)).toEqual(['base', 'app'])
+    const warnings = r.log.lines.filter(l => l.startsWith('warning:'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain('cannot export cache: no --cache-to, inline cache instead')
+    for (const c of r.result.commands.filter(c => c.includes('build'))) {
+      const to = c.flatMap((a, i) => (c[i - 1] === '--cache-to' ? [a] : []))
+      expect(to).toEqual(['type=inline,ignore-error=true'])
+    }
+    const state = await registryState(image)
+    expect(state.latest).toBe(r.result.layers.app.digest)
+    expect(state['base-stable']).toBe(r.result.layers.base.digest)
+  }, LONG)
+})

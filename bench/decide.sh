@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Benchmark of the decision engine: compiles bench/decide.ts and the core it imports into .tmp/bench, then runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npx tsc -p bench/tsconfig.json
+node .tmp/bench/bench/decide.js "$@"

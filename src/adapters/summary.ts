@@ -1,0 +1,103 @@
+// The job summary (SPEC 8): one row a layer. renderSummary() is pure, so tests read its markdown;
+// writeSummary() is the only part that touches the runner.
+import * as core from '@actions/core'
+import type { BuildResult, LayerResult } from '../build.js'
+import type { Plan } from '../core/types.js'
+
+export interface SummaryContext {
+  /** Event name, base and head, for the line above the table (default: from the plan). */
+  event?: string
+  /** Layer order (topological); default: the plan's own order. */
+  order?: string[]
+  dryRun?: boolean
+  push?: boolean
+}
+
+const HEADER = '| Layer | Status | Reasons | Tags | Digest | Duration | Cached steps |'
+const RULE = '| --- | --- | --- | --- | --- | --- | --- |'
+
+export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: SummaryContext = {}): string {
+  const names = ctx.order ?? Object.keys(plan.layers)
+  const lines = ['### Strata', '']
+  const range = plan.base && plan.head ? ` ${short(plan.base)}…${short(plan.head)}` : ''
+  const changes =
+    plan.changes.source === 'none'
+      ? 'no diff for this event'
+      : plan.changes.source === 'unknown'
+        ? 'changes unknown'
+        : `${plan.changes.count} changed ${plan.changes.count === 1 ? 'file' : 'files'} (from ${plan.changes.source === 'api' ? 'the GitHub API' : 'git'})`
+  const mode = ctx.dryRun ? ', dry run' : ctx.push === false ? ', not pushed' : ''
+  lines.push(`${cell(ctx.event ?? plan.event)}${range}: ${changes}${mode}`, '', HEADER, RULE)
+
+  for (const name of names) {
+    const d = plan.layers[name]
+    if (!d) continue
+    const r: LayerResult | undefined = result?.layers[name]
+    const status = statusOf(d.build, d.selected, r, ctx.dryRun)
+    const reasons = (r?.reasons ?? d.reasons).map(cell).join('<br>') || '—'
+    const tags = d.build ? d.tags.map(t => `\`${cell(tagOf(t))}\``).join('<br>') : '—'
+    const ref = r?.ref ?? d.ref
+    const digest = r?.digest ?? /@(sha256:[0-9a-f]+)$/.exec(ref ?? '')?.[1]
+    const duration = r?.durationMs !== undefined ? seconds(r.durationMs) : '—'
+    const steps = r?.totalSteps ? `${r.cachedSteps ?? 0} / ${r.totalSteps}` : '—'
+    lines.push(
+      `| ${cell(name)} | ${status} | ${reasons} | ${tags} | ${digest ? `\`${digest.slice(0, 19)}…\`` : '—'} | ${duration} | ${steps} |`
+    )
+  }
+
+  const failures = names.map(n => result?.layers[n]).filter((r): r is LayerResult => !!r?.error)
+  if (failures.length) {
+    lines.push('')
+    for (const r of failures) lines.push(`**${cell(r.name)}** ${r.status}: ${cell(r.error ?? '')}`, '')
+    if (result?.failed) lines.push('No moving tag (stable, `latest`, `pr-N`, branch) was moved.')
+  }
+  return lines.join('\n').trimEnd() + '\n'
+}
+
+function statusOf(build: boolean, selected: boolean, r: LayerResult | undefined, dryRun?: boolean): string {
+  if (r?.status === 'failed') return '❌ failed'
+  if (r?.status === 'skipped') return '⏭️ skipped'
+  if (!build) return '♻️ reused'
+  if (!selected || r?.status === 'not-selected') return 'built by another step'
+  if (dryRun) return 'would build'
+  if (r?.status === 'built') return '✅ built'
+  return 'to build'
+}
+
+/** `repo:tag` → `tag` (a registry port is no tag). */
+function tagOf(ref: string): string {
+  const i = ref.lastIndexOf(':')
+  return i > ref.lastIndexOf('/') ? ref.slice(i + 1) : ref
+}
+
+/** Text inside a table cell: no pipe, no newline, no HTML. */
+function cell(s: string): string {
+  return s
+    .replace(/\r?\n/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\|/g, '\\|')
+    .replace(/`/g, "'")
+}
+
+function seconds(ms: number): string {
+  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`
+  return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`
+}
+
+function short(sha: string): string {
+  return /^[0-9a-f]{40}$/.test(sha) ? sha.slice(0, 7) : sha
+}
+
+/** Appends `markdown` to the job summary; false (never a throw) where there is none (a terminal). */
+export async function writeSummary(markdown: string): Promise<boolean> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return false
+  try {
+    await core.summary.addRaw(markdown, true).write()
+    return true
+  } catch (e) {
+    core.warning(`job summary not written: ${(e as Error).message}`)
+    return false
+  }
+}

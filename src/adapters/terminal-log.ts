@@ -1,0 +1,63 @@
+// The Logger of the local CLI: plain lines on stderr, so that stdout carries only the result
+// (`--json` output stays parseable).
+import type { Logger } from '../core/types.js'
+
+export interface TerminalLogOptions {
+  /** Where lines go (default: process.stderr). */
+  write?: (line: string) => void
+  /** Print info lines (groups' content included); notices and warnings always print. */
+  verbose?: boolean
+}
+
+export function createTerminalLogger(opts: TerminalLogOptions = {}): Logger {
+  const write = opts.write ?? ((line: string) => void process.stderr.write(`${line}\n`))
+  const verbose = opts.verbose ?? true
+  let depth = 0
+  const indent = (): string => '  '.repeat(depth)
+  return {
+    info: m => {
+      if (verbose) m.split('\n').forEach(l => write(`${indent()}${l}`))
+    },
+    notice: m => write(`${indent()}notice: ${m}`),
+    warning: m => write(`${indent()}warning: ${m}`),
+    async group(name, fn) {
+      if (verbose) write(`${indent()}▸ ${name}`)
+      depth++
+      try {
+        return await fn()
+      } finally {
+        depth--
+      }
+    }
+  }
+}
+
+/** Row data for the CLI's table: one layer of the plan (and of the build, when there was one). */
+export interface TableRow {
+  layer: string
+  action: string
+  reasons: string
+  ref: string
+  time?: string
+  cached?: string
+}
+
+/** A plain text table, columns padded to their widest cell; the last column is never padded. */
+export function renderTable(rows: TableRow[]): string {
+  const withBuild = rows.some(r => r.time !== undefined)
+  const header: TableRow = { layer: 'LAYER', action: 'ACTION', reasons: 'REASONS', ref: 'REF' }
+  if (withBuild) Object.assign(header, { time: 'TIME', cached: 'CACHED' })
+  const keys: (keyof TableRow)[] = withBuild
+    ? ['layer', 'action', 'time', 'cached', 'reasons', 'ref']
+    : ['layer', 'action', 'reasons', 'ref']
+  const all = [header, ...rows]
+  const width = keys.map(k => Math.max(...all.map(r => (r[k] ?? '').length)))
+  return all
+    .map(r =>
+      keys
+        .map((k, i) => (i === keys.length - 1 ? (r[k] ?? '') : (r[k] ?? '').padEnd(width[i])))
+        .join('  ')
+        .trimEnd()
+    )
+    .join('\n')
+}

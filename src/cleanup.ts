@@ -1,0 +1,390 @@
+// runCleanup(): mode cleanup (issue 6). For each repository of the config: list every tag and
+// digest, ask the GitHub API the state of the pull requests met in pr tags, let the pure
+// decideRetention() decide, then delete by digest, oldest first, at most max-deletions a run.
+//
+// Safety: every listing of every repository must be complete before anything is deleted; a
+// digest goes only when every tag on it goes (decideRetention); a deletion that fails stops the run.
+import { createGitHub, type GitHubClient } from './adapters/github.js'
+import { createGhcrPackages, ghcrPackage, type GhcrPackages } from './adapters/ghcr-packages.js'
+import { createOciRegistry, mapLimit, parseImage, type OciRegistry } from './adapters/oci-registry.js'
+import {
+  classifyTag,
+  decideRetention,
+  tagScheme,
+  type PrState,
+  type RetentionRow,
+  type RetentionVersion
+} from './core/retention.js'
+import type { Logger, StrataConfig } from './core/types.js'
+
+/** Digests deleted per run unless the `max-deletions` input says otherwise. */
+export const DEFAULT_MAX_DELETIONS = 50
+
+export interface CleanupOptions {
+  /** Decide and print the decision table; delete nothing. */
+  dryRun: boolean
+  /** At most this many digests deleted in this run, over every repository. */
+  maxDeletions: number
+  /** GitHub token: PR states, and GHCR through the Packages API. */
+  token?: string
+  /** Default `GITHUB_API_URL`. */
+  apiUrl?: string
+  now: Date
+  /** `owner/repo` whose pull requests the pr tags name (GITHUB_REPOSITORY). */
+  repository?: string
+  /** Directory of the Docker config.json that docker/login-action leaves; default `$DOCKER_CONFIG` or ~/.docker. */
+  dockerConfig?: string
+}
+
+/** The pull request look-up of adapters/github.ts. */
+export type PullStates = Pick<GitHubClient, 'pullState'>
+
+/** The clients, injectable for tests; each defaults to the real one. */
+export interface CleanupDeps {
+  oci?: (image: string) => Pick<OciRegistry, 'listImages' | 'deleteManifest'>
+  ghcr?: (image: string) => Pick<GhcrPackages, 'listVersions' | 'deleteVersion'>
+  /** Manifest reads of a GHCR image through the registry API, to learn which digests an index holds. */
+  ghcrManifests?: (image: string) => Pick<OciRegistry, 'manifest'>
+  pulls?: PullStates
+}
+
+export type RowStatus = 'kept' | 'deleted' | 'would delete' | 'failed' | 'not reached'
+
+export interface CleanupRow extends RetentionRow {
+  image: string
+  status: RowStatus
+}
+
+export interface CleanupImage {
+  image: string
+  backend: 'registry' | 'packages'
+  rows: CleanupRow[]
+  /** Digests deleted (or, in a dry run, that would be). */
+  deleted: string[]
+  /** Digests due for deletion that the cap held back. */
+  capped: number
+}
+
+export interface CleanupResult {
+  dryRun: boolean
+  maxDeletions: number
+  images: CleanupImage[]
+  warnings: string[]
+  /** Deletions that failed; the run stopped at the first one. The step should fail when not empty. */
+  errors: string[]
+}
+
+interface Backend {
+  kind: CleanupImage['backend']
+  list(): Promise<RetentionVersion[]>
+  remove(digest: string): Promise<void>
+}
+
+export async function runCleanup(
+  config: StrataConfig,
+  opts: CleanupOptions,
+  log: Logger,
+  deps: CleanupDeps = {}
+): Promise<CleanupResult> {
+  if (!config.retention) {
+    throw new Error(
+      `${config.file} has no \`retention:\` section: mode cleanup has no rules to apply (add one; see docs/retention.md)`
+    )
+  }
+  if (!Number.isInteger(opts.maxDeletions) || opts.maxDeletions < 0) {
+    throw new Error(`max-deletions must be a whole number of 0 or more, not ${opts.maxDeletions}`)
+  }
+  const result: CleanupResult = {
+    dryRun: opts.dryRun,
+    maxDeletions: opts.maxDeletions,
+    images: [],
+    warnings: [],
+    errors: []
+  }
+  const warn = (m: string): void => {
+    result.warnings.push(m)
+    log.warning(m)
+  }
+  const images = [...new Set(config.layers.map(l => l.image))]
+  const backends = new Map(images.map(image => [image, backendFor(image, opts, deps, warn)]))
+
+  // 1. Every listing, complete, before any decision: one failure and nothing is deleted.
+  const listed = await Promise.allSettled(images.map(image => backends.get(image)!.list()))
+  const failures = listed.flatMap((r, i) =>
+    r.status === 'rejected' ? [`${images[i]}: ${(r.reason as Error).message ?? String(r.reason)}`] : []
+  )
+  if (failures.length > 0) {
+    throw new Error(
+      `cleanup stopped before deleting anything: a listing failed or came back incomplete.\n` +
+        `${failures.join('\n')}\nNothing was deleted; fix the above and run again.`
+    )
+  }
+  const versions = new Map(
+    images.map((image, i) => [image, (listed[i] as PromiseFulfilledResult<RetentionVersion[]>).value])
+  )
+
+  // 2. The state of every PR named by a pr tag; unknown counts as open (only its age can delete it).
+  const prs = await pullStates(config, versions, opts, deps, log, warn)
+
+  // 3. Decide and delete, repository by repository, within one budget for the run.
+  let budget = opts.maxDeletions
+  let stopped = false
+  for (const image of images) {
+    const backend = backends.get(image)!
+    const decision = decideRetention({
+      config,
+      image,
+      versions: versions.get(image)!,
+      prs,
+      now: opts.now,
+      maxDeletions: budget
+    })
+    budget -= decision.deletions.length
+    const rows: CleanupRow[] = decision.rows.map(r => ({
+      ...r,
+      image,
+      status: r.action === 'keep' ? 'kept' : opts.dryRun ? 'would delete' : 'not reached'
+    }))
+    const entry: CleanupImage = {
+      image,
+      backend: backend.kind,
+      rows,
+      deleted: [],
+      capped: decision.capped
+    }
+    result.images.push(entry)
+    await log.group(`Retention of ${image} (${decision.deletions.length} to delete)`, async () => {
+      for (const line of decisionTable(rows)) log.info(line)
+    })
+    for (const w of decision.warnings) if (!w.includes('max-deletions')) warn(w)
+    if (decision.capped > 0) {
+      warn(
+        `${image}: the cap stopped the cleanup: ${decision.capped} more digests are due for deletion, but ` +
+          `max-deletions is ${opts.maxDeletions} a run and the budget is spent; they wait for a later run ` +
+          `(raise max-deletions to delete more at once)`
+      )
+    }
+    if (opts.dryRun) {
+      entry.deleted.push(...decision.deletions)
+      if (decision.deletions.length > 0)
+        log.info(`dry-run: ${decision.deletions.length} digests of ${image} would be deleted; nothing was`)
+      continue
+    }
+    for (const digest of decision.deletions) {
+      const mine = rows.filter(r => r.digest === digest)
+      if (stopped) continue
+      try {
+        await backend.remove(digest)
+      } catch (e) {
+        const m = `deleting ${image}@${digest} failed: ${(e as Error).message}; the cleanup stopped here`
+        result.errors.push(m)
+        log.warning(m)
+        for (const r of mine) r.status = 'failed'
+        stopped = true
+        continue
+      }
+      entry.deleted.push(digest)
+      for (const r of mine) {
+        r.status = 'deleted'
+        log.info(`deleted ${image}:${r.tag ?? '<untagged>'} ${digest} (${r.rule})`)
+      }
+    }
+  }
+  const deleted = result.images.reduce((n, i) => n + i.deleted.length, 0)
+  log.info(
+    `cleanup: ${deleted} digests ${opts.dryRun ? 'would be deleted (dry-run)' : 'deleted'}, ` +
+      `${result.images.reduce((n, i) => n + i.rows.filter(r => r.status === 'kept').length, 0)} tags kept`
+  )
+  return result
+}
+
+function backendFor(
+  image: string,
+  opts: CleanupOptions,
+  deps: CleanupDeps,
+  warn: (m: string) => void
+): Backend {
+  const { host } = parseImage(image)
+  if (host === 'ghcr.io' && opts.token) return packagesBackend(image, opts, deps)
+  if (host === 'ghcr.io') {
+    warn(
+      `${image}: no token, so the registry API is used, and GHCR does not delete through it: ` +
+        `pass \`token\` (with \`permissions: packages: write\`) to delete through the GitHub Packages API`
+    )
+  }
+  const oci = (deps.oci ?? (i => createOciRegistry({ image: i, dockerConfig: opts.dockerConfig })))(image)
+  return {
+    kind: 'registry',
+    list: async () => (await oci.listImages()).map(toVersion),
+    remove: digest => oci.deleteManifest(digest)
+  }
+}
+
+function packagesBackend(image: string, opts: CleanupOptions, deps: CleanupDeps): Backend {
+  const token = opts.token!
+  const api = (deps.ghcr ?? (i => createGhcrPackages({ image: i, token, apiUrl: opts.apiUrl })))(image)
+  const ids = new Map<string, number>()
+  return {
+    kind: 'packages',
+    async list() {
+      const versions = await api.listVersions()
+      for (const v of versions) ids.set(v.digest, v.id)
+      const out: RetentionVersion[] = versions.map(v => {
+        const r: RetentionVersion = { digest: v.digest, tags: v.tags }
+        if (v.created) r.created = v.created
+        return r
+      })
+      // GHCR lists the platform images and attestations of a multi-platform index as untagged
+      // versions: read the tagged manifests to learn which digests each index holds, so that
+      // the untagged rule never breaks a kept image.
+      if (out.some(v => v.tags.length === 0)) {
+        const reg = (
+          deps.ghcrManifests ??
+          (i =>
+            createOciRegistry({
+              image: i,
+              dockerConfig: opts.dockerConfig,
+              credentials: { username: ghcrPackage(i).owner, password: token }
+            }))
+        )(image)
+        const tagged = out.filter(v => v.tags.length > 0)
+        const infos = await mapLimit(tagged, 8, v => reg.manifest(v.digest))
+        tagged.forEach((v, i) => {
+          if (infos[i].children) v.children = infos[i].children
+        })
+      }
+      return out
+    },
+    async remove(digest) {
+      const id = ids.get(digest)
+      if (id === undefined) throw new Error(`${digest} is not a version of the package listed`)
+      await api.deleteVersion(id)
+    }
+  }
+}
+
+function toVersion(img: {
+  digest: string
+  tags: string[]
+  created?: Date
+  children?: string[]
+}): RetentionVersion {
+  const v: RetentionVersion = { digest: img.digest, tags: img.tags }
+  if (img.created) v.created = img.created
+  if (img.children) v.children = img.children
+  return v
+}
+
+async function pullStates(
+  config: StrataConfig,
+  versions: Map<string, RetentionVersion[]>,
+  opts: CleanupOptions,
+  deps: CleanupDeps,
+  log: Logger,
+  warn: (m: string) => void
+): Promise<Record<number, PrState>> {
+  const numbers = new Set<number>()
+  for (const [image, list] of versions) {
+    const scheme = tagScheme(config, image)
+    for (const v of list)
+      for (const t of v.tags) {
+        const pr = classifyTag(t, scheme).pr
+        if (pr !== undefined) numbers.add(pr)
+      }
+  }
+  const prs: Record<number, PrState> = {}
+  if (numbers.size === 0) return prs
+  const [owner, repo] = (opts.repository ?? '').split('/')
+  const pulls =
+    deps.pulls ??
+    (opts.token && owner && repo ? createGitHub({ token: opts.token, apiUrl: opts.apiUrl }) : undefined)
+  if (!pulls || !owner || !repo) {
+    log.notice(
+      `cleanup: PR states are unknown (${!owner || !repo ? 'no repository (GITHUB_REPOSITORY)' : 'no token'}): ` +
+        `PR images count as open and go only by age`
+    )
+    return prs
+  }
+  const list = [...numbers].sort((a, b) => a - b)
+  const failed: number[] = []
+  await mapLimit(list, 8, async n => {
+    try {
+      const p = await pulls.pullState(owner, repo, n)
+      prs[n] = p.merged ? 'merged' : p.state === 'closed' ? 'closed' : 'open'
+    } catch {
+      failed.push(n) // unknown: open
+    }
+  })
+  if (failed.length > 0) {
+    warn(
+      `cleanup: the state of PR ${failed
+        .sort((a, b) => a - b)
+        .map(n => `#${n}`)
+        .join(', ')} could not be read from the GitHub API: those PR images count as open`
+    )
+  }
+  return prs
+}
+
+const short = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12)
+const day = (d?: Date): string => (d ? d.toISOString().slice(0, 10) : '-')
+
+/** The decision, one aligned line a tag: what happens, tag, digest, kind, layer, created, rule. */
+export function decisionTable(rows: CleanupRow[]): string[] {
+  const cells = rows.map(r => [
+    r.status === 'kept' ? 'keep' : r.status === 'would delete' ? 'delete' : r.status,
+    r.tag ?? '<untagged>',
+    short(r.digest),
+    r.kind,
+    r.layer || '-',
+    day(r.created),
+    r.rule
+  ])
+  const head = ['action', 'tag', 'digest', 'kind', 'layer', 'created', 'rule']
+  const width = head.map((h, i) => Math.max(h.length, ...cells.map(c => c[i].length)))
+  const line = (c: string[]): string =>
+    c
+      .map((s, i) => (i === c.length - 1 ? s : s.padEnd(width[i])))
+      .join('  ')
+      .trimEnd()
+  return [line(head), ...cells.map(line)]
+}
+
+const md = (s: string): string => s.replace(/\|/g, '\\|')
+
+/** The job summary: what was deleted, then what was kept, each with its rule. */
+export function renderCleanupSummary(result: CleanupResult): string {
+  const all = result.images.flatMap(i => i.rows)
+  const gone = all.filter(r => r.status !== 'kept')
+  const kept = all.filter(r => r.status === 'kept')
+  const digests = result.images.reduce((n, i) => n + i.deleted.length, 0)
+  const out = [
+    `## Strata cleanup${result.dryRun ? ' (dry-run: nothing deleted)' : ''}`,
+    '',
+    `${digests} digests ${result.dryRun ? 'would be deleted' : 'deleted'} (${gone.length} tags), ` +
+      `${kept.length} tags kept; max-deletions ${result.maxDeletions}.`,
+    ''
+  ]
+  for (const w of [...result.errors, ...result.warnings]) out.push(`> ${md(w)}`, '')
+  const table = (title: string, rows: CleanupRow[]): void => {
+    out.push(`### ${title} (${rows.length})`, '')
+    if (rows.length === 0) {
+      out.push('None.', '')
+      return
+    }
+    out.push(
+      '| image | tag | digest | kind | layer | created | result | rule |',
+      '|---|---|---|---|---|---|---|---|'
+    )
+    for (const r of rows) {
+      out.push(
+        `| ${md(r.image)} | ${md(r.tag ?? '(untagged)')} | \`${short(r.digest)}\` | ${r.kind} | ${r.layer || '-'} | ` +
+          `${day(r.created)} | ${r.status} | ${md(r.rule)} |`
+      )
+    }
+    out.push('')
+  }
+  table(result.dryRun ? 'Would be deleted' : 'Deleted', gone)
+  table('Kept', kept)
+  return out.join('\n')
+}

@@ -1,0 +1,113 @@
+// Pure parsing of the action's text inputs: lists, KEY=VALUE lines, booleans, modes.
+// Every error names the input, quotes the value and says what would be accepted.
+
+export type Mode = 'plan' | 'build' | 'cleanup'
+export type PushSetting = 'auto' | boolean
+
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    message: string
+  ) {
+    super(message)
+    this.name = 'InputError'
+  }
+}
+
+function fail(input: string, value: string, fix: string): never {
+  throw new InputError(input, `input "${input}" is ${JSON.stringify(value)}: ${fix}`)
+}
+
+/** Comma- or newline-separated items, trimmed, empty ones dropped, duplicates kept once. */
+export function parseList(text: string): string[] {
+  const items = text
+    .split(/[,\n]/)
+    .map(s => s.trim())
+    .filter(Boolean)
+  return [...new Set(items)]
+}
+
+/** `KEY=VALUE` lines (the value may hold `=`); blank lines and `#` comments are skipped. */
+export function parseKeyValueLines(input: string, text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const raw of text.split('\n')) {
+    const line = raw.trim()
+    if (!line || line.startsWith('#')) continue
+    const eq = line.indexOf('=')
+    if (eq <= 0) fail(input, line, 'each line must be KEY=VALUE, e.g. NODE_VERSION=20')
+    const key = line.slice(0, eq).trim()
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) {
+      fail(input, line, `"${key}" is not a build-arg name: use letters, digits and _ (e.g. NODE_VERSION=20)`)
+    }
+    out[key] = line.slice(eq + 1)
+  }
+  return out
+}
+
+/** YAML 1.2 core booleans, as `core.getBooleanInput` accepts them. */
+export function parseBoolean(input: string, text: string): boolean {
+  const t = text.trim()
+  if (['true', 'True', 'TRUE'].includes(t)) return true
+  if (['false', 'False', 'FALSE'].includes(t)) return false
+  return fail(input, text, 'must be true or false')
+}
+
+export function parseMode(text: string): Mode {
+  const t = text.trim() || 'build'
+  if (t === 'plan' || t === 'build' || t === 'cleanup') return t
+  return fail('mode', text, 'must be plan, build or cleanup')
+}
+
+export function parsePush(text: string): PushSetting {
+  const t = text.trim().toLowerCase() || 'auto'
+  if (t === 'auto') return 'auto'
+  if (t === 'true') return true
+  if (t === 'false') return false
+  return fail('push', text, 'must be auto, true or false')
+}
+
+/** `all`, or layer names. Empty: nothing forced. */
+export function parseForce(text: string): string[] | 'all' {
+  const items = parseList(text)
+  if (items.some(i => i.toLowerCase() === 'all')) {
+    if (items.length > 1) fail('force', text, 'use either `all` or layer names, not both')
+    return 'all'
+  }
+  return items
+}
+
+export function parsePositiveInt(input: string, text: string, fallback: number): number {
+  const t = text.trim()
+  if (!t) return fallback
+  if (!/^\d+$/.test(t)) fail(input, text, 'must be a whole number, e.g. 20')
+  return Number(t)
+}
+
+/** Platforms look like `os/arch[/variant]`. */
+export function parsePlatforms(text: string): string[] | undefined {
+  const items = parseList(text)
+  for (const p of items) {
+    if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(p)) {
+      fail('platforms', p, 'each platform is os/arch, e.g. linux/amd64,linux/arm64')
+    }
+  }
+  return items.length ? items : undefined
+}
+
+/** Names the user gave (`layers` or `force`) that the config does not have. */
+export function checkLayerNames(input: string, names: string[], known: string[], configFile: string): void {
+  const unknown = names.filter(n => !known.includes(n))
+  if (unknown.length) {
+    const list = unknown.map(n => `"${n}"`).join(', ')
+    throw new InputError(
+      input,
+      `input "${input}" names ${list}, not a layer of ${configFile}: use one of ${known.join(', ')}`
+    )
+  }
+}
+
+/** `push: auto` pushes unless the event is a pull request from a fork (its token cannot push). */
+export function resolvePush(push: PushSetting, pr?: { fork: boolean }): boolean {
+  if (push !== 'auto') return push
+  return !pr?.fork
+}

@@ -1,0 +1,281 @@
+// The decision (SPEC 4): which layers build and every reason why, in topological order. Pure.
+import { changedPaths } from './changes.js'
+import { compilePatterns, matchPath } from './patterns.js'
+import { layerTags } from './tags.js'
+import type {
+  ChangeSet,
+  EventContext,
+  LayerConfig,
+  LayerDecision,
+  PatternMatch,
+  Plan,
+  StrataConfig
+} from './types.js'
+
+export interface DecideInput {
+  config: StrataConfig
+  ctx: EventContext
+  changes: ChangeSet
+  /** Layer names from the `force` input, or `all` (also accepted as one of the names). */
+  force: string[] | 'all'
+  /** The `layers` input; undefined: all. */
+  selected?: string[]
+  /** Per layer: does its stable tag exist in the registry. Missing: not known, no reason. */
+  stableExists: Record<string, boolean>
+  /**
+   * The event is a push that deleted the branch (DiffRange kind `deleted`): nothing builds, not even
+   * `always` or `force` layers. Passed explicitly rather than guessed from the ChangeSet.
+   */
+  deleted?: boolean
+}
+
+/** Decides every layer; tags are filled, refs are not (the registry resolves them). */
+export function decide(input: DecideInput): Plan {
+  const { config, ctx, changes } = input
+  const known = config.order
+  const forced = forcedSet(input.force, known)
+  const selected = selectedSet(input.selected, known)
+  const paths = changedPaths(changes.files)
+  const deleted = input.deleted === true
+  const parentNames = new Set(config.layers.flatMap(l => l.from.map(p => p.layer)))
+  const byName = new Map(config.layers.map(l => [l.name, l]))
+
+  const layers: Record<string, LayerDecision> = {}
+  for (const name of config.order) {
+    const layer = byName.get(name)
+    if (!layer) throw new Error(`${config.file}: layer order names "${name}", which has no config`)
+    if (deleted) {
+      // Nothing is built or tagged for a deleted branch, so no tags (a deleted ref may not render them).
+      layers[name] = { build: false, reasons: [], matches: [], tags: [], selected: selected.has(name) }
+      continue
+    }
+    const tags = layerTags(layer, ctx, { isLeaf: !parentNames.has(name) })
+    const stable = `${layer.image}:${tags.stable}`
+
+    const matches = matchLayer(config, layer, paths)
+    const reasons: string[] = []
+    if (forced.has(name)) reasons.push('forced')
+    for (const p of layer.from) if (layers[p.layer]?.build) reasons.push(`parent ${p.layer} rebuilt`)
+    if (matches.length === 1) reasons.push('1 changed file matches')
+    else if (matches.length > 1) reasons.push(`${matches.length} changed files match`)
+    if (layer.always) reasons.push('always')
+    if (changes.source === 'unknown') reasons.push('changes unknown')
+    if (input.stableExists[name] === false) reasons.push(`no ${tags.stable} in registry`)
+
+    layers[name] = {
+      build: reasons.length > 0,
+      reasons,
+      matches,
+      tags: unique([...tags.versioned, ...tags.moving].map(t => `${layer.image}:${t}`)),
+      selected: selected.has(name),
+      stable
+    }
+  }
+
+  const plan: Plan = {
+    layers,
+    changes: { source: changes.source, count: paths.length },
+    base: changes.base,
+    head: changes.head,
+    event: ctx.eventName
+  }
+  if (deleted) plan.deleted = true
+  return plan
+}
+
+/** A `plan` input: the decision is kept as it was made; only which layers this step may build changes. */
+export function followPlan(plan: Plan, selected?: string[]): Plan {
+  const chosen = selectedSet(selected, Object.keys(plan.layers))
+  const layers: Record<string, LayerDecision> = {}
+  for (const [name, d] of Object.entries(plan.layers)) layers[name] = { ...d, selected: chosen.has(name) }
+  return { ...plan, layers }
+}
+
+function matchLayer(config: StrataConfig, layer: LayerConfig, paths: string[]): PatternMatch[] {
+  if (layer.paths.length === 0 || paths.length === 0) return []
+  let compiled
+  try {
+    compiled = compilePatterns(layer.paths)
+  } catch (e) {
+    throw new Error(`${config.file}: layer "${layer.name}" paths: ${(e as Error).message}`)
+  }
+  const matches: PatternMatch[] = []
+  for (const path of paths) {
+    const pattern = matchPath(compiled, path)
+    if (pattern !== undefined) matches.push({ path, pattern })
+  }
+  return matches
+}
+
+function names(list: string[]): string[] {
+  return list.map(s => s.trim()).filter(s => s !== '')
+}
+
+function forcedSet(force: string[] | 'all', known: string[]): Set<string> {
+  if (force === 'all') return new Set(known)
+  const list = names(force)
+  if (list.includes('all')) return new Set(known)
+  checkKnown('force', list, known)
+  return new Set(list)
+}
+
+function selectedSet(selected: string[] | undefined, known: string[]): Set<string> {
+  if (selected === undefined) return new Set(known)
+  const list = names(selected)
+  checkKnown('layers', list, known)
+  return new Set(list)
+}
+
+function checkKnown(input: string, list: string[], known: string[]): void {
+  const bad = list.filter(n => !known.includes(n))
+  if (bad.length === 0) return
+  const what =
+    bad.length === 1 ? `an unknown layer "${bad[0]}"` : `unknown layers ${bad.map(b => `"${b}"`).join(', ')}`
+  throw new Error(`the \`${input}\` input names ${what}; known layers: ${known.join(', ')}`)
+}
+
+function unique(list: string[]): string[] {
+  return [...new Set(list)]
+}
+
+// ---------- the `plan` output and input ----------
+
+export interface PlanJsonOptions {
+  /** Keep at most this many matches per layer (outputs stay small); the full list belongs in `plan-file`. */
+  maxMatches?: number
+}
+
+/** SPEC 2's `plan` output: `{"layers":{…},"changes":{…},"base","head","event"}`, layers in topological order. */
+export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
+  const layers: Record<string, object> = {}
+  for (const [name, d] of Object.entries(plan.layers)) {
+    const matches = opts.maxMatches === undefined ? d.matches : d.matches.slice(0, opts.maxMatches)
+    layers[name] = {
+      build: d.build,
+      reasons: d.reasons,
+      tags: d.tags,
+      ...(d.ref !== undefined && { ref: d.ref }),
+      ...(d.stable !== undefined && { stable: d.stable }),
+      matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
+    }
+  }
+  return {
+    layers,
+    changes: { source: plan.changes.source, count: plan.changes.count },
+    ...(plan.base !== undefined && { base: plan.base }),
+    ...(plan.head !== undefined && { head: plan.head }),
+    event: plan.event,
+    ...(plan.deleted && { deleted: true })
+  }
+}
+
+const SOURCES: ReadonlySet<string> = new Set(['api', 'git', 'none', 'unknown'])
+
+/** Reads a `plan` input back; every layer is selected until followPlan() says otherwise. */
+export function parsePlanInput(json: string): Plan {
+  const fail = (why: string): Error =>
+    new Error(
+      `the plan input is not a Strata plan: ${why}; pass the \`plan\` output of a \`mode: plan\` step`
+    )
+  let v: unknown
+  try {
+    v = JSON.parse(json)
+  } catch (e) {
+    throw fail(`it is not JSON (${(e as Error).message})`)
+  }
+  if (!isObject(v)) throw fail('it is not a JSON object')
+  if (!isObject(v.layers) || Object.keys(v.layers).length === 0) throw fail('"layers" is missing or empty')
+  if (!isObject(v.changes)) throw fail('"changes" is missing')
+  const { source, count } = v.changes
+  if (typeof source !== 'string' || !SOURCES.has(source))
+    throw fail(`"changes.source" is ${JSON.stringify(source)}`)
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0)
+    throw fail('"changes.count" is not a count')
+  for (const key of ['base', 'head', 'event'] as const) {
+    if (v[key] !== undefined && typeof v[key] !== 'string') throw fail(`"${key}" is not a string`)
+  }
+
+  const layers: Record<string, LayerDecision> = {}
+  for (const [name, d] of Object.entries(v.layers)) {
+    const at = `layer "${name}"`
+    if (!isObject(d)) throw fail(`${at} is not an object`)
+    if (typeof d.build !== 'boolean') throw fail(`${at} has no boolean "build"`)
+    if (!isStrings(d.reasons)) throw fail(`${at} "reasons" is not a list of strings`)
+    if (!isStrings(d.tags)) throw fail(`${at} "tags" is not a list of strings`)
+    for (const key of ['ref', 'stable'] as const) {
+      if (d[key] !== undefined && typeof d[key] !== 'string') throw fail(`${at} "${key}" is not a string`)
+    }
+    const matches = d.matches ?? []
+    if (
+      !Array.isArray(matches) ||
+      !matches.every(m => isObject(m) && isString(m.path) && isString(m.pattern))
+    ) {
+      throw fail(`${at} "matches" is not a list of {path, pattern}`)
+    }
+    layers[name] = {
+      build: d.build,
+      reasons: [...d.reasons],
+      matches: matches.map(m => ({ path: m.path as string, pattern: m.pattern as string })),
+      tags: [...d.tags],
+      ...(d.ref !== undefined && { ref: d.ref as string }),
+      ...(d.stable !== undefined && { stable: d.stable as string }),
+      selected: true
+    }
+  }
+  const plan: Plan = {
+    layers,
+    changes: { source: source as Plan['changes']['source'], count },
+    ...(v.base !== undefined && { base: v.base as string }),
+    ...(v.head !== undefined && { head: v.head as string }),
+    event: (v.event as string | undefined) ?? ''
+  }
+  if (v.deleted === true) plan.deleted = true
+  return plan
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === 'string'
+}
+
+function isStrings(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every(isString)
+}
+
+// ---------- the decision in words ----------
+
+const MAX_LISTED_MATCHES = 10
+
+/** Log lines that say the decision before any build (SPEC 8), one a layer in topological order. */
+export function describePlan(plan: Plan, config: StrataConfig): string[] {
+  if (plan.deleted) return ['the branch was deleted: nothing to build']
+  const images = new Map(config.layers.map(l => [l.name, l.image]))
+  const order = [...config.order.filter(n => n in plan.layers), ...Object.keys(plan.layers)]
+  const lines: string[] = []
+  for (const name of unique(order)) {
+    const d = plan.layers[name]
+    if (d.build) {
+      const where = d.selected ? 'build' : 'build in another step'
+      const note = d.selected ? '' : ' (not in this step’s `layers`)'
+      lines.push(`${name}: ${where} — ${d.reasons.join(', ')}${note}`)
+      for (const m of d.matches.slice(0, MAX_LISTED_MATCHES)) lines.push(`  ${m.path} (matches ${m.pattern})`)
+      if (d.matches.length > MAX_LISTED_MATCHES) {
+        lines.push(`  … and ${d.matches.length - MAX_LISTED_MATCHES} more (see plan-file)`)
+      }
+    } else {
+      const why = plan.changes.source === 'none' ? 'no diff for this event' : 'no matching change'
+      lines.push(`${name}: reuse ${reuseName(d, images.get(name))} (${why})`)
+    }
+  }
+  return lines
+}
+
+function reuseName(d: LayerDecision, image: string | undefined): string {
+  const stable = d.stable ?? 'its stable tag'
+  const short = image && stable.startsWith(`${image}:`) ? stable.slice(image.length + 1) : stable
+  const at = d.ref?.indexOf('@') ?? -1
+  return d.ref && at >= 0 ? `${short}${d.ref.slice(at)}` : short
+}

@@ -1,0 +1,188 @@
+// Tag templates, sanitizing and the default tags of a layer per event (SPEC 5). Tag names only: the
+// caller prefixes the layer's repository.
+import { createHash } from 'node:crypto'
+import type { EventContext, LayerConfig, LayerTags } from './types.js'
+
+export const TAG_VARIABLES = [
+  'layer',
+  'sha',
+  'sha7',
+  'branch',
+  'pr',
+  'version',
+  'major',
+  'minor',
+  'patch',
+  'date',
+  'timestamp'
+] as const
+export type TagVariable = (typeof TAG_VARIABLES)[number]
+/** A variable is absent when the event has no value for it ({pr} on a push). */
+export type TagVars = Partial<Record<TagVariable, string>>
+
+// A tag made from these is immutable: pushed by the build, never moved.
+const VERSIONED_VARIABLES: TagVariable[] = ['sha', 'sha7', 'version', 'date', 'timestamp']
+const MAX_TAG = 128
+// Stands for the layer's stable tag in a list of templates; no template can contain NUL.
+const STABLE = '\u0000stable'
+
+/** SPEC 5: lower-case, runs outside [a-z0-9_.-] → `-`, no leading `.`/`-`, at most 128 characters. */
+export function sanitizeTag(s: string): string {
+  const tag = s
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[.-]+/, '')
+  if (tag.length <= MAX_TAG) return tag
+  // Keep the start readable and the whole unique: two long branches never collide.
+  const hash = createHash('sha256').update(tag).digest('hex').slice(0, 7)
+  return `${tag.slice(0, 120)}-${hash}`
+}
+
+export class TagTemplateError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'TagTemplateError'
+  }
+}
+
+/**
+ * Replaces every `{name}` of `template` with its value. undefined when a variable it uses has no value
+ * for this event (the tag is then skipped); throws on an unknown variable. Does not sanitize.
+ */
+export function renderTemplate(template: string, vars: TagVars): string | undefined {
+  let missing = false
+  const out = template.replace(/\{([^{}]*)\}/g, (_m, name: string) => {
+    if (!(TAG_VARIABLES as readonly string[]).includes(name))
+      throw new TagTemplateError(
+        `tag template "${template}" has unknown variable {${name}} (use ${TAG_VARIABLES.map(v => `{${v}}`).join(', ')})`
+      )
+    const value = vars[name as TagVariable]
+    if (value === undefined || value === '') missing = true
+    return value ?? ''
+  })
+  return missing ? undefined : out
+}
+
+export interface Semver {
+  version: string
+  major: string
+  minor: string
+  patch: string
+  prerelease: boolean
+}
+
+/** `v1.2.3`, `1.2.3-rc.1`, `v1.2.3+build.5` → its parts; undefined for any other tag. */
+export function parseSemverTag(tag: string): Semver | undefined {
+  const m =
+    /^[vV]?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/.exec(tag)
+  if (!m) return undefined
+  return { version: tag.replace(/^[vV]/, ''), major: m[1], minor: m[2], patch: m[3], prerelease: !!m[4] }
+}
+
+function utc(d: Date): { date: string; time: string } {
+  const iso = d.toISOString() // 2024-05-01T03:04:05.678Z
+  return { date: iso.slice(0, 10).replaceAll('-', ''), time: iso.slice(11, 19).replaceAll(':', '') }
+}
+
+/**
+ * The template variables of `layer` in `ctx`. {major} {minor} {patch} exist only for a semver tag
+ * that is not a pre-release, so that a pre-release never moves `1.2` or `1`.
+ */
+export function tagVars(layer: Pick<LayerConfig, 'name'>, ctx: EventContext): TagVars {
+  const { date, time } = utc(ctx.time)
+  const vars: TagVars = {
+    layer: layer.name,
+    sha: ctx.sha,
+    sha7: ctx.sha.slice(0, 7),
+    date,
+    timestamp: `${date}-${time}`
+  }
+  if (ctx.branch) vars.branch = sanitizeTag(ctx.branch)
+  if (ctx.pr) vars.pr = String(ctx.pr.number)
+  const semver = ctx.tag !== undefined && !ctx.pr ? parseSemverTag(ctx.tag) : undefined
+  if (semver) {
+    vars.version = sanitizeTag(semver.version) // build metadata `+x` becomes `-x`
+    if (!semver.prerelease)
+      Object.assign(vars, { major: semver.major, minor: semver.minor, patch: semver.patch })
+  }
+  return vars
+}
+
+function isVersionedTemplate(template: string): boolean {
+  return VERSIONED_VARIABLES.some(v => template.includes(`{${v}}`))
+}
+
+/** Default templates of a leaf layer, as [versioned, moving]. STABLE stands for the stable tag. */
+function leafDefaults(ctx: EventContext): [string[], string[]] {
+  if (ctx.pr) return [['pr-{pr}-{sha7}'], ['pr-{pr}']]
+  const versioned: string[] = []
+  const moving: string[] = []
+  if (ctx.eventName === 'schedule') versioned.push('nightly-{date}')
+  if (ctx.tag !== undefined) {
+    const semver = parseSemverTag(ctx.tag)
+    if (!semver) versioned.push(ctx.tag)
+    else if (semver.prerelease) versioned.push('{version}')
+    else {
+      versioned.push('{version}')
+      moving.push('{major}.{minor}', '{major}', STABLE)
+    }
+  } else if (ctx.branch !== undefined) {
+    versioned.push('{branch}-{sha7}')
+    // A merge queue branch is gone once merged: no moving tag for it.
+    if (ctx.isDefaultBranch) moving.push(STABLE)
+    else if (ctx.eventName !== 'merge_group') moving.push('{branch}')
+  } else {
+    versioned.push('sha-{sha7}') // a ref that is neither a branch nor a tag
+  }
+  return [versioned, moving]
+}
+
+/** Default templates of a layer with children, as [versioned, moving]. */
+function parentDefaults(ctx: EventContext): [string[], string[]] {
+  if (ctx.pr) return [['{layer}-pr-{pr}-{sha7}'], []]
+  return [['{layer}-{sha7}'], ctx.isDefaultBranch ? [STABLE] : []]
+}
+
+/**
+ * The tags of `layer` in this run (SPEC 5): its `tags` templates, or the defaults of a leaf / a
+ * layer with children. Templates with {sha} {sha7} {version} {date} {timestamp} are versioned, the
+ * rest moving. The stable tag moves only on the default branch (and, for a leaf, with a release
+ * tag as SPEC 5's table says), never on a pull request; custom `tags` get it there too, since later
+ * runs reuse it.
+ */
+export function layerTags(layer: LayerConfig, ctx: EventContext, opts: { isLeaf: boolean }): LayerTags {
+  const vars = tagVars(layer, ctx)
+  const stableTemplate = layer.stableTag ?? (opts.isLeaf ? 'latest' : '{layer}-stable')
+  const stableRaw = renderTemplate(stableTemplate, vars)
+  if (stableRaw === undefined)
+    throw new TagTemplateError(
+      `layer "${layer.name}": stable-tag "${stableTemplate}" uses a variable that has no value on ${ctx.eventName} (use {layer} or {branch})`
+    )
+  const stable = sanitizeTag(stableRaw)
+
+  let versionedT: string[]
+  let movingT: string[]
+  if (layer.tags) {
+    versionedT = layer.tags.filter(isVersionedTemplate)
+    movingT = layer.tags.filter(t => !isVersionedTemplate(t))
+    if (ctx.isDefaultBranch) movingT.push(STABLE)
+  } else {
+    ;[versionedT, movingT] = opts.isLeaf ? leafDefaults(ctx) : parentDefaults(ctx)
+  }
+  const stableMayMove = ctx.isDefaultBranch || (opts.isLeaf && !layer.tags && movingT.includes(STABLE))
+
+  const render = (templates: string[]): string[] =>
+    templates.flatMap(t => {
+      const raw = t === STABLE ? stable : renderTemplate(t, vars)
+      return raw === undefined ? [] : [sanitizeTag(raw)]
+    })
+  const versioned = unique(render(versionedT)).filter(t => t !== '')
+  const moving = unique(render(movingT)).filter(
+    t => t !== '' && !versioned.includes(t) && (t !== stable || stableMayMove)
+  )
+  return { versioned, moving, stable }
+}
+
+function unique(list: string[]): string[] {
+  return [...new Set(list)]
+}

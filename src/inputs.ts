@@ -1,0 +1,71 @@
+// The action's inputs, read once into one typed object: nothing downstream calls core.getInput.
+import * as core from '@actions/core'
+import type { Mode, PushSetting } from './core/inputs-parse.js'
+import {
+  parseBoolean,
+  parseForce,
+  parseKeyValueLines,
+  parseList,
+  parseMode,
+  parsePlatforms,
+  parsePositiveInt,
+  parsePush
+} from './core/inputs-parse.js'
+
+export interface Inputs {
+  /** `config`: path of the layer config, relative to the workspace. */
+  readonly config: string
+  /** `mode`: plan (decide only), build (decide then build), cleanup (retention). */
+  readonly mode: Mode
+  /** `layers`: the layers this step may build; undefined: all. */
+  readonly layers?: string[]
+  /** `plan`: the JSON plan of an earlier `mode: plan` step, to follow instead of deciding again. */
+  readonly plan?: string
+  /** `force`: layer names, or all, built regardless of changes. */
+  readonly force: string[] | 'all'
+  /** `push`: auto (not for pull requests from forks), true or false. */
+  readonly push: PushSetting
+  /** `token`: for the GitHub API. */
+  readonly token: string
+  /** `base` / `head`: override the commits the diff compares. */
+  readonly base?: string
+  readonly head?: string
+  /** `platforms`: override every layer's platforms. */
+  readonly platforms?: string[]
+  /** `build-args`: KEY=VALUE added to every layer. */
+  readonly buildArgs: Record<string, string>
+  /** `builder`: buildx builder name; undefined: the current one. */
+  readonly builder?: string
+  /** `dry-run`: print the buildx commands without running them. */
+  readonly dryRun: boolean
+  /** `summary`: write the job summary. */
+  readonly summary: boolean
+  /** `max-deletions`: cleanup deletes at most this many tags. */
+  readonly maxDeletions: number
+}
+
+const text = (name: string): string => core.getInput(name)
+const optional = (name: string): string | undefined => text(name).trim() || undefined
+
+export function getInputs(): Inputs {
+  const layers = parseList(text('layers'))
+  const token = text('token')
+  if (token) core.setSecret(token)
+  return Object.freeze({
+    config: optional('config') ?? '.github/strata.yml',
+    mode: parseMode(text('mode')),
+    layers: layers.length ? layers : undefined,
+    plan: optional('plan'),
+    force: parseForce(text('force')),
+    push: parsePush(text('push')),
+    token,
+    base: optional('base'),
+    head: optional('head'),
+    platforms: parsePlatforms(text('platforms')),
+    buildArgs: parseKeyValueLines('build-args', text('build-args')),
+    builder: optional('builder'),
+    dryRun: parseBoolean('dry-run', text('dry-run') || 'false'),
+    summary: parseBoolean('summary', text('summary') || 'true'),
+    maxDeletions: parsePositiveInt('max-deletions', text('max-deletions'), 20)
+  })
+}
