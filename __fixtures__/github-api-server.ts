@@ -87,6 +87,54 @@ export function commitFiles(
   return git(dir, 'rev-parse', 'HEAD')
 }
 
+/**
+ * One commit of many files on `branch` (not the checked-out one), written straight into the object
+ * store with `git fast-import`: thousands of files in a fraction of a second, no work tree touched.
+ * The commit's parent is `from`, else the branch's tip, else HEAD.
+ */
+export function commitManyFiles(
+  dir: string,
+  files: Record<string, string>,
+  message: string,
+  opts: { branch: string; from?: string }
+): string {
+  let parent = opts.from
+  if (!parent) {
+    try {
+      parent = git(dir, 'rev-parse', '--verify', '--quiet', `refs/heads/${opts.branch}`)
+    } catch {
+      parent = 'HEAD'
+    }
+  }
+  parent = git(dir, 'rev-parse', '--verify', `${parent}^{commit}`)
+  const now = Math.floor(Date.now() / 1000)
+  const chunks: Buffer[] = []
+  const data = (text: string) => {
+    const b = Buffer.from(text)
+    chunks.push(Buffer.from(`data ${b.length}\n`), b, Buffer.from('\n'))
+  }
+  chunks.push(
+    Buffer.from(
+      `commit refs/heads/${opts.branch}\ncommitter ${GIT_ENV.GIT_COMMITTER_NAME} <${GIT_ENV.GIT_COMMITTER_EMAIL}> ${now} +0000\n`
+    )
+  )
+  data(message)
+  chunks.push(Buffer.from(`from ${parent}\n`))
+  for (const [path, content] of Object.entries(files)) {
+    // A path runs to the end of the line; one with a newline or a leading quote is C-style quoted.
+    const quoted = /^"|[\n\\]/.test(path) ? JSON.stringify(path) : path
+    chunks.push(Buffer.from(`M 100644 inline ${quoted}\n`))
+    data(content)
+  }
+  execFileSync('git', [...GIT_CONFIG, 'fast-import', '--quiet', '--force'], {
+    cwd: dir,
+    input: Buffer.concat(chunks),
+    env: { ...process.env, ...GIT_ENV },
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  return git(dir, 'rev-parse', `refs/heads/${opts.branch}`)
+}
+
 /** `git mv from to` and a commit; returns its sha. */
 export function renameFile(
   dir: string,
@@ -308,12 +356,19 @@ export async function startGitHubApiServer(opts: GitHubApiServerOptions): Promis
       return undefined
     }
   }
-  async function mergeBase(a: string, b: string): Promise<string | undefined> {
-    try {
-      return (await gitAsync(dir, ['merge-base', a, b])).trim()
-    } catch {
-      return undefined
+  // Keyed by two full shas, so it never goes stale; spares a git process per page.
+  const mergeBases = new Map<string, Promise<string | undefined>>()
+  function mergeBase(a: string, b: string): Promise<string | undefined> {
+    const key = `${a}...${b}`
+    let p = mergeBases.get(key)
+    if (!p) {
+      p = gitAsync(dir, ['merge-base', a, b]).then(
+        out => out.trim(),
+        () => undefined
+      )
+      mergeBases.set(key, p)
     }
+    return p
   }
   /** Files that `head` changed since `base` (two shas), as GitHub lists them. */
   function diff(base: string, head: string): Promise<ApiFile[]> {

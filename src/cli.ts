@@ -1,9 +1,11 @@
 // `strata plan|build|cleanup`: the action's pipeline in a local clone. Changes come from git
 // (--base … --head), or a real event is replayed with --event-file and --event-name.
 import { execFile } from 'node:child_process'
+import { realpathSync } from 'node:fs'
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createBuildx } from './adapters/buildx.js'
 import { createGit } from './adapters/git.js'
@@ -43,23 +45,35 @@ options:
   -q, --quiet          only warnings and the result
 `
 
-export async function cli(argv: string[]): Promise<number> {
+/** Where the CLI writes: the result on `out`, the log and errors on `err`. */
+export interface CliIO {
+  out: (text: string) => void
+  err: (text: string) => void
+}
+
+const processIO: CliIO = {
+  out: text => void process.stdout.write(text),
+  err: text => void process.stderr.write(text)
+}
+
+/** Runs one command; returns the exit code (0 ok, 1 failed, 2 usage). */
+export async function cli(argv: string[], io: CliIO = processIO): Promise<number> {
   let values: ReturnType<typeof parse>['values']
   let positionals: string[]
   try {
     ;({ values, positionals } = parse(argv))
   } catch (e) {
-    process.stderr.write(`strata: ${(e as Error).message}\n\n${USAGE}`)
+    io.err(`strata: ${(e as Error).message}\n\n${USAGE}`)
     return 2
   }
   if (values.help || positionals.length === 0) {
-    process.stdout.write(USAGE)
+    io.out(USAGE)
     return positionals.length === 0 && !values.help ? 2 : 0
   }
   try {
-    return await command(positionals, values)
+    return await command(positionals, values, io)
   } catch (e) {
-    process.stderr.write(`strata: ${e instanceof Error ? e.message : String(e)}\n`)
+    io.err(`strata: ${e instanceof Error ? e.message : String(e)}\n`)
     return 1
   }
 }
@@ -90,14 +104,18 @@ function parse(argv: string[]) {
   })
 }
 
-async function command(positionals: string[], values: ReturnType<typeof parse>['values']): Promise<number> {
+async function command(
+  positionals: string[],
+  values: ReturnType<typeof parse>['values'],
+  io: CliIO
+): Promise<number> {
   if (positionals.length > 1) throw new Error(`one command at a time, not "${positionals.join(' ')}"`)
   const mode = parseMode(positionals[0])
   const cwd = resolve(values.C ?? '.')
   const git = createGit(cwd)
   const top = (await gitOut(cwd, ['rev-parse', '--show-toplevel']).catch(() => undefined))?.trim()
   if (!top) throw new Error(`${cwd} is not in a git repository: run strata in a clone (or give -C <dir>)`)
-  const log = createTerminalLogger({ verbose: !values.quiet })
+  const log = createTerminalLogger({ verbose: !values.quiet, write: line => io.err(`${line}\n`) })
 
   const event = await localEvent(top, values)
   const layers = parseList(values.layers ?? '')
@@ -137,15 +155,15 @@ async function command(positionals: string[], values: ReturnType<typeof parse>['
   })
 
   if (outcome.mode === 'cleanup') {
-    if (values.json) process.stdout.write(`${JSON.stringify(outcome.cleanup, null, 2)}\n`)
-    else process.stdout.write(`${decisionTable(outcome.cleanup.images.flatMap(i => i.rows)).join('\n')}\n`)
+    if (values.json) io.out(`${JSON.stringify(outcome.cleanup, null, 2)}\n`)
+    else io.out(`${decisionTable(outcome.cleanup.images.flatMap(i => i.rows)).join('\n')}\n`)
     return outcome.cleanup.errors.length ? 1 : 0
   }
   const build = outcome.mode === 'build' ? outcome.build : undefined
-  if (values.json) process.stdout.write(planFileContent(outcome.plan, planPaths(outcome), build))
-  else process.stdout.write(`${renderTable(tableRows(outcome.config, outcome.plan, build))}\n`)
+  if (values.json) io.out(planFileContent(outcome.plan, planPaths(outcome), build))
+  else io.out(`${renderTable(tableRows(outcome.config, outcome.plan, build))}\n`)
   if (build?.failed) {
-    process.stderr.write(`strata: layer ${build.failed} failed: ${build.layers[build.failed]?.error ?? ''}\n`)
+    io.err(`strata: layer ${build.failed} failed: ${build.layers[build.failed]?.error ?? ''}\n`)
     return 1
   }
   return 0
@@ -169,7 +187,9 @@ async function localEvent(top: string, values: ReturnType<typeof parse>['values'
     try {
       payload = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
     } catch (e) {
-      throw new Error(`--event-file ${file}: ${(e as Error).message}; give the JSON payload of a workflow run`)
+      throw new Error(
+        `--event-file ${file}: ${(e as Error).message}; give the JSON payload of a workflow run`
+      )
     }
     const name = values['event-name'] ?? guessEventName(payload)
     const base = values.base ? await revParse(top, values.base) : undefined
@@ -183,10 +203,9 @@ async function localEvent(top: string, values: ReturnType<typeof parse>['values'
   }
 
   const headSha = await revParse(top, values.head ?? 'HEAD')
-  const base = values.base
-    ? await revParse(top, values.base)
-    : await defaultBase(top, defaultBranch, headSha)
-  const branch = (await gitOut(top, ['symbolic-ref', '-q', '--short', 'HEAD']).catch(() => '')).trim() || 'local'
+  const base = values.base ? await revParse(top, values.base) : await defaultBase(top, defaultBranch, headSha)
+  const branch =
+    (await gitOut(top, ['symbolic-ref', '-q', '--short', 'HEAD']).catch(() => '')).trim() || 'local'
   const [owner, repo] = repository.split('/')
   // A push of base…head to the current branch: the same tags and decisions as CI would make for it.
   const payload = {
@@ -211,11 +230,14 @@ function guessEventName(payload: Record<string, unknown>): string {
 
 /** origin/HEAD's branch, else main or master when there, else the current branch. */
 async function findDefaultBranch(top: string): Promise<string> {
-  const originHead = (await gitOut(top, ['symbolic-ref', '-q', '--short', 'refs/remotes/origin/HEAD']).catch(() => ''))
+  const originHead = (
+    await gitOut(top, ['symbolic-ref', '-q', '--short', 'refs/remotes/origin/HEAD']).catch(() => '')
+  )
     .trim()
     .replace(/^origin\//, '')
   if (originHead) return originHead
-  for (const b of ['main', 'master']) if (await revParse(top, `refs/heads/${b}`).catch(() => undefined)) return b
+  for (const b of ['main', 'master'])
+    if (await revParse(top, `refs/heads/${b}`).catch(() => undefined)) return b
   return (await gitOut(top, ['symbolic-ref', '-q', '--short', 'HEAD']).catch(() => '')).trim() || 'main'
 }
 
@@ -224,7 +246,9 @@ async function defaultBase(top: string, defaultBranch: string, head: string): Pr
     const mb = (await gitOut(top, ['merge-base', ref, head]).catch(() => '')).trim()
     if (mb) return mb
   }
-  throw new Error('no base to compare with: there is no origin/HEAD or default branch here; give --base <rev>')
+  throw new Error(
+    'no base to compare with: there is no origin/HEAD or default branch here; give --base <rev>'
+  )
 }
 
 /** `owner/repo` from the origin remote's URL, else `local/<folder>`. */
@@ -257,7 +281,12 @@ function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult): Table
       const d = final.layers[name]
       const r = build?.layers[name]
       const action = r ? r.status : d.build ? (d.selected ? 'build' : 'build (other step)') : 'reuse'
-      const row: TableRow = { layer: name, action, reasons: (r?.reasons ?? d.reasons).join(', ') || '-', ref: d.ref ?? '-' }
+      const row: TableRow = {
+        layer: name,
+        action,
+        reasons: (r?.reasons ?? d.reasons).join(', ') || '-',
+        ref: d.ref ?? '-'
+      }
       if (build) {
         row.time = r?.durationMs !== undefined ? `${(r.durationMs / 1000).toFixed(1)}s` : '-'
         row.cached = r?.totalSteps ? `${r.cachedSteps ?? 0}/${r.totalSteps}` : '-'
@@ -266,4 +295,17 @@ function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult): Table
     })
 }
 
-process.exitCode = await cli(process.argv.slice(2))
+/** Started as a program (node dist/cli/index.js, bin/strata.js, npx strata), not imported by a test. */
+function startedAsProgram(): boolean {
+  const argv1 = process.argv[1]
+  if (!argv1) return false
+  let real = argv1
+  try {
+    real = realpathSync(argv1)
+  } catch {
+    // not a file: compare as given
+  }
+  return pathToFileURL(real).href === import.meta.url || /(^|[\\/])strata(\.js)?$/.test(real)
+}
+
+if (startedAsProgram()) process.exitCode = await cli(process.argv.slice(2))

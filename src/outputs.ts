@@ -71,7 +71,12 @@ export function planFileContent(plan: Plan, paths: string[], build?: BuildResult
 }
 
 /** Writes `strata-plan.json` into `dir` (RUNNER_TEMP); returns its path. */
-export async function writePlanFile(dir: string, plan: Plan, paths: string[], build?: BuildResult): Promise<string> {
+export async function writePlanFile(
+  dir: string,
+  plan: Plan,
+  paths: string[],
+  build?: BuildResult
+): Promise<string> {
   const file = join(dir, PLAN_FILE)
   await writeFile(file, planFileContent(plan, paths, build))
   return file

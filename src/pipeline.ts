@@ -14,7 +14,15 @@ import type { Mode, PushSetting } from './core/inputs-parse.js'
 import { resolvePush } from './core/inputs-parse.js'
 import { decide, describePlan, followPlan, parsePlanInput } from './core/plan.js'
 import { layerTags } from './core/tags.js'
-import type { ChangeSet, DiffRange, EventContext, Logger, Plan, Registry, StrataConfig } from './core/types.js'
+import type {
+  ChangeSet,
+  DiffRange,
+  EventContext,
+  Logger,
+  Plan,
+  Registry,
+  StrataConfig
+} from './core/types.js'
 
 /** Everything one run needs, already read from inputs (action) or flags (CLI). */
 export interface RunSettings {
@@ -127,7 +135,9 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
 
   // Before anything else: the event, the commits compared, then where the list came from.
   const where = ctx.owner ? ` in ${ctx.owner}/${ctx.repo}` : ''
-  log.info(`Event: ${ctx.eventName} on ${ctx.ref || '(no ref)'}${where}, commit ${ctx.sha.slice(0, 7) || '?'}`)
+  log.info(
+    `Event: ${ctx.eventName} on ${ctx.ref || '(no ref)'}${where}, commit ${ctx.sha.slice(0, 7) || '?'}`
+  )
   const overridden = s.base || s.head ? ' (base/head given)' : ''
   log.info(`Compare: ${describeRange(range)}${overridden}`)
 

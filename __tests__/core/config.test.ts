@@ -219,13 +219,15 @@ describe('parseConfig: valid configs', () => {
         'layers:',
         '  base: &common',
         '    paths: &p [a/**]',
+        "    stable-tag: &t '{layer}-ok'",
         '    platforms: [linux/arm64]',
         '  app:',
         '    <<: *common',
         '    paths: [b/**]',
         '    from: base',
         '  other:',
-        '    paths: *p'
+        '    paths: *p',
+        '    stable-tag: *t'
       ),
       FILE
     )
@@ -234,6 +236,7 @@ describe('parseConfig: valid configs', () => {
       ['app', ['b/**'], ['linux/arm64']],
       ['other', ['a/**'], ['linux/amd64']]
     ])
+    expect(c.layers.map(l => l.stableTag)).toEqual(['{layer}-ok', '{layer}-ok', '{layer}-ok'])
   })
 
   test('fixture: a diamond DAG', () => {

@@ -150,8 +150,7 @@ class Reader {
       prettyErrors: false,
       // Duplicates are found while walking, so the message can say "layer defined twice".
       uniqueKeys: false,
-      merge: true,
-      keepSourceTokens: true
+      merge: true
     })
   }
 
@@ -410,7 +409,7 @@ class Reader {
         }
         case 'stable-tag':
           raw.stableTag = this.string(e, ctx, "'{layer}-stable'")
-          this.template(e.value!, ctx, 'stable-tag')
+          this.template(this.deref(e.value)!, ctx, 'stable-tag')
           break
         case 'build-args':
           raw.buildArgs = this.stringMap(e, ctx, '{ NODE_VERSION: 20 }', BUILD_ARG)

@@ -94,18 +94,6 @@ export function parsePlatforms(text: string): string[] | undefined {
   return items.length ? items : undefined
 }
 
-/** Names the user gave (`layers` or `force`) that the config does not have. */
-export function checkLayerNames(input: string, names: string[], known: string[], configFile: string): void {
-  const unknown = names.filter(n => !known.includes(n))
-  if (unknown.length) {
-    const list = unknown.map(n => `"${n}"`).join(', ')
-    throw new InputError(
-      input,
-      `input "${input}" names ${list}, not a layer of ${configFile}: use one of ${known.join(', ')}`
-    )
-  }
-}
-
 /** `push: auto` pushes unless the event is a pull request from a fork (its token cannot push). */
 export function resolvePush(push: PushSetting, pr?: { fork: boolean }): boolean {
   if (push !== 'auto') return push

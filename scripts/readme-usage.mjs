@@ -1,0 +1,121 @@
+// Regenerates the README's generated blocks, so they cannot drift from the files they show:
+//   <!-- usage:start --> … <!-- usage:end -->      the `uses:` step with every input of action.yml, and its outputs
+//   <!-- example:start --> … <!-- example:end -->  .github/workflows/strata-example.yml as is (when the markers exist)
+//
+//   node scripts/readme-usage.mjs            rewrite the blocks in README.md
+//   node scripts/readme-usage.mjs --check    exit 1 when README.md differs from what would be written
+//   node scripts/readme-usage.mjs --print    print the usage block
+// Options: --readme <file> --action <file> --example <file> (default: the repository's own).
+import { readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse } from 'yaml'
+
+/** How users reference the action; the README's usage block shows this line. */
+export const USES = 'strata-build/strata@v1'
+const WIDTH = 100
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+function wrap(text, width) {
+  const lines = []
+  for (const para of String(text).trim().split(/\n\s*\n/)) {
+    let line = ''
+    for (const word of para.split(/\s+/)) {
+      if (line && line.length + 1 + word.length > width) {
+        lines.push(line)
+        line = word
+      } else {
+        line = line ? `${line} ${word}` : word
+      }
+    }
+    lines.push(line)
+  }
+  return lines
+}
+
+/** The usage block's Markdown for an action.yml text. */
+export function renderUsage(actionYml) {
+  const action = parse(actionYml)
+  const out = ['```yaml', `- uses: ${USES}`, '  with:']
+  for (const [name, input] of Object.entries(action.inputs ?? {})) {
+    for (const line of wrap(input.description ?? '', WIDTH - 6)) out.push(`    # ${line}`.trimEnd())
+    const def = input.default === undefined ? '' : String(input.default)
+    if (def !== '') out.push(`    # Default: ${def}`)
+    if (input.required) out.push('    # Required.')
+    out.push(`    ${name}: ''`, '')
+  }
+  if (out[out.length - 1] === '') out.pop()
+  out.push('```', '', '| Output | Description |', '| --- | --- |')
+  for (const [name, output] of Object.entries(action.outputs ?? {})) {
+    const desc = String(output.description ?? '')
+      .trim()
+      .replace(/\s+/g, ' ')
+      .replace(/\|/g, '\\|')
+    out.push(`| \`${name}\` | ${desc} |`)
+  }
+  return out.join('\n')
+}
+
+/** The example block: the workflow file verbatim in a fenced block. */
+export function renderExample(workflowYml, file) {
+  return [`<!-- generated from ${file}; edit that file, then run node scripts/readme-usage.mjs -->`, '```yaml', workflowYml.trimEnd(), '```'].join('\n')
+}
+
+/** Replaces the body between `<!-- name:start -->` and `<!-- name:end -->`; undefined when absent. */
+export function replaceBlock(readme, name, body) {
+  const start = `<!-- ${name}:start -->`
+  const end = `<!-- ${name}:end -->`
+  const i = readme.indexOf(start)
+  const j = readme.indexOf(end)
+  if (i < 0 || j < i) return undefined
+  return `${readme.slice(0, i + start.length)}\n${body}\n${readme.slice(j)}`
+}
+
+function main(argv) {
+  const opt = name => {
+    const k = argv.indexOf(name)
+    return k >= 0 ? resolve(argv[k + 1]) : undefined
+  }
+  const readmePath = opt('--readme') ?? join(root, 'README.md')
+  const actionPath = opt('--action') ?? join(root, 'action.yml')
+  const examplePath = opt('--example') ?? join(root, '.github/workflows/strata-example.yml')
+  const usage = renderUsage(readFileSync(actionPath, 'utf8'))
+  if (argv.includes('--print')) {
+    process.stdout.write(`${usage}\n`)
+    return 0
+  }
+  const name = relative(process.cwd(), readmePath) || readmePath
+  let readme
+  try {
+    readme = readFileSync(readmePath, 'utf8')
+  } catch {
+    console.error(`${name} not found: create it with <!-- usage:start --> and <!-- usage:end --> where the usage goes`)
+    return 1
+  }
+  let next = replaceBlock(readme, 'usage', usage)
+  if (next === undefined) {
+    console.error(`${name} has no <!-- usage:start --> … <!-- usage:end --> block: add the two markers where the usage goes`)
+    return 1
+  }
+  const exampleFile = relative(dirname(readmePath), examplePath)
+  next = replaceBlock(next, 'example', renderExample(readFileSync(examplePath, 'utf8'), exampleFile)) ?? next
+  if (argv.includes('--check')) {
+    if (next !== readme) {
+      console.error(
+        `${name} is out of date with ${relative(process.cwd(), actionPath) || actionPath} or ${exampleFile}: ` +
+          'run `node scripts/readme-usage.mjs` and commit README.md'
+      )
+      return 1
+    }
+    console.log(`${name} matches action.yml`)
+    return 0
+  }
+  if (next !== readme) writeFileSync(readmePath, next)
+  console.log(next !== readme ? `${name} updated` : `${name} already up to date`)
+  return 0
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = main(process.argv.slice(2))
+}
