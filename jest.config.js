@@ -18,9 +18,10 @@ export default {
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/__tests__/**/*.itg.test.ts'],
-      testTimeout: 600000
+      testMatch: ['<rootDir>/__tests__/**/*.itg.test.ts']
     }
   ],
+  // A project-level testTimeout is ignored by jest; real builds on a shared 2-core machine need minutes.
+  testTimeout: 600000,
   maxWorkers: 2
 }

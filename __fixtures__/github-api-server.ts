@@ -168,6 +168,22 @@ export function resetBranch(dir: string, branch: string, sha: string): void {
   git(dir, 'reset', '-q', '--hard', sha)
 }
 
+/** A clone of `branch` with only its tip commit, like actions/checkout's default `fetch-depth: 1`. */
+export function shallowClone(dir: string, branch: string): { dir: string; cleanup: () => void } {
+  const clone = mkdtempSync(join(tmpdir(), 'strata-shallow-'))
+  git(clone, 'init', '-q')
+  git(
+    clone,
+    'fetch',
+    '-q',
+    '--depth',
+    '1',
+    `file://${dir}`,
+    `+refs/heads/${branch}:refs/remotes/origin/${branch}`
+  )
+  return { dir: clone, cleanup: () => rmSync(clone, { recursive: true, force: true }) }
+}
+
 /** `count` files named `dir/file-0001.txt`…, for large change sets (one commit, one `git add`). */
 export function manyFiles(count: number, prefix = 'many', content = 'x'): Record<string, string> {
   const files: Record<string, string> = {}
@@ -262,7 +278,7 @@ export interface GitHubApiServer {
   addPull(pull: PullSpec): Promise<void>
   fail(fault: FaultSpec): void
   route(method: string, pattern: RegExp, handler: RouteHandler): void
-  /** Forget recorded requests (the numbering restarts too). */
+  /** Forget recorded requests (the numbering restarts too) and pending faults. */
   reset(): void
   setLatency(ms: number): void
 }
@@ -695,6 +711,7 @@ export async function startGitHubApiServer(opts: GitHubApiServerOptions): Promis
     },
     reset() {
       requests.length = 0
+      faults.length = 0
     },
     setLatency(ms) {
       latency = ms

@@ -2,6 +2,7 @@
 // localhost:5000, checked against the registry's own tags and digests. One bootstrap is shared by
 // the scenarios of the base → tooling → app repository, which run in order like successive runs.
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -162,7 +163,7 @@ async function strata(
       dryRun: o.dryRun ?? false,
       platforms: o.platforms,
       buildArgs: o.buildArgs ?? {},
-      runnerTemp: await mkdtemp(join(tmpdir(), 'strata-runner-')),
+      runnerTemp: o.runnerTemp ?? (await mkdtemp(join(tmpdir(), 'strata-runner-'))),
       env: {},
       workspace: ws
     },
@@ -180,9 +181,8 @@ const built = (r: Run): string[] =>
 async function registryState(image: string): Promise<Record<string, string | undefined>> {
   const name = image.replace(/^localhost:5000\//, '')
   const tags = await registryTags(REGISTRY, name)
-  const out: Record<string, string | undefined> = {}
-  for (const t of tags) out[t] = await digestOf(`${image}:${t}`)
-  return out
+  const digests = await Promise.all(tags.map(t => digestOf(`${image}:${t}`)))
+  return Object.fromEntries(tags.map((t, i) => [t, digests[i]]))
 }
 
 const moving = (state: Record<string, string | undefined>) => ({
@@ -204,224 +204,305 @@ describe('base → tooling → app on one repository, run after run', () => {
     boot = await strata(config, ws, bootCtx, [])
   }, 300000)
 
-  test('bootstrap on an empty registry builds every layer, pushes versioned and stable tags', async () => {
-    const s7 = bootCtx.sha.slice(0, 7)
-    expect(boot.result.failed).toBeUndefined()
-    expect(built(boot)).toEqual(['base', 'tooling', 'app'])
-    expect(boot.plan.layers.base.reasons).toEqual(['no base-stable in registry'])
-    expect(boot.plan.layers.app.reasons).toEqual(['parent tooling rebuilt', 'no latest in registry'])
-    const state = await registryState(image)
-    const { base, tooling, app } = boot.result.layers
-    expect(state).toEqual({
-      [`base-${s7}`]: base.digest,
-      'base-stable': base.digest,
-      [`tooling-${s7}`]: tooling.digest,
-      'tooling-stable': tooling.digest,
-      [`main-${s7}`]: app.digest,
-      latest: app.digest,
-      // The registry cache is written on pushes to the default branch (SPEC 6).
-      'cache-base': expect.stringMatching(/^sha256:/),
-      'cache-tooling': expect.stringMatching(/^sha256:/),
-      'cache-app': expect.stringMatching(/^sha256:/)
-    })
-    expect(base.ref).toBe(`${image}:base-${s7}@${base.digest}`)
-    // Children were built FROM the digest of the parent built in this run.
-    const toolingBuild = boot.result.commands.find(c => c.includes('Dockerfile.tooling')) as string[]
-    expect(toolingBuild).toContain(`BASE_IMAGE=${base.ref}`)
-    expect(toolingBuild).toContain('--push')
-    // Moving tags moved with imagetools create, after the builds.
-    const creates = boot.result.commands.filter(c => c.includes('create'))
-    expect(creates).toContainEqual([
-      'docker',
-      'buildx',
-      'imagetools',
-      'create',
-      '--tag',
-      `${image}:latest`,
-      app.ref
-    ])
-    expect(boot.result.commands.indexOf(creates[0])).toBeGreaterThan(
-      boot.result.commands.findIndex(c => c.includes('Dockerfile.app'))
-    )
-    // Each layer's log in its own group; the gha cache left out with one notice.
-    expect(Object.keys(boot.log.groups)).toEqual(['Build base', 'Build tooling', 'Build app'])
-    expect(boot.log.groups['Build tooling'].join('\n')).toContain('COPY tooling.txt /etc/tooling.txt')
-    expect(boot.log.lines.filter(l => l.startsWith('notice: gha cache left out'))).toHaveLength(1)
-    expect(tooling.totalSteps).toBe(3) // FROM, COPY, RUN
-    expect(app.durationMs).toBeGreaterThan(0)
-  }, LONG)
+  test(
+    'bootstrap on an empty registry builds every layer, pushes versioned and stable tags',
+    async () => {
+      const s7 = bootCtx.sha.slice(0, 7)
+      expect(boot.result.failed).toBeUndefined()
+      expect(built(boot)).toEqual(['base', 'tooling', 'app'])
+      expect(boot.plan.layers.base.reasons).toEqual(['no base-stable in registry'])
+      expect(boot.plan.layers.app.reasons).toEqual(['parent tooling rebuilt', 'no latest in registry'])
+      const state = await registryState(image)
+      const { base, tooling, app } = boot.result.layers
+      expect(state).toEqual({
+        [`base-${s7}`]: base.digest,
+        'base-stable': base.digest,
+        [`tooling-${s7}`]: tooling.digest,
+        'tooling-stable': tooling.digest,
+        [`main-${s7}`]: app.digest,
+        latest: app.digest,
+        // The registry cache is written on pushes to the default branch (SPEC 6).
+        'cache-base': expect.stringMatching(/^sha256:/),
+        'cache-tooling': expect.stringMatching(/^sha256:/),
+        'cache-app': expect.stringMatching(/^sha256:/)
+      })
+      expect(base.ref).toBe(`${image}:base-${s7}@${base.digest}`)
+      // Children were built FROM the digest of the parent built in this run.
+      const toolingBuild = boot.result.commands.find(c => c.includes('Dockerfile.tooling')) as string[]
+      expect(toolingBuild).toContain(`BASE_IMAGE=${base.ref}`)
+      expect(toolingBuild).toContain('--push')
+      // Moving tags moved with imagetools create, after the builds.
+      const creates = boot.result.commands.filter(c => c.includes('create'))
+      expect(creates).toContainEqual([
+        'docker',
+        'buildx',
+        'imagetools',
+        'create',
+        '--tag',
+        `${image}:latest`,
+        app.ref
+      ])
+      expect(boot.result.commands.indexOf(creates[0])).toBeGreaterThan(
+        boot.result.commands.findIndex(c => c.includes('Dockerfile.app'))
+      )
+      // Each layer's log in its own group; the gha cache left out with one notice.
+      expect(Object.keys(boot.log.groups)).toEqual(['Build base', 'Build tooling', 'Build app'])
+      expect(boot.log.groups['Build tooling'].join('\n')).toContain('COPY tooling.txt /etc/tooling.txt')
+      expect(boot.log.lines.filter(l => l.startsWith('notice: gha cache left out'))).toHaveLength(1)
+      expect(tooling.totalSteps).toBe(3) // FROM, COPY, RUN
+      expect(app.durationMs).toBeGreaterThan(0)
+    },
+    LONG
+  )
 
-  test('an app-only change builds only app, FROM the reused tooling digest', async () => {
-    const before = await registryState(image)
-    await writeFile(join(ws, 'app.txt'), `app ${sha()}\n`)
-    const ctx = pushToMain()
-    const r = await strata(config, ws, ctx, ['app.txt'])
-    expect(built(r)).toEqual(['app'])
-    expect(r.result.layers.tooling).toMatchObject({
-      status: 'reused',
-      ref: `${image}:tooling-stable@${before['tooling-stable']}`
-    })
-    expect(r.result.commands.find(c => c.includes('Dockerfile.app'))).toContain(
-      `TOOLING_IMAGE=${image}:tooling-stable@${before['tooling-stable']}`
-    )
-    const after = await registryState(image)
-    const app = r.result.layers.app.digest
-    expect(after[`main-${ctx.sha.slice(0, 7)}`]).toBe(app)
-    expect(moving(after)).toEqual({ ...moving(before), latest: app })
-    // The app image really sits on tooling's layers.
-    const toolingLayers = await layersOf(`${image}@${before['tooling-stable']}`)
-    const appLayers = await layersOf(`${image}@${app}`)
-    expect(appLayers.slice(0, toolingLayers.length)).toEqual(toolingLayers)
-    expect(appLayers.length).toBe(toolingLayers.length + 2)
-  }, LONG)
-
-  test('a tooling change builds tooling and app, base is reused', async () => {
-    const before = await registryState(image)
-    await writeFile(join(ws, 'tooling.txt'), `tooling ${sha()}\n`)
-    const r = await strata(config, ws, pushToMain(), ['tooling.txt'])
-    expect(built(r)).toEqual(['tooling', 'app'])
-    expect(r.plan.layers.app.reasons).toEqual(['parent tooling rebuilt'])
-    const after = await registryState(image)
-    expect(moving(after)).toEqual({
-      'base-stable': before['base-stable'],
-      'tooling-stable': r.result.layers.tooling.digest,
-      latest: r.result.layers.app.digest
-    })
-    const baseLayers = await layersOf(`${image}@${before['base-stable']}`)
-    expect((await layersOf(`${image}:tooling-stable`)).slice(0, baseLayers.length)).toEqual(baseLayers)
-  }, LONG)
-
-  test('a base change builds every layer', async () => {
-    await writeFile(join(ws, 'base.txt'), `base ${sha()}\n`)
-    const r = await strata(config, ws, pushToMain(), ['base.txt'])
-    expect(built(r)).toEqual(['base', 'tooling', 'app'])
-    const after = await registryState(image)
-    expect(moving(after)).toEqual({
-      'base-stable': r.result.layers.base.digest,
-      'tooling-stable': r.result.layers.tooling.digest,
-      latest: r.result.layers.app.digest
-    })
-  }, LONG)
-
-  test('a docs-only change builds nothing and resolves every ref to the stable digests', async () => {
-    const before = await registryState(image)
-    const r = await strata(config, ws, pushToMain(), ['README.md', 'docs/usage.md'])
-    expect(built(r)).toEqual([])
-    expect(r.result.commands).toEqual([])
-    expect(r.result.layers).toEqual({
-      base: { name: 'base', status: 'reused', ref: `${image}:base-stable@${before['base-stable']}`, reasons: [] },
-      tooling: {
-        name: 'tooling',
+  test(
+    'an app-only change builds only app, FROM the reused tooling digest',
+    async () => {
+      const before = await registryState(image)
+      await writeFile(join(ws, 'app.txt'), `app ${sha()}\n`)
+      const ctx = pushToMain()
+      const r = await strata(config, ws, ctx, ['app.txt'])
+      expect(built(r)).toEqual(['app'])
+      expect(r.result.layers.tooling).toMatchObject({
         status: 'reused',
-        ref: `${image}:tooling-stable@${before['tooling-stable']}`,
-        reasons: []
-      },
-      app: { name: 'app', status: 'reused', ref: `${image}:latest@${before.latest}`, reasons: [] }
-    })
-    expect(await registryState(image)).toEqual(before)
-  }, LONG)
+        ref: `${image}:tooling-stable@${before['tooling-stable']}`
+      })
+      expect(r.result.commands.find(c => c.includes('Dockerfile.app'))).toContain(
+        `TOOLING_IMAGE=${image}:tooling-stable@${before['tooling-stable']}`
+      )
+      const after = await registryState(image)
+      const app = r.result.layers.app.digest
+      expect(after[`main-${ctx.sha.slice(0, 7)}`]).toBe(app)
+      expect(moving(after)).toEqual({ ...moving(before), latest: app })
+      // The app image really sits on tooling's layers.
+      const toolingLayers = await layersOf(`${image}@${before['tooling-stable']}`)
+      const appLayers = await layersOf(`${image}@${app}`)
+      expect(appLayers.slice(0, toolingLayers.length)).toEqual(toolingLayers)
+      expect(appLayers.length).toBe(toolingLayers.length + 2)
+    },
+    LONG
+  )
 
-  test('a pull request pushes its PR tags and moves neither stable tags nor latest', async () => {
-    const before = await registryState(image)
-    await writeFile(join(ws, 'app.txt'), `app ${sha()}\n`)
-    const ctx = pullRequest(7)
-    const r = await strata(config, ws, ctx, ['app.txt'])
-    expect(built(r)).toEqual(['app'])
-    const app = r.result.layers.app.digest
-    const after = await registryState(image)
-    expect(after).toEqual({ ...before, [`pr-7-${ctx.sha.slice(0, 7)}`]: app, 'pr-7': app })
-    expect(r.result.commands.find(c => c.includes('Dockerfile.app'))?.join(' ')).not.toContain(
-      `type=registry,ref=${image}:cache-app,mode=max`
-    )
-  }, LONG)
+  test(
+    'a tooling change builds tooling and app, base is reused',
+    async () => {
+      const before = await registryState(image)
+      await writeFile(join(ws, 'tooling.txt'), `tooling ${sha()}\n`)
+      const r = await strata(config, ws, pushToMain(), ['tooling.txt'])
+      expect(built(r)).toEqual(['tooling', 'app'])
+      expect(r.plan.layers.app.reasons).toEqual(['parent tooling rebuilt'])
+      const after = await registryState(image)
+      expect(moving(after)).toEqual({
+        'base-stable': before['base-stable'],
+        'tooling-stable': r.result.layers.tooling.digest,
+        latest: r.result.layers.app.digest
+      })
+      const baseLayers = await layersOf(`${image}@${before['base-stable']}`)
+      expect((await layersOf(`${image}:tooling-stable`)).slice(0, baseLayers.length)).toEqual(baseLayers)
+    },
+    LONG
+  )
 
-  test('a fork pull request without push: --load, children FROM the local tag, nothing pushed', async () => {
-    const before = await registryState(image)
-    await writeFile(join(ws, 'tooling.txt'), `tooling ${sha()}\n`)
-    const ctx = pullRequest(8, true)
-    const r = await strata(config, ws, ctx, ['tooling.txt'], { push: false })
-    expect(r.result.failed).toBeUndefined()
-    expect(built(r)).toEqual(['tooling', 'app'])
-    const toolingTag = `${image}:tooling-pr-8-${ctx.sha.slice(0, 7)}`
-    expect(r.result.layers.tooling.ref).toBe(toolingTag)
-    const appBuild = r.result.commands.find(c => c.includes('Dockerfile.app')) as string[]
-    expect(appBuild).toContain(`TOOLING_IMAGE=${toolingTag}`)
-    expect(appBuild).toContain('--load')
-    expect(appBuild).not.toContain('--push')
-    expect(r.result.commands.some(c => c.includes('create'))).toBe(false)
-    expect(await registryState(image)).toEqual(before)
-    // The images are in the local engine.
-    const local = await docker(['image', 'inspect', '--format', '{{.Id}}', `${image}:pr-8-${ctx.sha.slice(0, 7)}`])
-    expect(local.trim()).toMatch(/^sha256:/)
-  }, LONG)
+  test(
+    'a base change builds every layer',
+    async () => {
+      await writeFile(join(ws, 'base.txt'), `base ${sha()}\n`)
+      const r = await strata(config, ws, pushToMain(), ['base.txt'])
+      expect(built(r)).toEqual(['base', 'tooling', 'app'])
+      const after = await registryState(image)
+      expect(moving(after)).toEqual({
+        'base-stable': r.result.layers.base.digest,
+        'tooling-stable': r.result.layers.tooling.digest,
+        latest: r.result.layers.app.digest
+      })
+    },
+    LONG
+  )
 
-  test('a failing layer: descendants skipped, no moving tag moved, even of the layer that built', async () => {
-    const before = await registryState(image)
-    await writeFile(join(ws, 'base.txt'), `base ${sha()}\n`)
-    const ctx = pushToMain()
-    const r = await strata(threeLayers(image, 'Dockerfile.fail'), ws, ctx, ['base.txt'])
-    expect(r.result.failed).toBe('tooling')
-    expect(r.result.layers.base.status).toBe('built')
-    expect(r.result.layers.tooling).toMatchObject({
-      status: 'failed',
-      error: expect.stringMatching(/^buildx failed with: ERROR: .*exit code: 1/)
-    })
-    expect(r.result.layers.app).toMatchObject({ status: 'skipped', error: 'parent tooling failed' })
-    expect(r.result.layers.app.reasons).toContain('parent tooling failed')
-    expect(r.result.commands.some(c => c.includes('Dockerfile.app'))).toBe(false)
-    expect(r.log.lines).toContain('warning: No moving tag moved: a layer of this step failed.')
-    const after = await registryState(image)
-    // base's versioned tag was pushed by its build; its stable tag did not move.
-    expect(after[`base-${ctx.sha.slice(0, 7)}`]).toBe(r.result.layers.base.digest)
-    expect(moving(after)).toEqual(moving(before))
-    expect(after[`tooling-${ctx.sha.slice(0, 7)}`]).toBeUndefined()
-  }, LONG)
+  test(
+    'a docs-only change builds nothing and resolves every ref to the stable digests',
+    async () => {
+      const before = await registryState(image)
+      const r = await strata(config, ws, pushToMain(), ['README.md', 'docs/usage.md'])
+      expect(built(r)).toEqual([])
+      expect(r.result.commands).toEqual([])
+      expect(r.result.layers).toEqual({
+        base: {
+          name: 'base',
+          status: 'reused',
+          ref: `${image}:base-stable@${before['base-stable']}`,
+          reasons: []
+        },
+        tooling: {
+          name: 'tooling',
+          status: 'reused',
+          ref: `${image}:tooling-stable@${before['tooling-stable']}`,
+          reasons: []
+        },
+        app: { name: 'app', status: 'reused', ref: `${image}:latest@${before.latest}`, reasons: [] }
+      })
+      expect(await registryState(image)).toEqual(before)
+    },
+    LONG
+  )
 
-  test('force all rebuilds every layer and moves every stable tag', async () => {
-    const before = await registryState(image)
-    const r = await strata(config, ws, pushToMain(), [], { force: 'all' })
-    expect(built(r)).toEqual(['base', 'tooling', 'app'])
-    expect(r.plan.layers.base.reasons).toEqual(['forced'])
-    const after = await registryState(image)
-    expect(moving(after)).toEqual({
-      'base-stable': r.result.layers.base.digest,
-      'tooling-stable': r.result.layers.tooling.digest,
-      latest: r.result.layers.app.digest
-    })
-    expect(after.latest).not.toBe(before.latest)
-  }, LONG)
+  test(
+    'a pull request pushes its PR tags and moves neither stable tags nor latest',
+    async () => {
+      const before = await registryState(image)
+      await writeFile(join(ws, 'app.txt'), `app ${sha()}\n`)
+      const ctx = pullRequest(7)
+      const r = await strata(config, ws, ctx, ['app.txt'])
+      expect(built(r)).toEqual(['app'])
+      const app = r.result.layers.app.digest
+      const after = await registryState(image)
+      expect(after).toEqual({ ...before, [`pr-7-${ctx.sha.slice(0, 7)}`]: app, 'pr-7': app })
+      expect(r.result.commands.find(c => c.includes('Dockerfile.app'))?.join(' ')).not.toContain(
+        `type=registry,ref=${image}:cache-app,mode=max`
+      )
+    },
+    LONG
+  )
 
-  test('a dry run prints the commands and builds, pushes and tags nothing', async () => {
-    const before = await registryState(image)
-    const ctx = pushToMain()
-    const r = await strata(config, ws, ctx, ['tooling.txt'], { dryRun: true })
-    expect(r.result.commands.map(c => c.slice(0, 3).join(' '))).toEqual([
-      'docker buildx build',
-      'docker buildx build',
-      'docker buildx imagetools',
-      'docker buildx imagetools'
-    ])
-    const toolingTag = `${image}:tooling-${ctx.sha.slice(0, 7)}`
-    expect(r.result.commands[1]).toContain(`TOOLING_IMAGE=${toolingTag}`)
-    expect(r.log.groups['Build tooling'].join('\n')).toContain(`--tag ${toolingTag}`)
-    expect(r.log.lines).toContain(`info: Would move ${image}:tooling-stable → ${toolingTag}`)
-    expect(await registryState(image)).toEqual(before)
-  }, LONG)
+  test(
+    'a fork pull request without push: --load, children FROM the local tag, nothing pushed',
+    async () => {
+      const before = await registryState(image)
+      await writeFile(join(ws, 'tooling.txt'), `tooling ${sha()}\n`)
+      const ctx = pullRequest(8, true)
+      const r = await strata(config, ws, ctx, ['tooling.txt'], { push: false })
+      expect(r.result.failed).toBeUndefined()
+      expect(built(r)).toEqual(['tooling', 'app'])
+      const toolingTag = `${image}:tooling-pr-8-${ctx.sha.slice(0, 7)}`
+      expect(r.result.layers.tooling.ref).toBe(toolingTag)
+      const appBuild = r.result.commands.find(c => c.includes('Dockerfile.app')) as string[]
+      expect(appBuild).toContain(`TOOLING_IMAGE=${toolingTag}`)
+      expect(appBuild).toContain('--load')
+      expect(appBuild).not.toContain('--push')
+      expect(r.result.commands.some(c => c.includes('create'))).toBe(false)
+      expect(await registryState(image)).toEqual(before)
+      // The images are in the local engine.
+      const local = await docker([
+        'image',
+        'inspect',
+        '--format',
+        '{{.Id}}',
+        `${image}:pr-8-${ctx.sha.slice(0, 7)}`
+      ])
+      expect(local.trim()).toMatch(/^sha256:/)
+    },
+    LONG
+  )
+
+  test(
+    'a failing layer: descendants skipped, no moving tag moved, even of the layer that built',
+    async () => {
+      const before = await registryState(image)
+      await writeFile(join(ws, 'base.txt'), `base ${sha()}\n`)
+      const ctx = pushToMain()
+      const r = await strata(threeLayers(image, 'Dockerfile.fail'), ws, ctx, ['base.txt'])
+      expect(r.result.failed).toBe('tooling')
+      expect(r.result.layers.base.status).toBe('built')
+      expect(r.result.layers.tooling).toMatchObject({
+        status: 'failed',
+        error: expect.stringMatching(/^buildx failed with: ERROR: .*exit code: 1/)
+      })
+      expect(r.result.layers.app).toMatchObject({ status: 'skipped', error: 'parent tooling failed' })
+      expect(r.result.layers.app.reasons).toContain('parent tooling failed')
+      expect(r.result.commands.some(c => c.includes('Dockerfile.app'))).toBe(false)
+      expect(r.log.lines).toContain('warning: No moving tag moved: a layer of this step failed.')
+      const after = await registryState(image)
+      // base's versioned tag was pushed by its build; its stable tag did not move.
+      expect(after[`base-${ctx.sha.slice(0, 7)}`]).toBe(r.result.layers.base.digest)
+      expect(moving(after)).toEqual(moving(before))
+      expect(after[`tooling-${ctx.sha.slice(0, 7)}`]).toBeUndefined()
+    },
+    LONG
+  )
+
+  test(
+    'force all rebuilds every layer and moves every stable tag',
+    async () => {
+      const before = await registryState(image)
+      const r = await strata(config, ws, pushToMain(), [], { force: 'all' })
+      expect(built(r)).toEqual(['base', 'tooling', 'app'])
+      expect(r.plan.layers.base.reasons).toEqual(['forced'])
+      const after = await registryState(image)
+      expect(moving(after)).toEqual({
+        'base-stable': r.result.layers.base.digest,
+        'tooling-stable': r.result.layers.tooling.digest,
+        latest: r.result.layers.app.digest
+      })
+      expect(after.latest).not.toBe(before.latest)
+    },
+    LONG
+  )
+
+  test(
+    'a dry run prints the commands and builds, pushes and tags nothing',
+    async () => {
+      const before = await registryState(image)
+      const ctx = pushToMain()
+      const r = await strata(config, ws, ctx, ['tooling.txt'], { dryRun: true })
+      expect(r.result.commands.map(c => c.slice(0, 3).join(' '))).toEqual([
+        'docker buildx build',
+        'docker buildx build',
+        'docker buildx imagetools',
+        'docker buildx imagetools'
+      ])
+      const toolingTag = `${image}:tooling-${ctx.sha.slice(0, 7)}`
+      expect(r.result.commands[1]).toContain(`TOOLING_IMAGE=${toolingTag}`)
+      expect(r.log.groups['Build tooling'].join('\n')).toContain(`--tag ${toolingTag}`)
+      expect(r.log.lines).toContain(`info: Would move ${image}:tooling-stable → ${toolingTag}`)
+      expect(await registryState(image)).toEqual(before)
+    },
+    LONG
+  )
 })
 
-test('a multi-platform layer (linux/amd64, linux/arm64) pushes an index with both', async () => {
-  const image = uniqueRepo('multi')
-  const ws = await makeWorkspace()
-  const config = parseConfig(
-    `version: 1\nimage: ${image}\nlayers:\n  app:\n    dockerfile: Dockerfile.copy\n    platforms: [linux/amd64, linux/arm64]\n    cache: [registry]\n`,
-    '.github/strata.yml'
-  )
-  const r = await strata(config, ws, pushToMain(), [])
-  expect(r.result.failed).toBeUndefined()
-  expect(r.result.commands[0]).toContain('linux/amd64,linux/arm64')
-  expect(await digestOf(`${image}:latest`)).toBe(r.result.layers.app.digest)
-  expect(await platformsOf(`${image}:latest`)).toEqual(['linux/amd64', 'linux/arm64'])
-}, LONG)
+test(
+  'a multi-platform layer (linux/amd64, linux/arm64) pushes an index with both',
+  async () => {
+    const image = uniqueRepo('multi')
+    const ws = await makeWorkspace()
+    const config = parseConfig(
+      `version: 1\nimage: ${image}\nlayers:\n  app:\n    dockerfile: Dockerfile.copy\n    platforms: [linux/amd64, linux/arm64]\n    cache: [registry]\n`,
+      '.github/strata.yml'
+    )
+    const r = await strata(config, ws, pushToMain(), [])
+    expect(r.result.failed).toBeUndefined()
+    expect(r.result.commands[0]).toContain('linux/amd64,linux/arm64')
+    expect(await digestOf(`${image}:latest`)).toBe(r.result.layers.app.digest)
+    expect(await platformsOf(`${image}:latest`)).toEqual(['linux/amd64', 'linux/arm64'])
+  },
+  LONG
+)
+
+test(
+  'the local cache: buildx writes a fresh copy that replaces the old one; no cache service, one notice',
+  async () => {
+    const image = uniqueRepo('local')
+    const ws = await makeWorkspace()
+    const runnerTemp = await mkdtemp(join(tmpdir(), 'strata-runner-'))
+    const config = parseConfig(
+      `version: 1\nimage: ${image}\nlayers:\n  app:\n    dockerfile: Dockerfile.copy\n    paths: [app.txt]\n    cache: [local]\n`,
+      '.github/strata.yml'
+    )
+    const dir = join(runnerTemp, 'strata-cache', 'app')
+    for (const round of [1, 2]) {
+      await writeFile(join(ws, 'app.txt'), `app ${round} ${sha()}\n`)
+      const r = await strata(config, ws, pushToMain(), ['app.txt'], { runnerTemp })
+      expect(r.result.failed).toBeUndefined()
+      const argv = r.result.commands[0]
+      expect(argv).toContain(`type=local,src=${dir}`)
+      expect(argv).toContain(`type=local,dest=${dir}-new,mode=max,ignore-error=true`)
+      expect(existsSync(join(dir, 'index.json'))).toBe(true)
+      expect(existsSync(`${dir}-new`)).toBe(false)
+      expect(r.log.lines.filter(l => l.includes('local cache not kept between runs'))).toHaveLength(1)
+    }
+  },
+  LONG
+)
 
 describe('the docker driver without the containerd image store', () => {
   let dockerd: { host: string; stop: () => Promise<void> }
@@ -430,47 +511,51 @@ describe('the docker driver without the containerd image store', () => {
   }, 60000)
   afterAll(async () => dockerd?.stop())
 
-  test('gets inline cache instead of --cache-to, with one warning, and still builds and pushes', async () => {
-    const image = uniqueRepo('classic')
-    const ws = await makeWorkspace()
-    const config = parseConfig(
-      [
-        'version: 1',
-        `image: ${image}`,
-        'defaults:',
-        '  cache: [registry]',
-        'layers:',
-        '  base:',
-        '    dockerfile: Dockerfile.base',
-        '  app:',
-        '    dockerfile: Dockerfile.tooling',
-        '    from: base'
-      ].join('\n'),
-      '.github/strata.yml'
-    )
-    const ctx = pushToMain()
-    const r = await strata(config, ws, ctx, [], { dockerHost: dockerd.host })
-    expect(r.result.failed).toBeUndefined()
-    expect(built(r)).toEqual(['base', 'app'])
-    const warnings = r.log.lines.filter(l => l.startsWith('warning:'))
-    expect(warnings).toHaveLength(1)
-    expect(warnings[0]).toContain('cannot export cache: no --cache-to, inline cache instead')
-    for (const c of r.result.commands.filter(c => c.includes('build'))) {
-      const to = c.flatMap((a, i) => (c[i - 1] === '--cache-to' ? [a] : []))
-      expect(to).toEqual(['type=inline,ignore-error=true'])
-    }
-    const state = await registryState(image)
-    const { base, app } = r.result.layers
-    expect(state[`main-${ctx.sha.slice(0, 7)}`]).toBe(app.digest)
-    expect(state[`base-${ctx.sha.slice(0, 7)}`]).toBe(base.digest)
-    // This builder pushes a single manifest (no provenance), which imagetools create wraps in an
-    // index: the moving tags name an index over exactly the image that was built.
-    for (const [tag, digest] of [
-      ['latest', app.digest],
-      ['base-stable', base.digest]
-    ]) {
-      const index = await rawManifest(`${image}:${tag}`)
-      expect((index.manifests as { digest: string }[]).map(m => m.digest)).toEqual([digest])
-    }
-  }, LONG)
+  test(
+    'gets inline cache instead of --cache-to, with one warning, and still builds and pushes',
+    async () => {
+      const image = uniqueRepo('classic')
+      const ws = await makeWorkspace()
+      const config = parseConfig(
+        [
+          'version: 1',
+          `image: ${image}`,
+          'defaults:',
+          '  cache: [registry]',
+          'layers:',
+          '  base:',
+          '    dockerfile: Dockerfile.base',
+          '  app:',
+          '    dockerfile: Dockerfile.tooling',
+          '    from: base'
+        ].join('\n'),
+        '.github/strata.yml'
+      )
+      const ctx = pushToMain()
+      const r = await strata(config, ws, ctx, [], { dockerHost: dockerd.host })
+      expect(r.result.failed).toBeUndefined()
+      expect(built(r)).toEqual(['base', 'app'])
+      const warnings = r.log.lines.filter(l => l.startsWith('warning:'))
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toContain('cannot export cache: no --cache-to, inline cache instead')
+      for (const c of r.result.commands.filter(c => c.includes('build'))) {
+        const to = c.flatMap((a, i) => (c[i - 1] === '--cache-to' ? [a] : []))
+        expect(to).toEqual(['type=inline,ignore-error=true'])
+      }
+      const state = await registryState(image)
+      const { base, app } = r.result.layers
+      expect(state[`main-${ctx.sha.slice(0, 7)}`]).toBe(app.digest)
+      expect(state[`base-${ctx.sha.slice(0, 7)}`]).toBe(base.digest)
+      // This builder pushes a single manifest (no provenance), which imagetools create wraps in an
+      // index: the moving tags name an index over exactly the image that was built.
+      for (const [tag, digest] of [
+        ['latest', app.digest],
+        ['base-stable', base.digest]
+      ]) {
+        const index = await rawManifest(`${image}:${tag}`)
+        expect((index.manifests as { digest: string }[]).map(m => m.digest)).toEqual([digest])
+      }
+    },
+    LONG
+  )
 })

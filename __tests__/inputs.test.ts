@@ -100,7 +100,9 @@ describe('parseBoolean, parseMode, parsePush, parseForce, parsePositiveInt, pars
   })
 
   test('force cannot mix all with names', () => {
-    expect(() => parseForce('all,base')).toThrow('input "force" is "all,base": use either `all` or layer names')
+    expect(() => parseForce('all,base')).toThrow(
+      'input "force" is "all,base": use either `all` or layer names'
+    )
   })
 
   test.each([
@@ -152,10 +154,11 @@ describe('getInputs', () => {
 
   /** Sets inputs the way the runner does: INPUT_<NAME upper-cased>, hyphens kept. */
   function setInputs(inputs: Record<string, string>): void {
-    for (const [k, v] of Object.entries(inputs)) process.env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
+    for (const [k, v] of Object.entries(inputs))
+      process.env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
   }
 
-  test("the action.yml defaults give build mode over every layer, push auto, summary on", () => {
+  test('the action.yml defaults give build mode over every layer, push auto, summary on', () => {
     setInputs({
       config: '.github/strata.yml',
       mode: 'build',

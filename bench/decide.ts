@@ -10,11 +10,13 @@ const PATTERNS = 100
 const WARMUP = 3
 const RUNS = Number(process.argv[2] ?? 15)
 
-// Deterministic pseudo-random numbers, so that every run measures the same input.
+// Deterministic pseudo-random numbers (mulberry32), so that every run measures the same input.
 let seed = 42
 const rand = (n: number): number => {
-  seed = (seed * 1103515245 + 12345) % 2147483648
-  return seed % n
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+  return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)
 }
 const pick = <T>(list: readonly T[]): T => list[rand(list.length)]
 
@@ -93,7 +95,10 @@ const config: StrataConfig = {
   order: ['base', 'tooling', 'app']
 }
 const paths = new Set<string>()
-while (paths.size < FILES) paths.add(randomPath())
+for (let i = 0; paths.size < FILES; i++) {
+  if (i > FILES * 10) throw new Error('could not make enough distinct paths')
+  paths.add(randomPath())
+}
 const changes: ChangeSet = {
   source: 'api',
   files: [...paths].map(path => ({ path, status: 'modified' })),

@@ -65,20 +65,23 @@ export async function executePlan(
 ): Promise<BuildResult> {
   const { buildx, registry, log } = deps
   const workspace = opts.workspace ?? process.cwd()
-  const layers = new Map(config.layers.map((l) => [l.name, l]))
-  const isLeaf = (name: string): boolean => !config.layers.some((l) => l.from.some((p) => p.layer === name))
+  const layers = new Map(config.layers.map(l => [l.name, l]))
+  const isLeaf = (name: string): boolean => !config.layers.some(l => l.from.some(p => p.layer === name))
   const tagsOf = (l: LayerConfig) => layerTags(l, ctx, { isLeaf: isLeaf(l.name) })
   const result: BuildResult = { layers: {}, commands: [] }
 
   // Versioned tags go on the build; moving ones (stable, latest, pr-N, branch) move at the end.
   const split = (l: LayerConfig): { versioned: string[]; moving: string[] } => {
-    const moving = new Set(tagsOf(l).moving.map((t) => `${l.image}:${t}`))
+    const moving = new Set(tagsOf(l).moving.map(t => `${l.image}:${t}`))
     const tags = plan.layers[l.name]?.tags ?? []
-    const versioned = tags.filter((t) => !moving.has(t))
-    return { versioned: versioned.length ? versioned : tags, moving: versioned.length ? tags.filter((t) => moving.has(t)) : [] }
+    const versioned = tags.filter(t => !moving.has(t))
+    return {
+      versioned: versioned.length ? versioned : tags,
+      moving: versioned.length ? tags.filter(t => moving.has(t)) : []
+    }
   }
 
-  const toBuild = config.order.filter((n) => plan.layers[n]?.build && plan.layers[n].selected)
+  const toBuild = config.order.filter(n => plan.layers[n]?.build && plan.layers[n].selected)
   for (const name of config.order) {
     const d = plan.layers[name]
     if (!d) continue
@@ -162,10 +165,15 @@ export async function executePlan(
         localDir,
         inlineRef: `${l.image}:${tagsOf(l).stable}`
       },
-      { ghaAvailable: gha.available, ghaWhy: gha.why, canExportCache: builder.canExportCache, builder: builder.name }
+      {
+        ghaAvailable: gha.available,
+        ghaWhy: gha.why,
+        canExportCache: builder.canExportCache,
+        builder: builder.name
+      }
     )
-    flags.notices.forEach((m) => once(log.notice.bind(log), m))
-    flags.warnings.forEach((m) => once(log.warning.bind(log), m))
+    flags.notices.forEach(m => once(log.notice.bind(log), m))
+    flags.warnings.forEach(m => once(log.warning.bind(log), m))
     const metadataFile = join(opts.runnerTemp, `strata-${name}-metadata.json`)
     const argv = buildArgv({
       layer: l,
@@ -187,13 +195,16 @@ export async function executePlan(
       return true
     }
 
-    const keys = l.cache.includes('local') ? await localCacheKeys(workspace, l, branch, defaultBranch) : undefined
+    const keys = l.cache.includes('local')
+      ? await localCacheKeys(workspace, l, branch, defaultBranch)
+      : undefined
     if (keys) await localCache.restore(localDir, keys)
     await rm(metadataFile, { force: true })
     const run = await buildx.build(argv, { cwd: workspace, onLine: emit })
     Object.assign(r, { durationMs: run.durationMs, cachedSteps: run.cachedSteps, totalSteps: run.totalSteps })
     if (run.exitCode !== 0 || (opts.push && !run.digest)) {
-      const error = run.exitCode !== 0 ? describeBuildFailure(run.lastErrorLine, l.image) : 'buildx wrote no digest'
+      const error =
+        run.exitCode !== 0 ? describeBuildFailure(run.lastErrorLine, l.image) : 'buildx wrote no digest'
       Object.assign(r, { status: 'failed', error })
       return false
     }
@@ -211,7 +222,7 @@ export async function executePlan(
   const logQueue: (() => void)[] = []
   const lockLog = async (): Promise<void> => {
     if (!logHeld) logHeld = true
-    else await new Promise<void>((res) => logQueue.push(res))
+    else await new Promise<void>(res => logQueue.push(res))
   }
   const unlockLog = (): void => {
     const next = logQueue.shift()
@@ -222,16 +233,16 @@ export async function executePlan(
     if (!logHeld) {
       logHeld = true
       try {
-        return await log.group(`Build ${name}`, () => buildLayer(name, (line) => log.info(line)))
+        return await log.group(`Build ${name}`, () => buildLayer(name, line => log.info(line)))
       } finally {
         unlockLog()
       }
     }
     const lines: string[] = []
-    const ok = await buildLayer(name, (line) => lines.push(line))
+    const ok = await buildLayer(name, line => lines.push(line))
     await lockLog()
     try {
-      await log.group(`Build ${name}`, async () => lines.forEach((line) => log.info(line)))
+      await log.group(`Build ${name}`, async () => lines.forEach(line => log.info(line)))
     } finally {
       unlockLog()
     }
@@ -243,7 +254,7 @@ export async function executePlan(
   const waiting: (() => void)[] = []
   const acquire = async (): Promise<void> => {
     if (slots > 0) slots--
-    else await new Promise<void>((res) => waiting.push(res))
+    else await new Promise<void>(res => waiting.push(res))
   }
   const releaseSlot = (): void => {
     const next = waiting.shift()
@@ -253,7 +264,7 @@ export async function executePlan(
   const outcomes = new Map<string, Promise<Outcome>>()
   for (const name of toBuild) {
     const l = layers.get(name) as LayerConfig
-    const parentsHere = l.from.map((p) => p.layer).filter((p) => outcomes.has(p))
+    const parentsHere = l.from.map(p => p.layer).filter(p => outcomes.has(p))
     outcomes.set(
       name,
       (async (): Promise<Outcome> => {
@@ -277,10 +288,10 @@ export async function executePlan(
     )
   }
   await Promise.all(outcomes.values())
-  const firstFailed = toBuild.find((n) => result.layers[n].status === 'failed')
+  const firstFailed = toBuild.find(n => result.layers[n].status === 'failed')
   if (firstFailed) {
     result.failed = firstFailed
-    for (const n of toBuild.filter((n) => result.layers[n].status === 'failed')) {
+    for (const n of toBuild.filter(n => result.layers[n].status === 'failed')) {
       log.warning(`Layer ${n} failed: ${result.layers[n].error}`)
     }
     log.warning('No moving tag moved: a layer of this step failed.')
@@ -290,16 +301,23 @@ export async function executePlan(
   // Every layer of this step succeeded: move the moving tags, side by side, without pulling.
   if (opts.push) {
     const moves = toBuild
-      .map((n) => ({ name: n, moving: split(layers.get(n) as LayerConfig).moving }))
-      .filter((m) => m.moving.length)
+      .map(n => ({ name: n, moving: split(layers.get(n) as LayerConfig).moving }))
+      .filter(m => m.moving.length)
     for (const m of moves) {
       const source = result.layers[m.name].ref as string
-      result.commands.push(['docker', 'buildx', 'imagetools', 'create', ...m.moving.flatMap((t) => ['--tag', t]), source])
+      result.commands.push([
+        'docker',
+        'buildx',
+        'imagetools',
+        'create',
+        ...m.moving.flatMap(t => ['--tag', t]),
+        source
+      ])
       log.info(`${opts.dryRun ? 'Would move' : 'Moving'} ${m.moving.join(', ')} → ${source}`)
     }
     if (!opts.dryRun) {
       const moved = await Promise.allSettled(
-        moves.map((m) => registry.retag(result.layers[m.name].ref as string, m.moving))
+        moves.map(m => registry.retag(result.layers[m.name].ref as string, m.moving))
       )
       moved.forEach((o, i) => {
         if (o.status === 'rejected') {

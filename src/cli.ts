@@ -110,7 +110,11 @@ async function command(
   io: CliIO
 ): Promise<number> {
   if (positionals.length > 1) throw new Error(`one command at a time, not "${positionals.join(' ')}"`)
-  const mode = parseMode(positionals[0])
+  const name = positionals[0]
+  if (name !== 'plan' && name !== 'build' && name !== 'cleanup') {
+    throw new Error(`unknown command "${name}": use plan, build or cleanup (strata --help)`)
+  }
+  const mode = parseMode(name)
   const cwd = resolve(values.C ?? '.')
   const git = createGit(cwd)
   const top = (await gitOut(cwd, ['rev-parse', '--show-toplevel']).catch(() => undefined))?.trim()

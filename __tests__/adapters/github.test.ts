@@ -143,12 +143,15 @@ describe('pullFiles', () => {
     expect(res.files).toHaveLength(fromGit.length)
   })
 
-  test(`a ${BIG}-file pull request: 30 pages side by side, at most 31 calls, under 1 s`, async () => {
-    server.setLatency(40) // a network round trip: one page after another would take 30 × 40 ms
+  test(`a ${BIG}-file pull request: 30 pages side by side, at most 31 calls, under 1 s of CPU`, async () => {
+    // A 100 ms round trip: one page after another would take at least 30 × 100 ms.
+    server.setLatency(100)
     const gh = client()
+    const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     const res = await gh.pullFiles('acme', 'sindri', 2)
-    const ms = performance.now() - t0
+    const wall = performance.now() - t0
+    const cpu = process.cpuUsage(cpu0)
     expect(res.complete).toBe(true)
     expect(res.files).toHaveLength(BIG)
     expect(new Set(res.files.map(f => f.path)).size).toBe(BIG)
@@ -156,9 +159,13 @@ describe('pullFiles', () => {
     expect(server.requests.map(r => Number(r.query.page)).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 30 }, (_, i) => i + 1)
     )
-    expect(server.requests[0].query.page).toBe('1')
-    expect(Math.max(...server.requests.map(r => r.inFlight))).toBeGreaterThan(1)
-    expect(ms).toBeLessThan(1000)
+    // Page 1 alone first (it tells the page count), then the others side by side.
+    expect(server.requests[0]).toMatchObject({ query: { page: '1', per_page: '100' }, inFlight: 1 })
+    expect(Math.max(...server.requests.map(r => r.inFlight))).toBeGreaterThan(5)
+    expect(Math.max(...server.requests.map(r => r.inFlight))).toBeLessThanOrEqual(10) // bounded
+    expect(wall).toBeLessThan(2000)
+    // This process's CPU time, the test server's share included: Strata's own time is below it.
+    expect((cpu.user + cpu.system) / 1000).toBeLessThan(1000)
   })
 
   test(`a ${HUGE}-file pull request stops at 3000 files and says it is incomplete`, async () => {

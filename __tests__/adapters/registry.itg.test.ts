@@ -93,7 +93,9 @@ test('a denied look-up throws and says to log in; so does a denied retag', async
   const repo = `localhost:5001/${uniqueName()}`
   const registry = createRegistry({ env: { DOCKER_CONFIG: '/nonexistent-strata-docker-config' } })
   await expect(registry.inspect(`${repo}:x`)).rejects.toThrow(
-    new RegExp(`cannot look up ${repo}:x in the registry: .*(no basic auth credentials|401).*log in to localhost:5001`)
+    new RegExp(
+      `cannot look up ${repo}:x in the registry: .*(no basic auth credentials|401).*log in to localhost:5001`
+    )
   )
   await expect(registry.retag(`${repo}:x`, [`${repo}:y`])).rejects.toThrow(/log in to localhost:5001/)
 })

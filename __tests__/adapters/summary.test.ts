@@ -41,7 +41,8 @@ const plan: Plan = {
   }
 }
 
-const rows = (md: string): string[] => md.split('\n').filter(l => l.startsWith('| ') && !l.startsWith('| ---'))
+const rows = (md: string): string[] =>
+  md.split('\n').filter(l => l.startsWith('| ') && !l.startsWith('| ---'))
 
 test('a successful run: one row a layer, reused with its pinned digest, built with tags, time and cache hits', () => {
   const result: BuildResult = {
@@ -70,7 +71,11 @@ test('a successful run: one row a layer, reused with its pinned digest, built wi
     }
   }
   const md = renderSummary(plan, result, { event: 'pull_request #42' })
-  expect(md.split('\n').slice(0, 3)).toEqual(['### Strata', '', 'pull_request #42 aaaaaaa…bbbbbbb: 3 changed files (from the GitHub API)'])
+  expect(md.split('\n').slice(0, 3)).toEqual([
+    '### Strata',
+    '',
+    'pull_request #42 aaaaaaa…bbbbbbb: 3 changed files (from the GitHub API)'
+  ])
   expect(rows(md)).toEqual([
     '| Layer | Status | Reasons | Tags | Digest | Duration | Cached steps |',
     '| base | ♻️ reused | — | — | `sha256:111111111111…` | — | — |',
@@ -120,7 +125,9 @@ test.each([
 ])('a plan without a result (%o) says what the plan would do', (ctx, status, mode) => {
   const md = renderSummary({ ...plan, changes: { source: 'none', count: 0 } }, undefined, ctx)
   expect(md).toContain(`pull_request aaaaaaa…bbbbbbb: no diff for this event${mode}\n`)
-  expect(rows(md)[2]).toBe(`| tooling | ${status} | 2 changed files match | \`tooling-pr-42-bbbbbbb\` | — | — | — |`)
+  expect(rows(md)[2]).toBe(
+    `| tooling | ${status} | 2 changed files match | \`tooling-pr-42-bbbbbbb\` | — | — | — |`
+  )
 })
 
 test('a layer that another step builds, and untrusted text kept inside its cell', () => {

@@ -124,7 +124,12 @@ test('agrees with minimatch applied pattern by pattern, last match wins', () => 
   }
   // A deterministic walk through many orderings and subsets of the pool.
   let seed = 7
-  const next = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n
+  const next = (n: number): number => {
+    seed = (seed + 0x6d2b79f5) | 0 // mulberry32
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)
+  }
   let compared = 0
   for (let round = 0; round < 200; round++) {
     const patterns = Array.from({ length: 1 + next(8) }, () => pool[next(pool.length)])

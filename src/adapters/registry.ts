@@ -48,7 +48,15 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
   }
 
   async function lookUp(ref: string): Promise<ImageInfo | null> {
-    const out = await run(['buildx', 'imagetools', 'inspect', ...builder, ref, '--format', '{{json .Manifest}}'])
+    const out = await run([
+      'buildx',
+      'imagetools',
+      'inspect',
+      ...builder,
+      ref,
+      '--format',
+      '{{json .Manifest}}'
+    ])
     if (out.exitCode !== 0) {
       const line = lastLine(out.stderr)
       if (NOT_FOUND.test(line)) return null
@@ -61,7 +69,9 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
       digest = undefined
     }
     if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
-      throw new Error(`cannot read the digest of ${ref}: imagetools printed ${out.stdout.trim().slice(0, 200)}`)
+      throw new Error(
+        `cannot read the digest of ${ref}: imagetools printed ${out.stdout.trim().slice(0, 200)}`
+      )
     }
     return { digest }
   }

@@ -1,7 +1,7 @@
 // Ordered include/exclude path patterns (SPEC 3), read like GitHub's `paths:` filter: the last
-// pattern that matches a path decides, and a `!` pattern excludes. Compiled once; matching a path
-// looks up literal patterns and `dir/**` prefixes in maps, and runs a regular expression only for
-// the remaining globs that come after the best fast hit.
+// pattern that matches a path decides, and a `!` pattern excludes. Compiled once. Matching a path
+// looks up literal patterns and `dir/**` prefixes in maps, then runs regular expressions only for
+// globs that come after the best map hit and could match the path's first folder.
 import { GLOBSTAR, Minimatch } from 'minimatch'
 import type { MinimatchOptions } from 'minimatch'
 
@@ -18,38 +18,54 @@ export interface CompiledPatterns {
   readonly source: readonly string[]
   /** `!` patterns, by index. */
   readonly negated: readonly boolean[]
+  /** Every pattern compiled, by index (for paths the fast paths do not handle). */
+  readonly all: readonly Minimatch[]
   /** Exact path → index of the last literal pattern that names it. */
   readonly literals: ReadonlyMap<string, number>
   /** Folder → index of the last `folder/**` pattern. */
   readonly prefixes: ReadonlyMap<string, number>
-  /** Every other pattern, last first. */
-  readonly globs: readonly Glob[]
+  /** Other patterns that start with a literal folder, by that folder, last first. */
+  readonly globsByFirst: ReadonlyMap<string, readonly Glob[]>
+  /** Other patterns that may match any first folder, last first. */
+  readonly globsAnyFirst: readonly Glob[]
 }
 
 /** Compiles `patterns` once for matchPath(). Throws an Error naming an invalid pattern. */
 export function compilePatterns(patterns: string[]): CompiledPatterns {
   const negated: boolean[] = []
+  const all: Minimatch[] = []
   const literals = new Map<string, number>()
   const prefixes = new Map<string, number>()
-  const globs: Glob[] = []
+  const globsByFirst = new Map<string, Glob[]>()
+  const globsAnyFirst: Glob[] = []
 
   patterns.forEach((raw, index) => {
     const { glob, negate } = normalize(raw)
     negated.push(negate)
     const mm = new Minimatch(glob, OPTIONS)
+    all.push(mm)
     const set = mm.set
     if (set.length === 0) throw new Error(`invalid path pattern ${JSON.stringify(raw)}: it matches nothing`)
-    // Later patterns override earlier ones, so a map keeps the highest index.
+    // Later patterns override earlier ones, so the maps keep the highest index.
     if (set.every(parts => parts.every(isLiteralPart))) {
       for (const parts of set) literals.set(parts.join('/'), index)
     } else if (set.length === 1 && isPrefix(set[0])) {
       prefixes.set((set[0].slice(0, -1) as string[]).join('/'), index)
     } else {
-      globs.push({ index, re: mm.makeRe(), mm })
+      const g: Glob = { index, re: mm.makeRe(), mm }
+      // A pattern whose every alternative starts with a literal folder can only match paths under it.
+      const firsts = set.map(parts => (parts.length > 1 && isLiteralPart(parts[0]) ? parts[0] : undefined))
+      if (firsts.some(f => f === undefined)) globsAnyFirst.unshift(g)
+      else {
+        for (const f of new Set(firsts as string[])) {
+          const list = globsByFirst.get(f) ?? []
+          list.unshift(g)
+          globsByFirst.set(f, list)
+        }
+      }
     }
   })
-  globs.reverse()
-  return { source: [...patterns], negated, literals, prefixes, globs }
+  return { source: [...patterns], negated, all, literals, prefixes, globsByFirst, globsAnyFirst }
 }
 
 /** The positive pattern that decided `path` belongs, or undefined when no pattern matches or a `!` one decided. */
@@ -59,14 +75,25 @@ export function matchPath(compiled: CompiledPatterns, path: string): string | un
   if (UNCLEAN.test(p)) return decided(compiled, slowIndex(compiled, p))
 
   let best = compiled.literals.get(p) ?? -1
+  const slash = p.indexOf('/')
   if (compiled.prefixes.size > 0) {
-    for (let i = p.indexOf('/'); i > 0; i = p.indexOf('/', i + 1)) {
+    for (let i = slash; i > 0; i = p.indexOf('/', i + 1)) {
       const hit = compiled.prefixes.get(p.slice(0, i))
       if (hit !== undefined && hit > best) best = hit
     }
   }
-  for (const g of compiled.globs) {
-    if (g.index <= best) break
+  // Walk both candidate lists, last pattern first, until one matches or the map hit is later.
+  const byFirst = slash > 0 ? (compiled.globsByFirst.get(p.slice(0, slash)) ?? NONE) : NONE
+  const anyFirst = compiled.globsAnyFirst
+  let i = 0
+  let j = 0
+  for (;;) {
+    const a = byFirst[i]
+    const b = anyFirst[j]
+    const g = a === undefined ? b : b === undefined || a.index > b.index ? a : b
+    if (g === undefined || g.index <= best) break
+    if (g === a) i++
+    else j++
     if (g.re ? g.re.test(p) : g.mm.match(p)) {
       best = g.index
       break
@@ -75,6 +102,7 @@ export function matchPath(compiled: CompiledPatterns, path: string): string | un
   return decided(compiled, best)
 }
 
+const NONE: readonly Glob[] = []
 const UNCLEAN = /(^|\/)\.{1,2}(\/|$)|\/\/|^\/|\/$/
 
 function decided(compiled: CompiledPatterns, index: number): string | undefined {
@@ -82,10 +110,7 @@ function decided(compiled: CompiledPatterns, index: number): string | undefined 
 }
 
 function slowIndex(compiled: CompiledPatterns, path: string): number {
-  for (let i = compiled.source.length - 1; i >= 0; i--) {
-    const { glob } = normalize(compiled.source[i])
-    if (new Minimatch(glob, OPTIONS).match(path)) return i
-  }
+  for (let i = compiled.all.length - 1; i >= 0; i--) if (compiled.all[i].match(path)) return i
   return -1
 }
 

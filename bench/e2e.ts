@@ -1,0 +1,182 @@
+// Items 2 and 3 of the bench: end-to-end builds of the three-layer fixture against the bench's own
+// registry, every measured run starting like a fresh CI runner (no local images of the bench, an empty
+// builder cache; the registry keeps what earlier runs pushed), timed from spawn to exit, with the
+// registry traffic of that run.
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { change, commitAll, initRepo, writeTree, type Change } from './fixture.js'
+import { exec } from './plan-e2e.js'
+import type { BenchRegistry, Traffic } from './registry.js'
+
+export const SCENARIOS = {
+  monolithic: 'one multi-stage Dockerfile, no cache (any change)',
+  'alternative-app': 'one multi-stage Dockerfile, warm type=registry,mode=max cache, application-only change',
+  'alternative-tooling': 'the same, tooling change',
+  'alternative-base': 'the same, base change',
+  floor: 'docker buildx build --push of only the app layer FROM the known tooling digest',
+  'strata-app': 'strata build --push, application-only change',
+  'strata-tooling': 'strata build --push, tooling change',
+  'strata-base': 'strata build --push, base change',
+  'strata-docs': 'strata build --push, docs-only change'
+} as const
+export type Scenario = keyof typeof SCENARIOS
+
+export interface Sample {
+  wallMs: number
+  traffic: Traffic
+  /** Strata: the layers its plan built. */
+  built?: string[]
+}
+
+export interface E2eOptions {
+  cli: string
+  registry: BenchRegistry
+  runs: number
+  scenarios: Scenario[]
+  log: (line: string) => void
+}
+
+interface Prepared {
+  cmd: string
+  args: string[]
+  cwd: string
+  /** Strata: the layers that must build, to catch a wrong measurement. */
+  expect?: string[]
+}
+
+export async function runE2e(work: string, o: E2eOptions): Promise<Record<string, Sample[]>> {
+  const host = o.registry.host
+  const dirs = {
+    strata: join(work, 'strata'),
+    alt: join(work, 'alternative'),
+    cold: join(work, 'monolithic'),
+    floor: join(work, 'floor')
+  }
+  for (const d of Object.values(dirs)) {
+    await mkdir(d, { recursive: true })
+    await writeTree(d, `${host}/bench-strata`)
+  }
+  let head = await initRepo(dirs.strata)
+  let n = 0
+  const cli = (...args: string[]): Prepared => ({ cmd: 'node', args: [o.cli, ...args], cwd: dirs.strata })
+  const buildx = (dir: string, ...args: string[]): Prepared => ({
+    cmd: 'docker',
+    args: ['buildx', 'build', '--progress=plain', ...args, dir],
+    cwd: dir
+  })
+  const altCache = `type=registry,ref=${host}/bench-alternative:buildcache`
+  const alternative = (): Prepared =>
+    buildx(
+      dirs.alt,
+      '-f',
+      'Dockerfile.mono',
+      '--cache-from',
+      altCache,
+      '--cache-to',
+      `${altCache},mode=max`,
+      '--push',
+      '-t',
+      `${host}/bench-alternative:run-${n}`,
+      '-t',
+      `${host}/bench-alternative:latest`
+    )
+  const strataChange = async (kind: Change, expect: string[]): Promise<Prepared> => {
+    await change(dirs.strata, kind, ++n)
+    const base = head
+    head = await commitAll(dirs.strata, `${kind} change ${n}`)
+    return { ...cli('build', '--push', '--json', '--base', base, '--head', head), expect }
+  }
+
+  const prepare: Record<Scenario, () => Promise<Prepared>> = {
+    monolithic: async () =>
+      buildx(dirs.cold, '-f', 'Dockerfile.mono', '--push', '-t', `${host}/bench-monolithic:run-${++n}`),
+    'alternative-app': async () => (await change(dirs.alt, 'app', ++n), alternative()),
+    'alternative-tooling': async () => (await change(dirs.alt, 'tooling', ++n), alternative()),
+    'alternative-base': async () => (await change(dirs.alt, 'base', ++n), alternative()),
+    floor: async () => {
+      // The floor builds the very change Strata's app scenario builds, FROM the digest known up front.
+      const digest = await o.registry.digest('bench-strata', 'tooling-stable')
+      if (!digest) throw new Error('floor: bench-strata:tooling-stable is not in the registry')
+      await change(dirs.floor, 'app', ++n)
+      return buildx(
+        dirs.floor,
+        '-f',
+        'Dockerfile',
+        '--build-arg',
+        `TOOLING_IMAGE=${host}/bench-strata:tooling-stable@${digest}`,
+        '--push',
+        '-t',
+        `${host}/bench-strata:floor-${n}`
+      )
+    },
+    'strata-app': () => strataChange('app', ['app']),
+    'strata-tooling': () => strataChange('tooling', ['tooling', 'app']),
+    'strata-base': () => strataChange('base', ['base', 'tooling', 'app']),
+    'strata-docs': () => strataChange('docs', [])
+  }
+
+  // Warm-up, not measured: Strata's stable tags and the alternative's registry cache exist, as after
+  // any earlier run on the default branch.
+  o.log('warm-up: strata build --push --force all, and the alternative with --cache-to')
+  await freshRunner(host)
+  await measured(o, cli('build', '--push', '--json', '--force', 'all', '--base', head, '--head', head), [
+    'base',
+    'tooling',
+    'app'
+  ])
+  if (o.scenarios.some(s => s.startsWith('alternative'))) await measured(o, alternative())
+
+  const samples: Record<string, Sample[]> = {}
+  // Round robin, so that a slow minute of a shared machine hits every scenario alike.
+  for (let round = 1; round <= o.runs; round++) {
+    for (const s of o.scenarios) {
+      const p = await prepare[s]()
+      await freshRunner(host)
+      const sample = await measured(o, p, p.expect)
+      ;(samples[s] ??= []).push(sample)
+      o.log(
+        `  round ${round} ${s.padEnd(19)} ${(sample.wallMs / 1000).toFixed(1).padStart(6)} s  ` +
+          `pushed ${(sample.traffic.pushedBytes / 1e6).toFixed(1)} MB, pulled ` +
+          `${(sample.traffic.pulledBytes / 1e6).toFixed(1)} MB` +
+          (sample.built ? `  built [${sample.built.join(', ')}]` : '')
+      )
+    }
+  }
+  return samples
+}
+
+/** Runs one command, timed from spawn to exit, with the registry traffic it caused. */
+async function measured(o: E2eOptions, p: Prepared, expect?: string[]): Promise<Sample> {
+  const mark = o.registry.mark()
+  const t0 = performance.now()
+  const r = await exec(p.cmd, p.args, { cwd: p.cwd })
+  const wallMs = performance.now() - t0
+  if (r.code !== 0) {
+    throw new Error(`${p.cmd} ${p.args.join(' ')} failed (${r.code}):\n${(r.stdout + r.stderr).slice(-3000)}`)
+  }
+  const traffic = await o.registry.trafficSince(mark)
+  const sample: Sample = { wallMs, traffic }
+  if (expect) {
+    const plan = JSON.parse(r.stdout) as { layers: Record<string, { build: boolean }> }
+    sample.built = Object.keys(plan.layers).filter(l => plan.layers[l].build)
+    if (sample.built.join() !== expect.join()) {
+      throw new Error(`strata built [${sample.built.join(', ')}], expected [${expect.join(', ')}]:\n${r.stderr}`)
+    }
+  }
+  return sample
+}
+
+/**
+ * Like a fresh CI runner: no local image of the bench's repositories and an empty builder cache.
+ * Only the bench's images are removed, so other work on a shared daemon keeps its images.
+ */
+export async function freshRunner(host: string): Promise<void> {
+  const ls = await exec('docker', ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'], { cwd: '/' })
+  const ours = ls.stdout
+    .split('\n')
+    .filter(r => r.startsWith(`${host}/`))
+    .map(r => r.replace(/:<none>$/, ''))
+  if (ours.length) await exec('docker', ['image', 'rm', '-f', ...new Set(ours)], { cwd: '/' })
+  const pruned = await exec('docker', ['buildx', 'prune', '-af'], { cwd: '/' })
+  if (pruned.code !== 0) throw new Error(`docker buildx prune -af failed: ${pruned.stderr}`)
+}
