@@ -7,9 +7,9 @@ docker info >/dev/null 2>&1 || { echo '[bench] no docker engine: run bash script
 command -v docker-registry >/dev/null || { echo '[bench] no docker-registry: run bash scripts/stack.sh up first' >&2; exit 1; }
 
 echo '[bench] bundling src/cli.ts and src/index.ts with ncc (into .tmp, not dist/)' >&2
-npx --no-install ncc build src/cli.ts -o .tmp/bench-cli --transpile-only --quiet &
+npx --no-install ncc build src/cli.ts -o .tmp/bench-cli --quiet &
 cli=$!
-npx --no-install ncc build src/index.ts -o .tmp/bench-action --transpile-only --quiet &
+npx --no-install ncc build src/index.ts -o .tmp/bench-action --quiet &
 action=$!
 npx --no-install tsc -p bench/tsconfig.run.json
 wait "$cli"

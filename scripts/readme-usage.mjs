@@ -19,7 +19,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 function wrap(text, width) {
   const lines = []
-  for (const para of String(text).trim().split(/\n\s*\n/)) {
+  for (const para of String(text)
+    .trim()
+    .split(/\n\s*\n/)) {
     let line = ''
     for (const word of para.split(/\s+/)) {
       if (line && line.length + 1 + word.length > width) {
@@ -59,7 +61,12 @@ export function renderUsage(actionYml) {
 
 /** The example block: the workflow file verbatim in a fenced block. */
 export function renderExample(workflowYml, file) {
-  return [`<!-- generated from ${file}; edit that file, then run node scripts/readme-usage.mjs -->`, '```yaml', workflowYml.trimEnd(), '```'].join('\n')
+  return [
+    `<!-- generated from ${file}; edit that file, then run node scripts/readme-usage.mjs -->`,
+    '```yaml',
+    workflowYml.trimEnd(),
+    '```'
+  ].join('\n')
 }
 
 /** Replaces the body between `<!-- name:start -->` and `<!-- name:end -->`; undefined when absent. */
@@ -90,12 +97,16 @@ function main(argv) {
   try {
     readme = readFileSync(readmePath, 'utf8')
   } catch {
-    console.error(`${name} not found: create it with <!-- usage:start --> and <!-- usage:end --> where the usage goes`)
+    console.error(
+      `${name} not found: create it with <!-- usage:start --> and <!-- usage:end --> where the usage goes`
+    )
     return 1
   }
   let next = replaceBlock(readme, 'usage', usage)
   if (next === undefined) {
-    console.error(`${name} has no <!-- usage:start --> … <!-- usage:end --> block: add the two markers where the usage goes`)
+    console.error(
+      `${name} has no <!-- usage:start --> … <!-- usage:end --> block: add the two markers where the usage goes`
+    )
     return 1
   }
   const exampleFile = relative(dirname(readmePath), examplePath)

@@ -91,7 +91,14 @@ test('agrees with minimatch applied pattern by pattern, last match wins', () => 
     '{a,b}/c',
     'a/**',
     '!a/c',
-    'docs/'
+    'docs/',
+    '{README.md,docs/*.md}',
+    '*/c',
+    '!**/keep.sh',
+    '**/{c,e}',
+    '**/.github/**',
+    'docs/**/b.md',
+    '**'
   ]
   const paths = [
     'Dockerfile',
@@ -111,7 +118,9 @@ test('agrees with minimatch applied pattern by pattern, last match wins', () => 
     'a/c',
     'b/c',
     'a/d/e',
-    'docsx/a.md'
+    'docsx/a.md',
+    'c',
+    'x/.github/y'
   ]
   const oracle = (patterns: string[], path: string): string | undefined => {
     for (let i = patterns.length - 1; i >= 0; i--) {

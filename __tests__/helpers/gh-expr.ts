@@ -111,7 +111,8 @@ const builtins: Record<string, (...args: Value[]) => Value> = {
   startswith: (s, p) => toText(s).toLowerCase().startsWith(toText(p).toLowerCase()),
   endswith: (s, p) => toText(s).toLowerCase().endsWith(toText(p).toLowerCase()),
   format: (f, ...args) => toText(f).replace(/\{(\d+)\}/g, (_, n: string) => toText(args[Number(n)] ?? null)),
-  join: (a, sep) => (Array.isArray(a) ? a.map(toText).join(sep === undefined ? ',' : toText(sep)) : toText(a)),
+  join: (a, sep) =>
+    Array.isArray(a) ? a.map(toText).join(sep === undefined ? ',' : toText(sep)) : toText(a),
   tojson: v => JSON.stringify(v, null, 2),
   fromjson: v => JSON.parse(toText(v)) as Value
 }

@@ -9,8 +9,8 @@ const OPTIONS: MinimatchOptions = { dot: true, nonegate: true, nocomment: true }
 
 interface Glob {
   index: number
-  re: RegExp | false
-  mm: Minimatch
+  /** Whether the pattern matches `path`, whose last segment is `base`. */
+  test: (path: string, base: string) => boolean
 }
 
 export interface CompiledPatterns {
@@ -52,7 +52,7 @@ export function compilePatterns(patterns: string[]): CompiledPatterns {
     } else if (set.length === 1 && isPrefix(set[0])) {
       prefixes.set((set[0].slice(0, -1) as string[]).join('/'), index)
     } else {
-      const g: Glob = { index, re: mm.makeRe(), mm }
+      const g: Glob = { index, test: globTest(mm) }
       // A pattern whose every alternative starts with a literal folder can only match paths under it.
       const firsts = set.map(parts => (parts.length > 1 && isLiteralPart(parts[0]) ? parts[0] : undefined))
       if (firsts.some(f => f === undefined)) globsAnyFirst.unshift(g)
@@ -83,6 +83,7 @@ export function matchPath(compiled: CompiledPatterns, path: string): string | un
     }
   }
   // Walk both candidate lists, last pattern first, until one matches or the map hit is later.
+  const base = p.slice(p.lastIndexOf('/') + 1)
   const byFirst = slash > 0 ? (compiled.globsByFirst.get(p.slice(0, slash)) ?? NONE) : NONE
   const anyFirst = compiled.globsAnyFirst
   let i = 0
@@ -94,7 +95,7 @@ export function matchPath(compiled: CompiledPatterns, path: string): string | un
     if (g === undefined || g.index <= best) break
     if (g === a) i++
     else j++
-    if (g.re ? g.re.test(p) : g.mm.match(p)) {
+    if (g.test(p, base)) {
       best = g.index
       break
     }
@@ -103,6 +104,17 @@ export function matchPath(compiled: CompiledPatterns, path: string): string | un
 }
 
 const NONE: readonly Glob[] = []
+
+function globTest(mm: Minimatch): Glob['test'] {
+  // `**/<name glob>`: on clean paths, `**` takes any folders, so only the last segment decides.
+  const names = mm.set.map(parts => (parts.length === 2 && parts[0] === GLOBSTAR ? parts[1] : undefined))
+  if (names.every(n => typeof n === 'string' || n instanceof RegExp)) {
+    const list = names as (string | RegExp)[]
+    return (_path, base) => list.some(n => (typeof n === 'string' ? n === base : n.test(base)))
+  }
+  const re = mm.makeRe()
+  return re ? path => re.test(path) : path => mm.match(path)
+}
 const UNCLEAN = /(^|\/)\.{1,2}(\/|$)|\/\/|^\/|\/$/
 
 function decided(compiled: CompiledPatterns, index: number): string | undefined {
