@@ -44,6 +44,8 @@ export interface PackagesStore {
   addIndex(image: string, children: StoredVersion[], opts: { tags: string[]; created: Date }): StoredVersion
   /** Tags of the image still in the store, sorted. */
   tags(image: string): string[]
+  /** Empties the store (versions, deletions, requests, fault) for the next test. */
+  clear(): void
 }
 
 function split(image: string): { owner: string; pkg: string } {
@@ -102,6 +104,13 @@ export function createPackagesStore(owners: Record<string, 'orgs' | 'users'> = {
         })
       )
       return add(owner, pkg, index, OCI_INDEX, opts.tags, opts.created)
+    },
+    clear() {
+      store.versions = []
+      store.deleted = []
+      store.requests = []
+      store.fault = undefined
+      blobs.clear()
     },
     tags(image) {
       const { owner, pkg } = split(image)

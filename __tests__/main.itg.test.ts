@@ -244,6 +244,16 @@ test('mode plan on an application-only pull request reuses base and tooling by d
   expect(follow.docker.filter(l => l.startsWith('buildx imagetools inspect'))).toEqual([])
 })
 
+test('dry-run plans and prints the buildx commands without running them', async () => {
+  const s = await step(loadEvent('push', { before: c1, after: c2 }), { mode: 'build', 'dry-run': 'true' })
+  expect(s.exitCode).toBeUndefined()
+  expect(s.outputs).toMatchObject({ build_base: 'false', build_tooling: 'false', build_app: 'true' })
+  expect(s.docker.filter(l => l.startsWith('buildx build') || l.includes('imagetools create'))).toEqual([])
+  expect(s.outputs.app_ref).toBe(`${image}:main-${c2.slice(0, 7)}`)
+  expect(await digestOf(`${image}:main-${c2.slice(0, 7)}`)).toBeUndefined()
+  expect(s.summary).toContain('dry run')
+})
+
 test('a bad input fails the step with the input, the value and the fix', async () => {
   const s = await step(loadEvent('push', { before: c0, after: c1 }), { push: 'sometimes' })
   expect(s.exitCode).toBe(1)

@@ -32,6 +32,12 @@ const STALE = [
   '<!-- example:start -->',
   '<!-- example:end -->',
   '',
+  '1. In a list:',
+  '',
+  '   <!-- example:start file=examples/ghcr/.github/workflows/images.yml -->',
+  '   stale',
+  '   <!-- example:end -->',
+  '',
   'More text.',
   ''
 ].join('\n')
@@ -45,7 +51,7 @@ describe('scripts/readme-usage.mjs', () => {
     expect(inputs.filter(([name]) => !out.includes(`\n    ${name}: ''\n`))).toEqual([])
     expect(inputs.filter(([, i]) => i.default && !out.includes(`# Default: ${i.default}`))).toEqual([])
     for (const name of Object.keys(action.outputs)) expect(out).toContain(`| \`${name}\` |`)
-    expect(out).toMatch(/^```yaml\n- uses: [\w-]+\/strata@v\d+\n {2}with:\n/)
+    expect(out).toMatch(/```yaml\n- uses: [\w-]+\/strata@v\d+\n {2}with:\n/)
   })
 
   test('--check fails on drift and says how to fix it; a rewrite fixes it', () => {
@@ -58,6 +64,13 @@ describe('scripts/readme-usage.mjs', () => {
     const written = readFileSync(readme, 'utf8')
     expect(written).toContain(usage('--print').out)
     expect(written).toContain(`\`\`\`yaml\n${example.trimEnd()}\n\`\`\``)
+    const ghcr = readFileSync(join(root, 'examples/ghcr/.github/workflows/images.yml'), 'utf8')
+    const indented = ghcr
+      .trimEnd()
+      .split('\n')
+      .map(l => (l ? `   ${l}` : l))
+      .join('\n')
+    expect(written).toContain(`   \`\`\`yaml\n${indented}\n   \`\`\`\n   <!-- example:end -->`)
     expect(written.endsWith('More text.\n')).toBe(true)
     expect(usage('--check', '--readme', readme)).toMatchObject({ code: 0 })
 

@@ -1,6 +1,8 @@
 // Regenerates the README's generated blocks, so they cannot drift from the files they show:
 //   <!-- usage:start --> … <!-- usage:end -->      the `uses:` step with every input of action.yml, and its outputs
-//   <!-- example:start --> … <!-- example:end -->  .github/workflows/strata-example.yml as is (when the markers exist)
+//   <!-- example:start --> … <!-- example:end -->  a workflow the tests validate, verbatim (when the markers exist):
+//     .github/workflows/strata-example.yml, or `<!-- example:start file=examples/ghcr/.github/workflows/images.yml -->`;
+//     indented like the start marker, so a block inside a list item stays in it
 //
 //   node scripts/readme-usage.mjs            rewrite the blocks in README.md
 //   node scripts/readme-usage.mjs --check    exit 1 when README.md differs from what would be written
@@ -39,7 +41,15 @@ function wrap(text, width) {
 /** The usage block's Markdown for an action.yml text. */
 export function renderUsage(actionYml) {
   const action = parse(actionYml)
-  const out = ['```yaml', `- uses: ${USES}`, '  with:']
+  const out = [
+    '## Inputs',
+    '',
+    'All inputs are optional; each is shown with its description and default (generated from `action.yml`).',
+    '',
+    '```yaml',
+    `- uses: ${USES}`,
+    '  with:'
+  ]
   for (const [name, input] of Object.entries(action.inputs ?? {})) {
     for (const line of wrap(input.description ?? '', WIDTH - 6)) out.push(`    # ${line}`.trimEnd())
     const def = input.default === undefined ? '' : String(input.default)
@@ -48,7 +58,7 @@ export function renderUsage(actionYml) {
     out.push(`    ${name}: ''`, '')
   }
   if (out[out.length - 1] === '') out.pop()
-  out.push('```', '', '| Output | Description |', '| --- | --- |')
+  out.push('```', '', '## Outputs', '', '| output | meaning |', '| --- | --- |')
   for (const [name, output] of Object.entries(action.outputs ?? {})) {
     const desc = String(output.description ?? '')
       .trim()
@@ -60,13 +70,23 @@ export function renderUsage(actionYml) {
 }
 
 /** The example block: the workflow file verbatim in a fenced block. */
-export function renderExample(workflowYml, file) {
-  return [
-    `<!-- generated from ${file}; edit that file, then run node scripts/readme-usage.mjs -->`,
-    '```yaml',
-    workflowYml.trimEnd(),
-    '```'
-  ].join('\n')
+export function renderExample(workflowYml) {
+  return ['```yaml', workflowYml.trimEnd(), '```'].join('\n')
+}
+
+/** Fills every `<!-- example:start [file=…] -->` block with its file, indented like its marker. */
+export function replaceExamples(readme, readFile, defaultFile) {
+  return readme.replace(
+    /^([ \t]*)<!-- example:start(?: file=(\S+))? -->\n[\s\S]*?^[ \t]*<!-- example:end -->/gm,
+    (_, indent, file) => {
+      const start = `${indent}<!-- example:start${file ? ` file=${file}` : ''} -->`
+      const body = renderExample(readFile(file ?? defaultFile))
+        .split('\n')
+        .map(l => (l ? indent + l : l))
+        .join('\n')
+      return `${start}\n${body}\n${indent}<!-- example:end -->`
+    }
+  )
 }
 
 /** Replaces the body between `<!-- name:start -->` and `<!-- name:end -->`; undefined when absent. */
@@ -109,12 +129,12 @@ function main(argv) {
     )
     return 1
   }
-  const exampleFile = relative(dirname(readmePath), examplePath)
-  next = replaceBlock(next, 'example', renderExample(readFileSync(examplePath, 'utf8'), exampleFile)) ?? next
+  // `file=` paths are relative to the repository root, wherever the README is.
+  next = replaceExamples(next, file => readFileSync(resolve(root, file), 'utf8'), relative(root, examplePath))
   if (argv.includes('--check')) {
     if (next !== readme) {
       console.error(
-        `${name} is out of date with ${relative(process.cwd(), actionPath) || actionPath} or ${exampleFile}: ` +
+        `${name} is out of date with ${relative(process.cwd(), actionPath) || actionPath} or an example workflow: ` +
           'run `node scripts/readme-usage.mjs` and commit README.md'
       )
       return 1

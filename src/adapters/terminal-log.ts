@@ -16,7 +16,8 @@ export function createTerminalLogger(opts: TerminalLogOptions = {}): Logger {
   const indent = (): string => '  '.repeat(depth)
   return {
     info: m => {
-      if (verbose) m.split('\n').forEach(l => write(`${indent()}${l}`))
+      // buildx separates its steps with blank lines: not worth a line each in a terminal.
+      if (verbose) m.split('\n').forEach(l => l.trim() && write(`${indent()}${l}`))
     },
     notice: m => write(`${indent()}notice: ${m}`),
     warning: m => write(`${indent()}warning: ${m}`),
