@@ -343,6 +343,11 @@ test.each<[string, Partial<DecideInput>, string]>([
     'the `force` input names unknown layers "x", "y"; known layers: base, tooling, app'
   ],
   [
+    'force, next to all',
+    { force: ['all', 'bsae'] },
+    'the `force` input names an unknown layer "bsae"; known layers: base, tooling, app'
+  ],
+  [
     'layers',
     { selected: ['ap'] },
     'the `layers` input names an unknown layer "ap"; known layers: base, tooling, app'
@@ -353,7 +358,7 @@ test.each<[string, Partial<DecideInput>, string]>([
 
 test('an invalid pattern names the file, the layer and the pattern', () => {
   const cfg = config(layer('base', { paths: ['ok/**', '!'] }))
-  expect(() => decide(input({ config: cfg, changes: api('ok/x') }))).toThrow(
+  expect(() => decide(input({ config: cfg }))).toThrow(
     '.github/strata.yml: layer "base" paths: invalid path pattern "!"'
   )
 })

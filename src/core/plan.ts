@@ -92,7 +92,8 @@ export function followPlan(plan: Plan, selected?: string[]): Plan {
 }
 
 function matchLayer(config: StrataConfig, layer: LayerConfig, paths: string[]): PatternMatch[] {
-  if (layer.paths.length === 0 || paths.length === 0) return []
+  // Compiled even without changes, so that a bad pattern fails every run, not only some.
+  if (layer.paths.length === 0) return []
   let compiled
   try {
     compiled = compilePatterns(layer.paths)
@@ -114,9 +115,12 @@ function names(list: string[]): string[] {
 function forcedSet(force: string[] | 'all', known: string[]): Set<string> {
   if (force === 'all') return new Set(known)
   const list = names(force)
-  if (list.includes('all')) return new Set(known)
-  checkKnown('force', list, known)
-  return new Set(list)
+  checkKnown(
+    'force',
+    list.filter(n => n !== 'all'),
+    known
+  )
+  return new Set(list.includes('all') ? known : list)
 }
 
 function selectedSet(selected: string[] | undefined, known: string[]): Set<string> {
