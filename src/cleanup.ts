@@ -18,7 +18,7 @@ import {
 import type { Logger, StrataConfig } from './core/types.js'
 
 /** Digests deleted per run unless the `max-deletions` input says otherwise. */
-export const DEFAULT_MAX_DELETIONS = 50
+export const DEFAULT_MAX_DELETIONS = 20
 
 export interface CleanupOptions {
   /** Decide and print the decision table; delete nothing. */
@@ -171,8 +171,8 @@ export async function runCleanup(
       continue
     }
     for (const digest of decision.deletions) {
+      if (stopped) break
       const mine = rows.filter(r => r.digest === digest)
-      if (stopped) continue
       try {
         await backend.remove(digest)
       } catch (e) {
@@ -329,10 +329,10 @@ async function pullStates(
 const short = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12)
 const day = (d?: Date): string => (d ? d.toISOString().slice(0, 10) : '-')
 
-/** The decision, one aligned line a tag: what happens, tag, digest, kind, layer, created, rule. */
+/** The decision, one aligned line a tag: keep or delete, tag, digest, kind, layer, created, rule. */
 export function decisionTable(rows: CleanupRow[]): string[] {
   const cells = rows.map(r => [
-    r.status === 'kept' ? 'keep' : r.status === 'would delete' ? 'delete' : r.status,
+    r.action,
     r.tag ?? '<untagged>',
     short(r.digest),
     r.kind,
@@ -352,16 +352,17 @@ export function decisionTable(rows: CleanupRow[]): string[] {
 
 const md = (s: string): string => s.replace(/\|/g, '\\|')
 
-/** The job summary: what was deleted, then what was kept, each with its rule. */
+/** The job summary: what was deleted (or would be, or failed), then what was kept, each with its rule. */
 export function renderCleanupSummary(result: CleanupResult): string {
   const all = result.images.flatMap(i => i.rows)
   const gone = all.filter(r => r.status !== 'kept')
   const kept = all.filter(r => r.status === 'kept')
   const digests = result.images.reduce((n, i) => n + i.deleted.length, 0)
+  const verb = result.dryRun ? 'would be deleted' : 'deleted'
   const out = [
     `## Strata cleanup${result.dryRun ? ' (dry-run: nothing deleted)' : ''}`,
     '',
-    `${digests} digests ${result.dryRun ? 'would be deleted' : 'deleted'} (${gone.length} tags), ` +
+    `${digests} digests ${verb} (${gone.filter(r => r.status === 'deleted' || r.status === 'would delete').length} tags), ` +
       `${kept.length} tags kept; max-deletions ${result.maxDeletions}.`,
     ''
   ]
@@ -376,15 +377,34 @@ export function renderCleanupSummary(result: CleanupResult): string {
       '| image | tag | digest | kind | layer | created | result | rule |',
       '|---|---|---|---|---|---|---|---|'
     )
+    // Untagged digests can run to thousands on GHCR: one line per image, result and rule.
+    const untagged = new Map<string, CleanupRow[]>()
     for (const r of rows) {
+      if (r.tag === undefined) {
+        const key = `${r.image}\0${r.status}\0${r.rule}`
+        untagged.set(key, [...(untagged.get(key) ?? []), r])
+        continue
+      }
       out.push(
-        `| ${md(r.image)} | ${md(r.tag ?? '(untagged)')} | \`${short(r.digest)}\` | ${r.kind} | ${r.layer || '-'} | ` +
+        `| ${md(r.image)} | ${md(r.tag)} | \`${short(r.digest)}\` | ${r.kind} | ${r.layer || '-'} | ` +
           `${day(r.created)} | ${r.status} | ${md(r.rule)} |`
       )
     }
+    for (const group of untagged.values()) {
+      const r = group[0]
+      const digest = group.length === 1 ? `\`${short(r.digest)}\`` : `${group.length} digests`
+      out.push(`| ${md(r.image)} | (untagged) | ${digest} | untagged | - | - | ${r.status} | ${md(r.rule)} |`)
+    }
     out.push('')
   }
-  table(result.dryRun ? 'Would be deleted' : 'Deleted', gone)
+  table(
+    result.dryRun
+      ? 'Would be deleted'
+      : result.errors.length > 0
+        ? 'Deleted, failed or not reached'
+        : 'Deleted',
+    gone
+  )
   table('Kept', kept)
   return out.join('\n')
 }

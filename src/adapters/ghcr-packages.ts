@@ -30,6 +30,11 @@ export interface GhcrPackagesOptions {
   apiUrl?: string
   /** Base of the retry back-off, in ms (Octokit's default 1000; tests use less). */
   retryAfterBaseMs?: number
+  /**
+   * Octokit's throttling: waits out rate limits and spaces deletes one second apart, as GitHub
+   * asks of clients that make many writes. Default on; tests of many deletes turn it off.
+   */
+  throttle?: boolean
 }
 
 /** `ghcr.io/acme/sindri/app` → owner `acme`, package `sindri%2Fapp` (the API wants the path URL-encoded). */
@@ -57,6 +62,7 @@ export function createGhcrPackages(opts: GhcrPackagesOptions): GhcrPackages {
       baseUrl,
       retry: { retryAfterBaseValue: opts.retryAfterBaseMs ?? 1000 },
       throttle: {
+        enabled: opts.throttle ?? true,
         // Bottleneck groups are shared by every client of the process, keyed by id.
         id: `strata-ghcr-${Math.random().toString(36).slice(2)}`,
         // Wait out a rate limit twice, then give up: nothing loops forever.
