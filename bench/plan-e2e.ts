@@ -28,7 +28,12 @@ export async function runDecide(root: string): Promise<DecideResult> {
   }
   const d = line('decide\\(\\) end to end')
   const m = line('matchPath\\(\\) only')
-  return { decidePathsPerSecond: d.rate, decideMedianMs: d.ms, matchPathsPerSecond: m.rate, output: stdout.trim() }
+  return {
+    decidePathsPerSecond: d.rate,
+    decideMedianMs: d.ms,
+    matchPathsPerSecond: m.rate,
+    output: stdout.trim()
+  }
 }
 
 export interface PlanRun {

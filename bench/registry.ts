@@ -41,7 +41,9 @@ const ACCEPT = [
 export async function startRegistry(dir: string, port: number): Promise<BenchRegistry> {
   const url = `http://127.0.0.1:${port}`
   if (await reachable(url)) {
-    throw new Error(`127.0.0.1:${port} is already in use: stop what listens there, or set BENCH_REGISTRY_PORT`)
+    throw new Error(
+      `127.0.0.1:${port} is already in use: stop what listens there, or set BENCH_REGISTRY_PORT`
+    )
   }
   const data = join(dir, 'data')
   await mkdir(data, { recursive: true })

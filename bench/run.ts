@@ -17,7 +17,8 @@ const cli = resolve(process.argv[3] ?? '.tmp/bench-cli/index.js')
 const action = resolve(process.argv[4] ?? '.tmp/bench-action/index.js')
 const runs = Number(process.env.BENCH_RUNS ?? 3)
 const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean))
-const scenarios = (process.env.BENCH_SCENARIOS?.split(',').filter(Boolean) ?? Object.keys(SCENARIOS)) as Scenario[]
+const scenarios = (process.env.BENCH_SCENARIOS?.split(',').filter(Boolean) ??
+  Object.keys(SCENARIOS)) as Scenario[]
 for (const s of scenarios) if (!(s in SCENARIOS)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s}`)
 const port = Number(process.env.BENCH_REGISTRY_PORT ?? 5010)
 // The seed guides' weights and promise: 70% application, 20% tooling, 10% base changes, 76.5% faster.
@@ -76,7 +77,10 @@ async function main(): Promise<void> {
       try {
         if (!skip.has('plan')) {
           log('3,000-file pull request, mode plan, node <action bundle> against the local API server')
-          plan = await runPlanE2e(work, action, `${registry.host}/bench-plan`, { runs: 5, latencies: [0, 100] })
+          plan = await runPlanE2e(work, action, `${registry.host}/bench-plan`, {
+            runs: 5,
+            latencies: [0, 100]
+          })
         }
         if (!skip.has('e2e')) {
           log(`end to end: ${scenarios.join(', ')}`)
@@ -106,8 +110,10 @@ async function main(): Promise<void> {
     }
   }
   const m = (name: Scenario) => summary[name]?.medianMs ?? NaN
-  const strataMix = MIX.app * m('strata-app') + MIX.tooling * m('strata-tooling') + MIX.base * m('strata-base')
-  const altMix = MIX.app * m('alternative-app') + MIX.tooling * m('alternative-tooling') + MIX.base * m('alternative-base')
+  const strataMix =
+    MIX.app * m('strata-app') + MIX.tooling * m('strata-tooling') + MIX.base * m('strata-base')
+  const altMix =
+    MIX.app * m('alternative-app') + MIX.tooling * m('alternative-tooling') + MIX.base * m('alternative-base')
   const ratios = {
     strataAppOverMonolithic: m('strata-app') / m('monolithic'),
     strataAppOverAlternative: m('strata-app') / m('alternative-app'),
@@ -152,10 +158,17 @@ function report(
   plan: PlanResult[] | undefined,
   summary: Record<string, ScenarioSummary>,
   ratios: Record<string, number>,
-  mix: { strataMs: number; alternativeMs: number; fasterThanMonolithic: number; fasterThanAlternative: number }
+  mix: {
+    strataMs: number
+    alternativeMs: number
+    fasterThanMonolithic: number
+    fasterThanAlternative: number
+  }
 ): string {
   const out: string[] = []
-  out.push(`Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGB} GB, docker ${machine.docker}, ${machine.buildx}`)
+  out.push(
+    `Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGB} GB, docker ${machine.docker}, ${machine.buildx}`
+  )
   if (decide) {
     out.push(
       '',
@@ -165,35 +178,41 @@ function report(
     )
   }
   if (plan) {
-    out.push('', table([
-      ['3,000-file PR, mode plan', 'API latency', 'wall (median)', 'API span', 'API calls', 'list from'],
-      ...plan.map(p => [
-        'node <action>/index.js',
-        `${p.latencyMs} ms`,
-        `${seconds(p.medianWallMs)} s`,
-        `${seconds(p.medianApiSpanMs)} s`,
-        String(p.apiCalls),
-        p.source
+    out.push(
+      '',
+      table([
+        ['3,000-file PR, mode plan', 'API latency', 'wall (median)', 'API span', 'API calls', 'list from'],
+        ...plan.map(p => [
+          'node <action>/index.js',
+          `${p.latencyMs} ms`,
+          `${seconds(p.medianWallMs)} s`,
+          `${seconds(p.medianApiSpanMs)} s`,
+          String(p.apiCalls),
+          p.source
+        ])
       ])
-    ]))
+    )
   }
   const names = Object.keys(summary) as Scenario[]
   if (names.length) {
     const mono = summary.monolithic?.medianMs ?? NaN
-    out.push('', table([
-      ['scenario', 'median s', 'min–max s', 'pushed MB', 'pulled MB', 'vs monolithic'],
-      ...names.map(n => {
-        const s = summary[n]
-        return [
-          n,
-          seconds(s.medianMs),
-          `${seconds(s.minMs)}–${seconds(s.maxMs)}`,
-          megabytes(s.medianPushedBytes),
-          megabytes(s.medianPulledBytes),
-          n === 'monolithic' ? '1.00' : (s.medianMs / mono).toFixed(2)
-        ]
-      })
-    ]))
+    out.push(
+      '',
+      table([
+        ['scenario', 'median s', 'min–max s', 'pushed MB', 'pulled MB', 'vs monolithic'],
+        ...names.map(n => {
+          const s = summary[n]
+          return [
+            n,
+            seconds(s.medianMs),
+            `${seconds(s.minMs)}–${seconds(s.maxMs)}`,
+            megabytes(s.medianPushedBytes),
+            megabytes(s.medianPulledBytes),
+            n === 'monolithic' ? '1.00' : (s.medianMs / mono).toFixed(2)
+          ]
+        })
+      ])
+    )
     out.push(
       '',
       `Strata app-only / monolithic:         ${ratios.strataAppOverMonolithic.toFixed(2)}  (${percent(1 - ratios.strataAppOverMonolithic)} faster; the seed promised 95%)`,

@@ -1,7 +1,8 @@
 // Regenerates the README's generated blocks, so they cannot drift from the files they show:
 //   <!-- usage:start --> … <!-- usage:end -->      the `uses:` step with every input of action.yml, and its outputs
 //   <!-- example:start --> … <!-- example:end -->  a workflow the tests validate, verbatim (when the markers exist):
-//     .github/workflows/strata-example.yml, or `<!-- example:start file=examples/ghcr/.github/workflows/images.yml -->`;
+//     examples/seed-pipeline/.github/workflows/images.yml by default, or the file a marker names:
+//     `<!-- example:start file=examples/ghcr/.github/workflows/images.yml -->`;
 //     indented like the start marker, so a block inside a list item stays in it
 //
 //   node scripts/readme-usage.mjs            rewrite the blocks in README.md
@@ -16,6 +17,8 @@ import { parse } from 'yaml'
 /** How users reference the action; the README's usage block shows this line. */
 export const USES = 'strata-build/strata@v1'
 const WIDTH = 100
+/** The workflow an `<!-- example:start -->` marker without `file=` shows: the seed pipeline, one job per layer. */
+export const DEFAULT_EXAMPLE = 'examples/seed-pipeline/.github/workflows/images.yml'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -106,7 +109,7 @@ function main(argv) {
   }
   const readmePath = opt('--readme') ?? join(root, 'README.md')
   const actionPath = opt('--action') ?? join(root, 'action.yml')
-  const examplePath = opt('--example') ?? join(root, '.github/workflows/strata-example.yml')
+  const examplePath = opt('--example') ?? join(root, DEFAULT_EXAMPLE)
   const usage = renderUsage(readFileSync(actionPath, 'utf8'))
   if (argv.includes('--print')) {
     process.stdout.write(`${usage}\n`)

@@ -31,6 +31,9 @@ export interface LayerResult {
   durationMs?: number
   cachedSteps?: number
   totalSteps?: number
+  /** From the build's progress: blobs fetched (parents, cache) and, where shown, pushed. */
+  bytesPulled?: number
+  bytesPushed?: number
   error?: string
   reasons: string[]
 }
@@ -88,32 +91,6 @@ export async function executePlan(
     const status = !d.build ? 'reused' : d.selected ? 'built' : 'not-selected'
     result.layers[name] = { name, status, ref: d.ref, reasons: [...d.reasons] }
   }
-  if (toBuild.length === 0) {
-    log.info('Nothing to build in this step.')
-    return result
-  }
-
-  const builder = await inspect(buildx, opts, log)
-  const gha = ghaAvailability(opts.env, builder.buildkitVersion)
-  const said = new Set<string>()
-  const once = (say: (m: string) => void, m: string): void => {
-    if (!said.has(m)) say(m)
-    said.add(m)
-  }
-  const defaultBranch = sanitizeTag(ctx.defaultBranch)
-  const branch = ctx.branch ? sanitizeTag(ctx.branch) : ctx.tag ? sanitizeTag(ctx.tag) : defaultBranch
-  const localCache = deps.cache ?? createLocalCache(log)
-  const oci = {
-    source: `${opts.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${ctx.owner}/${ctx.repo}`,
-    revision: ctx.sha,
-    created: ctx.time.toISOString()
-  }
-  log.info(
-    `${opts.dryRun ? 'Would build' : 'Building'} ${toBuild.join(', ')} ` +
-      `(${opts.push ? 'push' : 'no push: --load, children FROM the local tag'}) with builder ` +
-      `${builder.name} (${builder.driver} driver, BuildKit ${builder.buildkitVersion ?? 'unknown'})`
-  )
-
   // A parent's ref for a child: built here → its new image; else what the plan or registry says.
   const built = new Map<string, { ref: string; digest?: string }>()
   const resolved = new Map<string, Promise<string>>()
@@ -141,6 +118,46 @@ export async function executePlan(
         `build it first (force: ${name}) or let its own job push it`
     )
   }
+
+  // Layers that another step builds: their outputs name the image that step pushes (SPEC 4).
+  const finish = async (): Promise<BuildResult> => {
+    const others = config.order.filter(n => result.layers[n]?.status === 'not-selected')
+    await Promise.all(
+      others.map(async n => {
+        try {
+          result.layers[n].ref = await parentRef(n)
+        } catch (e) {
+          log.warning(`${n}: ${(e as Error).message}`)
+        }
+      })
+    )
+    return result
+  }
+  if (toBuild.length === 0) {
+    log.info('Nothing to build in this step.')
+    return finish()
+  }
+
+  const builder = await inspect(buildx, opts, log)
+  const gha = ghaAvailability(opts.env, builder.buildkitVersion)
+  const said = new Set<string>()
+  const once = (say: (m: string) => void, m: string): void => {
+    if (!said.has(m)) say(m)
+    said.add(m)
+  }
+  const defaultBranch = sanitizeTag(ctx.defaultBranch)
+  const branch = ctx.branch ? sanitizeTag(ctx.branch) : ctx.tag ? sanitizeTag(ctx.tag) : defaultBranch
+  const localCache = deps.cache ?? createLocalCache(log)
+  const oci = {
+    source: `${opts.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${ctx.owner}/${ctx.repo}`,
+    revision: ctx.sha,
+    created: ctx.time.toISOString()
+  }
+  log.info(
+    `${opts.dryRun ? 'Would build' : 'Building'} ${toBuild.join(', ')} ` +
+      `(${opts.push ? 'push' : 'no push: --load, children FROM the local tag'}) with builder ` +
+      `${builder.name} (${builder.driver} driver, BuildKit ${builder.buildkitVersion ?? 'unknown'})`
+  )
 
   const buildLayer = async (name: string, emit: (line: string) => void): Promise<boolean> => {
     const l = layers.get(name) as LayerConfig
@@ -201,7 +218,8 @@ export async function executePlan(
     if (keys) await localCache.restore(localDir, keys)
     await rm(metadataFile, { force: true })
     const run = await buildx.build(argv, { cwd: workspace, onLine: emit })
-    Object.assign(r, { durationMs: run.durationMs, cachedSteps: run.cachedSteps, totalSteps: run.totalSteps })
+    const { durationMs, cachedSteps, totalSteps, bytesPulled, bytesPushed } = run
+    Object.assign(r, { durationMs, cachedSteps, totalSteps, bytesPulled, bytesPushed })
     if (run.exitCode !== 0 || (opts.push && !run.digest)) {
       const error =
         run.exitCode !== 0 ? describeBuildFailure(run.lastErrorLine, l.image) : 'buildx wrote no digest'
@@ -295,7 +313,7 @@ export async function executePlan(
       log.warning(`Layer ${n} failed: ${result.layers[n].error}`)
     }
     log.warning('No moving tag moved: a layer of this step failed.')
-    return result
+    return finish()
   }
 
   // Every layer of this step succeeded: move the moving tags, side by side, without pulling.
@@ -329,7 +347,7 @@ export async function executePlan(
       })
     }
   }
-  return result
+  return finish()
 }
 
 async function inspect(buildx: Buildx, opts: BuildOptions, log: Logger): Promise<BuilderInfo> {

@@ -601,3 +601,72 @@ describe('parseConfig: errors name file:line:column and one fix', () => {
     ])
   })
 })
+
+// `paths` items are compiled at parse time (as the planner compiles them), so a bad pattern is reported
+// at its own line:column with the fix, not later as a bare error while planning.
+describe('parseConfig: invalid path patterns', () => {
+  const paths = (...items: string[]): string =>
+    yml(...L, '  app:', '    paths:', ...items.map(i => `      - ${i}`))
+  test.each([
+    [
+      'whitespace only',
+      paths('Dockerfile', "' '"),
+      `${FILE}:7:9: layer "app" has invalid path pattern " ": it is empty (remove it)`
+    ],
+    [
+      'a bare !',
+      paths('Dockerfile', "'!'"),
+      `${FILE}:7:9: layer "app" has invalid path pattern "!": \`!\` needs a pattern after it (e.g. "!docs/**")`
+    ],
+    [
+      'two leading !',
+      paths('docs/**', "'!!docs/x.md'"),
+      `${FILE}:7:9: layer "app" has invalid path pattern "!!docs/x.md": it is not valid (use a single leading \`!\` to exclude)`
+    ],
+    [
+      'a leading /',
+      paths('Dockerfile', '/docker/**'),
+      `${FILE}:7:9: layer "app" has invalid path pattern "/docker/**": patterns are relative to the repository root (write "docker/**")`
+    ],
+    [
+      'an excluded leading /',
+      paths('docker/**', "'!/docker/tmp/**'"),
+      `${FILE}:7:9: layer "app" has invalid path pattern "!/docker/tmp/**": patterns are relative to the repository root (write "docker/tmp/**")`
+    ],
+    [
+      'the repository root',
+      paths('./'),
+      `${FILE}:6:9: layer "app" has invalid path pattern "./": it names the repository root (use "**" for every file)`
+    ],
+    [
+      'in a flow list, the bad item is pointed at',
+      yml(...L, '  app:', "    paths: [Dockerfile, 'docker/**', '!']"),
+      `${FILE}:5:38: layer "app" has invalid path pattern "!": \`!\` needs a pattern after it (e.g. "!docs/**")`
+    ],
+    [
+      'in defaults',
+      yml('version: 1', 'image: r/x', 'defaults:', '  paths: [/Dockerfile]', 'layers: { a: }'),
+      `${FILE}:4:11: defaults has invalid path pattern "/Dockerfile": patterns are relative to the repository root (write "Dockerfile")`
+    ]
+  ])('%s', (_, text, message) => {
+    let err: unknown
+    try {
+      parseConfig(text, FILE)
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(ConfigError)
+    expect((err as ConfigError).message).toBe(message)
+    const [, line, column] = message.split(':')
+    expect([(err as ConfigError).line, (err as ConfigError).column]).toEqual([Number(line), Number(column)])
+  })
+
+  test.each([
+    ['a folder with ./ and a trailing /', ['./docker/', '!docker/tmp/']],
+    ['globs and exclusions', ['**/*.sh', '!docs/**', '{a,b}/c', 'file with spaces.txt']],
+    ['dot files', ['.github/strata.yml', '.dockerignore']]
+  ])('valid patterns are kept as written: %s', (_, items) => {
+    const c = parseConfig(yml(...L, '  app:', `    paths: ${JSON.stringify(items)}`), FILE)
+    expect(c.layers[0].paths).toEqual(items)
+  })
+})

@@ -21,6 +21,13 @@ export interface BuildRun {
   /** The last `ERROR:` line of the build (else its last stderr line). */
   lastErrorLine?: string
   durationMs: number
+  /** Bytes of the blobs this build fetched from registries (parents, cache), each blob once. */
+  bytesPulled?: number
+  /**
+   * Bytes pushed, where the progress shows them: only the docker driver without the containerd
+   * image store pushes with the engine and prints sizes; BuildKit's own push prints none (undefined).
+   */
+  bytesPushed?: number
 }
 
 export interface Buildx {
@@ -97,7 +104,9 @@ export function createBuildx(opts: BuildxOptions = {}): Buildx {
         cachedSteps: progress.cached,
         totalSteps: progress.total,
         lastErrorLine: exitCode === 0 ? undefined : (lastError ?? lastStderr),
-        durationMs
+        durationMs,
+        bytesPulled: progress.bytesPulled,
+        bytesPushed: progress.bytesPushed
       }
     }
   }
@@ -116,16 +125,43 @@ export function parseInspect(text: string): Omit<BuilderInfo, 'canExportCache'> 
   }
 }
 
-/** Counts `[n/m]` steps and the ones reported `CACHED` in `--progress=plain` output. */
+// A size as the plain progress prints it (`946B`, `3.50kB`, `64.02MB`): decimal units, 2 decimals.
+const SIZE = String.raw`(\d+(?:\.\d+)?)(B|kB|MB|GB|TB)`
+const UNIT: Record<string, number> = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 }
+// `<current>`, `<current> / <total>` or `/ <total>` (a zero current is not printed), then time, done.
+const AMOUNT = String.raw`(?: ${SIZE})?(?: / ${SIZE})?(?: \d+(?:\.\d+)?s)?(?: done)?\s*$`
+// A blob fetched from a registry: a parent's layers under its FROM step, cache blobs under the
+// step they serve (`#5 sha256:<hex> 15.73MB / 64.02MB 0.2s`, then `… 64.02MB / 64.02MB 0.5s done`).
+const PULL = new RegExp(String.raw`^#\d+ sha256:([0-9a-f]{64})${AMOUNT}`)
+// The engine's own push (docker driver, classic image store): `#8 pushing layer ede921545ab2 5.64MB / 6.00MB 0.3s`.
+const PUSH = new RegExp(String.raw`^#\d+ pushing layer ([0-9a-f]{12})${AMOUNT}`)
+
+const bytesOf = (n?: string, unit?: string): number => (n && unit ? Math.round(Number(n) * UNIT[unit]) : 0)
+
+/**
+ * Reads `--progress=plain` output: `[n/m]` steps and the ones reported `CACHED`, and the bytes
+ * pulled and pushed, each blob counted once at the largest size shown for it.
+ */
 export class ProgressCounter {
   private steps = new Set<string>()
   private cachedIds = new Set<string>()
+  private pulled = new Map<string, number>()
+  private pushed = new Map<string, number>()
 
   add(line: string): void {
     const step = /^#(\d+) \[(?:[^\]]* )?\d+\/\d+\] /.exec(line)
     if (step) this.steps.add(step[1])
     const cached = /^#(\d+) CACHED\s*$/.exec(line)
     if (cached) this.cachedIds.add(cached[1])
+    for (const [re, seen] of [
+      [PULL, this.pulled],
+      [PUSH, this.pushed]
+    ] as const) {
+      const m = re.exec(line)
+      if (!m) continue
+      const size = Math.max(bytesOf(m[2], m[3]), bytesOf(m[4], m[5]))
+      if (size > 0) seen.set(m[1], Math.max(size, seen.get(m[1]) ?? 0))
+    }
   }
 
   get total(): number {
@@ -135,6 +171,20 @@ export class ProgressCounter {
   get cached(): number {
     return [...this.steps].filter(id => this.cachedIds.has(id)).length
   }
+
+  /** Always a number: BuildKit prints every blob it fetches, with its size. */
+  get bytesPulled(): number {
+    return sum(this.pulled)
+  }
+
+  /** Undefined when no push line showed a size (BuildKit's own push prints none). */
+  get bytesPushed(): number | undefined {
+    return this.pushed.size ? sum(this.pushed) : undefined
+  }
+}
+
+function sum(sizes: Map<string, number>): number {
+  return [...sizes.values()].reduce((a, b) => a + b, 0)
 }
 
 /**

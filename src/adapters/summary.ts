@@ -27,7 +27,14 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
         ? 'changes unknown'
         : `${plan.changes.count} changed ${plan.changes.count === 1 ? 'file' : 'files'} (from ${plan.changes.source === 'api' ? 'the GitHub API' : 'git'})`
   const mode = ctx.dryRun ? ', dry run' : ctx.push === false ? ', not pushed' : ''
-  lines.push(`${cell(ctx.event ?? plan.event)}${range}: ${changes}${mode}`, '', HEADER, RULE)
+  // Bytes get a column once a build reported them, so plans and older results keep their table.
+  const withBytes = names.some(n => {
+    const r = result?.layers[n]
+    return r?.bytesPulled !== undefined || r?.bytesPushed !== undefined
+  })
+  const header = withBytes ? `${HEADER} Pulled / pushed |` : HEADER
+  const rule = withBytes ? `${RULE} --- |` : RULE
+  lines.push(`${cell(ctx.event ?? plan.event)}${range}: ${changes}${mode}`, '', header, rule)
 
   for (const name of names) {
     const d = plan.layers[name]
@@ -40,8 +47,13 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
     const digest = r?.digest ?? /@(sha256:[0-9a-f]+)$/.exec(ref ?? '')?.[1]
     const duration = r?.durationMs !== undefined ? seconds(r.durationMs) : '—'
     const steps = r?.totalSteps ? `${r.cachedSteps ?? 0} / ${r.totalSteps}` : '—'
+    const bytes =
+      r?.bytesPulled !== undefined || r?.bytesPushed !== undefined
+        ? `${humanBytes(r.bytesPulled)} / ${humanBytes(r.bytesPushed)}`
+        : '—'
     lines.push(
-      `| ${cell(name)} | ${status} | ${reasons} | ${tags} | ${digest ? `\`${digest.slice(0, 19)}…\`` : '—'} | ${duration} | ${steps} |`
+      `| ${cell(name)} | ${status} | ${reasons} | ${tags} | ${digest ? `\`${digest.slice(0, 19)}…\`` : '—'} | ${duration} | ${steps} |` +
+        (withBytes ? ` ${bytes} |` : '')
     )
   }
 
@@ -84,6 +96,20 @@ function cell(s: string): string {
 function seconds(ms: number): string {
   if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`
   return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`
+}
+
+/** Decimal units, as buildx prints them: `946 B`, `3.5 kB`, `65.1 MB`; `—` when not reported. */
+export function humanBytes(n: number | undefined): string {
+  if (n === undefined) return '—'
+  if (n < 1000) return `${n} B`
+  const units = ['kB', 'MB', 'GB', 'TB']
+  let v = n / 1000
+  let i = 0
+  while (v >= 999.95 && i < units.length - 1) {
+    v /= 1000
+    i++
+  }
+  return `${v.toFixed(1)} ${units[i]}`
 }
 
 function short(sha: string): string {

@@ -3,6 +3,7 @@
 // file:line:column and one fix.
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
 import type { Document, Node, Scalar, YAMLMap } from 'yaml'
+import { compilePatterns } from './patterns.js'
 import type {
   CacheKind,
   LayerConfig,
@@ -384,6 +385,7 @@ class Reader {
           break
         case 'paths':
           raw.paths = this.strings(e, ctx, "[Dockerfile, 'docker/**']")
+          this.seqItems(e).forEach(n => this.pattern(n, ctx))
           break
         case 'from':
           raw.from = this.from(e, ctx)
@@ -713,6 +715,21 @@ class Reader {
     return out
   }
 
+  /** A `paths` item must compile as the planner will compile it; the error points at that item. */
+  private pattern(node: Node, ctx: string): void {
+    const p = (node as Scalar).value as string
+    try {
+      compilePatterns([p])
+    } catch (err) {
+      const why = (err instanceof Error ? err.message : String(err)).replace(
+        /^invalid path pattern "(?:[^"\\]|\\.)*": /,
+        ''
+      )
+      const { problem, fix } = splitFix(why)
+      this.fail(node, `${ctx} has invalid path pattern ${JSON.stringify(p)}: ${problem}`, fix)
+    }
+  }
+
   /** `{variable}` in a tag template must be one SPEC 5 knows. */
   private template(node: Node, ctx: string, what: string): void {
     const t = (node as Scalar).value as string
@@ -792,6 +809,16 @@ class Reader {
       suggest(e.key, valid, `valid keys: ${valid.join(', ')}`)
     )
   }
+}
+
+const PATTERN_FIX = 'write a glob relative to the repository root, e.g. docker/** or !docs/**'
+
+/** compilePatterns' reason as problem and fix: `problem (fix)`, `problem; fix` or `problem, e.g. …`. */
+function splitFix(why: string): { problem: string; fix: string } {
+  const m = /^(.+?) \((.+)\)$/.exec(why) ?? /^(.+?); (.+)$/.exec(why) ?? /^(.+?), (e\.g\. .+)$/.exec(why)
+  if (m) return { problem: m[1], fix: m[2] }
+  // A bare reason is either the problem (`it matches nothing`) or the fix (`use a single leading !`).
+  return why.startsWith('it ') ? { problem: why, fix: PATTERN_FIX } : { problem: 'it is not valid', fix: why }
 }
 
 function isNull(node: Node | null): boolean {
