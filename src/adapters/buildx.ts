@@ -228,7 +228,8 @@ async function readDigest(file: string): Promise<string | undefined> {
   }
 }
 
-function lastLine(text: string): string {
+/** The last non-blank line of a process's output, for one-line error messages. */
+export function lastLine(text: string): string {
   return (
     text
       .trim()
@@ -238,7 +239,8 @@ function lastLine(text: string): string {
   )
 }
 
-function mergeEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+/** process.env plus `extra` (undefined values dropped), for @actions/exec. */
+export function mergeEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries({ ...process.env, ...extra })) if (v !== undefined) env[k] = v
   return env

@@ -2,7 +2,7 @@
 // (memoized: one process per ref per run, side by side) and retagging without pulling.
 import * as exec from '@actions/exec'
 import type { ImageInfo, Registry } from '../core/types.js'
-import { registryOf } from './buildx.js'
+import { lastLine, mergeEnv, registryOf } from './buildx.js'
 
 export interface RegistryOptions {
   /** The docker client (default `docker`). */
@@ -117,20 +117,4 @@ function hint(line: string, ref: string): string {
     return ' — the job needs `permissions: packages: write` (read for look-ups) and a docker/login-action step for ghcr.io'
   }
   return ` — log in to ${registry} before Strata runs (docker/login-action, or \`docker login ${registry}\`)`
-}
-
-function lastLine(text: string): string {
-  return (
-    text
-      .trim()
-      .split('\n')
-      .filter(l => l.trim())
-      .pop() ?? '(no output)'
-  )
-}
-
-function mergeEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries({ ...process.env, ...extra })) if (v !== undefined) env[k] = v
-  return env
 }

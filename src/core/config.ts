@@ -1,6 +1,7 @@
 // Parse and validate `.github/strata.yml` (SPEC 1, retention: docs/ARCHITECTURE.md). Pure: text in,
 // StrataConfig out. The YAML tree is walked node by node (not toJS) so every error can say
 // file:line:column and one fix.
+import { TAG_VARIABLES } from './tags.js'
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
 import type { Document, Node, Scalar, YAMLMap } from 'yaml'
 import { compilePatterns } from './patterns.js'
@@ -49,19 +50,7 @@ export interface ConfigPositions {
   layers: Record<string, LayerPositions>
 }
 
-export const TEMPLATE_VARIABLES = [
-  'layer',
-  'sha',
-  'sha7',
-  'branch',
-  'pr',
-  'version',
-  'major',
-  'minor',
-  'patch',
-  'date',
-  'timestamp'
-]
+const TEMPLATE_VARIABLES: string[] = [...TAG_VARIABLES]
 export const CACHE_KINDS: CacheKind[] = ['gha', 'registry', 'local', 'inline']
 export const TAG_KINDS: TagKind[] = ['stable', 'versioned', 'pr', 'branch', 'cache', 'untagged']
 export const LAYER_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/
