@@ -129,7 +129,11 @@ async function strata(
   ws: string,
   ctx: EventContext,
   changed: string[],
-  o: Partial<BuildOptions> & { force?: string[] | 'all'; dockerHost?: string } = {}
+  o: Partial<BuildOptions> & {
+    force?: string[] | 'all'
+    dockerHost?: string
+    mask?: (secret: string) => void
+  } = {}
 ): Promise<Run> {
   const env = o.dockerHost ? { DOCKER_HOST: o.dockerHost } : {}
   const registry = createRegistry({ env })
@@ -165,9 +169,10 @@ async function strata(
       buildArgs: o.buildArgs ?? {},
       runnerTemp: o.runnerTemp ?? (await mkdtemp(join(tmpdir(), 'strata-runner-'))),
       env: {},
-      workspace: ws
+      workspace: ws,
+      builder: o.builder
     },
-    { buildx, registry, log }
+    { buildx, registry, log, mask: o.mask }
   )
   return { plan, result, log }
 }
@@ -474,6 +479,110 @@ test(
     expect(r.result.commands[0]).toContain('linux/amd64,linux/arm64')
     expect(await digestOf(`${image}:latest`)).toBe(r.result.layers.app.digest)
     expect(await platformsOf(`${image}:latest`)).toEqual(['linux/amd64', 'linux/arm64'])
+  },
+  LONG
+)
+
+describe('two platforms without push', () => {
+  const config = (image: string): StrataConfig =>
+    parseConfig(
+      [
+        'version: 1',
+        `image: ${image}`,
+        'defaults:',
+        '  platforms: [linux/amd64, linux/arm64]',
+        '  cache: [registry]',
+        'layers:',
+        '  base:',
+        '    dockerfile: Dockerfile.copy',
+        '  app:',
+        '    dockerfile: Dockerfile.copy',
+        '    from: base'
+      ].join('\n'),
+      '.github/strata.yml'
+    )
+
+  test(
+    'the docker driver loads both platforms (--load) and the child builds FROM the local tag',
+    async () => {
+      const image = uniqueRepo('multi-load')
+      const r = await strata(config(image), await makeWorkspace(), pushToMain(), [], { push: false })
+      expect(r.result.failed).toBeUndefined()
+      expect(built(r)).toEqual(['base', 'app'])
+      for (const c of r.result.commands) expect(c).toContain('--load')
+      const local = await docker([
+        'image',
+        'inspect',
+        '--format',
+        '{{.Id}}',
+        r.result.layers.app.ref as string
+      ])
+      expect(local.trim()).toMatch(/^sha256:/)
+    },
+    LONG
+  )
+
+  test(
+    'a driver that cannot load them keeps the result in the build cache; the child fails saying why',
+    async () => {
+      const image = uniqueRepo('multi-cache')
+      // An unknown builder: the dry run goes on with a driver that is not `docker`.
+      const r = await strata(config(image), await makeWorkspace(), pushToMain(), [], {
+        push: false,
+        dryRun: true,
+        builder: 'strata-no-such-builder'
+      })
+      expect(r.result.commands).toHaveLength(1)
+      expect(r.result.commands[0]).not.toContain('--load')
+      expect(r.result.layers.base).toMatchObject({ status: 'built', ref: undefined })
+      expect(r.result.failed).toBe('app')
+      expect(r.result.layers.app.error).toBe(
+        'parent layer "base" was built for linux/amd64, linux/arm64 without push, so it stays in the build ' +
+          'cache and no image exists to build FROM: push (push: true), or build one platform (platforms: linux/amd64)'
+      )
+      expect(r.log.lines.some(l => l.includes('base: built for linux/amd64, linux/arm64 without push'))).toBe(
+        true
+      )
+    },
+    LONG
+  )
+})
+
+test(
+  'secrets: values masked, never on the command line, an unset one warned; a dry run prints imagetools create',
+  async () => {
+    const image = uniqueRepo('secrets')
+    const config = parseConfig(
+      `version: 1\nimage: ${image}\nlayers:\n  app:\n    dockerfile: Dockerfile.copy\n    secrets: [STRATA_TEST_TOKEN, 'id=gh,env=STRATA_TEST_UNSET']\n`,
+      '.github/strata.yml'
+    )
+    const value = `s3cr3t-${sha()}`
+    process.env.STRATA_TEST_TOKEN = value
+    delete process.env.STRATA_TEST_UNSET
+    const masked: string[] = []
+    try {
+      const r = await strata(config, await makeWorkspace(), pushToMain(), [], {
+        dryRun: true,
+        builder: 'strata-no-such-builder',
+        mask: m => masked.push(m)
+      })
+      expect(masked).toEqual([value])
+      expect(JSON.stringify(r.result.commands)).not.toContain(value)
+      expect(r.result.commands[0]).toContain('id=STRATA_TEST_TOKEN,env=STRATA_TEST_TOKEN')
+      expect(r.log.lines.filter(l => l.includes('STRATA_TEST_UNSET is not set'))).toHaveLength(1)
+      const create = `docker buildx imagetools create --builder strata-no-such-builder --tag ${image}:latest ${image}:main-`
+      expect(r.log.lines.some(l => l.startsWith(`info: ${create}`))).toBe(true)
+      expect(r.result.commands[1].slice(0, 6)).toEqual([
+        'docker',
+        'buildx',
+        'imagetools',
+        'create',
+        '--builder',
+        'strata-no-such-builder'
+      ])
+    } finally {
+      delete process.env.STRATA_TEST_TOKEN
+    }
   },
   LONG
 )

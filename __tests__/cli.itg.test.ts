@@ -106,6 +106,21 @@ test('--event-file replays a pull request event; the diff comes from git without
   expect(json.layers.app.tags).toEqual([`${image}:pr-42-${c1.slice(0, 7)}`, `${image}:pr-42`])
 })
 
+test('--event-file replays a schedule event, whose payload names no commit, on the checked-out one', async () => {
+  const file = join(tmp, 'schedule.json')
+  writeFileSync(file, JSON.stringify(loadEvent('schedule').payload))
+  const r = await strata('plan', '--json', '--event-file', file, '--event-name', 'schedule')
+  expect(r.code).toBe(0)
+  const json = JSON.parse(r.out)
+  expect(json.event).toBe('schedule')
+  expect(json.head).toBe(c1)
+  expect(json.layers.app.tags).toEqual([
+    expect.stringMatching(new RegExp(`^${image}:nightly-\\d{8}$`)),
+    `${image}:feature-${c1.slice(0, 7)}`,
+    `${image}:feature`
+  ])
+})
+
 test.each([
   [['plan', '--base', 'no-such-branch'], 1, '"no-such-branch" is not a commit'],
   [

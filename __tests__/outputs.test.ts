@@ -19,7 +19,8 @@ import {
   writePlanFile
 } from '../src/outputs.js'
 
-// Two leaves (`app-web` last in config order), a hyphenated parent.
+// Two leaves (`app-web` last in config order; `worker` in its own repository, as two leaves with the
+// default tags must be), a hyphenated parent.
 const CONFIG = `version: 1
 image: ghcr.io/acme/sindri
 layers:
@@ -31,6 +32,7 @@ layers:
     from: base
     paths: [tools/**]
   worker:
+    image: ghcr.io/acme/worker
     dockerfile: Dockerfile.worker
     from: dev-tools
     paths: [worker/**]

@@ -21,13 +21,16 @@ export interface DecideResult {
 export async function runDecide(root: string): Promise<DecideResult> {
   const { code, stdout, stderr } = await exec('bash', [join(root, 'bench/decide.sh')], { cwd: root })
   if (code !== 0) throw new Error(`bench/decide.sh failed (${code}): ${stderr.slice(-500)}`)
+  // One line per measurement; read loosely, since its wording is the other script's to change.
   const line = (label: string) => {
-    const m = new RegExp(`${label}.*?median ([\\d.]+) ms.*?→ ([\\d,]+) files/s`).exec(stdout)
-    if (!m) throw new Error(`bench/decide.sh printed no "${label}" line:\n${stdout}`)
-    return { ms: Number(m[1]), rate: Number(m[2].replace(/,/g, '')) }
+    const text = stdout.split('\n').find(l => l.startsWith(label))
+    const rate = text && /([\d,]+) files\/s/.exec(text)
+    const ms = text && /median (?:wall )?([\d.]+) ms/.exec(text)
+    if (!rate || !ms) throw new Error(`bench/decide.sh printed no "${label}" line with files/s:\n${stdout}`)
+    return { ms: Number(ms[1]), rate: Number(rate[1].replace(/,/g, '')) }
   }
-  const d = line('decide\\(\\) end to end')
-  const m = line('matchPath\\(\\) only')
+  const d = line('decide() end to end')
+  const m = line('matchPath() only')
   return {
     decidePathsPerSecond: d.rate,
     decideMedianMs: d.ms,

@@ -1,12 +1,13 @@
 // executePlan(): build the plan's selected layers (parents first, independent ones side by side),
 // then move the moving tags, only once every layer of this step succeeded (SPEC 7).
+import * as core from '@actions/core'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Buildx, BuilderInfo } from './adapters/buildx.js'
 import { describeBuildFailure } from './adapters/buildx.js'
 import type { LocalCache } from './adapters/cache.js'
 import { createLocalCache, localCacheKeys, swapLocalCache } from './adapters/cache.js'
-import { buildArgv, quoteCommand } from './core/buildx-args.js'
+import { buildArgv, outputOf, platformsOf, quoteCommand, secretEnv } from './core/buildx-args.js'
 import { cacheFlags, ghaAvailability } from './core/cache-flags.js'
 import { layerTags, sanitizeTag } from './core/tags.js'
 import type { EventContext, LayerConfig, Logger, Plan, Registry, StrataConfig } from './core/types.js'
@@ -52,6 +53,8 @@ export interface BuildDeps {
   log: Logger
   /** The `local` cache; default: @actions/cache. */
   cache?: LocalCache
+  /** Hides a secret value from the log; default: core.setSecret on a runner, nothing in a terminal. */
+  mask?: (secret: string) => void
 }
 
 /** At most this many builds at once: the runner's 2 cores and BuildKit's own parallelism. */
@@ -94,7 +97,19 @@ export async function executePlan(
   // A parent's ref for a child: built here → its new image; else what the plan or registry says.
   const built = new Map<string, { ref: string; digest?: string }>()
   const resolved = new Map<string, Promise<string>>()
+  // Built for several platforms without push on a driver that cannot load them: no image exists.
+  const cacheOnly = new Map<string, string[]>()
   const parentRef = (name: string): Promise<string> => {
+    const platforms = cacheOnly.get(name)
+    if (platforms) {
+      return Promise.reject(
+        new Error(
+          `parent layer "${name}" was built for ${platforms.join(', ')} without push, so it stays in the ` +
+            'build cache and no image exists to build FROM: push (push: true), or build one platform ' +
+            `(platforms: ${platforms[0]})`
+        )
+      )
+    }
     const mine = built.get(name)
     if (mine) return Promise.resolve(mine.ref)
     if (!resolved.has(name)) resolved.set(name, resolveFromRegistry(name))
@@ -120,17 +135,22 @@ export async function executePlan(
   }
 
   // Layers that another step builds: their outputs name the image that step pushes (SPEC 4).
+  // Looked up now, side by side with the builds, not after them.
+  const others = config.order
+    .filter(n => result.layers[n]?.status === 'not-selected')
+    .map(n => ({
+      n,
+      ref: parentRef(n).then(
+        ref => ({ ref }),
+        (e: Error) => ({ error: e.message })
+      )
+    }))
   const finish = async (): Promise<BuildResult> => {
-    const others = config.order.filter(n => result.layers[n]?.status === 'not-selected')
-    await Promise.all(
-      others.map(async n => {
-        try {
-          result.layers[n].ref = await parentRef(n)
-        } catch (e) {
-          log.warning(`${n}: ${(e as Error).message}`)
-        }
-      })
-    )
+    for (const { n, ref } of others) {
+      const got = await ref
+      if ('ref' in got) result.layers[n].ref = got.ref
+      else log.warning(`${n}: ${got.error}`)
+    }
     return result
   }
   if (toBuild.length === 0) {
@@ -163,6 +183,7 @@ export async function executePlan(
     const l = layers.get(name) as LayerConfig
     const r = result.layers[name]
     const { versioned } = split(l)
+    maskSecrets(l, deps.mask ?? defaultMask, log)
     const parents: Record<string, string> = {}
     try {
       for (const p of l.from) parents[p.buildArg] = await parentRef(p.layer)
@@ -202,13 +223,24 @@ export async function executePlan(
       oci,
       metadataFile,
       cache: flags,
-      builder: opts.builder
+      builder: opts.builder,
+      driver: builder.driver
     })
     result.commands.push(['docker', ...argv])
     emit(`docker ${quoteCommand(argv)}`)
+    const platforms = platformsOf(l, opts.platforms)
+    const kept = outputOf(opts.push, platforms, builder.driver) === 'cache'
+    if (kept) {
+      log.warning(
+        `${name}: built for ${platforms.join(', ')} without push: the ${builder.driver} driver cannot load ` +
+          'several platforms into the local engine, so the result stays in the build cache only ' +
+          `(push, or build one platform with the platforms input to get a local image)`
+      )
+    }
     if (opts.dryRun) {
-      built.set(name, { ref: versioned[0] })
-      Object.assign(r, { status: 'built', ref: versioned[0] })
+      if (kept) cacheOnly.set(name, platforms)
+      else built.set(name, { ref: versioned[0] })
+      Object.assign(r, { status: 'built', ref: kept ? undefined : versioned[0] })
       return true
     }
 
@@ -227,6 +259,11 @@ export async function executePlan(
       return false
     }
     if (keys && (await swapLocalCache(localDir))) await localCache.save(localDir, keys.key)
+    if (kept) {
+      cacheOnly.set(name, platforms)
+      Object.assign(r, { status: 'built', ref: undefined })
+      return true
+    }
     // Without push the child must use the local tag: a digest-pinned FROM goes to the registry.
     const ref = opts.push ? `${versioned[0]}@${run.digest}` : versioned[0]
     built.set(name, { ref, digest: run.digest })
@@ -323,15 +360,11 @@ export async function executePlan(
       .filter(m => m.moving.length)
     for (const m of moves) {
       const source = result.layers[m.name].ref as string
-      result.commands.push([
-        'docker',
-        'buildx',
-        'imagetools',
-        'create',
-        ...m.moving.flatMap(t => ['--tag', t]),
-        source
-      ])
+      const argv = ['buildx', 'imagetools', 'create', ...(opts.builder ? ['--builder', opts.builder] : [])]
+      argv.push(...m.moving.flatMap(t => ['--tag', t]), source)
+      result.commands.push(['docker', ...argv])
       log.info(`${opts.dryRun ? 'Would move' : 'Moving'} ${m.moving.join(', ')} → ${source}`)
+      if (opts.dryRun) log.info(`docker ${quoteCommand(argv)}`)
     }
     if (!opts.dryRun) {
       const moved = await Promise.allSettled(
@@ -357,5 +390,26 @@ async function inspect(buildx: Buildx, opts: BuildOptions, log: Logger): Promise
     if (!opts.dryRun) throw e
     log.warning(`${(e as Error).message}; the dry run assumes a builder that can export cache`)
     return { name: opts.builder ?? 'default', driver: 'unknown', canExportCache: true }
+  }
+}
+
+/** On a runner, a masked value never reaches the log; in a terminal there is no log to hide it from. */
+function defaultMask(secret: string): void {
+  if (process.env.GITHUB_ACTIONS === 'true') core.setSecret(secret)
+}
+
+/** Masks the values of a layer's environment-variable secrets, and says which are not set. */
+function maskSecrets(layer: LayerConfig, mask: (secret: string) => void, log: Logger): void {
+  for (const s of layer.secrets) {
+    const name = secretEnv(s)
+    if (!name) continue
+    const value = process.env[name]
+    if (value) mask(value)
+    else {
+      log.warning(
+        `${layer.name}: secret ${name} is empty: the environment variable ${name} is not set, so the build gets no ` +
+          `such secret (set it on the step: env: ${name}: \${{ secrets.${name} }})`
+      )
+    }
   }
 }

@@ -54,7 +54,7 @@ async function fromApi(ctx: EventContext, range: Ranged, github: GitHubClient): 
       const l = await github.pullFiles(owner, repo, range.number)
       const n = l.files.length
       let cutOff: string | undefined
-      if (!l.complete || isTruncated('pull', n)) {
+      if (!l.complete) {
         cutOff = `GitHub lists at most 3000 files of a pull request and #${range.number} has ${n}`
       } else if (isTruncated('pull', n, range.expectedCount)) {
         cutOff = `the API listed ${n} files of pull request #${range.number} but the event says ${range.expectedCount} changed`

@@ -197,19 +197,21 @@ async function localEvent(top: string, values: ReturnType<typeof parse>['values'
     }
     const name = values['event-name'] ?? guessEventName(payload)
     const base = values.base ? await revParse(top, values.base) : undefined
-    return {
-      name,
-      payload,
-      env: { GITHUB_REPOSITORY: repository, GITHUB_EVENT_NAME: name, GITHUB_DEFAULT_BRANCH: defaultBranch },
-      base,
-      head: values.head ? await revParse(top, values.head) : undefined
+    const head = values.head ? await revParse(top, values.head) : undefined
+    // What the runner would have set: payloads of schedule (and others) name no commit or ref.
+    const env: RunSettings['env'] = {
+      GITHUB_REPOSITORY: repository,
+      GITHUB_EVENT_NAME: name,
+      GITHUB_DEFAULT_BRANCH: defaultBranch,
+      GITHUB_SHA: head ?? (await revParse(top, 'HEAD'))
     }
+    if (!payload.ref && !payload.pull_request) env.GITHUB_REF = `refs/heads/${await currentBranch(top)}`
+    return { name, payload, env, base, head }
   }
 
   const headSha = await revParse(top, values.head ?? 'HEAD')
   const base = values.base ? await revParse(top, values.base) : await defaultBase(top, defaultBranch, headSha)
-  const branch =
-    (await gitOut(top, ['symbolic-ref', '-q', '--short', 'HEAD']).catch(() => '')).trim() || 'local'
+  const branch = await currentBranch(top)
   const [owner, repo] = repository.split('/')
   // A push of base…head to the current branch: the same tags and decisions as CI would make for it.
   const payload = {
@@ -223,6 +225,11 @@ async function localEvent(top: string, values: ReturnType<typeof parse>['values'
     payload,
     env: { GITHUB_REPOSITORY: repository, GITHUB_REF: `refs/heads/${branch}`, GITHUB_SHA: headSha }
   }
+}
+
+/** The checked-out branch; `local` on a detached HEAD. */
+async function currentBranch(top: string): Promise<string> {
+  return (await gitOut(top, ['symbolic-ref', '-q', '--short', 'HEAD']).catch(() => '')).trim() || 'local'
 }
 
 function guessEventName(payload: Record<string, unknown>): string {

@@ -148,12 +148,25 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
         `${plan.changes.source}): no new decision`
     )
     checkPlanLayers(plan, config)
+    // The plan was decided with its own step's inputs: say so rather than drop these silently.
+    const unused = [
+      ...(s.force === 'all' || s.force.length ? ['force'] : []),
+      ...(s.base ? ['base'] : []),
+      ...(s.head ? ['head'] : [])
+    ].map(n => `\`${n}\``)
+    if (unused.length) {
+      const names = unused.length > 1 ? `${unused.slice(0, -1).join(', ')} and ${unused.at(-1)}` : unused[0]
+      log.warning(
+        `the ${names} ${unused.length > 1 ? 'inputs are' : 'input is'} not used: this step follows the \`plan\` ` +
+          'input, decided with the inputs of its `mode: plan` step (give them there)'
+      )
+    }
     describePlan(plan, config).forEach(l => log.info(l))
     return { config, ctx, range, plan, push }
   }
 
   const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
-  log.info(`Changed files: ${describeChanges(changes)}`)
+  log.info(`Changed files: ${describeChanges(changes, range)}`)
 
   const deleted = range.kind === 'deleted'
   const stable = stableRefs(config, ctx)
@@ -177,9 +190,13 @@ export function planPaths(outcome: { changes?: ChangeSet }): string[] {
   return outcome.changes ? changedPaths(outcome.changes.files) : []
 }
 
-/** `base`/`head` inputs replace the event's commits; the diff then is a plain compare. */
+/**
+ * `base`/`head` inputs replace the event's commits; the diff then is a plain compare. A deleted branch
+ * still builds nothing, and a head alone keeps a new branch (or first push) compared as the event says.
+ */
 export function overrideRange(range: DiffRange, ctx: EventContext, base?: string, head?: string): DiffRange {
-  if (!base && !head) return range
+  if ((!base && !head) || range.kind === 'deleted') return range
+  if (!base && head && (range.kind === 'new-branch' || range.kind === 'first-push')) return { ...range, head }
   const eventHead = 'head' in range ? range.head : ctx.sha
   const eventBase = 'base' in range ? range.base : undefined
   const b = base ?? eventBase
@@ -188,9 +205,11 @@ export function overrideRange(range: DiffRange, ctx: EventContext, base?: string
   return { kind: 'compare', base: b, head: h }
 }
 
-export function describeChanges(c: ChangeSet): string {
+export function describeChanges(c: ChangeSet, range?: DiffRange): string {
   const n = changedPaths(c.files).length
-  const count = `${n} ${n === 1 ? 'file' : 'files'}`
+  // A new branch's base commit (the merge base) is known only now: the Compare line named a branch.
+  const since = range?.kind === 'new-branch' && c.base ? ` since merge base ${c.base.slice(0, 7)}` : ''
+  const count = `${n} ${n === 1 ? 'file' : 'files'}${since}`
   const note = c.note ? ` (${c.note})` : ''
   switch (c.source) {
     case 'api':

@@ -1,4 +1,6 @@
 // The buildx adapter against the real engine, buildx and registries of scripts/stack.sh.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   createBuildx,
@@ -31,12 +33,21 @@ test('version reads the buildx CLI plugin', async () => {
   expect(await buildx.version()).toMatch(/^v?\d+\.\d+\.\d+/)
 })
 
-test('the default builder on the containerd image store can export cache', async () => {
-  const info = await buildx.inspectBuilder()
+test('the default builder on the containerd image store can export cache, known from one process, once', async () => {
+  // A docker client that records each command, then runs the real one.
+  const dir = await mkdtemp(join(tmpdir(), 'strata-docker-'))
+  const wrapper = join(dir, 'docker')
+  await writeFile(wrapper, `#!/bin/sh\necho "$*" >> ${dir}/calls\nexec docker "$@"\n`, { mode: 0o755 })
+  const recorded = createBuildx({ docker: wrapper })
+  // Asked early (side by side with the plan) and again by the build: one process.
+  const [info, again] = await Promise.all([recorded.inspectBuilder(), recorded.inspectBuilder()])
+  expect(again).toBe(info)
   expect(info.driver).toBe('docker')
   expect(info.name).toBe('default')
   expect(info.buildkitVersion).toMatch(/^v\d+\.\d+\.\d+/)
   expect(info.canExportCache).toBe(true)
+  // buildx 0.13 lists no features; the worker labels say containerd, so no `docker info` is needed.
+  expect(await readFile(join(dir, 'calls'), 'utf8')).toBe('buildx inspect\n')
 })
 
 test('build pushes, reads the digest from the metadata file, counts cached steps', async () => {
@@ -132,6 +143,16 @@ test.each([
     'Name:          b\nDriver:        docker-container\nLast Activity: x\n\nFeatures:\n Cache export:    true\n Multi-platform build: true\n\nNodes:\nName: b0\nBuildKit version: v0.20.1\n',
     'docker-container',
     true
+  ],
+  [
+    'Name: default\nDriver: docker\nNodes:\nBuildKit version: v0.0.0+unknown\nLabels:\n org.mobyproject.buildkit.worker.containerd.namespace: moby\n org.mobyproject.buildkit.worker.executor:             containerd\n',
+    'docker',
+    true
+  ],
+  [
+    'Name: default\nDriver: docker\nNodes:\nBuildKit version: v0.0.0+unknown\nLabels:\n org.mobyproject.buildkit.worker.moby.host-gateway-ip: 10.250.0.1\n',
+    'docker',
+    undefined
   ],
   [
     'Name: d\nDriver: docker\nFeatures:\n Cache export:                                               false\n',

@@ -118,6 +118,27 @@ test('a failed layer: its row and error, descendants skipped with the reason, an
   expect(md).toContain('No moving tag (stable, `latest`, `pr-N`, branch) was moved.')
 })
 
+test('a moving tag that could not be moved: that layer says so, and no claim that nothing moved', () => {
+  const result: BuildResult = {
+    commands: [],
+    failed: 'app',
+    layers: {
+      base: { name: 'base', status: 'reused', reasons: [] },
+      tooling: { name: 'tooling', status: 'built', digest: D2, reasons: ['2 changed files match'] },
+      app: {
+        name: 'app',
+        status: 'built',
+        digest: D1,
+        error: 'moving tags not moved: cannot tag x as y: denied',
+        reasons: ['always']
+      }
+    }
+  }
+  const md = renderSummary(plan, result)
+  expect(md).toContain('**app** built: moving tags not moved: cannot tag x as y: denied')
+  expect(md).not.toContain('No moving tag')
+})
+
 test.each([
   [{ dryRun: true }, 'would build', ', dry run'],
   [{ push: false }, 'to build', ', not pushed'],

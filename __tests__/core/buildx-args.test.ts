@@ -1,4 +1,4 @@
-import { buildArgv, quoteCommand, secretSpec } from '../../src/core/buildx-args.js'
+import { buildArgv, outputOf, quoteCommand, secretEnv, secretSpec } from '../../src/core/buildx-args.js'
 import type { BuildArgvInput } from '../../src/core/buildx-args.js'
 import type { LayerConfig } from '../../src/core/types.js'
 
@@ -92,13 +92,34 @@ test.each<[number, string, BuildArgvInput, string[]]>([
   ],
   [
     3,
-    'no push, two platforms: neither --push nor --load',
+    'no push, two platforms, docker-container driver: neither --push nor --load',
     input({
       push: false,
+      driver: 'docker-container',
       parents: {},
       layer: layer({ from: [], platforms: ['linux/amd64', 'linux/arm64'] })
     }),
     [...HEAD, '--platform', 'linux/amd64,linux/arm64', ...LABELS, '--tag', `${IMG}:main-3f2a9c1`, '.']
+  ],
+  [
+    8,
+    'no push, two platforms, docker driver: --load (the containerd image store loads both)',
+    input({
+      push: false,
+      parents: {},
+      driver: 'docker',
+      layer: layer({ from: [], platforms: ['linux/amd64', 'linux/arm64'] })
+    }),
+    [
+      ...HEAD,
+      '--platform',
+      'linux/amd64,linux/arm64',
+      ...LABELS,
+      '--tag',
+      `${IMG}:main-3f2a9c1`,
+      '--load',
+      '.'
+    ]
   ],
   [
     4,
@@ -215,6 +236,16 @@ test.each<[number, string, BuildArgvInput, string[]]>([
   expect(buildArgv(given)).toEqual(expected)
 })
 
+test.each<[boolean, string[], string | undefined, string]>([
+  [true, ['linux/amd64', 'linux/arm64'], 'docker-container', 'push'],
+  [false, ['linux/amd64'], 'docker-container', 'load'],
+  [false, ['linux/amd64', 'linux/arm64'], 'docker', 'load'],
+  [false, ['linux/amd64', 'linux/arm64'], 'docker-container', 'cache'],
+  [false, ['linux/amd64', 'linux/arm64'], undefined, 'cache']
+])('outputOf(push %s, %j, driver %s) → %s', (push, platforms, driver, want) => {
+  expect(outputOf(push, platforms, driver)).toBe(want)
+})
+
 test('the context is always last', () => {
   const argv = buildArgv(input({ layer: layer({ context: 'ctx dir' }) }))
   expect(argv[argv.length - 1]).toBe('ctx dir')
@@ -227,6 +258,15 @@ test.each([
   ['type=file,id=k,source=key.pem,required=true', 'type=file,id=k,source=key.pem,required=true']
 ])('secretSpec(%s) → %s', (given, want) => {
   expect(secretSpec('app', given)).toBe(want)
+})
+
+test.each([
+  ['NPM_TOKEN', 'NPM_TOKEN'],
+  ['id=tok,env=GH_TOKEN', 'GH_TOKEN'],
+  ['type=env,id=TOKEN', 'TOKEN'],
+  ['id=npmrc,src=.npmrc', undefined]
+])('secretEnv(%s) → %s: the variable whose value is masked', (given, want) => {
+  expect(secretEnv(given)).toBe(want)
 })
 
 function messageOf(fn: () => unknown): string {

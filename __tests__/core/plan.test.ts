@@ -462,3 +462,42 @@ test('describePlan says the decision in words', () => {
     'the branch was deleted: nothing to build'
   ])
 })
+
+test('describePlan quotes a file name with control characters, so that it cannot start a workflow command', () => {
+  const evil = 'docker/x\n::error title=forged::owned\r'
+  const lines = describePlan(decide(input({ changes: api(evil, 'docker/plain name.sh') })), SPEC)
+  expect(lines.slice(-2)).toEqual([
+    '  docker/plain name.sh (matches docker/**)',
+    `  ${JSON.stringify(evil)} (matches docker/**)`
+  ])
+  expect(lines.every(l => !/[\n\r]/.test(l))).toBe(true)
+})
+
+test('an event without a diff still names its head commit in the plan', () => {
+  const plan = decide(input({ ctx: DISPATCH, changes: NONE }))
+  expect(plan.head).toBe(SHA)
+  expect(plan.base).toBeUndefined()
+  expect(decide(input({ changes: api('Dockerfile') })).head).toBe(SHA)
+})
+
+test('two layers that would push the same tag are refused, naming both, the tag and the fix', () => {
+  // Two leaves in one repository with the default tags: both would be `latest` and `main-<sha7>`.
+  const twoLeaves = config(
+    layer('base'),
+    layer('api', { from: from('base') }),
+    layer('web', { from: from('base') })
+  )
+  expect(() => decide(input({ config: twoLeaves, stableExists: {} }))).toThrow(
+    `layers "api" and "web" would both push ${IMG}:main-${SHA.slice(0, 7)}: give one of them its own \`image\`, or \`tags\` and \`stable-tag\` that use {layer}`
+  )
+  // The same two leaves, apart by their tags, are fine.
+  const apart = config(
+    layer('base'),
+    layer('api', { from: from('base') }),
+    layer('web', { from: from('base'), tags: ['web-{sha7}'], stableTag: 'web-latest' })
+  )
+  expect(decide(input({ config: apart, stableExists: {} })).layers.web.tags).toEqual([
+    `${IMG}:web-${SHA.slice(0, 7)}`,
+    `${IMG}:web-latest`
+  ])
+})

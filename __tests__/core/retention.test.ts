@@ -108,6 +108,23 @@ describe('classifyTag', () => {
     expect(classifyTag('latest', s)).toEqual({ kind: 'stable', layer: 'app' })
   })
 
+  test.each([
+    // A second leaf on the same repository: its own stable tag is a stable tag, not a branch tag.
+    [
+      'worker-latest',
+      [layer('base'), layer('worker', ['base'], { stableTag: '{layer}-latest' }), layer('app', ['base'])]
+    ],
+    // A stable-tag with a variable: every tag it can render to is stable.
+    ['stable-main', [layer('base', [], { stableTag: 'stable-{branch}' }), layer('app', ['base'])]],
+    ['main-app', [layer('base'), layer('app', ['base'], { stableTag: '{branch}-{layer}' })]]
+  ])('%s is a stable tag of its layer, never deleted by a branch rule', (tag, layers) => {
+    const cfg = config(SEED, layers)
+    const owner = tag.startsWith('worker') ? 'worker' : tag.startsWith('stable') ? 'base' : 'app'
+    expect(classifyTag(tag, tagScheme(cfg, IMAGE))).toEqual({ kind: 'stable', layer: owner })
+    const d = decide([v([tag], 400), ...Array.from({ length: 11 }, (_, i) => v([`b-${i}`], i))], { cfg })
+    expect(d.rule(tag)).toBe('stable tag: always kept')
+  })
+
   test('layers pushed elsewhere own no tag here', () => {
     const cfg = config(SEED, [layer('base', [], { image: 'ghcr.io/acme/base' }), layer('app', ['base'])])
     const s = tagScheme(cfg, IMAGE)

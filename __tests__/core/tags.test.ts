@@ -335,3 +335,11 @@ test('a ref that is neither a branch nor a tag gives the leaf sha-{sha7}', () =>
     stable: 'latest'
   })
 })
+
+test.each([
+  ['release-{sha}', 'release--sha-'],
+  ['build{oops}', 'build-oops-']
+])('[%#] a pushed tag %s is a name, never a template', (tag, expected) => {
+  const ctx = ctxOf('push-tag-other', p => void (p.ref = `refs/tags/${tag}`))
+  expect(layerTags(APP, ctx, { isLeaf: true }).versioned).toEqual([expected])
+})

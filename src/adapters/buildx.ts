@@ -33,6 +33,7 @@ export interface BuildRun {
 export interface Buildx {
   /** buildx version (`0.13.1+ds1`). */
   version(): Promise<string>
+  /** Memoized per builder: asking early (side by side with the plan's look-ups) makes the later ask free. */
   inspectBuilder(name?: string): Promise<BuilderInfo>
   /** Runs `docker <argv>` (argv from core/buildx-args.ts); never throws on a failed build: read exitCode. */
   build(argv: string[], opts?: { cwd?: string; onLine?: (line: string) => void }): Promise<BuildRun>
@@ -53,6 +54,24 @@ export function createBuildx(opts: BuildxOptions = {}): Buildx {
     return exec.getExecOutput(docker, args, { silent: true, ignoreReturnCode: true, env })
   }
 
+  async function inspectBuilder(name?: string): Promise<BuilderInfo> {
+    const out = await run(['buildx', 'inspect', ...(name ? [name] : [])])
+    if (out.exitCode !== 0) {
+      throw new Error(`buildx builder ${name ?? '(current)'} cannot be inspected: ${lastLine(out.stderr)}`)
+    }
+    const info = parseInspect(out.stdout)
+    if (info.cacheExport !== undefined || info.driver !== 'docker') {
+      return { ...info, canExportCache: info.cacheExport ?? true }
+    }
+    // No features and no containerd labels: the docker driver exports cache only with the
+    // containerd image store, which `docker info` shows as the containerd snapshotter.
+    const ctx = name && name !== 'default' ? ['--context', name] : []
+    const dockerInfo = await run([...ctx, 'info', '--format', '{{json .DriverStatus}}'])
+    return { ...info, canExportCache: dockerInfo.stdout.includes('io.containerd.snapshotter') }
+  }
+
+  const inspected = new Map<string, Promise<BuilderInfo>>()
+
   return {
     async version() {
       const out = await run(['buildx', 'version'])
@@ -61,20 +80,10 @@ export function createBuildx(opts: BuildxOptions = {}): Buildx {
       return out.stdout.trim().split(/\s+/)[1] ?? out.stdout.trim()
     },
 
-    async inspectBuilder(name) {
-      const out = await run(['buildx', 'inspect', ...(name ? [name] : [])])
-      if (out.exitCode !== 0) {
-        throw new Error(`buildx builder ${name ?? '(current)'} cannot be inspected: ${lastLine(out.stderr)}`)
-      }
-      const info = parseInspect(out.stdout)
-      if (info.cacheExport !== undefined || info.driver !== 'docker') {
-        return { ...info, canExportCache: info.cacheExport ?? true }
-      }
-      // buildx before 0.15 lists no features: the docker driver exports cache only with the
-      // containerd image store, which `docker info` shows as the containerd snapshotter.
-      const ctx = name && name !== 'default' ? ['--context', name] : []
-      const dockerInfo = await run([...ctx, 'info', '--format', '{{json .DriverStatus}}'])
-      return { ...info, canExportCache: dockerInfo.stdout.includes('io.containerd.snapshotter') }
+    inspectBuilder(name) {
+      const key = name ?? ''
+      if (!inspected.has(key)) inspected.set(key, inspectBuilder(name))
+      return inspected.get(key) as Promise<BuilderInfo>
     },
 
     async build(argv, o = {}) {
@@ -117,11 +126,14 @@ export function parseInspect(text: string): Omit<BuilderInfo, 'canExportCache'> 
   const field = (key: string): string | undefined =>
     new RegExp(`^${key}:[ \\t]*(.*)$`, 'm').exec(text)?.[1]?.trim() || undefined
   const cacheExport = /^\s*Cache export:\s*(true|false)\s*$/m.exec(text)?.[1]
+  // buildx before 0.15 lists no features, but the docker driver's worker labels show the
+  // containerd image store (which exports cache): then `docker info` need not be asked.
+  const containerd = /^\s*org\.mobyproject\.buildkit\.worker\.containerd\./m.test(text)
   return {
     name: field('Name') ?? 'default',
     driver: field('Driver') ?? 'unknown',
     buildkitVersion: field('BuildKit version') ?? field('Buildkit'),
-    cacheExport: cacheExport === undefined ? undefined : cacheExport === 'true'
+    cacheExport: cacheExport === undefined ? (containerd ? true : undefined) : cacheExport === 'true'
   }
 }
 

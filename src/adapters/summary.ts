@@ -61,7 +61,9 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
   if (failures.length) {
     lines.push('')
     for (const r of failures) lines.push(`**${cell(r.name)}** ${r.status}: ${cell(r.error ?? '')}`, '')
-    if (result?.failed) lines.push('No moving tag (stable, `latest`, `pr-N`, branch) was moved.')
+    // A failed build moves nothing; a failed move (the builds succeeded) leaves the other moves done.
+    const buildFailed = failures.some(r => r.status === 'failed' || r.status === 'skipped')
+    if (buildFailed) lines.push('No moving tag (stable, `latest`, `pr-N`, branch) was moved.')
   }
   return lines.join('\n').trimEnd() + '\n'
 }

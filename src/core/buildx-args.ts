@@ -17,6 +17,23 @@ export interface BuildArgvInput {
   metadataFile: string
   cache: { from: string[]; to: string[] }
   builder?: string
+  /** The builder's driver (`docker`, `docker-container`, …): whether a multi-platform image can be loaded. */
+  driver?: string
+}
+
+/** The platforms a layer builds for: the `platforms` input, else the layer's. */
+export function platformsOf(layer: LayerConfig, input?: string[]): string[] {
+  return input?.length ? input : layer.platforms
+}
+
+/**
+ * Where the image goes: `push`; `load` into the local engine (one platform, or any number on the
+ * docker driver, which loads multi-platform images with the containerd image store); else `cache`:
+ * other drivers cannot load several platforms, so the result stays in the build cache only.
+ */
+export function outputOf(push: boolean, platforms: string[], driver?: string): 'push' | 'load' | 'cache' {
+  if (push) return 'push'
+  return platforms.length <= 1 || driver === 'docker' ? 'load' : 'cache'
 }
 
 /** Arguments after `docker`: `buildx build … <context>`. */
@@ -26,7 +43,7 @@ export function buildArgv(input: BuildArgvInput): string[] {
   if (input.builder) argv.push('--builder', input.builder)
   // plain progress: one line per event, with `#N CACHED` that the adapter counts.
   argv.push('--progress=plain', '--file', layer.dockerfile, '--metadata-file', input.metadataFile)
-  const platforms = input.platforms?.length ? input.platforms : layer.platforms
+  const platforms = platformsOf(layer, input.platforms)
   if (platforms.length) argv.push('--platform', platforms.join(','))
   if (layer.target) argv.push('--target', layer.target)
 
@@ -48,8 +65,8 @@ export function buildArgv(input: BuildArgvInput): string[] {
   if (layer.sbom !== undefined) argv.push(`--sbom=${layer.sbom}`)
   for (const s of layer.secrets) argv.push('--secret', secretSpec(layer.name, s))
 
-  if (input.push) argv.push('--push')
-  else if (platforms.length <= 1) argv.push('--load')
+  const output = outputOf(input.push, platforms, input.driver)
+  if (output !== 'cache') argv.push(`--${output}`)
   argv.push(layer.context)
   return argv
 }
@@ -73,6 +90,13 @@ export function secretSpec(layer: string, s: string): string {
       `write the name of an environment variable that holds it (${ENV_NAME.test(keys[0]) ? keys[0] : 'NPM_TOKEN'}) ` +
       'or id=<id>,src=<file> / id=<id>,env=<VAR>'
   )
+}
+
+/** The environment variable a secret is read from (`NPM_TOKEN`, `id=tok,env=GH_TOKEN`), else undefined (a file). */
+export function secretEnv(s: string): string | undefined {
+  if (ENV_NAME.test(s)) return s
+  const kv = new Map(s.split(',').map(part => [part.split('=', 1)[0], part.slice(part.indexOf('=') + 1)]))
+  return kv.get('env') ?? (kv.get('type') === 'env' ? kv.get('id') : undefined)
 }
 
 /** A command, shell-quoted for reading in the log (never run through a shell). */

@@ -22,8 +22,6 @@ export interface RunnerEnv {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Payload = any
 
-/** `before`/`after` of a push that creates/deletes a ref. */
-export const ZERO_SHA = '0000000000000000000000000000000000000000'
 const PULL_EVENTS = new Set(['pull_request', 'pull_request_target'])
 // Events on which a stable tag may move (SPEC 5), when they run on the default branch.
 const STABLE_EVENTS = new Set(['push', 'workflow_dispatch', 'schedule'])

@@ -41,6 +41,8 @@ export function decide(input: DecideInput): Plan {
   const byName = new Map(config.layers.map(l => [l.name, l]))
 
   const layers: Record<string, LayerDecision> = {}
+  // Full ref → the layer whose tag (or stable tag) it is: two layers must never push one tag.
+  const owners = new Map<string, string>()
   for (const name of config.order) {
     const layer = byName.get(name)
     if (!layer) throw new Error(`${config.file}: layer order names "${name}", which has no config`)
@@ -51,6 +53,18 @@ export function decide(input: DecideInput): Plan {
     }
     const tags = layerTags(layer, ctx, { isLeaf: !parentNames.has(name) })
     const stable = `${layer.image}:${tags.stable}`
+    const refs = unique([...tags.versioned, ...tags.moving].map(t => `${layer.image}:${t}`))
+    for (const ref of [...refs, stable]) {
+      const other = owners.get(ref)
+      if (other !== undefined && other !== name) {
+        const [a, b] = config.layers.filter(l => l.name === other || l.name === name).map(l => l.name)
+        throw new Error(
+          `${config.file}: layers "${a}" and "${b}" would both push ${ref}: give one of them its own ` +
+            '`image`, or `tags` and `stable-tag` that use {layer}'
+        )
+      }
+      owners.set(ref, name)
+    }
 
     const matches = matchLayer(config, layer, paths)
     const reasons: string[] = []
@@ -66,7 +80,7 @@ export function decide(input: DecideInput): Plan {
       build: reasons.length > 0,
       reasons,
       matches,
-      tags: unique([...tags.versioned, ...tags.moving].map(t => `${layer.image}:${t}`)),
+      tags: refs,
       selected: selected.has(name),
       stable
     }
@@ -76,7 +90,8 @@ export function decide(input: DecideInput): Plan {
     layers,
     changes: { source: changes.source, count: paths.length },
     base: changes.base,
-    head: changes.head,
+    // An event without a diff still has the commit its images are of.
+    head: changes.head ?? (deleted || !ctx.sha ? undefined : ctx.sha),
     event: ctx.eventName
   }
   if (deleted) plan.deleted = true
@@ -265,7 +280,9 @@ export function describePlan(plan: Plan, config: StrataConfig): string[] {
       const where = d.selected ? 'build' : 'build in another step'
       const note = d.selected ? '' : ' (not in this step’s `layers`)'
       lines.push(`${name}: ${where} — ${d.reasons.join(', ')}${note}`)
-      for (const m of d.matches.slice(0, MAX_LISTED_MATCHES)) lines.push(`  ${m.path} (matches ${m.pattern})`)
+      for (const m of d.matches.slice(0, MAX_LISTED_MATCHES)) {
+        lines.push(`  ${shownPath(m.path)} (matches ${m.pattern})`)
+      }
       if (d.matches.length > MAX_LISTED_MATCHES) {
         lines.push(`  … and ${d.matches.length - MAX_LISTED_MATCHES} more (see plan-file)`)
       }
@@ -275,6 +292,15 @@ export function describePlan(plan: Plan, config: StrataConfig): string[] {
     }
   }
   return lines
+}
+
+/**
+ * File names are untrusted: one with a line break could start a workflow command (`::error::`) or
+ * move the terminal's cursor. Such a name is shown as a JSON string, on one line.
+ */
+function shownPath(path: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(path) ? JSON.stringify(path) : path
 }
 
 function reuseName(d: LayerDecision, image: string | undefined): string {

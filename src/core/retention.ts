@@ -69,8 +69,8 @@ export interface TagScheme {
   leaf?: string
   /** Every layer on the repository, in config order. */
   layers: string[]
-  /** Literal stable tags (`{layer}-stable`, `latest`, or a `stable-tag` without variables) → layer. */
-  stable: Record<string, string>
+  /** Each layer's stable tag (`{layer}-stable`, `latest`, or its `stable-tag`, a variable matching anything). */
+  stable: { pattern: RegExp; layer: string }[]
 }
 
 const KIND_ORDER: RowKind[] = ['stable', 'versioned', 'pr', 'branch', 'cache', 'untagged', 'other']
@@ -86,14 +86,17 @@ export function tagScheme(config: StrataConfig, image: string): TagScheme {
   const here = config.layers.filter(l => l.image === image)
   const leaves = here.filter(l => !parents.has(l.name))
   const leaf = leaves.length > 0 ? leaves[leaves.length - 1].name : undefined
-  const stable: Record<string, string> = {}
-  for (const l of here) {
-    const isLeaf = !parents.has(l.name)
-    if (isLeaf && l.name !== leaf) continue
-    const literal = l.stableTag?.replaceAll('{layer}', l.name)
-    const tag = literal && !literal.includes('{') ? literal : isLeaf ? 'latest' : `${l.name}-stable`
-    stable[tag] = l.name
-  }
+  // Every layer's, later layers first (the leaf owns `latest`). A variable can render to anything,
+  // so it matches anything: a tag that may be a stable tag is never deleted.
+  const stable = here
+    .map(l => {
+      const template = l.stableTag ?? (parents.has(l.name) ? '{layer}-stable' : 'latest')
+      const parts = template
+        .split(/(\{[a-z0-9]+\})/)
+        .map(p => (p === '{layer}' ? esc(l.name) : /^\{[a-z0-9]+\}$/.test(p) ? '.+' : esc(p.toLowerCase())))
+      return { pattern: new RegExp(`^${parts.join('')}$`), layer: l.name }
+    })
+    .reverse()
   const prefixed = here
     .filter(l => parents.has(l.name))
     .map(l => l.name)
@@ -103,7 +106,8 @@ export function tagScheme(config: StrataConfig, image: string): TagScheme {
 
 /** Which kind of tag this is and which layer owns it, by Strata's default tag scheme (SPEC 5). */
 export function classifyTag(tag: string, scheme: TagScheme): TagClass {
-  if (tag in scheme.stable) return { kind: 'stable', layer: scheme.stable[tag] }
+  const stable = scheme.stable.find(s => s.pattern.test(tag))
+  if (stable) return { kind: 'stable', layer: stable.layer }
   if (tag === 'latest') return { kind: 'stable', layer: scheme.leaf ?? '' }
   for (const layer of scheme.layers) if (tag === `cache-${layer}`) return { kind: 'cache', layer }
   for (const layer of scheme.prefixed) {

@@ -120,7 +120,8 @@ function leafDefaults(ctx: EventContext): [string[], string[]] {
   if (ctx.eventName === 'schedule') versioned.push('nightly-{date}')
   if (ctx.tag !== undefined) {
     const semver = parseSemverTag(ctx.tag)
-    if (!semver) versioned.push(ctx.tag)
+    // Sanitized here, so that a tag name with braces is never read as a template.
+    if (!semver) versioned.push(sanitizeTag(ctx.tag))
     else if (semver.prerelease) versioned.push('{version}')
     else {
       versioned.push('{version}')
