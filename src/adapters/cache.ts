@@ -22,7 +22,7 @@ export interface LocalCache {
   save(dir: string, key: string): Promise<boolean>
 }
 
-/** Folders never read for the hash: git's own data and dependencies are no layer input. */
+/** Folders never read for the hash: git's own data is no layer input (anything else the patterns match is). */
 const SKIP_DIRS = new Set(['.git'])
 
 /** Keys for the local cache of `layer`; `branch` and `defaultBranch` sanitized as tags are. */
