@@ -165,11 +165,16 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
     return { config, ctx, range, plan, push }
   }
 
+  const deleted = range.kind === 'deleted'
+  const stable = stableRefs(config, ctx)
+  // Registry and builder look-ups need no diff: start them now, while the API lists the changes
+  // (both adapters memoize, so the awaited calls below reuse these; errors are reported there).
+  if (!deleted) Object.values(stable).forEach(ref => deps.registry.inspect(ref).catch(() => undefined))
+  if (s.mode === 'build' && !s.dryRun) deps.buildx?.inspectBuilder(s.builder).catch(() => undefined)
+
   const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
   log.info(`Changed files: ${describeChanges(changes, range)}`)
 
-  const deleted = range.kind === 'deleted'
-  const stable = stableRefs(config, ctx)
   // Every stable tag at once, each once: the registry adapter memoizes and runs them side by side.
   const found = deleted ? {} : await lookUp(deps.registry, stable, log)
   const stableExists: Record<string, boolean> = {}
