@@ -13,6 +13,7 @@ export const SCENARIOS = {
   'alternative-app': 'one multi-stage Dockerfile, warm type=registry,mode=max cache, application-only change',
   'alternative-tooling': 'the same, tooling change',
   'alternative-base': 'the same, base change',
+  'alternative-docs': 'the same, docs-only change (docs/ is in .dockerignore: every step is a cache hit)',
   floor: 'docker buildx build --push of only the app layer FROM the known tooling digest',
   'strata-app': 'strata build --push, application-only change',
   'strata-tooling': 'strata build --push, tooling change',
@@ -95,6 +96,7 @@ export async function runE2e(work: string, o: E2eOptions): Promise<Record<string
     'alternative-app': async () => (await change(dirs.alt, 'app', ++n), alternative()),
     'alternative-tooling': async () => (await change(dirs.alt, 'tooling', ++n), alternative()),
     'alternative-base': async () => (await change(dirs.alt, 'base', ++n), alternative()),
+    'alternative-docs': async () => (await change(dirs.alt, 'docs', ++n), alternative()),
     floor: async () => {
       // The floor builds the very change Strata's app scenario builds, FROM the digest known up front.
       const digest = await o.registry.digest('bench-strata', 'tooling-stable')

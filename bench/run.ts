@@ -122,7 +122,8 @@ async function main(): Promise<void> {
     strataToolingOverAlternative: m('strata-tooling') / m('alternative-tooling'),
     strataBaseOverMonolithic: m('strata-base') / m('monolithic'),
     strataBaseOverAlternative: m('strata-base') / m('alternative-base'),
-    strataDocsOverMonolithic: m('strata-docs') / m('monolithic')
+    strataDocsOverMonolithic: m('strata-docs') / m('monolithic'),
+    strataDocsOverAlternative: m('strata-docs') / m('alternative-docs')
   }
   const mix = {
     weights: MIX,
@@ -222,6 +223,9 @@ function report(
       `Weighted 70/20/10 mix: Strata ${seconds(mix.strataMs)} s vs monolithic ${seconds(summary.monolithic?.medianMs ?? NaN)} s: ` +
         `${percent(mix.fasterThanMonolithic)} faster (the seed promised ${percent(SEED_PROMISE)})`
     )
+    if (Number.isFinite(ratios.strataDocsOverAlternative)) {
+      out.push(`Strata docs-only / best alternative:  ${ratios.strataDocsOverAlternative.toFixed(2)}`)
+    }
     if (Number.isFinite(mix.alternativeMs)) {
       out.push(
         `Weighted 70/20/10 mix vs best alternative: ${seconds(mix.strataMs)} s vs ${seconds(mix.alternativeMs)} s ` +
