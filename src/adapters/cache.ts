@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { lstat, readdir, readFile, readlink, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import * as cache from '@actions/cache'
 import { compilePatterns, matchPath } from '../core/patterns.js'
 import type { LayerConfig, Logger } from '../core/types.js'
 
@@ -81,6 +80,12 @@ export async function swapLocalCache(dir: string): Promise<boolean> {
   }
 }
 
+/**
+ * @actions/cache (with its Azure storage client) is loaded only when a layer uses the `local` cache:
+ * it is most of the bundle's start-up time, and most runs never need it.
+ */
+const actionsCache = (): Promise<typeof import('@actions/cache')> => import('@actions/cache')
+
 /** The runner's cache service, as @actions/cache finds it. */
 export function cacheServiceAvailable(env: Record<string, string | undefined> = process.env): boolean {
   return Boolean(env.ACTIONS_CACHE_URL || env.ACTIONS_RESULTS_URL)
@@ -105,7 +110,7 @@ export function createLocalCache(log: Logger): LocalCache {
     async restore(dir, keys) {
       if (!available()) return undefined
       try {
-        const hit = await cache.restoreCache([dir], keys.key, keys.restoreKeys)
+        const hit = await (await actionsCache()).restoreCache([dir], keys.key, keys.restoreKeys)
         if (hit) restoredFrom.set(dir, hit)
         log.info(hit ? `local cache restored from ${hit}` : `local cache: no entry for ${keys.key} yet`)
         return hit
@@ -120,7 +125,7 @@ export function createLocalCache(log: Logger): LocalCache {
       // Same key: the inputs did not change, and an entry of a key cannot be replaced anyway.
       if (restoredFrom.get(dir) === key) return false
       try {
-        const id = await cache.saveCache([dir], key)
+        const id = await (await actionsCache()).saveCache([dir], key)
         if (id === -1) return false
         log.info(`local cache saved as ${key}`)
         return true
