@@ -10,6 +10,8 @@ import {
   startGitHubApiServer,
   type GitHubApiServer
 } from '../__fixtures__/github-api-server.js'
+import { eventContext } from '../__fixtures__/layers.js'
+import { recordingLog as baseLog } from '../__fixtures__/log.js'
 import { createGit } from '../src/adapters/git.js'
 import { createGitHub } from '../src/adapters/github.js'
 import { detectChanges, type ChangeDeps } from '../src/changes.js'
@@ -17,15 +19,8 @@ import { changedPaths } from '../src/core/changes.js'
 import type { DiffRange, EventContext, Logger } from '../src/core/types.js'
 
 function recordingLog(): Logger & { lines: string[]; warnings: () => string[] } {
-  const lines: string[] = []
-  return {
-    lines,
-    warnings: () => lines.filter(l => l.startsWith('warning: ')),
-    info: m => lines.push(`info: ${m}`),
-    notice: m => lines.push(`notice: ${m}`),
-    warning: m => lines.push(`warning: ${m}`),
-    group: (_name, fn) => fn()
-  }
+  const log = baseLog()
+  return Object.assign(log, { warnings: () => log.lines.filter(l => l.startsWith('warning: ')) })
 }
 
 const ODD = ['with space.txt', 'new\nline.txt', 'tab\there.txt', 'ünïcødé/日本語.txt']
@@ -34,17 +29,8 @@ let repo: ReturnType<typeof makeRepo>
 let server: GitHubApiServer
 const sha: Record<string, string> = {}
 
-const ctx = (over: Partial<EventContext> = {}): EventContext => ({
-  eventName: 'push',
-  owner: 'acme',
-  repo: 'sindri',
-  ref: 'refs/heads/main',
-  sha: sha.root,
-  defaultBranch: 'main',
-  isDefaultBranch: true,
-  time: new Date('2025-01-01T00:00:00Z'),
-  ...over
-})
+const ctx = (over: Partial<EventContext> = {}): EventContext =>
+  eventContext({ sha: sha.root, time: new Date('2025-01-01T00:00:00Z'), ...over })
 
 function deps(
   over: { git?: string | null; github?: boolean } = {}

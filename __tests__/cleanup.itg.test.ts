@@ -5,9 +5,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { renderCleanupSummary, runCleanup, type CleanupOptions } from '../src/cleanup.js'
-import { parseConfig } from '../src/core/config.js'
-import type { Logger, StrataConfig } from '../src/core/types.js'
 import { makeRepo, startGitHubApiServer, type GitHubApiServer } from '../__fixtures__/github-api-server.js'
+import { cleanupLog } from '../__fixtures__/log.js'
+import { seedConfig } from '../__fixtures__/retention.js'
 import {
   pushTestImage,
   registryTags,
@@ -23,30 +23,6 @@ const NOW = new Date('2026-11-22T12:00:00Z')
 const daysAgo = (n: number): Date => new Date(NOW.getTime() - n * 86_400_000)
 const repo = (): string =>
   `strata-test/cleanup-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
-
-// The seed guides' policy, as docs/retention.md shows it.
-const strataYml = (image: string): string => `version: 1
-image: ${image}
-layers:
-  base:
-    dockerfile: Dockerfile.base
-  tooling:
-    dockerfile: Dockerfile.tooling
-    from: base
-  app:
-    dockerfile: Dockerfile
-    from: tooling
-retention:
-  min-keep: 3
-  default:
-    pr: { max-age-days: 7, delete-when-closed: true }
-    branch: { keep: 10 }
-    untagged: { max-age-days: 0 }
-  layers:
-    base: { versioned: { keep-forever: true } }
-    tooling: { versioned: { keep: 3 } }
-`
-const seedConfig = (image: string): StrataConfig => parseConfig(strataYml(image), '.github/strata.yml')
 
 /** One image a line: its tags and its age in days. 52 tags across layers, PRs and branches. */
 const FIXTURE: [tags: string[], age: number][] = [
@@ -149,23 +125,6 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true })
 })
 
-interface Recorded extends Logger {
-  lines: string[]
-  warnings: string[]
-}
-function recorder(): Recorded {
-  const lines: string[] = []
-  const warnings: string[] = []
-  return {
-    lines,
-    warnings,
-    info: m => lines.push(m),
-    notice: m => lines.push(`notice: ${m}`),
-    warning: m => warnings.push(m),
-    group: (_name, fn) => fn()
-  }
-}
-
 async function pushFixture(registry: string, name: string, auth?: Credentials): Promise<Map<string, string>> {
   const digests = new Map<string, string>()
   for (const [i, [tags, age]] of FIXTURE.entries()) {
@@ -213,7 +172,7 @@ describe.each([
     expect(ALL_TAGS).toHaveLength(52)
     // As docker/login-action leaves it: DOCKER_CONFIG names the directory of config.json.
     if (auth) process.env.DOCKER_CONFIG = await dockerConfig(reg.host, auth)
-    const log = recorder()
+    const log = cleanupLog()
     const result = await runCleanup(seedConfig(`${reg.host}/${name}`), opts(), log)
 
     const left = await registryTags(reg.url, name, auth)
@@ -258,7 +217,7 @@ describe.each([
 test('dry-run prints the decision table and deletes nothing', async () => {
   const name = repo()
   await pushFixture(OPEN.url, name)
-  const log = recorder()
+  const log = cleanupLog()
   const result = await runCleanup(seedConfig(`${OPEN.host}/${name}`), opts({ dryRun: true }), log)
   expect(await registryTags(OPEN.url, name)).toEqual(ALL_TAGS)
   const would = result.images[0].rows.filter(r => r.status === 'would delete').map(r => r.tag)
@@ -286,7 +245,7 @@ test('a listing that fails midway deletes nothing, in any repository', async () 
   const config = seedConfig(`${OPEN.host}/${healthy}`)
   // base and tooling in the healthy repository, app behind the failing proxy.
   config.layers = config.layers.map(l => (l.name === 'app' ? { ...l, image: `${proxy.host}/${broken}` } : l))
-  const log = recorder()
+  const log = cleanupLog()
   await expect(runCleanup(config, opts(), log)).rejects.toThrow(
     new RegExp(
       `^cleanup stopped before deleting anything: a listing failed or came back incomplete\\.\\n` +
@@ -305,7 +264,7 @@ test('a listing that fails midway deletes nothing, in any repository', async () 
     fault: r => (r.page === 2 ? 'truncated' : undefined)
   })
   proxies.push(cut)
-  await expect(runCleanup(seedConfig(`${cut.host}/${broken}`), opts(), recorder())).rejects.toThrow(
+  await expect(runCleanup(seedConfig(`${cut.host}/${broken}`), opts(), cleanupLog())).rejects.toThrow(
     /listing tags of .*: page 2 is not valid JSON/
   )
   expect(await registryTags(OPEN.url, broken)).toEqual(ALL_TAGS)
@@ -314,7 +273,7 @@ test('a listing that fails midway deletes nothing, in any repository', async () 
 test('the cap holds: the oldest digests go first, the rest wait, with a warning', async () => {
   const name = repo()
   await pushFixture(OPEN.url, name)
-  const log = recorder()
+  const log = cleanupLog()
   const result = await runCleanup(seedConfig(`${OPEN.host}/${name}`), opts({ maxDeletions: 4 }), log)
   const left = await registryTags(OPEN.url, name)
   // The four oldest due digests: feature-12 (12.1 days), feature-11, pr-24 (10.5), pr-25 (8).
@@ -332,8 +291,8 @@ test('the cap holds: the oldest digests go first, the rest wait, with a warning'
   )
 
   // The next run deletes the rest; max-deletions 0 deletes nothing at all.
-  await runCleanup(seedConfig(`${OPEN.host}/${name}`), opts({ maxDeletions: 0 }), recorder())
+  await runCleanup(seedConfig(`${OPEN.host}/${name}`), opts({ maxDeletions: 0 }), cleanupLog())
   expect(await registryTags(OPEN.url, name)).toEqual(left)
-  await runCleanup(seedConfig(`${OPEN.host}/${name}`), opts(), recorder())
+  await runCleanup(seedConfig(`${OPEN.host}/${name}`), opts(), cleanupLog())
   expect(await registryTags(OPEN.url, name)).toEqual(ALL_TAGS.filter(t => !EXPECTED_DELETED.includes(t)))
 })

@@ -3,8 +3,6 @@
 import { createGhcrPackages, ghcrPackage } from '../src/adapters/ghcr-packages.js'
 import { createOciRegistry } from '../src/adapters/oci-registry.js'
 import { renderCleanupSummary, runCleanup, type CleanupDeps, type CleanupOptions } from '../src/cleanup.js'
-import { parseConfig } from '../src/core/config.js'
-import type { Logger, StrataConfig } from '../src/core/types.js'
 import {
   addPackagesRoutes,
   createPackagesStore,
@@ -12,36 +10,12 @@ import {
   type StoredVersion
 } from '../__fixtures__/ghcr-packages-api.js'
 import { makeRepo, startGitHubApiServer, type GitHubApiServer } from '../__fixtures__/github-api-server.js'
+import { cleanupLog } from '../__fixtures__/log.js'
+import { seedConfig } from '../__fixtures__/retention.js'
 
 const NOW = new Date('2026-11-22T12:00:00Z')
 const TOKEN = 'ghs_test'
 const daysAgo = (n: number): Date => new Date(NOW.getTime() - n * 86_400_000)
-
-const config = (image: string): StrataConfig =>
-  parseConfig(
-    `version: 1
-image: ${image}
-layers:
-  base:
-    dockerfile: Dockerfile.base
-  tooling:
-    dockerfile: Dockerfile.tooling
-    from: base
-  app:
-    dockerfile: Dockerfile
-    from: tooling
-retention:
-  min-keep: 3
-  default:
-    pr: { max-age-days: 7, delete-when-closed: true }
-    branch: { keep: 10 }
-    untagged: { max-age-days: 0 }
-  layers:
-    base: { versioned: { keep-forever: true } }
-    tooling: { versioned: { keep: 3 } }
-`,
-    '.github/strata.yml'
-  )
 
 let api: GitHubApiServer
 let store: PackagesStore
@@ -77,19 +51,6 @@ beforeEach(() => {
   store.clear()
   api.reset()
 })
-
-function recorder(): Logger & { lines: string[]; warnings: string[] } {
-  const lines: string[] = []
-  const warnings: string[] = []
-  return {
-    lines,
-    warnings,
-    info: m => lines.push(m),
-    notice: m => lines.push(`notice: ${m}`),
-    warning: m => warnings.push(m),
-    group: (_n, fn) => fn()
-  }
-}
 
 const opts = (extra: Partial<CleanupOptions> = {}): CleanupOptions => ({
   dryRun: false,
@@ -138,8 +99,8 @@ function fillOrg(): Record<string, StoredVersion> {
 
 test('deletes what the policy says through the Packages API, all pages read, index platforms kept', async () => {
   const v = fillOrg()
-  const log = recorder()
-  const result = await runCleanup(config('ghcr.io/acme/sindri'), opts(), log, deps())
+  const log = cleanupLog()
+  const result = await runCleanup(seedConfig('ghcr.io/acme/sindri'), opts(), log, deps())
 
   const gone = new Set(store.deleted.map(d => d.id))
   expect(gone.size).toBe(204)
@@ -194,7 +155,7 @@ test("a user's package (nested name, URL-encoded) after the org path answers 404
   const keep = store.addImage(img, { tags: ['latest', 'main-1234567'], created: daysAgo(1) })
   const closed = store.addImage(img, { tags: ['pr-41', 'pr-41-abcdef0'], created: daysAgo(1) })
   const base = store.addImage(img, { tags: ['base-pr-41-abcdef0'], created: daysAgo(1) })
-  const result = await runCleanup(config(img), opts(), recorder(), deps(true))
+  const result = await runCleanup(seedConfig(img), opts(), cleanupLog(), deps(true))
   expect(store.deleted.map(d => d.id).sort()).toEqual([closed.id, base.id].sort())
   expect(store.versions.map(d => d.id)).toEqual([keep.id])
   expect(result.errors).toEqual([])
@@ -224,7 +185,9 @@ test.each([
 ])('a listing that fails midway (%s) deletes nothing', async (_n, fault, message, page2) => {
   fillOrg()
   store.fault = r => (r.method === 'GET' && r.page === 2 ? fault : undefined)
-  await expect(runCleanup(config('ghcr.io/acme/sindri'), opts(), recorder(), deps())).rejects.toThrow(message)
+  await expect(runCleanup(seedConfig('ghcr.io/acme/sindri'), opts(), cleanupLog(), deps())).rejects.toThrow(
+    message
+  )
   expect(store.deleted).toEqual([])
   expect(api.requests.filter(r => r.method === 'DELETE')).toEqual([])
   expect(store.requests.filter(r => r.page === 2)).toHaveLength(page2)
@@ -233,8 +196,8 @@ test.each([
 
 test('the cap holds on GHCR, oldest first', async () => {
   const v = fillOrg()
-  const log = recorder()
-  const result = await runCleanup(config('ghcr.io/acme/sindri'), opts({ maxDeletions: 3 }), log, deps())
+  const log = cleanupLog()
+  const result = await runCleanup(seedConfig('ghcr.io/acme/sindri'), opts({ maxDeletions: 3 }), log, deps())
   expect(store.deleted).toHaveLength(3)
   // The oldest due: tooling-ccccc04 (4 days), then the oldest orphans (3.199 days…).
   expect(store.deleted[0].id).toBe(v.tooling4.id)
@@ -245,7 +208,7 @@ test('the cap holds on GHCR, oldest first', async () => {
 test('a refused delete stops the run and is reported', async () => {
   fillOrg()
   store.fault = r => (r.method === 'DELETE' ? 'forbidden' : undefined)
-  const result = await runCleanup(config('ghcr.io/acme/sindri'), opts(), recorder(), deps())
+  const result = await runCleanup(seedConfig('ghcr.io/acme/sindri'), opts(), cleanupLog(), deps())
   expect(api.requests.filter(r => r.method === 'DELETE')).toHaveLength(1)
   expect(result.errors).toEqual([
     expect.stringMatching(
@@ -259,15 +222,20 @@ test('a refused delete stops the run and is reported', async () => {
 
 test('dry-run on GHCR lists and decides, and deletes nothing', async () => {
   fillOrg()
-  const result = await runCleanup(config('ghcr.io/acme/sindri'), opts({ dryRun: true }), recorder(), deps())
+  const result = await runCleanup(
+    seedConfig('ghcr.io/acme/sindri'),
+    opts({ dryRun: true }),
+    cleanupLog(),
+    deps()
+  )
   expect(result.images[0].deleted).toHaveLength(204)
   expect(store.deleted).toEqual([])
   expect(api.requests.filter(r => r.method === 'DELETE')).toEqual([])
 })
 
 test('without a retention section, cleanup says what to add', async () => {
-  const cfg = { ...config('ghcr.io/acme/sindri'), retention: undefined }
-  await expect(runCleanup(cfg, opts(), recorder(), deps())).rejects.toThrow(
+  const cfg = { ...seedConfig('ghcr.io/acme/sindri'), retention: undefined }
+  await expect(runCleanup(cfg, opts(), cleanupLog(), deps())).rejects.toThrow(
     '.github/strata.yml has no `retention:` section: mode cleanup has no rules to apply'
   )
 })

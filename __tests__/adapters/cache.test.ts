@@ -7,24 +7,12 @@ import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createLocalCache, inputFiles, localCacheKeys, swapLocalCache } from '../../src/adapters/cache.js'
-import type { LayerConfig, Logger } from '../../src/core/types.js'
+import type { LayerConfig } from '../../src/core/types.js'
+import { layer as baseLayer } from '../../__fixtures__/layers.js'
+import { recordingLog } from '../../__fixtures__/log.js'
 
-function layer(name: string, paths: string[]): LayerConfig {
-  return {
-    name,
-    dockerfile: `Dockerfile.${name}`,
-    context: '.',
-    paths,
-    from: [],
-    always: false,
-    image: 'localhost:5000/acme/app',
-    buildArgs: {},
-    platforms: ['linux/amd64'],
-    cache: ['local'],
-    secrets: [],
-    labels: {}
-  }
-}
+const layer = (name: string, paths: string[]): LayerConfig =>
+  baseLayer(name, { paths, image: 'localhost:5000/acme/app', cache: ['local'] })
 
 async function workspace(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-cache-'))
@@ -36,17 +24,6 @@ async function write(dir: string, files: Record<string, string>): Promise<void> 
   for (const [f, content] of Object.entries(files)) {
     await mkdir(dirname(join(dir, f)), { recursive: true })
     await writeFile(join(dir, f), content)
-  }
-}
-
-function recorder(): Logger & { lines: string[] } {
-  const lines: string[] = []
-  return {
-    lines,
-    info: m => lines.push(`info: ${m}`),
-    notice: m => lines.push(`notice: ${m}`),
-    warning: m => lines.push(`warning: ${m}`),
-    group: async (name, fn) => fn()
   }
 }
 
@@ -132,7 +109,7 @@ describe('without the Actions cache service', () => {
   })
 
   test('restore and save skip with one notice for the whole run, and never throw', async () => {
-    const log = recorder()
+    const log = recordingLog()
     const c = createLocalCache(log)
     const ws = await workspace({ 'Dockerfile.tooling': 'FROM x', 'cache/tooling/index.json': '{}' })
     const keys = await localCacheKeys(ws, layer('tooling', TOOLING), 'main', 'main')
@@ -257,7 +234,7 @@ describe('with an Actions cache service (v2)', () => {
 
   test('saves a layer cache and restores it: same key, then this branch, then the default branch', async () => {
     await useService()
-    const log = recorder()
+    const log = recordingLog()
     const c = createLocalCache(log)
     const ws = await workspace({
       'Dockerfile.tooling': 'FROM x',
@@ -296,7 +273,7 @@ describe('with an Actions cache service (v2)', () => {
 
   test('a cache service that refuses is no failure: save reports false, restore a miss', async () => {
     await useService({ failCreate: true })
-    const log = recorder()
+    const log = recordingLog()
     const c = createLocalCache(log)
     const dir = await workspace({ 'index.json': '{}' })
     expect(await c.save(dir, 'strata-local-app-main-0123')).toBe(false)

@@ -13,18 +13,7 @@ import {
 import { createGit } from '../../src/adapters/git.js'
 import { createGitHub, lastPage, type GitHubOptions } from '../../src/adapters/github.js'
 import { changedPaths } from '../../src/core/changes.js'
-import type { Logger } from '../../src/core/types.js'
-
-function recordingLog(): Logger & { lines: string[] } {
-  const lines: string[] = []
-  return {
-    lines,
-    info: m => lines.push(`info: ${m}`),
-    notice: m => lines.push(`notice: ${m}`),
-    warning: m => lines.push(`warning: ${m}`),
-    group: (_name, fn) => fn()
-  }
-}
+import { recordingLog } from '../../__fixtures__/log.js'
 
 const BIG = 2950 // 30 pages of 100, the last one half full
 const HUGE = 3100 // past GitHub's 3000-file limit for pull requests

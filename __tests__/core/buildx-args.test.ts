@@ -1,33 +1,19 @@
 import { buildArgv, outputOf, quoteCommand, secretEnv, secretSpec } from '../../src/core/buildx-args.js'
 import type { BuildArgvInput } from '../../src/core/buildx-args.js'
 import type { LayerConfig } from '../../src/core/types.js'
+import { from, IMAGE, layer as baseLayer } from '../../__fixtures__/layers.js'
 
-const IMG = 'ghcr.io/acme/sindri'
 const SHA = '3f2a9c1d0e5b8a7c6f4e3d2c1b0a9f8e7d6c5b4a'
 
-function layer(over: Partial<LayerConfig> = {}): LayerConfig {
-  return {
-    name: 'app',
-    dockerfile: 'Dockerfile',
-    context: '.',
-    paths: [],
-    from: [{ layer: 'tooling', buildArg: 'TOOLING_IMAGE' }],
-    always: false,
-    image: IMG,
-    buildArgs: {},
-    platforms: ['linux/amd64'],
-    cache: ['gha', 'registry'],
-    secrets: [],
-    labels: {},
-    ...over
-  }
-}
+// The leaf `app` of SPEC 1's example.
+const layer = (over: Partial<LayerConfig> = {}): LayerConfig =>
+  baseLayer('app', { dockerfile: 'Dockerfile', from: from('tooling'), ...over })
 
 function input(over: Partial<BuildArgvInput> = {}): BuildArgvInput {
   return {
     layer: layer(),
-    parents: { TOOLING_IMAGE: `${IMG}:tooling-stable@sha256:aaaa` },
-    tags: [`${IMG}:main-3f2a9c1`],
+    parents: { TOOLING_IMAGE: `${IMAGE}:tooling-stable@sha256:aaaa` },
+    tags: [`${IMAGE}:main-3f2a9c1`],
     push: true,
     buildArgs: {},
     oci: { source: 'https://github.com/acme/sindri', revision: SHA, created: '2026-11-22T15:00:00.000Z' },
@@ -54,7 +40,7 @@ const LABELS = [
   '--label',
   'org.opencontainers.image.created=2026-11-22T15:00:00.000Z'
 ]
-const PARENT = ['--build-arg', `TOOLING_IMAGE=${IMG}:tooling-stable@sha256:aaaa`]
+const PARENT = ['--build-arg', `TOOLING_IMAGE=${IMAGE}:tooling-stable@sha256:aaaa`]
 
 test.each<[number, string, BuildArgvInput, string[]]>([
   [
@@ -68,7 +54,7 @@ test.each<[number, string, BuildArgvInput, string[]]>([
       ...PARENT,
       ...LABELS,
       '--tag',
-      `${IMG}:main-3f2a9c1`,
+      `${IMAGE}:main-3f2a9c1`,
       '--push',
       '.'
     ]
@@ -76,16 +62,16 @@ test.each<[number, string, BuildArgvInput, string[]]>([
   [
     2,
     'no push, one platform: --load, parent by local tag',
-    input({ push: false, parents: { TOOLING_IMAGE: `${IMG}:tooling-3f2a9c1` } }),
+    input({ push: false, parents: { TOOLING_IMAGE: `${IMAGE}:tooling-3f2a9c1` } }),
     [
       ...HEAD,
       '--platform',
       'linux/amd64',
       '--build-arg',
-      `TOOLING_IMAGE=${IMG}:tooling-3f2a9c1`,
+      `TOOLING_IMAGE=${IMAGE}:tooling-3f2a9c1`,
       ...LABELS,
       '--tag',
-      `${IMG}:main-3f2a9c1`,
+      `${IMAGE}:main-3f2a9c1`,
       '--load',
       '.'
     ]
@@ -99,7 +85,7 @@ test.each<[number, string, BuildArgvInput, string[]]>([
       parents: {},
       layer: layer({ from: [], platforms: ['linux/amd64', 'linux/arm64'] })
     }),
-    [...HEAD, '--platform', 'linux/amd64,linux/arm64', ...LABELS, '--tag', `${IMG}:main-3f2a9c1`, '.']
+    [...HEAD, '--platform', 'linux/amd64,linux/arm64', ...LABELS, '--tag', `${IMAGE}:main-3f2a9c1`, '.']
   ],
   [
     8,
@@ -116,7 +102,7 @@ test.each<[number, string, BuildArgvInput, string[]]>([
       'linux/amd64,linux/arm64',
       ...LABELS,
       '--tag',
-      `${IMG}:main-3f2a9c1`,
+      `${IMAGE}:main-3f2a9c1`,
       '--load',
       '.'
     ]
@@ -146,7 +132,7 @@ test.each<[number, string, BuildArgvInput, string[]]>([
       ...PARENT,
       ...LABELS,
       '--tag',
-      `${IMG}:main-3f2a9c1`,
+      `${IMAGE}:main-3f2a9c1`,
       '--push',
       'docker'
     ]
@@ -169,7 +155,7 @@ test.each<[number, string, BuildArgvInput, string[]]>([
       'B=input',
       ...LABELS,
       '--tag',
-      `${IMG}:main-3f2a9c1`,
+      `${IMAGE}:main-3f2a9c1`,
       '--push',
       '.'
     ]
@@ -184,7 +170,7 @@ test.each<[number, string, BuildArgvInput, string[]]>([
         sbom: true,
         secrets: ['NPM_TOKEN', 'id=npmrc,src=.npmrc']
       }),
-      tags: [`${IMG}:main-3f2a9c1`, `${IMG}:v1`],
+      tags: [`${IMAGE}:main-3f2a9c1`, `${IMAGE}:v1`],
       cache: { from: ['type=gha,scope=app-main'], to: ['type=gha,scope=app-main,mode=max,ignore-error=true'] }
     }),
     [
@@ -198,9 +184,9 @@ test.each<[number, string, BuildArgvInput, string[]]>([
       '--label',
       'team=infra',
       '--tag',
-      `${IMG}:main-3f2a9c1`,
+      `${IMAGE}:main-3f2a9c1`,
       '--tag',
-      `${IMG}:v1`,
+      `${IMAGE}:v1`,
       '--cache-from',
       'type=gha,scope=app-main',
       '--cache-to',
@@ -226,7 +212,7 @@ test.each<[number, string, BuildArgvInput, string[]]>([
       ...PARENT,
       ...LABELS,
       '--tag',
-      `${IMG}:main-3f2a9c1`,
+      `${IMAGE}:main-3f2a9c1`,
       '--provenance=false',
       '--push',
       '.'

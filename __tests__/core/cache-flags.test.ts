@@ -1,23 +1,11 @@
 import { cacheFlags, ghaAvailability, parseVersion } from '../../src/core/cache-flags.js'
 import type { CacheContext, CacheFeatures } from '../../src/core/cache-flags.js'
 import type { CacheKind, LayerConfig } from '../../src/core/types.js'
+import { layer as baseLayer } from '../../__fixtures__/layers.js'
 
-function layer(name: string, cache: CacheKind[]): LayerConfig {
-  return {
-    name,
-    dockerfile: 'Dockerfile',
-    context: '.',
-    paths: [],
-    from: [],
-    always: false,
-    image: 'ghcr.io/acme/sindri',
-    buildArgs: {},
-    platforms: ['linux/amd64'],
-    cache,
-    secrets: [],
-    labels: {}
-  }
-}
+// Only the cache kinds matter here.
+const layer = (name: string, cache: CacheKind[]): LayerConfig =>
+  baseLayer(name, { dockerfile: 'Dockerfile', cache })
 
 const GHA: CacheFeatures = { ghaAvailable: true, canExportCache: true }
 const NO_GHA: CacheFeatures = {

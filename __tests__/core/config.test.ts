@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { ConfigError, parseConfig, parseConfigWithPositions, parentBuildArg } from '../../src/core/config.js'
 import type { LayerConfig, StrataConfig } from '../../src/core/types.js'
+import { IMAGE, layer as baseLayer, specExample } from '../../__fixtures__/layers.js'
 
 const FILE = '.github/strata.yml'
 const yml = (...lines: string[]): string => lines.join('\n') + '\n'
@@ -33,52 +34,25 @@ layers:
     always: true                   # built on every run, like the seed's application layer
 `
 
-const IMAGE = 'ghcr.io/acme/sindri'
-const layer = (name: string, extra: Partial<LayerConfig> = {}): LayerConfig => ({
-  name,
-  dockerfile: 'Dockerfile',
-  context: '.',
-  paths: [],
-  from: [],
-  always: false,
-  image: IMAGE,
-  buildArgs: {},
-  platforms: ['linux/amd64'],
-  cache: ['gha', 'registry'],
-  secrets: [],
-  labels: {},
-  ...extra
-})
+// The parser's default dockerfile is `Dockerfile`, whatever the layer's name.
+const layer = (name: string, extra: Partial<LayerConfig> = {}): LayerConfig =>
+  baseLayer(name, { dockerfile: 'Dockerfile', ...extra })
+
+/** The ConfigError that parsing `text` throws (the test fails if it throws none, or another error). */
+function thrown(text: string): ConfigError {
+  let err: unknown
+  try {
+    parseConfig(text, FILE)
+  } catch (e) {
+    err = e
+  }
+  expect(err).toBeInstanceOf(ConfigError)
+  return err as ConfigError
+}
 
 describe('parseConfig: valid configs', () => {
   test('SPEC section 1 example, verbatim', () => {
-    const expected: StrataConfig = {
-      file: FILE,
-      version: 1,
-      image: IMAGE,
-      layers: [
-        layer('base', {
-          dockerfile: 'Dockerfile.base',
-          paths: ['Dockerfile.base', 'docker/lib/registry-retry.sh', 'docker/scripts/install-packages.sh']
-        }),
-        layer('tooling', {
-          dockerfile: 'Dockerfile.tooling',
-          from: [{ layer: 'base', buildArg: 'BASE_IMAGE' }],
-          paths: [
-            'Dockerfile.tooling',
-            'docker/config/sshd_config',
-            'docker/scripts/install-*.sh',
-            '!docker/scripts/install-packages.sh'
-          ]
-        }),
-        layer('app', {
-          from: [{ layer: 'tooling', buildArg: 'TOOLING_IMAGE' }],
-          paths: ['Dockerfile', 'docker/**'],
-          always: true
-        })
-      ],
-      order: ['base', 'tooling', 'app']
-    }
+    const expected: StrataConfig = specExample()
     expect(parseConfig(SPEC_EXAMPLE, FILE)).toEqual(expected)
     // The fixture is this example as prettier writes it: schema and adapter tests run it too.
     expect(parseConfig(readFileSync('__fixtures__/configs/three-layer.yml', 'utf8'), FILE)).toEqual(expected)
@@ -585,20 +559,10 @@ describe('parseConfig: errors name file:line:column and one fix', () => {
       `${FILE}:7:9: retention.default.pr must be a map, got 7 (e.g. { keep: 10 } or { max-age-days: 7 })`
     ]
   ])('%s', (_, text, message) => {
-    let err: unknown
-    try {
-      parseConfig(text, FILE)
-    } catch (e) {
-      err = e
-    }
-    expect(err).toBeInstanceOf(ConfigError)
-    expect((err as ConfigError).message).toBe(message)
+    const err = thrown(text)
+    expect(err.message).toBe(message)
     const [, line, column] = message.split(':')
-    expect([(err as ConfigError).file, (err as ConfigError).line, (err as ConfigError).column]).toEqual([
-      FILE,
-      Number(line),
-      Number(column)
-    ])
+    expect([err.file, err.line, err.column]).toEqual([FILE, Number(line), Number(column)])
   })
 })
 
@@ -649,16 +613,10 @@ describe('parseConfig: invalid path patterns', () => {
       `${FILE}:4:11: defaults has invalid path pattern "/Dockerfile": patterns are relative to the repository root (write "Dockerfile")`
     ]
   ])('%s', (_, text, message) => {
-    let err: unknown
-    try {
-      parseConfig(text, FILE)
-    } catch (e) {
-      err = e
-    }
-    expect(err).toBeInstanceOf(ConfigError)
-    expect((err as ConfigError).message).toBe(message)
+    const err = thrown(text)
+    expect(err.message).toBe(message)
     const [, line, column] = message.split(':')
-    expect([(err as ConfigError).line, (err as ConfigError).column]).toEqual([Number(line), Number(column)])
+    expect([err.line, err.column]).toEqual([Number(line), Number(column)])
   })
 
   test.each([

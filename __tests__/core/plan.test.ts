@@ -1,84 +1,30 @@
 import { decide, describePlan, followPlan, parsePlanInput, planToJson } from '../../src/core/plan.js'
 import type { DecideInput } from '../../src/core/plan.js'
-import type { ChangedFile, ChangeSet, EventContext, LayerConfig, StrataConfig } from '../../src/core/types.js'
+import type { ChangedFile, ChangeSet, EventContext, StrataConfig } from '../../src/core/types.js'
+import { config, eventContext, from, IMAGE, layer, SHA, specExample } from '../../__fixtures__/layers.js'
 
-const IMG = 'ghcr.io/acme/sindri'
-const SHA = '3f2a9c1d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b'
 const BEFORE = '1111111111111111111111111111111111111111'
 
-// Layers by hand (the config parser is tested on its own): parents are listed before children.
-function layer(name: string, over: Partial<LayerConfig> = {}): LayerConfig {
-  return {
-    name,
-    dockerfile: `Dockerfile.${name}`,
-    context: '.',
-    paths: [],
-    from: [],
-    always: false,
-    image: IMG,
-    buildArgs: {},
-    platforms: ['linux/amd64'],
-    cache: ['gha', 'registry'],
-    secrets: [],
-    labels: {},
-    ...over
-  }
-}
-const from = (...parents: string[]): LayerConfig['from'] =>
-  parents.map(p => ({ layer: p, buildArg: `${p.toUpperCase()}_IMAGE` }))
-function config(...layers: LayerConfig[]): StrataConfig {
-  return { file: '.github/strata.yml', version: 1, image: IMG, layers, order: layers.map(l => l.name) }
-}
-
+// Configs by hand (the config parser is tested on its own): parents are listed before children.
 // SPEC 1's example.
-const SPEC = config(
-  layer('base', {
-    paths: ['Dockerfile.base', 'docker/lib/registry-retry.sh', 'docker/scripts/install-packages.sh']
-  }),
-  layer('tooling', {
-    from: from('base'),
-    paths: [
-      'Dockerfile.tooling',
-      'docker/config/sshd_config',
-      'docker/scripts/install-*.sh',
-      '!docker/scripts/install-packages.sh'
-    ]
-  }),
-  layer('app', {
-    dockerfile: 'Dockerfile',
-    from: from('tooling'),
-    paths: ['Dockerfile', 'docker/**'],
-    always: true
-  })
-)
+const SPEC = specExample()
 // base → left, right → top
-const DIAMOND = config(
+const DIAMOND = config([
   layer('base', { paths: ['base/**'] }),
   layer('left', { from: from('base'), paths: ['left/**'] }),
   layer('right', { from: from('base'), paths: ['right/**'] }),
   layer('top', { from: from('left', 'right'), paths: ['top/**'] })
-)
+])
 
-const PUSH_MAIN: EventContext = {
-  eventName: 'push',
-  owner: 'acme',
-  repo: 'sindri',
-  ref: 'refs/heads/main',
-  sha: SHA,
-  defaultBranch: 'main',
-  branch: 'main',
-  isDefaultBranch: true,
-  time: new Date('2025-06-01T12:00:00Z')
-}
-const PR: EventContext = {
-  ...PUSH_MAIN,
+const PUSH_MAIN = eventContext()
+const PR = eventContext({
   eventName: 'pull_request',
   ref: 'refs/pull/42/merge',
   branch: 'feat-x',
   isDefaultBranch: false,
   pr: { number: 42, headSha: SHA, headRef: 'feat-x', baseSha: BEFORE, baseRef: 'main', fork: false }
-}
-const DISPATCH: EventContext = { ...PUSH_MAIN, eventName: 'workflow_dispatch' }
+})
+const DISPATCH = eventContext({ eventName: 'workflow_dispatch' })
 
 const api = (...paths: string[]): ChangeSet => ({
   source: 'api',
@@ -287,32 +233,32 @@ test.each<[string, EventContext, Record<string, string[]>]>([
     'push to the default branch',
     PUSH_MAIN,
     {
-      base: [`${IMG}:base-3f2a9c1`, `${IMG}:base-stable`],
-      tooling: [`${IMG}:tooling-3f2a9c1`, `${IMG}:tooling-stable`],
-      app: [`${IMG}:main-3f2a9c1`, `${IMG}:latest`]
+      base: [`${IMAGE}:base-3f2a9c1`, `${IMAGE}:base-stable`],
+      tooling: [`${IMAGE}:tooling-3f2a9c1`, `${IMAGE}:tooling-stable`],
+      app: [`${IMAGE}:main-3f2a9c1`, `${IMAGE}:latest`]
     }
   ],
   [
     'pull request',
     PR,
     {
-      base: [`${IMG}:base-pr-42-3f2a9c1`],
-      tooling: [`${IMG}:tooling-pr-42-3f2a9c1`],
-      app: [`${IMG}:pr-42-3f2a9c1`, `${IMG}:pr-42`]
+      base: [`${IMAGE}:base-pr-42-3f2a9c1`],
+      tooling: [`${IMAGE}:tooling-pr-42-3f2a9c1`],
+      app: [`${IMAGE}:pr-42-3f2a9c1`, `${IMAGE}:pr-42`]
     }
   ]
 ])('tags are full refs, versioned then moving: %s', (_name, ctx, expected) => {
   const plan = decide(input({ ctx }))
   expect(Object.fromEntries(Object.entries(plan.layers).map(([n, d]) => [n, d.tags]))).toEqual(expected)
-  expect(plan.layers.tooling.stable).toBe(`${IMG}:tooling-stable`)
-  expect(plan.layers.app.stable).toBe(`${IMG}:latest`)
+  expect(plan.layers.tooling.stable).toBe(`${IMAGE}:tooling-stable`)
+  expect(plan.layers.app.stable).toBe(`${IMAGE}:latest`)
 })
 
 test('a layer pushed somewhere else gets its own repository in its tags', () => {
-  const cfg = config(
+  const cfg = config([
     layer('base', { image: 'registry.example.com/other/base' }),
     layer('app', { from: from('base') })
-  )
+  ])
   const plan = decide(input({ config: cfg, force: 'all' }))
   expect(plan.layers.base.tags).toEqual([
     'registry.example.com/other/base:base-3f2a9c1',
@@ -357,7 +303,7 @@ test.each<[string, Partial<DecideInput>, string]>([
 })
 
 test('an invalid pattern names the file, the layer and the pattern', () => {
-  const cfg = config(layer('base', { paths: ['ok/**', '!'] }))
+  const cfg = config([layer('base', { paths: ['ok/**', '!'] })])
   expect(() => decide(input({ config: cfg }))).toThrow(
     '.github/strata.yml: layer "base" paths: invalid path pattern "!"'
   )
@@ -365,7 +311,7 @@ test('an invalid pattern names the file, the layer and the pattern', () => {
 
 test('a plan goes out as JSON and comes back as the same plan; followPlan recomputes selection only', () => {
   const plan = decide(input({ changes: api('docker/config/sshd_config'), stableExists: { base: true } }))
-  plan.layers.base.ref = `${IMG}:base-stable@sha256:${'a'.repeat(64)}`
+  plan.layers.base.ref = `${IMAGE}:base-stable@sha256:${'a'.repeat(64)}`
   const json = JSON.stringify(planToJson(plan))
   const back = parsePlanInput(json)
   expect(back).toEqual(plan)
@@ -437,7 +383,7 @@ test.each<[string, string]>([
 
 test('describePlan says the decision in words', () => {
   const plan = decide(input({ changes: api('Dockerfile'), selected: ['base', 'app'] }))
-  plan.layers.base.ref = `${IMG}:base-stable@sha256:${'b'.repeat(64)}`
+  plan.layers.base.ref = `${IMAGE}:base-stable@sha256:${'b'.repeat(64)}`
   expect(describePlan(plan, SPEC)).toEqual([
     `base: reuse base-stable@sha256:${'b'.repeat(64)} (no matching change)`,
     'tooling: reuse tooling-stable (no matching change)',
@@ -482,22 +428,22 @@ test('an event without a diff still names its head commit in the plan', () => {
 
 test('two layers that would push the same tag are refused, naming both, the tag and the fix', () => {
   // Two leaves in one repository with the default tags: both would be `latest` and `main-<sha7>`.
-  const twoLeaves = config(
+  const twoLeaves = config([
     layer('base'),
     layer('api', { from: from('base') }),
     layer('web', { from: from('base') })
-  )
+  ])
   expect(() => decide(input({ config: twoLeaves, stableExists: {} }))).toThrow(
-    `layers "api" and "web" would both push ${IMG}:main-${SHA.slice(0, 7)}: give one of them its own \`image\`, or \`tags\` and \`stable-tag\` that use {layer}`
+    `layers "api" and "web" would both push ${IMAGE}:main-${SHA.slice(0, 7)}: give one of them its own \`image\`, or \`tags\` and \`stable-tag\` that use {layer}`
   )
   // The same two leaves, apart by their tags, are fine.
-  const apart = config(
+  const apart = config([
     layer('base'),
     layer('api', { from: from('base') }),
     layer('web', { from: from('base'), tags: ['web-{sha7}'], stableTag: 'web-latest' })
-  )
+  ])
   expect(decide(input({ config: apart, stableExists: {} })).layers.web.tags).toEqual([
-    `${IMG}:web-${SHA.slice(0, 7)}`,
-    `${IMG}:web-latest`
+    `${IMAGE}:web-${SHA.slice(0, 7)}`,
+    `${IMAGE}:web-latest`
   ])
 })

@@ -6,27 +6,12 @@ import {
   type RetentionVersion
 } from '../../src/core/retention.js'
 import type { LayerConfig, RetentionConfig, StrataConfig } from '../../src/core/types.js'
+import { config as baseConfig, from, IMAGE, layer as baseLayer } from '../../__fixtures__/layers.js'
 
-const IMAGE = 'ghcr.io/acme/sindri'
 const NOW = new Date('2026-11-22T12:00:00Z')
 
-function layer(name: string, parents: string[] = [], extra: Partial<LayerConfig> = {}): LayerConfig {
-  return {
-    name,
-    dockerfile: `Dockerfile.${name}`,
-    context: '.',
-    paths: [],
-    from: parents.map(p => ({ layer: p, buildArg: `${p.toUpperCase()}_IMAGE` })),
-    always: false,
-    image: IMAGE,
-    buildArgs: {},
-    platforms: ['linux/amd64'],
-    cache: ['gha', 'registry'],
-    secrets: [],
-    labels: {},
-    ...extra
-  }
-}
+const layer = (name: string, parents: string[] = [], extra: Partial<LayerConfig> = {}): LayerConfig =>
+  baseLayer(name, { from: from(...parents), ...extra })
 
 // The seed guides' policy, as docs/retention.md shows it.
 const SEED: RetentionConfig = {
@@ -35,19 +20,10 @@ const SEED: RetentionConfig = {
   layers: { base: { versioned: { keepForever: true } }, tooling: { versioned: { keep: 3 } } }
 }
 
-function config(
+const config = (
   retention: RetentionConfig | null = SEED,
   layers = [layer('base'), layer('tooling', ['base']), layer('app', ['tooling'])]
-): StrataConfig {
-  return {
-    file: '.github/strata.yml',
-    version: 1,
-    image: IMAGE,
-    layers,
-    order: layers.map(l => l.name),
-    retention: retention ?? undefined
-  }
-}
+): StrataConfig => baseConfig(layers, { retention: retention ?? undefined })
 
 const daysAgo = (n: number): Date => new Date(NOW.getTime() - n * 86_400_000)
 let seq = 0

@@ -1,28 +1,11 @@
 import { layerTags, parseSemverTag, renderTemplate, sanitizeTag, tagVars } from '../../src/core/tags.js'
 import { readEvent } from '../../src/core/event.js'
-import type { EventContext, LayerConfig, LayerTags } from '../../src/core/types.js'
+import type { EventContext, LayerTags } from '../../src/core/types.js'
 import { EVENT_FIXTURES, loadEvent } from '../../__fixtures__/events/index.js'
 import type { EventFixture } from '../../__fixtures__/events/index.js'
+import { from, layer } from '../../__fixtures__/layers.js'
 
 const NOW = new Date('2024-05-01T03:04:05Z')
-
-function layer(name: string, extra: Partial<LayerConfig> = {}): LayerConfig {
-  return {
-    name,
-    dockerfile: `Dockerfile.${name}`,
-    context: '.',
-    paths: [],
-    from: [],
-    always: false,
-    image: 'ghcr.io/acme/sindri',
-    buildArgs: {},
-    platforms: ['linux/amd64'],
-    cache: ['gha', 'registry'],
-    secrets: [],
-    labels: {},
-    ...extra
-  }
-}
 
 function ctxOf(name: EventFixture, patch?: (payload: Record<string, unknown>) => void): EventContext {
   const { eventName, payload, env } = loadEvent(name)
@@ -30,8 +13,8 @@ function ctxOf(name: EventFixture, patch?: (payload: Record<string, unknown>) =>
   return readEvent(eventName, payload, env, NOW)
 }
 
-const APP = layer('app', { from: [{ layer: 'tooling', buildArg: 'TOOLING_IMAGE' }], always: true })
-const TOOLING = layer('tooling', { from: [{ layer: 'base', buildArg: 'BASE_IMAGE' }] })
+const APP = layer('app', { from: from('tooling'), always: true })
+const TOOLING = layer('tooling', { from: from('base') })
 const QUEUE = 'gh-readonly-queue-main-pr-42-d3ebb8c2cb169bf557f452eb386d2b6de3e56c15'
 
 // [fixture, leaf app {versioned, moving}, layer with children `tooling` {versioned, moving}]
