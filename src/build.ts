@@ -9,7 +9,7 @@ import type { LocalCache } from './adapters/cache.js'
 import { createLocalCache, localCacheKeys, swapLocalCache } from './adapters/cache.js'
 import { buildArgv, outputOf, platformsOf, quoteCommand, secretEnv } from './core/buildx-args.js'
 import { cacheFlags, ghaAvailability } from './core/cache-flags.js'
-import { layerTags, sanitizeTag } from './core/tags.js'
+import { layerTags, parentLayers, sanitizeTag } from './core/tags.js'
 import type { EventContext, LayerConfig, Logger, Plan, Registry, StrataConfig } from './core/types.js'
 
 export interface BuildOptions {
@@ -72,8 +72,8 @@ export async function executePlan(
   const { buildx, registry, log } = deps
   const workspace = opts.workspace ?? process.cwd()
   const layers = new Map(config.layers.map(l => [l.name, l]))
-  const isLeaf = (name: string): boolean => !config.layers.some(l => l.from.some(p => p.layer === name))
-  const tagsOf = (l: LayerConfig) => layerTags(l, ctx, { isLeaf: isLeaf(l.name) })
+  const parents = parentLayers(config.layers)
+  const tagsOf = (l: LayerConfig) => layerTags(l, ctx, { isLeaf: !parents.has(l.name) })
   const result: BuildResult = { layers: {}, commands: [] }
 
   // Versioned tags go on the build; moving ones (stable, latest, pr-N, branch) move at the end.

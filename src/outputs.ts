@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BuildResult } from './build.js'
 import { planToJson } from './core/plan.js'
+import { parentLayers } from './core/tags.js'
 import type { Plan, StrataConfig } from './core/types.js'
 
 /** changed_files holds at most this many paths; plan-file has them all. */
@@ -31,7 +32,7 @@ export function withFinalRefs(plan: Plan, build?: BuildResult): Plan {
 
 /** The leaf layer whose ref is `image_ref`: the last layer in config order that no layer builds FROM. */
 export function leafLayer(config: StrataConfig): string {
-  const parents = new Set(config.layers.flatMap(l => l.from.map(p => p.layer)))
+  const parents = parentLayers(config.layers)
   const leaves = config.layers.filter(l => !parents.has(l.name))
   return (leaves[leaves.length - 1] ?? config.layers[config.layers.length - 1]).name
 }

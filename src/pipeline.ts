@@ -13,7 +13,7 @@ import type { RunnerEnv } from './core/event.js'
 import type { Mode, PushSetting } from './core/inputs-parse.js'
 import { resolvePush } from './core/inputs-parse.js'
 import { decide, describePlan, followPlan, parsePlanInput } from './core/plan.js'
-import { layerTags } from './core/tags.js'
+import { layerTags, parentLayers } from './core/tags.js'
 import type {
   ChangeSet,
   DiffRange,
@@ -230,7 +230,7 @@ export function describeChanges(c: ChangeSet, range?: DiffRange): string {
 
 /** `image:stable-tag` of every layer, in config order. */
 export function stableRefs(config: StrataConfig, ctx: EventContext): Record<string, string> {
-  const parents = new Set(config.layers.flatMap(l => l.from.map(p => p.layer)))
+  const parents = parentLayers(config.layers)
   const refs: Record<string, string> = {}
   for (const l of config.layers) {
     refs[l.name] = `${l.image}:${layerTags(l, ctx, { isLeaf: !parents.has(l.name) }).stable}`

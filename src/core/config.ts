@@ -1,7 +1,7 @@
 // Parse and validate `.github/strata.yml` (SPEC 1, retention: docs/ARCHITECTURE.md). Pure: text in,
 // StrataConfig out. The YAML tree is walked node by node (not toJS) so every error can say
 // file:line:column and one fix.
-import { TAG_VARIABLES } from './tags.js'
+import { parentLayers, TAG_VARIABLES } from './tags.js'
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
 import type { Document, Node, Scalar, YAMLMap } from 'yaml'
 import { compilePatterns } from './patterns.js'
@@ -301,7 +301,7 @@ class Reader {
       for (const k of Object.keys(l) as (keyof LayerConfig)[]) if (l[k] === undefined) delete l[k]
 
     const order = this.order(layers, raws, defaults)
-    const parents = new Set(layers.flatMap(l => l.from.map(p => p.layer)))
+    const parents = parentLayers(layers)
     const leaves = layers.filter(l => !parents.has(l.name))
     const config: StrataConfig = {
       file: this.file,

@@ -1,7 +1,7 @@
 // The decision (SPEC 4): which layers build and every reason why, in topological order. Pure.
 import { changedPaths } from './changes.js'
 import { compilePatterns, matchPath } from './patterns.js'
-import { layerTags } from './tags.js'
+import { layerTags, parentLayers } from './tags.js'
 import type {
   ChangeSet,
   EventContext,
@@ -37,7 +37,7 @@ export function decide(input: DecideInput): Plan {
   const selected = selectedSet(input.selected, known)
   const paths = changedPaths(changes.files)
   const deleted = input.deleted === true
-  const parentNames = new Set(config.layers.flatMap(l => l.from.map(p => p.layer)))
+  const parentNames = parentLayers(config.layers)
   const byName = new Map(config.layers.map(l => [l.name, l]))
 
   const layers: Record<string, LayerDecision> = {}

@@ -4,6 +4,7 @@
 // A distribution registry deletes by digest (every tag on it goes), and a GHCR package version is
 // a digest too, so the last word is per digest: a digest goes only when every tag on it goes.
 import type { RetentionConfig, RetentionRule, StrataConfig, TagKind } from './types.js'
+import { parentLayers } from './tags.js'
 
 /** `other`: a tag outside Strata's tag scheme (a release, a hand-pushed tag): always kept. */
 export type RowKind = TagKind | 'other'
@@ -82,7 +83,7 @@ const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const short = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12)
 
 export function tagScheme(config: StrataConfig, image: string): TagScheme {
-  const parents = new Set(config.layers.flatMap(l => l.from.map(p => p.layer)))
+  const parents = parentLayers(config.layers)
   const here = config.layers.filter(l => l.image === image)
   const leaves = here.filter(l => !parents.has(l.name))
   const leaf = leaves.length > 0 ? leaves[leaves.length - 1].name : undefined

@@ -144,6 +144,11 @@ function parentDefaults(ctx: EventContext): [string[], string[]] {
   return [['{layer}-{sha7}'], ctx.isDefaultBranch ? [STABLE] : []]
 }
 
+/** Layers that another layer builds FROM; every other layer is a leaf, whose tags differ (SPEC 5). */
+export function parentLayers(layers: readonly LayerConfig[]): Set<string> {
+  return new Set(layers.flatMap(l => l.from.map(p => p.layer)))
+}
+
 /**
  * The tags of `layer` in this run (SPEC 5): its `tags` templates, or the defaults of a leaf / a
  * layer with children. Templates with {sha} {sha7} {version} {date} {timestamp} are versioned, the
