@@ -32,6 +32,8 @@ export interface LayerConfig {
   labels: Record<string, string>
   provenance?: string | boolean
   sbom?: string | boolean
+  /** SPEC 4a: which earlier images with the same inputs may be reused (`any` when unset). */
+  reuse?: 'any' | 'default-branch' | 'off'
 }
 
 /** Retention rules (issue 6); validated by the config loader, applied by mode: cleanup. */
@@ -164,6 +166,13 @@ export interface LayerDecision {
   selected: boolean
   /** Full ref `image:tag` of the stable tag this layer reuses when it does not build. */
   stable?: string
+  /** Full refs pushed by the build (immutable), and moved after every layer succeeded (SPEC 7). */
+  versioned?: string[]
+  moving?: string[]
+  /** SPEC 4a: `sha256:<hex>` input digest, when it can be computed at plan time. */
+  inputs?: string
+  /** SPEC 4a: `<image>:<input tag>@<digest>` of an image with the same inputs, reused instead of building. */
+  sameInputs?: string
 }
 
 export interface Plan {
@@ -174,6 +183,8 @@ export interface Plan {
   event: string
   /** A push that deleted the branch: nothing builds (SPEC 3). */
   deleted?: boolean
+  /** SPEC 3a: external images (`FROM`/`COPY --from=` that are not layers) → digest, or '' when not resolved. */
+  externals?: Record<string, string>
 }
 
 // ---------- adapter seams ----------
@@ -181,14 +192,31 @@ export interface Plan {
 export interface ImageInfo {
   /** Manifest (or index) digest, `sha256:…`. */
   digest: string
+  /** The manifest's media type (an image manifest or an index), when the registry said it. */
+  mediaType?: string
+}
+
+/** One platform's manifest, for merging per-platform builds into an index (issue 14). */
+export interface PlatformManifest {
+  /** `sha256:…` of the platform's image manifest, in the same repository as the index. */
+  digest: string
+  /** `linux/amd64`, `linux/arm64/v8`. */
+  platform: string
 }
 
 /** The registry, as Strata sees it. Implementations memoize and run look-ups side by side. */
 export interface Registry {
   /** The image behind `ref` (`repo:tag`), or null when the tag does not exist. Throws on other errors. */
   inspect(ref: string): Promise<ImageInfo | null>
-  /** Point every `targets` tag at `source` (`repo@sha256:…`), without pulling or rebuilding. */
+  /**
+   * Point every `targets` tag (`repo:tag`) at `source` (`repo@sha256:…` or `repo:tag@sha256:…`): the
+   * source manifest's bytes are put under each tag, so the target's digest is the source's digest.
+   */
   retag(source: string, targets: string[]): Promise<void>
+  /** The image config's labels of `ref` (for an index: of its first linux/amd64, else first, image); null when missing. */
+  labels?(ref: string): Promise<Record<string, string> | null>
+  /** Puts an image index of `manifests` under every tag of `tags` (`repo:tag`, one repository); returns its digest. */
+  putIndex?(manifests: PlatformManifest[], tags: string[]): Promise<string>
 }
 
 /** Where the pipeline writes what the user reads; `@actions/core` in the action, the terminal in the CLI. */
