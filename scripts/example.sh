@@ -14,6 +14,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 what=${1:-plan}
 case $what in plan | build) ;; *) echo "usage: bash scripts/example.sh [plan|build]" >&2; exit 2 ;; esac
 
+# Both read the registry, and the base layer needs busybox: make the stack true first (installs what a
+# fresh machine lacks, starts what is not running; a no-op when it is up).
+bash "$root/scripts/stack.sh" up >&2
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/strata-example.XXXXXX")
 cleanup() { if [ "${KEEP:-}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
 trap cleanup EXIT
@@ -53,8 +57,6 @@ if [ "$what" = plan ]; then
   strata plan --base "$first" --head "$second"
   exit 0
 fi
-
-bash "$root/scripts/stack.sh" up >&2
 
 echo "== first build: every layer (forced, so that it builds even when the registry already has them)"
 t0=$(date +%s.%N)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes the Docker stack of shared/STACK.md true on this machine: dockerd (containerd image
 # store), buildx, a registry on 127.0.0.1:5000 (and an htpasswd one on 127.0.0.1:5001),
-# busybox for FROM-scratch images, qemu for other platforms. Idempotent: installs only what
-# is missing and starts only what is not running. `stack.sh stop` ends what it started.
+# busybox for FROM-scratch images, qemu for other platforms, curl and git (which the checks below,
+# the example and the tests use; slim images lack them). Idempotent: installs only what is missing
+# and starts only what is not running. `stack.sh stop` ends what it started.
 set -euo pipefail
 
 STATE=${STRATA_STACK_DIR:-/var/lib/strata-stack}
@@ -17,6 +18,8 @@ install_packages() {
   [ -x /bin/busybox ] || command -v busybox >/dev/null || need+=(registry)
   command -v htpasswd >/dev/null || need+=(registry)
   [ -e /usr/bin/qemu-aarch64-static ] || need+=(registry)
+  command -v curl >/dev/null || need+=(registry)
+  command -v git >/dev/null || need+=(registry)
   [ ${#need[@]} -eq 0 ] && return 0
   export DEBIAN_FRONTEND=noninteractive
   local dir="$STATE/apt-trixie" mirror
@@ -35,10 +38,11 @@ SRC
   apt-get "${opts[@]}" update -qq
   (cd "$dir/debs" && apt-get "${opts[@]}" download docker.io containerd docker-buildx)
   apt-get update -qq
-  log "installing the engine, registry, busybox, qemu"
+  log "installing the engine, registry, busybox, qemu, curl, git"
   apt-get install -y -qq --no-install-recommends \
     "$dir"/debs/docker.io_26*.deb "$dir"/debs/containerd_1.7*.deb "$dir"/debs/docker-buildx_*.deb \
-    docker-registry busybox-static apache2-utils qemu-user-static binfmt-support >"$STATE/apt.log" 2>&1 \
+    docker-registry busybox-static apache2-utils qemu-user-static binfmt-support \
+    curl ca-certificates git >"$STATE/apt.log" 2>&1 \
     || { tail -30 "$STATE/apt.log" >&2; exit 1; }
 }
 
