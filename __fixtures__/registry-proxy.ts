@@ -134,6 +134,8 @@ export interface RegistryProxyOptions {
    * only on repositories that exist; any request its token does not cover gets 401 UNAUTHORIZED.
    */
   hub?: boolean
+  /** Bearer: the token service also takes this refresh token (OAuth2 POST), as an identity token. */
+  identityToken?: string
   /** Ask clients for these credentials with a Basic challenge. */
   basic?: Credentials
   /** Bearer: put the token service on the other host (`elsewhere`, which issues tokens to anyone). */
@@ -199,8 +201,20 @@ export async function startRegistryProxy(opts: RegistryProxyOptions): Promise<Re
     url: URL,
     open: boolean
   ): Promise<void> {
-    const asked = url.searchParams.getAll('scope').flatMap(s => s.split(' '))
-    const known = opts.bearer !== undefined && req.headers.authorization === basic(opts.bearer)
+    let asked = url.searchParams.getAll('scope').flatMap(s => s.split(' '))
+    let known = opts.bearer !== undefined && req.headers.authorization === basic(opts.bearer)
+    let oauth = false
+    if (req.method === 'POST') {
+      const chunks: Buffer[] = []
+      for await (const c of req) chunks.push(c as Buffer)
+      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
+      asked = (form.get('scope') ?? '').split(' ').filter(Boolean)
+      oauth = true
+      known =
+        form.get('grant_type') === 'refresh_token' &&
+        opts.identityToken !== undefined &&
+        form.get('refresh_token') === opts.identityToken
+    }
     if (!open && !known && !(opts.hub && req.headers.authorization === undefined)) {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}')
       return
@@ -213,7 +227,8 @@ export async function startRegistryProxy(opts: RegistryProxyOptions): Promise<Re
     }
     const token = randomBytes(12).toString('hex')
     tokens.set(token, granted)
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }))
+    const body = oauth ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body))
   }
 
   /** A request to "another host": served straight from upstream (or a token), nothing checked. */
@@ -227,6 +242,7 @@ export async function startRegistryProxy(opts: RegistryProxyOptions): Promise<Re
     if (url.pathname === '/token') return issueToken(req, res, url, true)
     const tags = /^\/v2\/(.+?)\/tags\/list$/.exec(url.pathname)
     if (tags) return tagPage(tags[1], url, res, false)
+    if (req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH') return forward(req, res, url)
     return pass(req, res, url)
   }
 

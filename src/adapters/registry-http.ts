@@ -129,7 +129,6 @@ function scopeOf(method: string, url: URL): string | undefined {
 export function createRegistryClient(opts: RegistryClientOptions): RegistryClient {
   const host = opts.host
   const base = (opts.url ?? defaultRegistryUrl(host)).replace(/\/+$/, '')
-  const origin = new URL(base)
   const limit: Limiter = opts.limit ?? (task => task())
   let basic: string | undefined
   /** Bearer tokens by `realm service scope`, and which token key a request scope last used. */
@@ -158,7 +157,11 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
     if (o.contentType) headers['content-type'] = o.contentType
     if (authorization) headers.authorization = authorization
     opts.log?.push(`${method} ${url.toString()}`)
-    return fetch(url, { method, headers, body: o.body, redirect: 'manual' })
+    try {
+      return await fetch(url, { method, headers, body: o.body, redirect: 'manual' })
+    } catch (e) {
+      throw new NetworkError(method, url, e)
+    }
   }
 
   /** One hop of a request, with the authorization its origin may carry; follows redirects by hand. */
@@ -227,14 +230,18 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
       if (service) form.set('service', service)
       if (scope) form.set('scope', scope)
       opts.log?.push(`POST ${url}`)
-      res = await fetch(url, { method: 'POST', body: form, redirect: 'error' })
+      res = await fetch(url, { method: 'POST', body: form, redirect: 'error' }).catch((e: unknown) => {
+        throw new NetworkError('POST', url, e)
+      })
     } else {
       if (service) url.searchParams.set('service', service)
       if (scope) for (const s of scope.split(' ')) url.searchParams.append('scope', s)
       const headers: Record<string, string> = {}
       if (c) headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`
       opts.log?.push(`GET ${url}`)
-      res = await fetch(url, { headers, redirect: 'error' })
+      res = await fetch(url, { headers, redirect: 'error' }).catch((e: unknown) => {
+        throw new NetworkError('GET', url, e)
+      })
     }
     if (!res.ok) {
       await res.arrayBuffer()
@@ -311,7 +318,8 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
         try {
           reply = await once(method, url, o)
         } catch (e) {
-          if (e instanceof RegistryAuthError || !retry) throw networkError(method, url, e)
+          // Only a connection that failed is worth another try; a refusal or a bad config is not.
+          if (!(e instanceof NetworkError) || !retry) throw e
           await sleep(250 * 4 ** attempt)
           continue
         }
@@ -327,9 +335,13 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
   return { host, base, request }
 }
 
-function networkError(method: string, url: URL, e: unknown): Error {
-  if (e instanceof RegistryAuthError) return e
-  const err = e as Error & { cause?: { code?: string; message?: string } }
-  const cause = err.cause?.code === 'ECONNREFUSED' ? 'connection refused (ECONNREFUSED)' : err.cause?.message
-  return new Error(`${method} ${url}: ${err.message}${cause ? `: ${cause}` : ''}`)
+/** The request never got an answer (connection refused, reset, DNS). */
+class NetworkError extends Error {
+  constructor(method: string, url: URL, e: unknown) {
+    const err = e as Error & { cause?: { code?: string; message?: string } }
+    const cause =
+      err.cause?.code === 'ECONNREFUSED' ? 'connection refused (ECONNREFUSED)' : err.cause?.message
+    super(`${method} ${url}: ${err.message}${cause ? `: ${cause}` : ''}`)
+    this.name = 'NetworkError'
+  }
 }

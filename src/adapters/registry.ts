@@ -136,7 +136,7 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
     const failed = results.flatMap((r, i) => {
       if (r.status === 'fulfilled') return []
       const e = r.reason as Error
-      return [`${e.message}${e instanceof RegistryAuthError ? hint(tags[i].host) : ''}`]
+      return [`${e.message}${e instanceof RegistryAuthError ? denialHint(tags[i].host) : ''}`]
     })
     if (failed.length > 0) throw new Error(`${what}: ${failed.join('; ')}`)
   }
@@ -300,7 +300,7 @@ function errorsOf(body: Buffer): { codes: string[]; text: string } {
 function failure(what: string, reply: Reply, host: string): Error {
   const { text } = errorsOf(reply.body)
   const denied = reply.status === 401 || reply.status === 403
-  return new Error(`${what}: HTTP ${reply.status}${text ? ` ${text}` : ''}${denied ? hint(host) : ''}`)
+  return new Error(`${what}: HTTP ${reply.status}${text ? ` ${text}` : ''}${denied ? denialHint(host) : ''}`)
 }
 
 /** Runs `fn`; prefixes errors that are not yet about `ref` with `what`, and adds the login hint to refusals. */
@@ -310,7 +310,7 @@ async function guard<T>(what: string, ref: string, fn: () => Promise<T>): Promis
   } catch (e) {
     const message = (e as Error).message
     if (message.startsWith(what)) throw e
-    const denied = e instanceof RegistryAuthError ? hint(hostOf(ref)) : ''
+    const denied = e instanceof RegistryAuthError ? denialHint(hostOf(ref)) : ''
     throw new Error(`${what}: ${message}${denied}`, { cause: e })
   }
 }
@@ -324,7 +324,7 @@ function hostOf(ref: string): string {
 }
 
 /** What to do about a denial: GHCR needs `packages` permissions; elsewhere log in first. */
-function hint(registry: string): string {
+export function denialHint(registry: string): string {
   if (registry === 'ghcr.io') {
     return ' — the job needs `permissions: packages: write` (read for look-ups) and a docker/login-action step for ghcr.io'
   }
