@@ -546,3 +546,31 @@ test('a reference that is not one is an error naming it', async () => {
     'cannot look up localhost:5000/Upper/Case:x in the registry: "localhost:5000/Upper/Case:x" is not an image reference'
   )
 })
+
+test.each([
+  [
+    'a JSON message with a newline',
+    JSON.stringify({ errors: [{ code: 'DENIED', message: 'no\n::error::pwned' }] })
+  ],
+  ['plain text with CR LF', 'denied\r\n::add-mask::main\r\n'],
+  ['a next-line character', 'denied\u0085::stop-commands::x'],
+  ['a JSON code with a newline', JSON.stringify({ errors: [{ code: '\n::warning::x', message: 'm' }] })]
+])('a registry answer (%s) never starts a log line in an error', async (_n, answer) => {
+  const { createServer } = await import('node:http')
+  const server = createServer((_req, res) => res.writeHead(403, { 'content-type': 'text/plain' }).end(answer))
+  await new Promise<void>(r => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  try {
+    const registry = createRegistry({ dockerConfig: await dockerConfig({}) })
+    const error = await registry.inspect(`127.0.0.1:${port}/strata-test/x:y`).then(
+      () => new Error('no error'),
+      (e: Error) => e
+    )
+    expect(error.message).toMatch(
+      /^cannot look up 127\.0\.0\.1:\d+\/strata-test\/x:y in the registry: HTTP 403 /
+    )
+    expect(error.message.split(/[\r\n\u0085\u2028\u2029]/)).toHaveLength(1)
+  } finally {
+    server.close()
+  }
+})

@@ -69,7 +69,12 @@ export function createOciRegistry(opts: OciRegistryOptions): OciRegistry {
   const manifests = new Map<string, Promise<ManifestInfo>>()
 
   function fail(res: Reply, what: string): never {
-    const text = res.body.toString('utf8').slice(0, 300)
+    // The registry's words, on one line: no control character from an answer reaches the log.
+    const text = res.body
+      .subarray(0, 4096)
+      .toString('utf8')
+      .replace(/[\p{Cc}\s]+/gu, ' ')
+      .slice(0, 300)
     const hint =
       res.status === 401 || res.status === 403
         ? ': the credentials lack permission (GHCR: packages: write; delete needs the registry to allow it)'

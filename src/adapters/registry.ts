@@ -284,16 +284,23 @@ export function missing(reply: Pick<Reply, 'status' | 'body' | 'afterToken'>, ho
   )
 }
 
+/** Registry answers are untrusted: one line, no control characters, bounded. */
+const oneLine = (s: string): string =>
+  s
+    .replace(/[\p{Cc}\s]+/gu, ' ')
+    .trim()
+    .slice(0, 300)
+
 function errorsOf(body: Buffer): { codes: string[]; text: string } {
-  const text = body.toString('utf8').slice(0, 2000)
+  const text = body.subarray(0, 65536).toString('utf8')
   try {
     const errors = (JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] }).errors ?? []
     return {
       codes: errors.map(e => String(e.code)),
-      text: errors.map(e => `${String(e.code)}: ${String(e.message ?? '')}`).join('; ')
+      text: oneLine(errors.map(e => `${String(e.code)}: ${String(e.message ?? '')}`).join('; '))
     }
   } catch {
-    return { codes: [], text: text.replace(/\s+/g, ' ').trim().slice(0, 200) }
+    return { codes: [], text: oneLine(text) }
   }
 }
 
