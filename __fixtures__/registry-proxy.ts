@@ -166,6 +166,8 @@ export interface RegistryProxy {
   aliasUrl: string
   /** The most registry requests that were in flight at once. */
   maxInFlight(): number
+  /** Forget every token issued, as if they had expired. */
+  expireTokens(): void
   close(): Promise<void>
 }
 
@@ -415,6 +417,7 @@ export async function startRegistryProxy(opts: RegistryProxyOptions): Promise<Re
     elsewhereUrl,
     aliasUrl,
     maxInFlight: () => maxInFlight,
+    expireTokens: () => tokens.clear(),
     close: async () => {
       await Promise.all([close(server), close(other)])
     }

@@ -660,7 +660,7 @@ describe('the docker driver without the containerd image store', () => {
       for (const [tag, digest] of [
         ['latest', app.digest],
         ['base-stable', base.digest]
-      ]) {
+      ] as const) {
         expect(state[tag]).toBe(digest)
         expect((await rawManifest(`${image}:${tag}`)).manifests).toBeUndefined()
       }

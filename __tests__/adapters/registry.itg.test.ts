@@ -574,3 +574,33 @@ test.each([
     server.close()
   }
 })
+
+test('bearer tokens are cached per scope, and an expired one is replaced', async () => {
+  const name = uniqueName()
+  const image = await pushTestImage(REGISTRY, name, { created: new Date(), id: 'x', tags: ['a', 'b', 'c'] })
+  const p = await proxy({ upstream: REGISTRY, bearer: USER })
+  const registry = createRegistry({ dockerConfig: await dockerConfig({ auths: { [p.host]: USER } }) })
+  const tokenRequests = (): string[] => registry.requests.filter(r => r.startsWith(`GET ${p.url}/token`))
+  expect(await registry.inspect(`${p.host}/${name}:a`)).toEqual({
+    digest: image.digest,
+    mediaType: OCI_MANIFEST
+  })
+  expect(await registry.inspect(`${p.host}/${name}:b`)).toEqual({
+    digest: image.digest,
+    mediaType: OCI_MANIFEST
+  })
+  expect(tokenRequests()).toEqual([
+    `GET ${p.url}/token?service=strata-test&scope=repository%3A${name.replace('/', '%2F')}%3Apull`
+  ])
+  p.expireTokens()
+  expect(await registry.inspect(`${p.host}/${name}:c`)).toEqual({
+    digest: image.digest,
+    mediaType: OCI_MANIFEST
+  })
+  expect(tokenRequests()).toHaveLength(2)
+  // A write needs its own scope, and gets its own token.
+  await registry.retag(`${p.host}/${name}:a`, [`${p.host}/${name}:d`])
+  expect(tokenRequests()).toHaveLength(3)
+  expect(tokenRequests()[2]).toContain('%3Apull%2Cpush')
+  expect(await registryTags(REGISTRY, name)).toEqual(['a', 'b', 'c', 'd'])
+})

@@ -133,7 +133,7 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
   let basic: string | undefined
   /** Bearer tokens by `realm service scope`, and which token key a request scope last used. */
   const tokens = new Map<string, Promise<string>>()
-  const tokenFor = new Map<string, string>()
+  const tokenFor = new Map<string, { header: string; key: string }>()
   let auth: Promise<DockerAuth | undefined> | undefined
   const credentials = (): Promise<DockerAuth | undefined> =>
     (auth ??= dockerAuth(host, { dir: opts.dockerConfig, env: opts.env }).then(a => a ?? opts.credentials))
@@ -190,7 +190,7 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
   async function token(
     ch: Challenge,
     scope: string | undefined
-  ): Promise<{ value: string; who: 'anonymous' | 'credentials' }> {
+  ): Promise<{ value: string; key: string; who: 'anonymous' | 'credentials' }> {
     const realm = ch.params.realm
     let url: URL
     try {
@@ -209,7 +209,7 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
       tokens.set(key, p)
       p.catch(() => tokens.delete(key))
     }
-    return { value: await p, who: c ? 'credentials' : 'anonymous' }
+    return { value: await p, key, who: c ? 'credentials' : 'anonymous' }
   }
 
   async function fetchToken(
@@ -282,17 +282,19 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
     }
     const scope = ch.params.scope ?? want
     const t = await token(ch, scope)
-    if (want) tokenFor.set(want, `Bearer ${t.value}`)
+    if (want) tokenFor.set(want, { header: `Bearer ${t.value}`, key: t.key })
     return { bearer: `Bearer ${t.value}`, who: t.who }
   }
 
   async function once(method: string, url: URL, o: RequestOptions): Promise<Reply> {
     const want = scopeOf(method, url)
     const cached = want ? tokenFor.get(want) : undefined
-    let res = await exchange(method, url, o, cached)
+    let res = await exchange(method, url, o, cached?.header)
     let afterToken: Reply['afterToken']
     if (res.status === 401 && credentialsMayGo(base, res.url || url.toString(), 'request')) {
       await res.arrayBuffer()
+      // A token that no longer works (expired) is dropped, so that the challenge gets a new one.
+      if (cached) tokens.delete(cached.key)
       if (want) tokenFor.delete(want)
       const a = await answer(res, want)
       afterToken = a.who
