@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { dockerAuth } from '../../src/adapters/docker-auth.js'
 import { createRegistry, denialHint, missing } from '../../src/adapters/registry.js'
 import {
   pushTestImage,
@@ -448,6 +449,26 @@ describe('credentials from the Docker config', () => {
         `cannot look up .*: ${p.host.replace(/\./g, '\\.')} asks for credentials \\(HTTP 401\\) .* log in to ${p.host.replace(/\./g, '\\.')}`
       )
     )
+  })
+
+  test("Docker Hub: the key https://index.docker.io/v1/, and that server on the helper's stdin", async () => {
+    const hub = Buffer.from('hubuser:hubpass').toString('base64')
+    const auths = await dockerConfig({ auths: { 'https://index.docker.io/v1/': { auth: hub } } })
+    for (const host of ['docker.io', 'index.docker.io', 'registry-1.docker.io']) {
+      await expect(dockerAuth(host, { dir: auths })).resolves.toEqual({
+        username: 'hubuser',
+        password: 'hubpass'
+      })
+    }
+    await expect(dockerAuth('ghcr.io', { dir: auths })).resolves.toBeUndefined()
+    await writeFile(stdinLog, '')
+    const store = await dockerConfig({
+      credsStore: 'strata-test',
+      auths: { 'https://index.docker.io/v1/': { auth: hub } }
+    })
+    // The store is asked (and has nothing): the auths entry is not used, as with the docker CLI.
+    await expect(dockerAuth('docker.io', { dir: store, env: env() })).resolves.toBeUndefined()
+    expect(execFileSync('cat', [stdinLog], { encoding: 'utf8' })).toBe('https://index.docker.io/v1/\n')
   })
 
   test.each([
