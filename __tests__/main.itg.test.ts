@@ -176,12 +176,9 @@ test('mode plan on an empty registry: every layer bootstraps, nothing is built o
   expect(file.layers.base.matches).toEqual([
     { path: 'docker/scripts/install-packages.sh', pattern: 'docker/scripts/install-packages.sh' }
   ])
-  // Registry look-ups only: one imagetools inspect per stable tag, side by side, never a build.
+  // Registry look-ups only, over HTTP (no docker process for them), never a build.
   expect(s.docker.filter(l => l.startsWith('buildx build'))).toEqual([])
-  const inspects = s.docker.filter(l => l.startsWith('buildx imagetools inspect'))
-  expect(inspects.map(l => l.split(' ')[3]).sort()).toEqual(
-    [`${image}:base-stable`, `${image}:latest`, `${image}:tooling-stable`].sort()
-  )
+  expect(s.docker.filter(l => l.includes('imagetools'))).toEqual([])
   expect(await digestOf(`${image}:base-pr-42-${c1.slice(0, 7)}`)).toBeUndefined()
   expect(s.summary).toContain('| base |')
 })
@@ -229,7 +226,7 @@ test('mode plan on an application-only pull request reuses base and tooling by d
   expect(JSON.parse(s.outputs.changed_files)).toEqual(['docker/app/hello.sh'])
   expect(parsePlanInput(s.outputs.plan).layers.app.reasons).toEqual(['1 changed file matches', 'always'])
   expect(s.docker.filter(l => l.startsWith('buildx build'))).toEqual([])
-  expect(s.docker.filter(l => l.startsWith('buildx imagetools inspect'))).toHaveLength(3)
+  expect(s.docker.filter(l => l.includes('imagetools'))).toEqual([])
 
   // A later job follows that plan for its one layer: only app builds, FROM the pinned tooling digest.
   const follow = await step(event, { mode: 'build', plan: s.outputs.plan, layers: 'app' })

@@ -153,7 +153,7 @@ async function command(
 
   const outcome = await runPipeline(settings, {
     log,
-    registry: createRegistry({ builder: values.builder }),
+    registry: createRegistry(),
     buildx: mode === 'build' ? createBuildx() : undefined,
     git
   })

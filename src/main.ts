@@ -76,7 +76,7 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
   }
   const outcome = await runPipeline(settings, {
     log,
-    registry: createRegistry({ builder: inputs.builder }),
+    registry: createRegistry(),
     buildx: inputs.mode === 'build' ? createBuildx() : undefined,
     github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
     git: createGit(workspace)

@@ -3,12 +3,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  createOciRegistry,
-  dockerCredentials,
-  nextLink,
-  parseChallenge
-} from '../../src/adapters/oci-registry.js'
+import { dockerAuth } from '../../src/adapters/docker-auth.js'
+import { createOciRegistry } from '../../src/adapters/oci-registry.js'
+import { nextLink, parseChallenge } from '../../src/adapters/registry-http.js'
 import {
   pushTestImage,
   pushTestIndex,
@@ -136,7 +133,7 @@ test('basic auth from the Docker config (htpasswd registry)', async () => {
 
   const none = createOciRegistry({ image: `localhost:5001/${name}`, dockerConfig: await dockerConfig({}) })
   await expect(none.listTags()).rejects.toThrow(
-    /^localhost:5001 asks for credentials and the Docker config \(.*\/config\.json\) has none for it: log in first \(docker\/login-action\)$/
+    /^localhost:5001 asks for credentials \(HTTP 401\) and the Docker config \(.*\/config\.json\) has none for it: log in first \(docker\/login-action\)$/
   )
   const wrong = createOciRegistry({
     image: `localhost:5001/${name}`,
@@ -187,12 +184,12 @@ test('nextLink resolves a relative Link against the request', () => {
   expect(nextLink(null, 'http://h')).toBeUndefined()
 })
 
-test('dockerCredentials reads auth and username/password entries', async () => {
+test('dockerAuth reads auth and username/password entries', async () => {
   const d = await mkdtemp(join(dir, 'docker-'))
   await writeFile(
     join(d, 'config.json'),
     JSON.stringify({ auths: { 'https://ghcr.io/v1/': { username: 'u', password: 'p' } } })
   )
-  await expect(dockerCredentials('ghcr.io', d)).resolves.toEqual({ username: 'u', password: 'p' })
-  await expect(dockerCredentials('quay.io', d)).resolves.toBeUndefined()
+  await expect(dockerAuth('ghcr.io', { dir: d })).resolves.toEqual({ username: 'u', password: 'p' })
+  await expect(dockerAuth('quay.io', { dir: d })).resolves.toBeUndefined()
 })

@@ -5,6 +5,7 @@ import { getOctokit } from '@actions/github'
 import { retry } from '@octokit/plugin-retry'
 import { throttling } from '@octokit/plugin-throttling'
 import { API_FILE_LIMIT, isTruncated } from '../core/changes.js'
+import { mapLimit } from '../core/limit.js'
 import type { ChangedFile, FileStatus, Logger } from '../core/types.js'
 
 export interface FileList {
@@ -60,20 +61,6 @@ export function lastPage(link: string | undefined): number {
     if (Number.isInteger(page) && page > 0) return page
   }
   return 1
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time, keeping the order of results. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i])
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return out
 }
 
 interface ApiFile {

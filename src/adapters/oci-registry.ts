@@ -3,16 +3,12 @@
 // by digest. Credentials come from the Docker config that `docker login` / docker/login-action
 // leave; a Bearer challenge is answered with a token from the registry's token service.
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
-import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { parseImageRef } from '../core/image-ref.js'
+import { mapLimit } from '../core/limit.js'
+import type { Credentials } from './docker-auth.js'
+import { MANIFEST_TYPES } from './registry.js'
+import { createRegistryClient, nextLink, type Reply } from './registry-http.js'
 
-export const MANIFEST_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json'
-]
 const INDEX_TYPES = MANIFEST_TYPES.slice(0, 2)
 const CONFIG_TYPES = [
   'application/vnd.oci.image.config.v1+json',
@@ -44,11 +40,6 @@ export interface OciRegistry {
   deleteManifest(digest: string): Promise<void>
 }
 
-export interface Credentials {
-  username: string
-  password: string
-}
-
 export interface OciRegistryOptions {
   /** Repository without tag: `localhost:5000/strata-test/x`, `ghcr.io/acme/sindri`. */
   image: string
@@ -64,159 +55,26 @@ export interface OciRegistryOptions {
   concurrency?: number
 }
 
-export function parseImage(image: string): { host: string; name: string } {
-  const slash = image.indexOf('/')
-  const first = slash < 0 ? '' : image.slice(0, slash)
-  if (first.includes('.') || first.includes(':') || first === 'localhost') {
-    return { host: first, name: image.slice(slash + 1) }
-  }
-  return { host: 'docker.io', name: image.includes('/') ? image : `library/${image}` }
-}
-
-function defaultUrl(host: string): string {
-  if (host === 'docker.io') return 'https://registry-1.docker.io'
-  const bare = host.replace(/:\d+$/, '')
-  return `${bare === 'localhost' || bare === '127.0.0.1' ? 'http' : 'https'}://${host}`
-}
-
-/** Credentials for `host` from a Docker config.json (`auths`: `auth` = base64 user:pass, or username/password). */
-export async function dockerCredentials(host: string, dir?: string): Promise<Credentials | undefined> {
-  const file = join(dir ?? process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json')
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch {
-    return undefined
-  }
-  let auths: Record<string, { auth?: string; username?: string; password?: string }>
-  try {
-    auths = (JSON.parse(text) as { auths?: typeof auths }).auths ?? {}
-  } catch (e) {
-    throw new Error(
-      `${file} is not valid JSON (${(e as Error).message}); log in again with docker/login-action`
-    )
-  }
-  const hosts = host === 'docker.io' ? ['docker.io', 'index.docker.io', 'registry-1.docker.io'] : [host]
-  for (const [key, entry] of Object.entries(auths)) {
-    const keyHost = key.replace(/^https?:\/\//, '').replace(/\/.*$/, '')
-    if (!hosts.includes(keyHost)) continue
-    if (entry.auth) {
-      const plain = Buffer.from(entry.auth, 'base64').toString('utf8')
-      const colon = plain.indexOf(':')
-      if (colon > 0) return { username: plain.slice(0, colon), password: plain.slice(colon + 1) }
-    }
-    if (entry.username && entry.password) return { username: entry.username, password: entry.password }
-  }
-  return undefined
-}
-
-interface Challenge {
-  scheme: string
-  params: Record<string, string>
-}
-
-export function parseChallenge(header: string): Challenge {
-  const space = header.indexOf(' ')
-  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase()
-  const params: Record<string, string> = {}
-  for (const m of header.slice(space + 1).matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g))
-    params[m[1]] = m[2] ?? m[3]
-  return { scheme, params }
-}
-
-/** The `rel="next"` target of a Link header, resolved against the request URL. */
-export function nextLink(header: string | null, base: string): string | undefined {
-  if (!header) return undefined
-  for (const part of header.split(',')) {
-    const m = /<([^>]*)>\s*;.*rel="?next"?/.exec(part)
-    if (m) return new URL(m[1], base).toString()
-  }
-  return undefined
-}
-
 export function createOciRegistry(opts: OciRegistryOptions): OciRegistry {
-  const { host, name } = parseImage(opts.image)
-  const base = (opts.url ?? defaultUrl(host)).replace(/\/+$/, '')
+  const { host, name } = parseImageRef(opts.image)
+  const client = createRegistryClient({
+    host,
+    url: opts.url,
+    dockerConfig: opts.dockerConfig,
+    credentials: opts.credentials
+  })
   const pageSize = opts.pageSize ?? 100
   const concurrency = opts.concurrency ?? 8
-  const scopes = new Set<string>()
-  let authorization: string | undefined
-  let creds: Promise<Credentials | undefined> | undefined
-  const credentials = (): Promise<Credentials | undefined> =>
-    (creds ??= dockerCredentials(host, opts.dockerConfig).then(c => c ?? opts.credentials))
   const configs = new Map<string, Promise<Date | undefined>>()
   const manifests = new Map<string, Promise<ManifestInfo>>()
 
-  async function send(method: string, url: string, accept?: string): Promise<Response> {
-    const headers: Record<string, string> = {}
-    if (accept) headers.accept = accept
-    if (authorization) headers.authorization = authorization
-    return fetch(url, { method, headers })
-  }
-
-  /** One request: answers a 401 challenge once; reads retry 429, 5xx and network errors twice. */
-  async function request(method: string, url: string, accept?: string): Promise<Response> {
-    const retry = method !== 'DELETE'
-    for (let attempt = 0; ; attempt++) {
-      let res: Response
-      try {
-        res = await send(method, url, accept)
-      } catch (e) {
-        if (!retry || attempt >= 2) throw new Error(`${method} ${url}: ${(e as Error).message}`)
-        await sleep(250 * 4 ** attempt)
-        continue
-      }
-      if (res.status === 401) {
-        const header = res.headers.get('www-authenticate')
-        await res.arrayBuffer()
-        if (!header) throw new Error(`${host} answered 401 without a WWW-Authenticate challenge`)
-        await authenticate(parseChallenge(header))
-        res = await send(method, url, accept)
-      }
-      if (retry && attempt < 2 && (res.status === 429 || res.status >= 500)) {
-        await res.arrayBuffer()
-        await sleep(250 * 4 ** attempt)
-        continue
-      }
-      return res
-    }
-  }
-
-  async function authenticate(ch: Challenge): Promise<void> {
-    const c = await credentials()
-    const basic = c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` : undefined
-    if (ch.scheme === 'basic') {
-      if (!basic) throw new Error(noCredentials())
-      authorization = basic
-      return
-    }
-    if (ch.scheme !== 'bearer' || !ch.params.realm) {
-      throw new Error(`${host} asks for an authentication scheme Strata does not speak: ${ch.scheme}`)
-    }
-    for (const s of (ch.params.scope ?? '').split(' ')) if (s) scopes.add(s)
-    const url = new URL(ch.params.realm)
-    if (ch.params.service) url.searchParams.set('service', ch.params.service)
-    for (const s of scopes) url.searchParams.append('scope', s)
-    const res = await fetch(url, { headers: basic ? { authorization: basic } : {} })
-    if (!res.ok) {
-      await res.arrayBuffer()
-      throw new Error(
-        `${host}: the token service ${url.origin}${url.pathname} refused ${c ? `user ${c.username}` : 'an anonymous request'} ` +
-          `(HTTP ${res.status})${c ? '' : `; ${noCredentials()}`}`
-      )
-    }
-    const body = (await res.json()) as { token?: string; access_token?: string }
-    const token = body.token ?? body.access_token
-    if (!token) throw new Error(`${host}: the token service answered without a token`)
-    authorization = `Bearer ${token}`
-  }
-
-  function noCredentials(): string {
-    return `${host} asks for credentials and the Docker config (${opts.dockerConfig ?? process.env.DOCKER_CONFIG ?? '~/.docker'}/config.json) has none for it: log in first (docker/login-action)`
-  }
-
-  async function fail(res: Response, what: string): Promise<never> {
-    const text = (await res.text()).slice(0, 300)
+  function fail(res: Reply, what: string): never {
+    // The registry's words, on one line: no control character from an answer reaches the log.
+    const text = res.body
+      .subarray(0, 4096)
+      .toString('utf8')
+      .replace(/[\p{Cc}\s]+/gu, ' ')
+      .slice(0, 300)
     const hint =
       res.status === 401 || res.status === 403
         ? ': the credentials lack permission (GHCR: packages: write; delete needs the registry to allow it)'
@@ -226,33 +84,35 @@ export function createOciRegistry(opts: OciRegistryOptions): OciRegistry {
     throw new Error(`${what}: HTTP ${res.status}${hint}${text ? ` (${text.trim()})` : ''}`)
   }
 
+  function json<T>(res: Reply, what: string): T {
+    try {
+      return JSON.parse(res.body.toString('utf8')) as T
+    } catch (e) {
+      throw new Error(`${what} is not valid JSON (${(e as Error).message})`)
+    }
+  }
+
   async function listTags(): Promise<string[]> {
     const tags: string[] = []
     const seen = new Set<string>()
-    let url: string | undefined = `${base}/v2/${name}/tags/list?n=${pageSize}`
+    let url: string | undefined = `${client.base}/v2/${name}/tags/list?n=${pageSize}`
     for (let page = 1; url; page++) {
       if (seen.has(url)) throw new Error(`listing tags of ${opts.image}: page ${page} repeats ${url}`)
       seen.add(url)
-      const res = await request('GET', url, 'application/json')
+      // A next page on another host is followed without credentials (the client's rule).
+      const res = await client.request('GET', url, { accept: 'application/json' })
       if (res.status === 404 && page === 1) {
-        const body = await res.text()
+        const body = res.body.toString('utf8')
         if (body.includes('NAME_UNKNOWN')) return [] // no such repository: nothing to clean
         throw new Error(`listing tags of ${opts.image}: HTTP 404 (${body.slice(0, 200).trim()})`)
       }
-      if (!res.ok) await fail(res, `listing tags of ${opts.image} (page ${page})`)
-      let body: { tags?: unknown }
-      try {
-        body = (await res.json()) as { tags?: unknown }
-      } catch (e) {
-        throw new Error(
-          `listing tags of ${opts.image}: page ${page} is not valid JSON (${(e as Error).message})`
-        )
-      }
+      if (!res.ok) fail(res, `listing tags of ${opts.image} (page ${page})`)
+      const body = json<{ tags?: unknown }>(res, `listing tags of ${opts.image}: page ${page}`)
       if (body.tags !== null && !(Array.isArray(body.tags) && body.tags.every(t => typeof t === 'string'))) {
         throw new Error(`listing tags of ${opts.image}: page ${page} has no "tags" list`)
       }
       tags.push(...((body.tags as string[] | null) ?? []))
-      url = nextLink(res.headers.get('link'), url)
+      url = nextLink(res.headers.get('link'), res.url)
     }
     return [...new Set(tags)]
   }
@@ -267,21 +127,18 @@ export function createOciRegistry(opts: OciRegistryOptions): OciRegistry {
 
   async function readManifest(reference: string): Promise<ManifestInfo> {
     const what = `reading manifest ${opts.image}:${reference}`
-    const res = await request('GET', `${base}/v2/${name}/manifests/${reference}`, MANIFEST_TYPES.join(', '))
-    if (!res.ok) await fail(res, what)
-    const bytes = Buffer.from(await res.arrayBuffer())
+    const res = await client.request('GET', `/v2/${name}/manifests/${reference}`, {
+      accept: MANIFEST_TYPES.join(', ')
+    })
+    if (!res.ok) fail(res, what)
     const digest =
-      res.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(bytes).digest('hex')}`
-    let doc: {
+      res.headers.get('docker-content-digest') ??
+      `sha256:${createHash('sha256').update(res.body).digest('hex')}`
+    const doc = json<{
       mediaType?: string
       config?: { mediaType?: string; digest?: string }
       manifests?: { digest: string; mediaType?: string; platform?: { os?: string; architecture?: string } }[]
-    }
-    try {
-      doc = JSON.parse(bytes.toString('utf8'))
-    } catch (e) {
-      throw new Error(`${what}: not JSON (${(e as Error).message})`)
-    }
+    }>(res, what.replace('reading manifest', 'manifest'))
     const mediaType = doc.mediaType ?? res.headers.get('content-type') ?? ''
     if (INDEX_TYPES.includes(mediaType) || Array.isArray(doc.manifests)) {
       // A buildkit cache index lists blobs, not manifests: those are not children.
@@ -307,9 +164,9 @@ export function createOciRegistry(opts: OciRegistryOptions): OciRegistry {
     let p = configs.get(digest)
     if (!p) {
       p = (async () => {
-        const res = await request('GET', `${base}/v2/${name}/blobs/${digest}`)
-        if (!res.ok) await fail(res, `reading image config ${opts.image}@${digest}`)
-        const created = ((await res.json()) as { created?: string }).created
+        const res = await client.request('GET', `/v2/${name}/blobs/${digest}`)
+        if (!res.ok) fail(res, `reading image config ${opts.image}@${digest}`)
+        const created = json<{ created?: string }>(res, `image config ${opts.image}@${digest}`).created
         const date = created ? new Date(created) : undefined
         return date && !Number.isNaN(date.getTime()) ? date : undefined
       })()
@@ -332,30 +189,10 @@ export function createOciRegistry(opts: OciRegistryOptions): OciRegistry {
   }
 
   async function deleteManifest(digest: string): Promise<void> {
-    const res = await request('DELETE', `${base}/v2/${name}/manifests/${digest}`)
-    if (res.status === 404) {
-      await res.arrayBuffer() // already gone: what we wanted
-      return
-    }
-    if (!res.ok) await fail(res, `deleting ${opts.image}@${digest}`)
-    await res.arrayBuffer()
+    const res = await client.request('DELETE', `/v2/${name}/manifests/${digest}`)
+    if (res.status === 404) return // already gone: what we wanted
+    if (!res.ok) fail(res, `deleting ${opts.image}@${digest}`)
   }
 
   return { listTags, manifest, listImages, deleteManifest }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
-
-/** Promise.all over `items`, at most `limit` at a time; rejects on the first failure. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i])
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return out
 }

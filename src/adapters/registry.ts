@@ -1,83 +1,148 @@
-// The registry as Strata sees it, through `docker buildx imagetools`: existence and digests
-// (memoized: one process per ref per run, side by side) and retagging without pulling.
-import * as exec from '@actions/exec'
-import type { ImageInfo, Registry } from '../core/types.js'
-import { lastLine, mergeEnv, registryOf } from './buildx.js'
+// The registry as Strata sees it, over the OCI distribution API (no docker process): existence and
+// digests (HEAD, memoized: one request per ref per run, side by side), tag moves that put the
+// source manifest's bytes under each new tag, image config labels, and per-platform indexes.
+import { createHash } from 'node:crypto'
+import { parseImageRef, type ImageRef } from '../core/image-ref.js'
+import { createLimiter } from '../core/limit.js'
+import type { ImageInfo, PlatformManifest, Registry } from '../core/types.js'
+import { createRegistryClient, RegistryAuthError, type RegistryClient, type Reply } from './registry-http.js'
+
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
+const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
+const INDEX_TYPES = [OCI_INDEX, DOCKER_LIST]
+export const MANIFEST_TYPES = [
+  ...INDEX_TYPES,
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json'
+]
+const ACCEPT = MANIFEST_TYPES.join(', ')
+const HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
 
 export interface RegistryOptions {
-  /** The docker client (default `docker`). */
-  docker?: string
-  /** buildx builder name (`--builder`). */
-  builder?: string
-  /** Extra environment for every docker process (e.g. DOCKER_HOST, DOCKER_CONFIG). */
+  /** Directory of the Docker config.json (default `$DOCKER_CONFIG`, else `~/.docker`). */
+  dockerConfig?: string
+  /** Added to process.env for `DOCKER_CONFIG` and credential helpers. */
   env?: Record<string, string | undefined>
-  /** At most this many look-ups at once (default 8). */
+  /** At most this many requests at once (default 8). */
   parallel?: number
 }
 
 export interface RegistryAdapter extends Registry {
-  /** Every docker command started, argv without `docker`: for tests and the dry-run log. */
-  readonly commands: string[][]
+  /** Every HTTP request sent, `METHOD URL`: for tests and the dry-run log. */
+  readonly requests: string[]
 }
 
-/** The registry says the tag (or the whole repository) does not exist. */
-const NOT_FOUND = /: not found\s*$|manifest unknown|name unknown|MANIFEST_UNKNOWN|NAME_UNKNOWN/i
-const DENIED =
-  /401 Unauthorized|403 Forbidden|denied|unauthorized|authentication required|insufficient_scope|no basic auth credentials/i
+interface Manifest {
+  mediaType?: string
+  config?: { digest?: string }
+  manifests?: { digest: string; mediaType?: string; platform?: { os?: string; architecture?: string } }[]
+}
+
+const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
+const mediaTypeOf = (r: Reply): string | undefined =>
+  r.headers.get('content-type')?.split(';')[0].trim() || undefined
+const reference = (r: ImageRef): string => r.digest ?? r.tag ?? 'latest'
 
 export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
-  const docker = opts.docker ?? 'docker'
-  const env = mergeEnv(opts.env)
-  const builder = opts.builder ? ['--builder', opts.builder] : []
+  const requests: string[] = []
+  const limit = createLimiter(opts.parallel ?? 8)
+  const clients = new Map<string, RegistryClient>()
   const memo = new Map<string, Promise<ImageInfo | null>>()
-  const commands: string[][] = []
-  let free = opts.parallel ?? 8
-  const queue: (() => void)[] = []
 
-  async function run(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    if (free > 0) free--
-    else await new Promise<void>(res => queue.push(res))
-    commands.push(args)
+  const client = (host: string): RegistryClient => {
+    let c = clients.get(host)
+    if (!c) {
+      c = createRegistryClient({ host, dockerConfig: opts.dockerConfig, env: opts.env, limit, log: requests })
+      clients.set(host, c)
+    }
+    return c
+  }
+
+  /** A manifest GET, or null when the registry says the tag or repository does not exist. */
+  async function getManifest(
+    r: ImageRef,
+    ref: string,
+    what: string
+  ): Promise<{ reply: Reply; doc: Manifest } | null> {
+    const reply = await client(r.host).request('GET', `/v2/${r.name}/manifests/${ref}`, { accept: ACCEPT })
+    if (!reply.ok) {
+      if (missing(reply, r.host)) return null
+      throw failure(what, reply, r.host)
+    }
     try {
-      return await exec.getExecOutput(docker, args, { silent: true, ignoreReturnCode: true, env })
-    } finally {
-      const next = queue.shift()
-      if (next) next()
-      else free++
+      return { reply, doc: JSON.parse(reply.body.toString('utf8')) as Manifest }
+    } catch (e) {
+      throw new Error(`${what}: the manifest is not JSON (${(e as Error).message})`)
     }
   }
 
   async function lookUp(ref: string): Promise<ImageInfo | null> {
-    const out = await run([
-      'buildx',
-      'imagetools',
-      'inspect',
-      ...builder,
-      ref,
-      '--format',
-      '{{json .Manifest}}'
-    ])
-    if (out.exitCode !== 0) {
-      const line = lastLine(out.stderr)
-      if (NOT_FOUND.test(line)) return null
-      throw new Error(`cannot look up ${ref} in the registry: ${line}${hint(line, ref)}`)
-    }
-    let digest: unknown
-    try {
-      digest = (JSON.parse(out.stdout) as { digest?: unknown }).digest
-    } catch {
-      digest = undefined
-    }
-    if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
-      throw new Error(
-        `cannot read the digest of ${ref}: imagetools printed ${out.stdout.trim().slice(0, 200)}`
-      )
-    }
-    return { digest }
+    const what = `cannot look up ${ref} in the registry`
+    return guard(what, ref, async () => {
+      const r = parseImageRef(ref)
+      const path = `/v2/${r.name}/manifests/${reference(r)}`
+      let reply = await client(r.host).request('HEAD', path, { accept: ACCEPT })
+      // A HEAD answer has no body: ask again with GET to read the error, or a digest the HEAD left out.
+      if (
+        (!reply.ok && reply.status !== 404) ||
+        (reply.ok && !reply.headers.get('docker-content-digest') && !r.digest)
+      ) {
+        reply = await client(r.host).request('GET', path, { accept: ACCEPT })
+      }
+      if (!reply.ok) {
+        if (missing(reply, r.host)) return null
+        throw failure(what, reply, r.host)
+      }
+      const digest = reply.headers.get('docker-content-digest') ?? r.digest ?? sha256(reply.body)
+      if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
+        throw new Error(`${what}: the registry answered the digest ${JSON.stringify(digest.slice(0, 100))}`)
+      }
+      const mediaType = mediaTypeOf(reply)
+      return mediaType ? { digest, mediaType } : { digest }
+    })
+  }
+
+  function sameRepository(src: ImageRef, refs: string[], what: string): ImageRef[] {
+    return refs.map(t => {
+      const r = parseImageRef(t)
+      if (r.host !== src.host || r.name !== src.name || !r.tag || r.digest) {
+        throw new Error(
+          `${what}: ${t} must be a tag (repo:tag) in ${src.host}/${src.name}, the source's repository`
+        )
+      }
+      return r
+    })
+  }
+
+  /** PUTs `bytes` under every tag, side by side; every tag is tried, then the failures are thrown together. */
+  async function putUnder(tags: ImageRef[], bytes: Buffer, mediaType: string, what: string): Promise<void> {
+    const digest = sha256(bytes)
+    const results = await Promise.allSettled(
+      tags.map(async t => {
+        const name = `${t.host}/${t.name}:${t.tag}`
+        const reply = await client(t.host).request('PUT', `/v2/${t.name}/manifests/${t.tag}`, {
+          body: bytes,
+          contentType: mediaType
+        })
+        if (!reply.ok) throw failure(name, reply, t.host)
+        const answered = reply.headers.get('docker-content-digest')
+        if (answered !== digest) {
+          throw new Error(`${name}: the registry answered the digest ${answered ?? '(none)'}, not ${digest}`)
+        }
+      })
+    )
+    // The tags moved (or may have): a later look-up must ask again.
+    for (const key of [...memo.keys()]) if (tags.some(t => sameTag(key, t))) memo.delete(key)
+    const failed = results.flatMap((r, i) => {
+      if (r.status === 'fulfilled') return []
+      const e = r.reason as Error
+      return [`${e.message}${e instanceof RegistryAuthError ? denialHint(tags[i].host) : ''}`]
+    })
+    if (failed.length > 0) throw new Error(`${what}: ${failed.join('; ')}`)
   }
 
   return {
-    commands,
+    requests,
 
     inspect(ref) {
       let p = memo.get(ref)
@@ -90,29 +155,183 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
 
     async retag(source, targets) {
       if (targets.length === 0) return
-      const out = await run([
-        'buildx',
-        'imagetools',
-        'create',
-        ...builder,
-        ...targets.flatMap(t => ['--tag', t]),
-        source
-      ])
-      if (out.exitCode !== 0) {
-        const line = lastLine(out.stderr)
-        throw new Error(`cannot tag ${source} as ${targets.join(', ')}: ${line}${hint(line, targets[0])}`)
-      }
-      // The tags moved: a later look-up must ask again (a single manifest gets wrapped in an
-      // index, so the target's digest is not always the source's).
-      for (const t of targets) memo.delete(t)
+      const what = `cannot tag ${source} as ${targets.join(', ')}`
+      await guard(what, targets[0], async () => {
+        const src = parseImageRef(source)
+        const tags = sameRepository(src, targets, what)
+        const got = await getManifest(src, reference(src), what)
+        if (!got) throw new Error(`${what}: ${source} does not exist in the registry`)
+        const bytes = got.reply.body
+        if (src.digest && sha256(bytes) !== src.digest) {
+          throw new Error(
+            `${what}: the registry answered bytes whose digest is ${sha256(bytes)}, not ${src.digest}`
+          )
+        }
+        const mediaType = mediaTypeOf(got.reply) ?? got.doc.mediaType
+        if (!mediaType || !MANIFEST_TYPES.includes(mediaType)) {
+          throw new Error(
+            `${what}: ${source} has the media type ${JSON.stringify(mediaType)}, not an image or index`
+          )
+        }
+        await putUnder(tags, bytes, mediaType, what)
+      })
+    },
+
+    async labels(ref) {
+      const what = `cannot read the labels of ${ref}`
+      return guard(what, ref, async () => {
+        const r = parseImageRef(ref)
+        let got = await getManifest(r, reference(r), what)
+        if (!got) return null
+        const doc = got.doc
+        if (
+          INDEX_TYPES.includes(doc.mediaType ?? mediaTypeOf(got.reply) ?? '') ||
+          Array.isArray(doc.manifests)
+        ) {
+          const entries = (doc.manifests ?? []).filter(m => m.platform?.os !== 'unknown')
+          const image =
+            entries.find(m => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? entries[0]
+          if (!image) return null
+          got = await getManifest(r, image.digest, what)
+          if (!got)
+            throw new Error(`${what}: its index names ${image.digest}, which the registry does not have`)
+        }
+        const config = got.doc.config?.digest
+        if (!config) return null
+        const blob = await client(r.host).request('GET', `/v2/${r.name}/blobs/${config}`)
+        if (!blob.ok) throw failure(`${what}: image config ${config}`, blob, r.host)
+        let labels: unknown
+        try {
+          labels = (JSON.parse(blob.body.toString('utf8')) as { config?: { Labels?: unknown } }).config
+            ?.Labels
+        } catch (e) {
+          throw new Error(`${what}: the image config ${config} is not JSON (${(e as Error).message})`)
+        }
+        if (!labels || typeof labels !== 'object' || Array.isArray(labels)) return null
+        return Object.fromEntries(Object.entries(labels).filter(([, v]) => typeof v === 'string')) as Record<
+          string,
+          string
+        >
+      })
+    },
+
+    async putIndex(manifests, tags) {
+      const what = `cannot put an index under ${tags.join(', ')}`
+      if (tags.length === 0) throw new Error('putIndex needs at least one tag')
+      return guard(what, tags[0], async () => {
+        const first = parseImageRef(tags[0])
+        const targets = sameRepository(first, tags, what)
+        if (manifests.length === 0) throw new Error(`${what}: no platform manifests given`)
+        const descriptors = await Promise.all(manifests.map(m => descriptor(first, m, what)))
+        const bytes = Buffer.from(
+          JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: descriptors })
+        )
+        await putUnder(targets, bytes, OCI_INDEX, what)
+        return sha256(bytes)
+      })
     }
+  }
+
+  /** The index entry of one platform's manifest: its media type and size from a HEAD. */
+  async function descriptor(repo: ImageRef, m: PlatformManifest, what: string): Promise<object> {
+    const p = /^([a-z0-9]+)\/([a-z0-9_]+)(?:\/([a-z0-9]+))?$/.exec(m.platform)
+    if (!p) throw new Error(`${what}: the platform ${JSON.stringify(m.platform)} is not os/arch[/variant]`)
+    if (!/^sha256:[0-9a-f]{64}$/.test(m.digest)) {
+      throw new Error(`${what}: ${JSON.stringify(m.digest)} (${m.platform}) is not a sha256 digest`)
+    }
+    const path = `/v2/${repo.name}/manifests/${m.digest}`
+    let reply = await client(repo.host).request('HEAD', path, { accept: ACCEPT })
+    let size = Number(reply.headers.get('content-length'))
+    if (reply.ok && !(size > 0)) {
+      reply = await client(repo.host).request('GET', path, { accept: ACCEPT })
+      size = reply.body.length
+    }
+    if (!reply.ok)
+      throw failure(`${what}: ${repo.host}/${repo.name}@${m.digest} (${m.platform})`, reply, repo.host)
+    const mediaType = mediaTypeOf(reply)
+    if (!mediaType || INDEX_TYPES.includes(mediaType) || !MANIFEST_TYPES.includes(mediaType)) {
+      throw new Error(
+        `${what}: ${m.digest} (${m.platform}) is ${mediaType ?? 'of no media type'}, not one platform's image manifest`
+      )
+    }
+    const platform = { architecture: p[2], os: p[1], ...(p[3] && { variant: p[3] }) }
+    return { mediaType, digest: m.digest, size, platform }
+  }
+}
+
+/** A memo key names `t` (`host/name:tag`, Docker Hub's with or without `docker.io/`). */
+function sameTag(key: string, t: ImageRef): boolean {
+  try {
+    const k = parseImageRef(key)
+    return k.host === t.host && k.name === t.name && k.tag === t.tag && !k.digest
+  } catch {
+    return false
+  }
+}
+
+/** The registry says the tag or repository does not exist, including Docker Hub's way of saying it. */
+export function missing(reply: Pick<Reply, 'status' | 'body' | 'afterToken'>, host: string): boolean {
+  if (reply.status === 404) return true
+  const { codes, text } = errorsOf(reply.body)
+  if (codes.includes('NAME_UNKNOWN') || codes.includes('MANIFEST_UNKNOWN')) return true
+  if (/pull access denied|repository does not exist/i.test(text)) return true
+  // Docker Hub answers a name that does not exist with 401 UNAUTHORIZED even after a token was
+  // issued; anonymous users get that answer from any registry that hides names.
+  return (
+    (reply.status === 401 || reply.status === 403) &&
+    reply.afterToken !== undefined &&
+    (reply.afterToken === 'anonymous' || HUB_HOSTS.has(host))
+  )
+}
+
+/** Registry answers are untrusted: one line, no control characters, bounded. */
+const oneLine = (s: string): string =>
+  s
+    .replace(/[\p{Cc}\s]+/gu, ' ')
+    .trim()
+    .slice(0, 300)
+
+function errorsOf(body: Buffer): { codes: string[]; text: string } {
+  const text = body.subarray(0, 65536).toString('utf8')
+  try {
+    const errors = (JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] }).errors ?? []
+    return {
+      codes: errors.map(e => String(e.code)),
+      text: oneLine(errors.map(e => `${String(e.code)}: ${String(e.message ?? '')}`).join('; '))
+    }
+  } catch {
+    return { codes: [], text: oneLine(text) }
+  }
+}
+
+function failure(what: string, reply: Reply, host: string): Error {
+  const { text } = errorsOf(reply.body)
+  const denied = reply.status === 401 || reply.status === 403
+  return new Error(`${what}: HTTP ${reply.status}${text ? ` ${text}` : ''}${denied ? denialHint(host) : ''}`)
+}
+
+/** Runs `fn`; prefixes errors that are not yet about `ref` with `what`, and adds the login hint to refusals. */
+async function guard<T>(what: string, ref: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    const message = (e as Error).message
+    if (message.startsWith(what)) throw e
+    const denied = e instanceof RegistryAuthError ? denialHint(hostOf(ref)) : ''
+    throw new Error(`${what}: ${message}${denied}`, { cause: e })
+  }
+}
+
+function hostOf(ref: string): string {
+  try {
+    return parseImageRef(ref).host
+  } catch {
+    return ref.split('/')[0]
   }
 }
 
 /** What to do about a denial: GHCR needs `packages` permissions; elsewhere log in first. */
-function hint(line: string, ref: string): string {
-  if (!DENIED.test(line)) return ''
-  const registry = registryOf(ref.replace(/[@:][^/]*$/, ''))
+export function denialHint(registry: string): string {
   if (registry === 'ghcr.io') {
     return ' — the job needs `permissions: packages: write` (read for look-ups) and a docker/login-action step for ghcr.io'
   }

@@ -214,9 +214,9 @@ export interface Registry {
    */
   retag(source: string, targets: string[]): Promise<void>
   /** The image config's labels of `ref` (for an index: of its first linux/amd64, else first, image); null when missing. */
-  labels?(ref: string): Promise<Record<string, string> | null>
+  labels(ref: string): Promise<Record<string, string> | null>
   /** Puts an image index of `manifests` under every tag of `tags` (`repo:tag`, one repository); returns its digest. */
-  putIndex?(manifests: PlatformManifest[], tags: string[]): Promise<string>
+  putIndex(manifests: PlatformManifest[], tags: string[]): Promise<string>
 }
 
 /** Where the pipeline writes what the user reads; `@actions/core` in the action, the terminal in the CLI. */

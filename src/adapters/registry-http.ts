@@ -1,0 +1,349 @@
+// One registry host over the OCI distribution API: answers Basic and Bearer challenges with the
+// Docker config's credentials (tokens cached per scope), retries reads, follows redirects by hand.
+// A credential only ever goes to the registry's own origin (SPEC 10): a redirect, a `Link` page
+// or a token realm on another host gets no `Authorization`.
+import type { Limiter } from '../core/limit.js'
+import { dockerAuth, dockerConfigDir, type Credentials, type DockerAuth } from './docker-auth.js'
+
+export interface RegistryClientOptions {
+  /** Registry host as in an image name: `ghcr.io`, `localhost:5000`, `docker.io`. */
+  host: string
+  /** Base URL; default `http://` for localhost and 127.0.0.1, `https://registry-1.docker.io` for Docker Hub, else `https://<host>`. */
+  url?: string
+  /** Directory of config.json (default `$DOCKER_CONFIG`, else `~/.docker`). */
+  dockerConfig?: string
+  /** Added to process.env for `DOCKER_CONFIG` and credential helpers. */
+  env?: Record<string, string | undefined>
+  /** Used when the Docker config has nothing for the host (GHCR cleanup: the GitHub token). */
+  credentials?: Credentials
+  /** Every request runs through it (retries and redirects inside one slot). */
+  limit?: Limiter
+  /** Each request sent, `METHOD URL` (never a credential). */
+  log?: string[]
+}
+
+export interface RequestOptions {
+  accept?: string
+  body?: Buffer
+  contentType?: string
+}
+
+export interface Reply {
+  status: number
+  ok: boolean
+  headers: Headers
+  body: Buffer
+  /** The final URL, after redirects. */
+  url: string
+  /** This answer is to a request that carried a bearer token just issued: anonymous or for credentials. */
+  afterToken?: 'anonymous' | 'credentials'
+}
+
+export interface RegistryClient {
+  readonly host: string
+  readonly base: string
+  /** `path` is `/v2/…` under the base, or an absolute URL (a `Link`). Throws on network failure or a refused login. */
+  request(method: string, path: string, opts?: RequestOptions): Promise<Reply>
+}
+
+/** A login the registry or its token service refused, or credentials that are missing. */
+export class RegistryAuthError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message)
+    this.name = 'RegistryAuthError'
+  }
+}
+
+export function defaultRegistryUrl(host: string): string {
+  if (host === 'docker.io') return 'https://registry-1.docker.io'
+  const bare = host.replace(/:\d+$/, '')
+  return `${bare === 'localhost' || bare === '127.0.0.1' ? 'http' : 'https'}://${host}`
+}
+
+const sameOrigin = (a: URL, b: URL): boolean => a.protocol === b.protocol && a.host === b.host
+
+/**
+ * May a request to `target` carry the credentials of the registry at `base`? Only its own origin.
+ * The one exception, for a token `realm` only: Docker Hub's registry (registry-1.docker.io) sends
+ * logins to its token service auth.docker.io, as the docker CLI does; exactly that pair, over https.
+ */
+export function credentialsMayGo(base: string, target: string, purpose: 'request' | 'realm'): boolean {
+  let b: URL
+  let t: URL
+  try {
+    b = new URL(base)
+    t = new URL(target)
+  } catch {
+    return false
+  }
+  if (t.username || t.password) return false
+  if (sameOrigin(b, t)) return true
+  return (
+    purpose === 'realm' &&
+    b.protocol === 'https:' &&
+    b.host === 'registry-1.docker.io' &&
+    t.protocol === 'https:' &&
+    t.host === 'auth.docker.io'
+  )
+}
+
+interface Challenge {
+  scheme: string
+  params: Record<string, string>
+}
+
+export function parseChallenge(header: string): Challenge {
+  const space = header.indexOf(' ')
+  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase()
+  const params: Record<string, string> = {}
+  for (const m of header.slice(space + 1).matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g))
+    params[m[1]] = m[2] ?? m[3]
+  return { scheme, params }
+}
+
+/** The `rel="next"` target of a Link header, resolved against the request URL. */
+export function nextLink(header: string | null, base: string): string | undefined {
+  if (!header) return undefined
+  for (const part of header.split(',')) {
+    const m = /<([^>]*)>\s*;.*rel="?next"?/.exec(part)
+    if (m) return new URL(m[1], base).toString()
+  }
+  return undefined
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+const RETRIED = new Set(['GET', 'HEAD', 'PUT'])
+const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
+
+/** The scope a request needs: `repository:<name>:pull` (reads), `pull,push` (writes), `delete`. */
+function scopeOf(method: string, url: URL): string | undefined {
+  const m = /^\/v2\/(.+?)\/(?:tags\/list|manifests\/[^/]+|blobs\/.+)$/.exec(url.pathname)
+  if (!m) return undefined
+  const action = method === 'DELETE' ? 'delete' : method === 'GET' || method === 'HEAD' ? 'pull' : 'pull,push'
+  return `repository:${m[1]}:${action}`
+}
+
+export function createRegistryClient(opts: RegistryClientOptions): RegistryClient {
+  const host = opts.host
+  const base = (opts.url ?? defaultRegistryUrl(host)).replace(/\/+$/, '')
+  const limit: Limiter = opts.limit ?? (task => task())
+  let basic: string | undefined
+  /** Bearer tokens by `realm service scope`, and which token key a request scope last used. */
+  const tokens = new Map<string, Promise<string>>()
+  const tokenFor = new Map<string, { header: string; key: string }>()
+  let auth: Promise<DockerAuth | undefined> | undefined
+  const credentials = (): Promise<DockerAuth | undefined> =>
+    (auth ??= dockerAuth(host, { dir: opts.dockerConfig, env: opts.env }).then(a => a ?? opts.credentials))
+
+  function noCredentials(status: number): RegistryAuthError {
+    const dir = dockerConfigDir({ dir: opts.dockerConfig, env: opts.env })
+    return new RegistryAuthError(
+      `${host} asks for credentials (HTTP ${status}) and the Docker config (${dir}/config.json) has none for it: log in first (docker/login-action)`,
+      status
+    )
+  }
+
+  async function send(
+    method: string,
+    url: URL,
+    o: RequestOptions,
+    authorization?: string
+  ): Promise<Response> {
+    const headers: Record<string, string> = {}
+    if (o.accept) headers.accept = o.accept
+    if (o.contentType) headers['content-type'] = o.contentType
+    if (authorization) headers.authorization = authorization
+    opts.log?.push(`${method} ${url.toString()}`)
+    try {
+      return await fetch(url, { method, headers, body: o.body, redirect: 'manual' })
+    } catch (e) {
+      throw new NetworkError(method, url, e)
+    }
+  }
+
+  /** One hop of a request, with the authorization its origin may carry; follows redirects by hand. */
+  async function exchange(method: string, start: URL, o: RequestOptions, bearer?: string): Promise<Response> {
+    let url = start
+    let verb = method
+    let body = o
+    for (let hop = 0; ; hop++) {
+      const own = credentialsMayGo(base, url.toString(), 'request')
+      const res = await send(verb, url, body, own ? (bearer ?? basic) : undefined)
+      const location = res.headers.get('location')
+      if (!REDIRECTS.has(res.status) || !location) return res
+      await res.arrayBuffer()
+      if (hop >= 5) throw new Error(`${method} ${start}: more than 5 redirects`)
+      url = new URL(location, url)
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new Error(`${method} ${start}: redirected to ${url.protocol} (not HTTP)`)
+      }
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && verb === 'POST')) {
+        verb = verb === 'HEAD' ? 'HEAD' : 'GET'
+        body = { accept: o.accept }
+      }
+    }
+  }
+
+  async function token(
+    ch: Challenge,
+    scope: string | undefined
+  ): Promise<{ value: string; key: string; who: 'anonymous' | 'credentials' }> {
+    const realm = ch.params.realm
+    let url: URL
+    try {
+      url = new URL(realm)
+    } catch {
+      throw new Error(`${host} names a token realm that is not a URL: ${JSON.stringify(realm)}`)
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`${host} names a token realm that is not HTTP: ${JSON.stringify(realm)}`)
+    }
+    const c = credentialsMayGo(base, url.toString(), 'realm') ? await credentials() : undefined
+    const key = `${url} ${ch.params.service ?? ''} ${scope ?? ''} ${c ? 'c' : 'a'}`
+    let p = tokens.get(key)
+    if (!p) {
+      p = fetchToken(url, ch.params.service, scope, c)
+      tokens.set(key, p)
+      p.catch(() => tokens.delete(key))
+    }
+    return { value: await p, key, who: c ? 'credentials' : 'anonymous' }
+  }
+
+  async function fetchToken(
+    realm: URL,
+    service: string | undefined,
+    scope: string | undefined,
+    c?: DockerAuth
+  ): Promise<string> {
+    const url = new URL(realm)
+    let res: Response
+    if (c && 'identityToken' in c) {
+      // OAuth2 refresh-token grant (distribution's token spec), as docker does with an identity token.
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: c.identityToken,
+        client_id: 'strata'
+      })
+      if (service) form.set('service', service)
+      if (scope) form.set('scope', scope)
+      opts.log?.push(`POST ${url}`)
+      res = await fetch(url, { method: 'POST', body: form, redirect: 'error' }).catch((e: unknown) => {
+        throw new NetworkError('POST', url, e)
+      })
+    } else {
+      if (service) url.searchParams.set('service', service)
+      if (scope) for (const s of scope.split(' ')) url.searchParams.append('scope', s)
+      const headers: Record<string, string> = {}
+      if (c) headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`
+      opts.log?.push(`GET ${url}`)
+      res = await fetch(url, { headers, redirect: 'error' }).catch((e: unknown) => {
+        throw new NetworkError('GET', url, e)
+      })
+    }
+    if (!res.ok) {
+      await res.arrayBuffer()
+      const who = c
+        ? 'username' in c && c.username
+          ? `user ${c.username}`
+          : 'the identity token'
+        : 'an anonymous request'
+      throw new RegistryAuthError(
+        `${host}: the token service ${url.origin}${url.pathname} refused ${who} (HTTP ${res.status})` +
+          (c ? '' : `; ${noCredentials(res.status).message}`),
+        res.status
+      )
+    }
+    const body = (await res.json()) as { token?: unknown; access_token?: unknown }
+    const value = typeof body.token === 'string' ? body.token : body.access_token
+    if (typeof value !== 'string' || !value)
+      throw new Error(`${host}: the token service answered without a token`)
+    return value
+  }
+
+  /** Answers a 401 challenge: returns the authorization to retry with, or throws when there is none. */
+  async function answer(
+    res: Response,
+    want: string | undefined
+  ): Promise<{ bearer?: string; who?: 'anonymous' | 'credentials' }> {
+    const header = res.headers.get('www-authenticate')
+    if (!header) throw new RegistryAuthError(`${host} answered 401 without a WWW-Authenticate challenge`, 401)
+    const ch = parseChallenge(header)
+    if (ch.scheme === 'basic') {
+      const c = await credentials()
+      if (!c || !('password' in c)) throw noCredentials(401)
+      basic = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`
+      return {}
+    }
+    if (ch.scheme !== 'bearer' || !ch.params.realm) {
+      throw new Error(`${host} asks for an authentication scheme Strata does not speak: ${ch.scheme}`)
+    }
+    const scope = ch.params.scope ?? want
+    const t = await token(ch, scope)
+    if (want) tokenFor.set(want, { header: `Bearer ${t.value}`, key: t.key })
+    return { bearer: `Bearer ${t.value}`, who: t.who }
+  }
+
+  async function once(method: string, url: URL, o: RequestOptions): Promise<Reply> {
+    const want = scopeOf(method, url)
+    const cached = want ? tokenFor.get(want) : undefined
+    let res = await exchange(method, url, o, cached?.header)
+    let afterToken: Reply['afterToken']
+    if (res.status === 401 && credentialsMayGo(base, res.url || url.toString(), 'request')) {
+      await res.arrayBuffer()
+      // A token that no longer works (expired) is dropped, so that the challenge gets a new one.
+      if (cached) tokens.delete(cached.key)
+      if (want) tokenFor.delete(want)
+      const a = await answer(res, want)
+      afterToken = a.who
+      res = await exchange(method, url, o, a.bearer)
+    }
+    const body = Buffer.from(await res.arrayBuffer())
+    return {
+      status: res.status,
+      ok: res.ok,
+      headers: res.headers,
+      body,
+      url: res.url || url.toString(),
+      afterToken
+    }
+  }
+
+  async function request(method: string, path: string, o: RequestOptions = {}): Promise<Reply> {
+    const url = new URL(path, `${base}/`)
+    return limit(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const retry = RETRIED.has(method) && attempt < 2
+        let reply: Reply
+        try {
+          reply = await once(method, url, o)
+        } catch (e) {
+          // Only a connection that failed is worth another try; a refusal or a bad config is not.
+          if (!(e instanceof NetworkError) || !retry) throw e
+          await sleep(250 * 4 ** attempt)
+          continue
+        }
+        if (retry && (reply.status === 429 || reply.status >= 500)) {
+          await sleep(250 * 4 ** attempt)
+          continue
+        }
+        return reply
+      }
+    })
+  }
+
+  return { host, base, request }
+}
+
+/** The request never got an answer (connection refused, reset, DNS). */
+class NetworkError extends Error {
+  constructor(method: string, url: URL, e: unknown) {
+    const err = e as Error & { cause?: { code?: string; message?: string } }
+    const cause =
+      err.cause?.code === 'ECONNREFUSED' ? 'connection refused (ECONNREFUSED)' : err.cause?.message
+    super(`${method} ${url}: ${err.message}${cause ? `: ${cause}` : ''}`)
+    this.name = 'NetworkError'
+  }
+}
