@@ -1,6 +1,6 @@
 import {
   decideSameInputs,
-  dropReusedParents,
+  syncParentReasons,
   inputLabels,
   refLabel,
   reusableReasons,
@@ -246,7 +246,7 @@ test.each<[string[], boolean]>([
   expect(reusableReasons(reasons)).toBe(want)
 })
 
-describe('dropReusedParents', () => {
+describe('syncParentReasons', () => {
   const APP = layer('app', { from: from('tooling'), always: false })
   const base = (reasons: string[]): LayerDecision => ({ ...decision(reasons), stable: `${IMAGE}:latest` })
   test.each<[string, string[], boolean, string[], boolean, string | undefined]>([
@@ -273,9 +273,18 @@ describe('dropReusedParents', () => {
       ['1 changed file matches'],
       true,
       undefined
-    ]
+    ],
+    [
+      'parent now builds (inputs changed): the reason comes after forced, the ref goes',
+      ['forced', 'always'],
+      true,
+      ['forced', 'parent tooling rebuilt', 'always'],
+      true,
+      undefined
+    ],
+    ['parent now builds, no other reason', [], true, ['parent tooling rebuilt'], true, undefined]
   ])('%s', (_n, reasons, parentBuilds, want, build, ref) => {
-    const got = dropReusedParents(base(reasons), APP, () => parentBuilds, stable({}))
+    const got = syncParentReasons(base(reasons), APP, () => parentBuilds, stable({}))
     expect(got.reasons).toEqual(want)
     expect(got.build).toBe(build)
     expect(got.ref).toBe(ref)

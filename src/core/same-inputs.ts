@@ -159,20 +159,25 @@ export function decideSameInputs(
 }
 
 /**
- * A parent that the plan no longer builds (reused by its inputs) is no reason for its children:
- * their `parent <name> rebuilt` goes. A layer left with no reason reuses its stable image.
+ * `parent <name> rebuilt` again, once the parents are decided under SPEC 4a: a parent reused by its
+ * inputs is no reason for its children, and a parent that now builds (`inputs changed since`) is one.
+ * A layer left with no reason reuses its stable image; one that gains a reason loses its ref.
  */
-export function dropReusedParents(
+export function syncParentReasons(
   d: LayerDecision,
   layer: LayerConfig,
   builds: (parent: string) => boolean,
   stable: FoundImage | null | undefined
 ): LayerDecision {
-  const gone = new Set(layer.from.filter(p => !builds(p.layer)).map(p => `parent ${p.layer} rebuilt`))
-  const reasons = d.reasons.filter(r => !gone.has(r))
-  if (reasons.length === d.reasons.length) return d
+  const parentReasons = layer.from.filter(p => builds(p.layer)).map(p => `parent ${p.layer} rebuilt`)
+  const others = d.reasons.filter(r => !/^parent .+ rebuilt$/.test(r))
+  // SPEC 4 order: `forced` first, then the parents, then the rest.
+  const forced = others[0] === 'forced' ? ['forced'] : []
+  const reasons = [...forced, ...parentReasons, ...others.slice(forced.length)]
+  if (reasons.join('\n') === d.reasons.join('\n')) return d
   const out: LayerDecision = { ...d, reasons, build: reasons.length > 0 }
-  if (!out.build && stable && d.stable) out.ref = `${d.stable}@${stable.digest}`
+  if (out.build) delete out.ref
+  else if (stable && d.stable) out.ref = `${d.stable}@${stable.digest}`
   return out
 }
 
