@@ -108,7 +108,8 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
         token: s.token,
         apiUrl: s.apiUrl,
         now: s.now,
-        repository: s.repository
+        repository: s.repository,
+        defaultBranch: knownDefaultBranch(s)
       },
       deps.log
     )
@@ -134,6 +135,22 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     { buildx: deps.buildx, registry: deps.registry, log: deps.log }
   )
   return { mode: 'build', build, ...planned }
+}
+
+/**
+ * The default branch only where the event or the caller says it (never a guess such as `main`):
+ * retention deletes another branch's images by it. GitHub runs schedules on the default branch.
+ */
+export function knownDefaultBranch(
+  s: Pick<RunSettings, 'eventName' | 'payload' | 'env'>
+): string | undefined {
+  const payload = s.payload as { repository?: { default_branch?: unknown } } | undefined
+  const named = payload?.repository?.default_branch
+  if (typeof named === 'string' && named) return named
+  if (s.env.GITHUB_DEFAULT_BRANCH) return s.env.GITHUB_DEFAULT_BRANCH
+  if (s.eventName === 'schedule' && s.env.GITHUB_REF?.startsWith('refs/heads/'))
+    return s.env.GITHUB_REF.slice('refs/heads/'.length)
+  return undefined
 }
 
 /** Config, event, changes and registry → the plan, logged in words (SPEC 3 and 8). */

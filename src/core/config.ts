@@ -52,7 +52,7 @@ export interface ConfigPositions {
 
 const TEMPLATE_VARIABLES: string[] = [...TAG_VARIABLES]
 export const CACHE_KINDS: CacheKind[] = ['gha', 'registry', 'local', 'inline']
-export const TAG_KINDS: TagKind[] = ['stable', 'versioned', 'pr', 'branch', 'cache', 'untagged']
+export const TAG_KINDS: TagKind[] = ['stable', 'versioned', 'inputs', 'pr', 'branch', 'cache', 'untagged']
 export const LAYER_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/
 
 const TOP_KEYS = ['version', 'image', 'defaults', 'layers', 'retention']
