@@ -257,3 +257,26 @@ test('reuse: default-branch does not take a pull request’s image; an always la
     app: [true, ['parent tooling rebuilt', 'always'], undefined]
   })
 })
+
+test('input files that cannot be read: one warning, and the plan as SPEC 4 decided it', async () => {
+  const r = new MemoryRegistry()
+  const c = cfg()
+  const warnings: string[] = []
+  const p = decide({ config: c, ctx: MAIN, changes: changed(MISE), force: [], stableExists: {} })
+  const out = await applySameInputs(
+    p,
+    c,
+    MAIN,
+    { ...material(), tooling: { files: ['missing.sh'], externals: {} } },
+    { workspace: repo.dir, buildArgs: {} },
+    {
+      registry: r,
+      contentIds: createContentIds(repo.dir),
+      log: { ...log, warning: m => void warnings.push(m) }
+    }
+  )
+  expect(out).toBe(p)
+  expect(warnings).toEqual([
+    `no input digests this run (input file "missing.sh" does not exist in the workspace (${repo.dir})): layers are decided without same-inputs reuse`
+  ])
+})

@@ -57,11 +57,21 @@ export async function applySameInputs(
   const byName = new Map(config.layers.map(l => [l.name, l]))
   const parents = parentLayers(config.layers)
   const allFiles = [...new Set(Object.values(material).flatMap(m => m.files))]
-  const [ids, dockerfiles, stables] = await Promise.all([
-    deps.contentIds.ids(allFiles),
-    dockerfileHashes(config.layers, s.workspace),
-    settleAll(config.layers, l => stableImage(plan.layers[l.name]?.stable, deps))
-  ])
+  let gathered
+  try {
+    gathered = await Promise.all([
+      deps.contentIds.ids(allFiles),
+      dockerfileHashes(config.layers, s.workspace),
+      settleAll(config.layers, l => stableImage(plan.layers[l.name]?.stable, deps))
+    ])
+  } catch (e) {
+    // Reuse is a shortcut: without the inputs, every layer is decided as SPEC 4 alone decides it.
+    deps.log.warning(
+      `no input digests this run (${(e as Error).message}): layers are decided without same-inputs reuse`
+    )
+    return plan
+  }
+  const [ids, dockerfiles, stables] = gathered
   const layers = { ...plan.layers }
   for (const level of levels(config)) {
     await Promise.all(
