@@ -13,9 +13,17 @@ import {
   reusableReasons,
   withInputTag
 } from './core/same-inputs.js'
-import type { FoundImage } from './core/same-inputs.js'
+import type { FoundImage, SameInputsFacts } from './core/same-inputs.js'
 import { parentLayers } from './core/tags.js'
-import type { EventContext, LayerConfig, Logger, Plan, Registry, StrataConfig } from './core/types.js'
+import type {
+  EventContext,
+  LayerConfig,
+  LayerDecision,
+  Logger,
+  Plan,
+  Registry,
+  StrataConfig
+} from './core/types.js'
 
 /** What a layer reads, from its Dockerfile and `paths` (SPEC 3a; issue 11 derives it). */
 export interface LayerMaterial {
@@ -77,38 +85,60 @@ export async function applySameInputs(
     await Promise.all(
       level.map(async name => {
         const layer = byName.get(name)!
+        if (!layers[name]) return
+        const d = syncParentReasons(layers[name], layer, p => layers[p]?.build !== false, stables[name])
         const m = material[name]
-        let d = layers[name]
-        if (!d || !m) return
-        const stable = stables[name]
-        d = syncParentReasons(d, layer, p => layers[p]?.build !== false, stable)
-        const inputs = digestOf(layer, m, ids, dockerfiles[name], layers, s)
-        if (inputs === undefined) {
-          layers[name] = d
-          return
-        }
-        const facts = {
-          inputs,
-          stable,
-          externals: m.externals,
-          found: undefined as FoundImage | null | undefined
-        }
-        const wouldBuild = d.build
-          ? reusableReasons(d.reasons)
-          : !!inputsChangedReason(facts, tagOf(d.stable, layer))
-        if (wouldBuild && layer.reuse !== 'off')
-          facts.found = await lookUp(`${layer.image}:${inputTag(name, inputs)}`, deps)
-        const { decision } = decideSameInputs(name, d, facts, {
-          reuse: layer.reuse ?? 'any',
-          defaultBranch: ctx.defaultBranch,
-          stable: d.stable ?? '',
-          image: layer.image
-        })
-        layers[name] = withInputTag(decision, layer, ctx, { isLeaf: !parents.has(name), inputs })
+        const inputs = m && digestOf(layer, m, ids, dockerfiles[name], layers, s)
+        layers[name] =
+          inputs === undefined
+            ? d
+            : withInputTag(
+                await decideLayer(
+                  layer,
+                  d,
+                  { inputs, stable: stables[name], externals: m.externals },
+                  ctx,
+                  deps
+                ),
+                layer,
+                ctx,
+                {
+                  isLeaf: !parents.has(name),
+                  inputs
+                }
+              )
       })
     )
   }
   return { ...plan, layers }
+}
+
+/** One layer with a known input digest: the input tag is looked up only when it could change the decision. */
+async function decideLayer(
+  layer: LayerConfig,
+  d: LayerDecision,
+  facts: SameInputsFacts & { inputs: string },
+  ctx: EventContext,
+  deps: SameInputsDeps
+): Promise<LayerDecision> {
+  const wouldBuild = d.build
+    ? reusableReasons(d.reasons)
+    : !!inputsChangedReason(facts, tagOf(d.stable, layer))
+  const found =
+    wouldBuild && layer.reuse !== 'off'
+      ? await lookUp(`${layer.image}:${inputTag(layer.name, facts.inputs)}`, deps)
+      : undefined
+  return decideSameInputs(
+    layer.name,
+    d,
+    { ...facts, found },
+    {
+      reuse: layer.reuse ?? 'any',
+      defaultBranch: ctx.defaultBranch,
+      stable: d.stable ?? '',
+      image: layer.image
+    }
+  ).decision
 }
 
 /** The input digest of one layer, or undefined when a parent builds or an input is not known yet. */
