@@ -34,6 +34,8 @@ export interface CleanupOptions {
   now: Date
   /** `owner/repo` whose pull requests the pr tags name (GITHUB_REPOSITORY). */
   repository?: string
+  /** The repository's default branch, when known: tells another branch's `{branch}-{sha7}` from a version. */
+  defaultBranch?: string
   /** Directory of the Docker config.json that docker/login-action leaves; default `$DOCKER_CONFIG` or ~/.docker. */
   dockerConfig?: string
 }
@@ -139,7 +141,8 @@ export async function runCleanup(
       versions: versions.get(image)!,
       prs,
       now: opts.now,
-      maxDeletions: budget
+      maxDeletions: budget,
+      defaultBranch: opts.defaultBranch
     })
     budget -= decision.deletions.length
     const rows: CleanupRow[] = decision.rows.map(r => ({

@@ -14,6 +14,9 @@ import type { Mode, PushSetting } from './core/inputs-parse.js'
 import { resolvePush } from './core/inputs-parse.js'
 import { decide, describePlan, followPlan, parsePlanInput } from './core/plan.js'
 import { layerTags, parentLayers } from './core/tags.js'
+import type { ContentIds } from './adapters/content-ids.js'
+import { applySameInputs } from './reuse.js'
+import type { LayerMaterial } from './reuse.js'
 import type {
   ChangeSet,
   DiffRange,
@@ -23,6 +26,12 @@ import type {
   Registry,
   StrataConfig
 } from './core/types.js'
+
+/** Where SPEC 4a's look-ups get each layer's input files and external images, and their content ids. */
+export interface SameInputsSource {
+  material(config: StrataConfig, plan: Plan): Promise<Record<string, LayerMaterial>>
+  contentIds: ContentIds
+}
 
 /** Everything one run needs, already read from inputs (action) or flags (CLI). */
 export interface RunSettings {
@@ -67,6 +76,8 @@ export interface PipelineDeps {
   buildx?: Buildx
   github?: ChangeDeps['github']
   git?: ChangeDeps['git']
+  /** SPEC 4a: what each layer reads (issue 11's derived inputs); absent: no same-inputs reuse. */
+  sameInputs?: SameInputsSource
 }
 
 export interface PlanOutcome {
@@ -97,7 +108,8 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
         token: s.token,
         apiUrl: s.apiUrl,
         now: s.now,
-        repository: s.repository
+        repository: s.repository,
+        defaultBranch: knownDefaultBranch(s)
       },
       deps.log
     )
@@ -123,6 +135,22 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     { buildx: deps.buildx, registry: deps.registry, log: deps.log }
   )
   return { mode: 'build', build, ...planned }
+}
+
+/**
+ * The default branch only where the event or the caller says it (never a guess such as `main`):
+ * retention deletes another branch's images by it. GitHub runs schedules on the default branch.
+ */
+export function knownDefaultBranch(
+  s: Pick<RunSettings, 'eventName' | 'payload' | 'env'>
+): string | undefined {
+  const payload = s.payload as { repository?: { default_branch?: unknown } } | undefined
+  const named = payload?.repository?.default_branch
+  if (typeof named === 'string' && named) return named
+  if (s.env.GITHUB_DEFAULT_BRANCH) return s.env.GITHUB_DEFAULT_BRANCH
+  if (s.eventName === 'schedule' && s.env.GITHUB_REF?.startsWith('refs/heads/'))
+    return s.env.GITHUB_REF.slice('refs/heads/'.length)
+  return undefined
 }
 
 /** Config, event, changes and registry → the plan, logged in words (SPEC 3 and 8). */
@@ -180,14 +208,37 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
   const stableExists: Record<string, boolean> = {}
   for (const [name, info] of Object.entries(found)) if (info !== undefined) stableExists[name] = info !== null
 
-  const plan = decide({ config, ctx, changes, force: s.force, selected: s.layers, stableExists, deleted })
+  const decided = decide({ config, ctx, changes, force: s.force, selected: s.layers, stableExists, deleted })
   // A reused layer is pinned to the digest its stable tag had now, for the whole run.
-  for (const [name, d] of Object.entries(plan.layers)) {
+  for (const [name, d] of Object.entries(decided.layers)) {
     const info = found[name]
     if (!d.build && info) d.ref = `${stable[name]}@${info.digest}`
   }
+  const plan = deps.sameInputs
+    ? await withSameInputs(decided, config, ctx, s, deps.sameInputs, deps)
+    : decided
   describePlan(plan, config).forEach(l => log.info(l))
   return { config, ctx, range, changes, plan, push }
+}
+
+/** SPEC 4a over the decided plan, with what each layer reads. */
+async function withSameInputs(
+  plan: Plan,
+  config: StrataConfig,
+  ctx: EventContext,
+  s: RunSettings,
+  source: SameInputsSource,
+  deps: PipelineDeps
+): Promise<Plan> {
+  const material = await source.material(config, plan)
+  return applySameInputs(
+    plan,
+    config,
+    ctx,
+    material,
+    { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms },
+    { registry: deps.registry, contentIds: source.contentIds, log: deps.log }
+  )
 }
 
 /** The paths the plan was made from (renamed files under both paths). */

@@ -516,17 +516,17 @@ describe('parseConfig: errors name file:line:column and one fix', () => {
     [
       'tag template with an unknown variable',
       yml(...L, '  app:', "    tags: ['{layer}', 'run-{run_number}']"),
-      `${FILE}:5:23: layer "app" tag "run-{run_number}" has unknown variable {run_number} (variables: {layer} {sha} {sha7} {branch} {pr} {version} {major} {minor} {patch} {date} {timestamp})`
+      `${FILE}:5:23: layer "app" tag "run-{run_number}" has unknown variable {run_number} (variables: {layer} {sha} {sha7} {branch} {pr} {version} {major} {minor} {patch} {date} {timestamp} {inputs})`
     ],
     [
       'stable-tag template in defaults',
       yml('version: 1', 'image: r/x', 'defaults:', "  stable-tag: '{layer}-{stable}'", 'layers: { a: }'),
-      `${FILE}:4:15: defaults stable-tag "{layer}-{stable}" has unknown variable {stable} (variables: {layer} {sha} {sha7} {branch} {pr} {version} {major} {minor} {patch} {date} {timestamp})`
+      `${FILE}:4:15: defaults stable-tag "{layer}-{stable}" has unknown variable {stable} (variables: {layer} {sha} {sha7} {branch} {pr} {version} {major} {minor} {patch} {date} {timestamp} {inputs})`
     ],
     [
       'tag template with an unmatched brace',
       yml(...L, '  app:', "    stable-tag: '{layer-stable'"),
-      `${FILE}:5:17: layer "app" stable-tag "{layer-stable" has an unmatched brace (write variables as {name}: {layer} {sha} {sha7} {branch} {pr} {version} {major} {minor} {patch} {date} {timestamp})`
+      `${FILE}:5:17: layer "app" stable-tag "{layer-stable" has an unmatched brace (write variables as {name}: {layer} {sha} {sha7} {branch} {pr} {version} {major} {minor} {patch} {date} {timestamp} {inputs})`
     ],
     [
       'retention: unknown tag kind',

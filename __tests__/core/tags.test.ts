@@ -218,7 +218,7 @@ test.each<[string, string | undefined]>([
 
 test('renderTemplate names an unknown variable and the known ones', () => {
   expect(() => renderTemplate('{layer}-{commit}', {})).toThrow(
-    'tag template "{layer}-{commit}" has unknown variable {commit} (use {layer}, {sha}, {sha7}, {branch}, {pr}, {version}, {major}, {minor}, {patch}, {date}, {timestamp})'
+    'tag template "{layer}-{commit}" has unknown variable {commit} (use {layer}, {sha}, {sha7}, {branch}, {pr}, {version}, {major}, {minor}, {patch}, {date}, {timestamp}, {inputs})'
   )
 })
 

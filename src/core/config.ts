@@ -52,7 +52,7 @@ export interface ConfigPositions {
 
 const TEMPLATE_VARIABLES: string[] = [...TAG_VARIABLES]
 export const CACHE_KINDS: CacheKind[] = ['gha', 'registry', 'local', 'inline']
-export const TAG_KINDS: TagKind[] = ['stable', 'versioned', 'pr', 'branch', 'cache', 'untagged']
+export const TAG_KINDS: TagKind[] = ['stable', 'versioned', 'inputs', 'pr', 'branch', 'cache', 'untagged']
 export const LAYER_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/
 
 const TOP_KEYS = ['version', 'image', 'defaults', 'layers', 'retention']
@@ -72,8 +72,10 @@ const LAYER_KEYS = [
   'secrets',
   'labels',
   'provenance',
-  'sbom'
+  'sbom',
+  'reuse'
 ]
+const REUSE: NonNullable<LayerConfig['reuse']>[] = ['any', 'default-branch', 'off']
 const RETENTION_KEYS = ['min-keep', 'default', 'layers']
 const RULE_KEYS = ['keep', 'max-age-days', 'delete-when-closed', 'keep-forever']
 const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/
@@ -108,6 +110,7 @@ interface RawLayer {
   labels?: Record<string, string>
   provenance?: string | boolean
   sbom?: string | boolean
+  reuse?: LayerConfig['reuse']
   pos: { dockerfile?: Position; context?: Position }
 }
 
@@ -288,7 +291,8 @@ class Reader {
         secrets: raw.secrets ?? defaults.secrets ?? [],
         labels: { ...defaults.labels, ...raw.labels },
         provenance: raw.provenance ?? defaults.provenance,
-        sbom: raw.sbom ?? defaults.sbom
+        sbom: raw.sbom ?? defaults.sbom,
+        reuse: raw.reuse ?? defaults.reuse
       })
       positions.layers[name] = {
         name: this.pos(keyNode),
@@ -450,6 +454,9 @@ class Reader {
         case 'provenance':
         case 'sbom':
           raw[e.key] = this.boolOrString(e, ctx)
+          break
+        case 'reuse':
+          raw.reuse = this.reuse(e, ctx)
           break
         default:
           this.unknownKey(e, ctx, LAYER_KEYS)
@@ -620,6 +627,18 @@ class Reader {
         'write it relative to the repository root'
       )
     return p
+  }
+
+  /** SPEC 4a: which earlier images with the same inputs a layer may reuse. */
+  private reuse(e: Entry, ctx: string): LayerConfig['reuse'] {
+    const v = this.string(e, ctx, 'default-branch')
+    if (!(REUSE as string[]).includes(v))
+      this.fail(
+        e.value,
+        `${ctx} has unknown reuse "${v}"`,
+        suggest(v, REUSE, 'use any, default-branch or off')
+      )
+    return v as LayerConfig['reuse']
   }
 
   private bool(e: Entry, ctx: string): boolean {

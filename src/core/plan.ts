@@ -175,6 +175,9 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       tags: d.tags,
       ...(d.ref !== undefined && { ref: d.ref }),
       ...(d.stable !== undefined && { stable: d.stable }),
+      // SPEC 2 / 4a: the input digest where known at plan time; `same-inputs` on a reused-by-inputs layer.
+      ...(d.inputs !== undefined && { inputs: d.inputs }),
+      ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
     }
   }
@@ -224,6 +227,12 @@ export function parsePlanInput(json: string): Plan {
     for (const key of ['ref', 'stable'] as const) {
       if (d[key] !== undefined && typeof d[key] !== 'string') throw fail(`${at} "${key}" is not a string`)
     }
+    if (d.inputs !== undefined && !(isString(d.inputs) && /^sha256:[0-9a-f]{64}$/.test(d.inputs)))
+      throw fail(`${at} "inputs" is not sha256:<64 hex>`)
+    const same = d['same-inputs']
+    if (same !== undefined && !(isString(same) && /^[^\s@]+:[^\s@]+@sha256:[0-9a-f]{64}$/.test(same)))
+      throw fail(`${at} "same-inputs" is not <image>:<input tag>@sha256:<digest>`)
+    if (same !== undefined && d.build !== false) throw fail(`${at} has "same-inputs" but builds`)
     const matches = d.matches ?? []
     if (
       !Array.isArray(matches) ||
@@ -238,6 +247,8 @@ export function parsePlanInput(json: string): Plan {
       tags: [...d.tags],
       ...(d.ref !== undefined && { ref: d.ref as string }),
       ...(d.stable !== undefined && { stable: d.stable as string }),
+      ...(d.inputs !== undefined && { inputs: d.inputs as string }),
+      ...(same !== undefined && { sameInputs: same as string }),
       selected: true
     }
   }
@@ -276,7 +287,12 @@ export function describePlan(plan: Plan, config: StrataConfig): string[] {
   const lines: string[] = []
   for (const name of unique(order)) {
     const d = plan.layers[name]
-    if (d.build) {
+    if (d.sameInputs !== undefined) {
+      // SPEC 4a's line: the reasons it would have built for, and the image with the same inputs.
+      const ref = d.sameInputs.slice(0, d.sameInputs.lastIndexOf('@'))
+      const tag = ref.slice(ref.lastIndexOf(':') + 1)
+      lines.push(`${name}: reuse — ${d.reasons.join(', ')}, but ${tag} has the same inputs`)
+    } else if (d.build) {
       const where = d.selected ? 'build' : 'build in another step'
       const note = d.selected ? '' : ' (not in this step’s `layers`)'
       lines.push(`${name}: ${where} — ${d.reasons.join(', ')}${note}`)

@@ -4,7 +4,7 @@
 // A distribution registry deletes by digest (every tag on it goes), and a GHCR package version is
 // a digest too, so the last word is per digest: a digest goes only when every tag on it goes.
 import type { RetentionConfig, RetentionRule, StrataConfig, TagKind } from './types.js'
-import { parentLayers } from './tags.js'
+import { parentLayers, sanitizeTag } from './tags.js'
 
 /** `other`: a tag outside Strata's tag scheme (a release, a hand-pushed tag): always kept. */
 export type RowKind = TagKind | 'other'
@@ -31,6 +31,11 @@ export interface RetentionInput {
   now: Date
   /** At most this many digests are deleted; the rest wait for a later run. */
   maxDeletions: number
+  /**
+   * The repository's default branch: a leaf's `{branch}-{sha7}` of another branch is then a `branch`
+   * image, the default branch's a `versioned` one. Unknown: every `{branch}-{sha7}` is `versioned`.
+   */
+  defaultBranch?: string
 }
 
 export interface RetentionRow {
@@ -72,17 +77,21 @@ export interface TagScheme {
   layers: string[]
   /** Each layer's stable tag (`{layer}-stable`, `latest`, or its `stable-tag`, a variable matching anything). */
   stable: { pattern: RegExp; layer: string }[]
+  /** The default branch as it appears in tags (sanitized), when known. */
+  defaultBranch?: string
 }
 
-const KIND_ORDER: RowKind[] = ['stable', 'versioned', 'pr', 'branch', 'cache', 'untagged', 'other']
+const KIND_ORDER: RowKind[] = ['stable', 'versioned', 'inputs', 'pr', 'branch', 'cache', 'untagged', 'other']
 const DAY_MS = 86_400_000
 const SHA7 = '[0-9a-f]{7}'
 const RELEASE = /^v?\d+(\.\d+){0,2}([-+][0-9a-z.-]+)?$/
+/** SPEC 4a: input tags are kept this many per layer when no rule says otherwise. */
+export const DEFAULT_INPUTS_RULE: RetentionRule = { keep: 10 }
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const short = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12)
 
-export function tagScheme(config: StrataConfig, image: string): TagScheme {
+export function tagScheme(config: StrataConfig, image: string, defaultBranch?: string): TagScheme {
   const parents = parentLayers(config.layers)
   const here = config.layers.filter(l => l.image === image)
   const leaves = here.filter(l => !parents.has(l.name))
@@ -102,7 +111,9 @@ export function tagScheme(config: StrataConfig, image: string): TagScheme {
     .filter(l => parents.has(l.name))
     .map(l => l.name)
     .sort((a, b) => b.length - a.length || a.localeCompare(b))
-  return { prefixed, leaf, layers: here.map(l => l.name), stable }
+  const scheme: TagScheme = { prefixed, leaf, layers: here.map(l => l.name), stable }
+  if (defaultBranch) scheme.defaultBranch = sanitizeTag(defaultBranch)
+  return scheme
 }
 
 /** Which kind of tag this is and which layer owns it, by Strata's default tag scheme (SPEC 5). */
@@ -111,6 +122,9 @@ export function classifyTag(tag: string, scheme: TagScheme): TagClass {
   if (stable) return { kind: 'stable', layer: stable.layer }
   if (tag === 'latest') return { kind: 'stable', layer: scheme.leaf ?? '' }
   for (const layer of scheme.layers) if (tag === `cache-${layer}`) return { kind: 'cache', layer }
+  for (const layer of scheme.layers)
+    if (new RegExp(`^${esc(layer.toLowerCase())}-inputs-[0-9a-f]{16}$`).test(tag))
+      return { kind: 'inputs', layer }
   for (const layer of scheme.prefixed) {
     const p = esc(layer)
     const pr = new RegExp(`^${p}-pr-(\\d+)-${SHA7}$`).exec(tag)
@@ -122,8 +136,14 @@ export function classifyTag(tag: string, scheme: TagScheme): TagClass {
   const pr = new RegExp(`^pr-(\\d+)(-${SHA7})?$`).exec(tag)
   if (pr) return { kind: 'pr', layer: leaf, pr: Number(pr[1]) }
   if (RELEASE.test(tag)) return { kind: 'other', layer: leaf }
-  if (/^nightly-\d{8}$/.test(tag) || new RegExp(`^.+-${SHA7}$`).test(tag))
-    return { kind: 'versioned', layer: leaf }
+  if (/^nightly-\d{8}$/.test(tag)) return { kind: 'versioned', layer: leaf }
+  // `{branch}-{sha7}`: the default branch's images are versions; another branch's are branch images,
+  // under the same rule as its moving `{branch}` tag (so `branch: {keep: 10}` reaches them).
+  const sha = new RegExp(`^(.+)-${SHA7}$`).exec(tag)
+  if (sha) {
+    const other = scheme.defaultBranch !== undefined && sha[1] !== scheme.defaultBranch && sha[1] !== 'sha'
+    return { kind: other ? 'branch' : 'versioned', layer: leaf }
+  }
   // Another layer's tag of a shape Strata does not push: not ours to judge.
   if (scheme.prefixed.some(l => tag.startsWith(`${l}-`))) return { kind: 'other', layer: '' }
   return { kind: 'branch', layer: leaf }
@@ -143,7 +163,7 @@ const EMPTY: RetentionConfig = { minKeep: 0, rules: {}, layers: {} }
 
 export function decideRetention(input: RetentionInput): RetentionDecision {
   const ret = input.config.retention ?? EMPTY
-  const scheme = tagScheme(input.config, input.image)
+  const scheme = tagScheme(input.config, input.image, input.defaultBranch)
   const now = input.now.getTime()
   const byDigest = new Map<string, RetentionVersion>()
   for (const v of input.versions) byDigest.set(v.digest, v)
@@ -155,6 +175,8 @@ export function decideRetention(input: RetentionInput): RetentionDecision {
     if (v.tags.length === 0) rows.push(row(v, undefined, { kind: 'untagged', layer: '' }))
     for (const tag of v.tags) rows.push(row(v, tag, classifyTag(tag, scheme)))
   }
+  const withOthers = new Set(rows.filter(r => r.kind !== 'inputs').map(r => r.digest))
+  const sharesImage = (r: RetentionRow): boolean => withOthers.has(r.digest)
 
   // 2. Each (layer, kind) group under its rule: a layer's rule for a kind replaces the default one.
   const groups = new Map<string, RetentionRow[]>()
@@ -173,7 +195,10 @@ export function decideRetention(input: RetentionInput): RetentionDecision {
         keep(r, r.tag && RELEASE.test(r.tag) ? 'release tag: always kept' : 'not a Strata tag: kept')
       continue
     }
-    const rule = (kind === 'untagged' ? undefined : ret.layers[layer]?.[kind]) ?? ret.rules[kind]
+    const rule =
+      (kind === 'untagged' ? undefined : ret.layers[layer]?.[kind]) ??
+      ret.rules[kind] ??
+      (kind === 'inputs' ? DEFAULT_INPUTS_RULE : undefined)
     if (!rule) {
       for (const r of group) keep(r, `${kind}: no rule`)
       continue
@@ -188,6 +213,7 @@ export function decideRetention(input: RetentionInput): RetentionDecision {
     )
     const rank = new Map(digests.map((d, i) => [d, i]))
     for (const r of group) {
+      if (kind === 'inputs' && sharesImage(r)) continue // decided with its image, after min-keep
       const why: string[] = []
       const created = r.created?.getTime()
       if (
@@ -218,6 +244,19 @@ export function decideRetention(input: RetentionInput): RetentionDecision {
       .sort((a, b) => time(b) - time(a) || a.localeCompare(b))
       .slice(0, Math.max(0, ret.minKeep - kept.size))
     for (const r of mine) if (back.includes(r.digest)) keep(r, `min-keep ${ret.minKeep}`)
+  }
+
+  // 3b. An input tag lives as long as its image (SPEC 4a): on a digest with other tags it is kept
+  // exactly when one of them is, so it never keeps an image that the other rules delete, and never
+  // goes while a kept tag points to its digest. Only input tags alone on a digest follow their rule.
+  for (const r of rows) {
+    if (r.kind !== 'inputs' || !sharesImage(r)) continue
+    const by = rows.find(o => o.digest === r.digest && o.kind !== 'inputs' && o.action === 'keep')
+    if (by) keep(r, `inputs: its image is kept (${by.tag ?? short(r.digest)})`)
+    else {
+      r.action = 'delete'
+      r.rule = 'inputs: its image goes with its other tags'
+    }
   }
 
   // 4. Digest safety: a digest goes only when every tag on it goes; an index keeps its manifests.

@@ -14,14 +14,16 @@ export const TAG_VARIABLES = [
   'minor',
   'patch',
   'date',
-  'timestamp'
+  'timestamp',
+  'inputs'
 ] as const
 export type TagVariable = (typeof TAG_VARIABLES)[number]
 /** A variable is absent when the event has no value for it ({pr} on a push). */
 export type TagVars = Partial<Record<TagVariable, string>>
 
 // A tag made from these is immutable: pushed by the build, never moved.
-const VERSIONED_VARIABLES: TagVariable[] = ['sha', 'sha7', 'version', 'date', 'timestamp']
+// {inputs} too: one input digest is one image (SPEC 4a).
+const VERSIONED_VARIABLES: TagVariable[] = ['sha', 'sha7', 'version', 'date', 'timestamp', 'inputs']
 const MAX_TAG = 128
 // Stands for the layer's stable tag in a list of templates; no template can contain NUL.
 const STABLE = '\u0000stable'
@@ -86,9 +88,10 @@ function utc(d: Date): { date: string; time: string } {
 
 /**
  * The template variables of `layer` in `ctx`. {major} {minor} {patch} exist only for a semver tag
- * that is not a pre-release, so that a pre-release never moves `1.2` or `1`.
+ * that is not a pre-release, so that a pre-release never moves `1.2` or `1`. {inputs} (16 hex of the
+ * input digest, SPEC 4a) exists once the digest is known.
  */
-export function tagVars(layer: Pick<LayerConfig, 'name'>, ctx: EventContext): TagVars {
+export function tagVars(layer: Pick<LayerConfig, 'name'>, ctx: EventContext, inputs?: string): TagVars {
   const { date, time } = utc(ctx.time)
   const vars: TagVars = {
     layer: layer.name,
@@ -99,6 +102,7 @@ export function tagVars(layer: Pick<LayerConfig, 'name'>, ctx: EventContext): Ta
   }
   if (ctx.branch) vars.branch = sanitizeTag(ctx.branch)
   if (ctx.pr) vars.pr = String(ctx.pr.number)
+  if (inputs) vars.inputs = inputs
   const semver = ctx.tag !== undefined && !ctx.pr ? parseSemverTag(ctx.tag) : undefined
   if (semver) {
     vars.version = sanitizeTag(semver.version) // build metadata `+x` becomes `-x`
@@ -156,8 +160,12 @@ export function parentLayers(layers: readonly LayerConfig[]): Set<string> {
  * tag as SPEC 5's table says), never on a pull request; custom `tags` get it there too, since later
  * runs reuse it.
  */
-export function layerTags(layer: LayerConfig, ctx: EventContext, opts: { isLeaf: boolean }): LayerTags {
-  const vars = tagVars(layer, ctx)
+export function layerTags(
+  layer: LayerConfig,
+  ctx: EventContext,
+  opts: { isLeaf: boolean; inputs?: string }
+): LayerTags {
+  const vars = tagVars(layer, ctx, opts.inputs)
   const stableTemplate = layer.stableTag ?? (opts.isLeaf ? 'latest' : '{layer}-stable')
   const stableRaw = renderTemplate(stableTemplate, vars)
   if (stableRaw === undefined)

@@ -48,7 +48,8 @@ export interface RetentionRule {
   keepForever?: boolean
 }
 
-export type TagKind = 'stable' | 'versioned' | 'pr' | 'branch' | 'cache' | 'untagged'
+/** `inputs`: the input tags of SPEC 4a (`{layer}-inputs-{inputs}`). */
+export type TagKind = 'stable' | 'versioned' | 'inputs' | 'pr' | 'branch' | 'cache' | 'untagged'
 
 export interface RetentionConfig {
   /** Always keep at least this many versions of each layer. */

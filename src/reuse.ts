@@ -1,0 +1,227 @@
+// Same inputs, same image (SPEC 4a), wired: gathers what the pure decision needs (content ids of the
+// input files, Dockerfile bytes, the stable and input-tag images with their labels, through the
+// `Registry` interface) and walks the layers parents first, so that a child sees its parent reused.
+import { readFile } from 'node:fs/promises'
+import * as path from 'node:path'
+import type { ContentIds } from './adapters/content-ids.js'
+import { inputDigest, inputSettings, inputTag, sha256 } from './core/input-digest.js'
+import type { InputFile } from './core/input-digest.js'
+import {
+  decideSameInputs,
+  syncParentReasons,
+  inputsChangedReason,
+  reusableReasons,
+  withInputTag
+} from './core/same-inputs.js'
+import type { FoundImage, SameInputsFacts } from './core/same-inputs.js'
+import { parentLayers } from './core/tags.js'
+import type {
+  EventContext,
+  LayerConfig,
+  LayerDecision,
+  Logger,
+  Plan,
+  Registry,
+  StrataConfig
+} from './core/types.js'
+
+/** What a layer reads, from its Dockerfile and `paths` (SPEC 3a; issue 11 derives it). */
+export interface LayerMaterial {
+  /** Repository-relative input files: the Dockerfile, its .dockerignore, COPY/ADD sources, `paths` matches. */
+  files: string[]
+  /** External images this layer reads (`FROM`, `COPY --from=`) → digest; '' when not resolved. */
+  externals: Record<string, string>
+}
+
+export interface SameInputsSettings {
+  workspace: string
+  /** The `build-args` input (wins over the layer's). */
+  buildArgs: Record<string, string>
+  /** The `platforms` input. */
+  platforms?: string[]
+}
+
+export interface SameInputsDeps {
+  registry: Registry
+  contentIds: ContentIds
+  log: Logger
+}
+
+/**
+ * SPEC 4a over a decided plan: every layer whose parents are not built gets its input digest, the
+ * `inputs changed since <tag>` reason where its stable image says other inputs, and is reused when an
+ * image with the same inputs exists (and `reuse` trusts it). Look-ups that fail are warned about and
+ * change nothing: the layer is then decided as SPEC 4 alone decides it.
+ */
+export async function applySameInputs(
+  plan: Plan,
+  config: StrataConfig,
+  ctx: EventContext,
+  material: Record<string, LayerMaterial>,
+  s: SameInputsSettings,
+  deps: SameInputsDeps
+): Promise<Plan> {
+  if (plan.deleted) return plan
+  const byName = new Map(config.layers.map(l => [l.name, l]))
+  const parents = parentLayers(config.layers)
+  const allFiles = [...new Set(Object.values(material).flatMap(m => m.files))]
+  let gathered
+  try {
+    gathered = await Promise.all([
+      deps.contentIds.ids(allFiles),
+      dockerfileHashes(config.layers, s.workspace),
+      settleAll(config.layers, l => stableImage(plan.layers[l.name]?.stable, deps))
+    ])
+  } catch (e) {
+    // Reuse is a shortcut: without the inputs, every layer is decided as SPEC 4 alone decides it.
+    deps.log.warning(
+      `no input digests this run (${(e as Error).message}): layers are decided without same-inputs reuse`
+    )
+    return plan
+  }
+  const [ids, dockerfiles, stables] = gathered
+  const layers = { ...plan.layers }
+  for (const level of levels(config)) {
+    await Promise.all(
+      level.map(async name => {
+        const layer = byName.get(name)!
+        if (!layers[name]) return
+        const d = syncParentReasons(layers[name], layer, p => layers[p]?.build !== false, stables[name])
+        const m = material[name]
+        const inputs = m && digestOf(layer, m, ids, dockerfiles[name], layers, s)
+        layers[name] =
+          inputs === undefined
+            ? d
+            : withInputTag(
+                await decideLayer(
+                  layer,
+                  d,
+                  { inputs, stable: stables[name], externals: m.externals },
+                  ctx,
+                  deps
+                ),
+                layer,
+                ctx,
+                {
+                  isLeaf: !parents.has(name),
+                  inputs
+                }
+              )
+      })
+    )
+  }
+  return { ...plan, layers }
+}
+
+/** One layer with a known input digest: the input tag is looked up only when it could change the decision. */
+async function decideLayer(
+  layer: LayerConfig,
+  d: LayerDecision,
+  facts: SameInputsFacts & { inputs: string },
+  ctx: EventContext,
+  deps: SameInputsDeps
+): Promise<LayerDecision> {
+  const wouldBuild = d.build
+    ? reusableReasons(d.reasons)
+    : !!inputsChangedReason(facts, tagOf(d.stable, layer))
+  const found =
+    wouldBuild && layer.reuse !== 'off'
+      ? await lookUp(`${layer.image}:${inputTag(layer.name, facts.inputs)}`, deps)
+      : undefined
+  return decideSameInputs(
+    layer.name,
+    d,
+    { ...facts, found },
+    {
+      reuse: layer.reuse ?? 'any',
+      defaultBranch: ctx.defaultBranch,
+      stable: d.stable ?? '',
+      image: layer.image
+    }
+  ).decision
+}
+
+/** The input digest of one layer, or undefined when a parent builds or an input is not known yet. */
+export function digestOf(
+  layer: LayerConfig,
+  m: LayerMaterial,
+  ids: Record<string, string>,
+  dockerfile: string | undefined,
+  layers: Plan['layers'],
+  s: Pick<SameInputsSettings, 'buildArgs' | 'platforms'>
+): string | undefined {
+  if (dockerfile === undefined || Object.values(m.externals).some(d => d === '')) return undefined
+  const parents: Record<string, string> = {}
+  for (const p of layer.from) {
+    const d = layers[p.layer]
+    const at = d?.ref?.lastIndexOf('@') ?? -1
+    // A parent built in this plan has no digest until it is built (SPEC 4a: the digest comes then).
+    if (!d || d.build || at < 0) return undefined
+    parents[p.layer] = d.ref!.slice(at + 1)
+  }
+  const files: InputFile[] = m.files.map(p => ({ path: p, id: ids[p] }))
+  return inputDigest({
+    settings: inputSettings(layer, { buildArgs: s.buildArgs, platforms: s.platforms }),
+    dockerfile,
+    files,
+    parents,
+    externals: m.externals
+  })
+}
+
+/** Layer names by depth: every layer after all its parents; each level's layers side by side. */
+export function levels(config: StrataConfig): string[][] {
+  const depth = new Map<string, number>()
+  const byName = new Map(config.layers.map(l => [l.name, l]))
+  for (const name of config.order) {
+    const from = byName.get(name)?.from ?? []
+    depth.set(name, from.length ? Math.max(...from.map(p => (depth.get(p.layer) ?? 0) + 1)) : 0)
+  }
+  const out: string[][] = []
+  for (const name of config.order) (out[depth.get(name)!] ??= []).push(name)
+  return out.filter(Boolean)
+}
+
+async function dockerfileHashes(layers: LayerConfig[], workspace: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  await Promise.all(
+    layers.map(async l => {
+      out[l.name] = sha256(await readFile(path.join(workspace, l.dockerfile)))
+    })
+  )
+  return out
+}
+
+/** The stable image with its labels; null: no such tag. Throws when the registry fails. */
+async function stableImage(
+  ref: string | undefined,
+  deps: SameInputsDeps
+): Promise<FoundImage | null | undefined> {
+  if (!ref) return undefined
+  return lookUp(ref, deps)
+}
+
+async function lookUp(ref: string, deps: SameInputsDeps): Promise<FoundImage | null | undefined> {
+  try {
+    const info = await deps.registry.inspect(ref)
+    if (!info) return null
+    const labels = deps.registry.labels ? await deps.registry.labels(ref) : null
+    return { digest: info.digest, labels: labels ?? (deps.registry.labels ? {} : null) }
+  } catch (e) {
+    deps.log.warning(`${ref}: ${(e as Error).message}; deciding without it`)
+    return undefined
+  }
+}
+
+async function settleAll<T>(
+  layers: LayerConfig[],
+  fn: (l: LayerConfig) => Promise<T>
+): Promise<Record<string, T>> {
+  const values = await Promise.all(layers.map(fn))
+  return Object.fromEntries(layers.map((l, i) => [l.name, values[i]]))
+}
+
+function tagOf(ref: string | undefined, layer: LayerConfig): string {
+  if (!ref) return ''
+  return ref.startsWith(`${layer.image}:`) ? ref.slice(layer.image.length + 1) : ref
+}
