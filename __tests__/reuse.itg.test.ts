@@ -11,7 +11,7 @@ import { createRegistry } from '../src/adapters/registry.js'
 import { createTerminalLogger } from '../src/adapters/terminal-log.js'
 import { sha256 } from '../src/core/input-digest.js'
 import { planToJson } from '../src/core/plan.js'
-import type { Plan, Registry } from '../src/core/types.js'
+import type { Plan } from '../src/core/types.js'
 import { makePlan, type RunSettings } from '../src/pipeline.js'
 import { digestOf, type LayerMaterial } from '../src/reuse.js'
 import { parseConfig } from '../src/core/config.js'
@@ -54,23 +54,6 @@ async function pushImage(name: string, tags: string[], labels: Record<string, st
     expect(res.status).toBe(201)
   }
   return hash(manifest)
-}
-
-/** The real adapter, with image-config labels read over the distribution API. */
-function registryWithLabels(): Registry {
-  const real = createRegistry()
-  return {
-    inspect: ref => real.inspect(ref),
-    retag: (s, t) => real.retag(s, t),
-    async labels(ref) {
-      const m = /^localhost:5000\/(.+):([^:]+)$/.exec(ref)!
-      const res = await fetch(`${HTTP}/v2/${m[1]}/manifests/${m[2]}`, { headers: { accept: OCI } })
-      if (res.status === 404) return null
-      const doc = (await res.json()) as { config: { digest: string } }
-      const blob = await fetch(`${HTTP}/v2/${m[1]}/blobs/${doc.config.digest}`)
-      return ((await blob.json()) as { config?: { Labels?: Record<string, string> } }).config?.Labels ?? {}
-    }
-  }
 }
 
 const name = `strata-test/reuse-${randomBytes(4).toString('hex')}`
@@ -126,7 +109,7 @@ async function plan(busybox: string): Promise<{ plan: Plan; lines: string[] }> {
   const log = createTerminalLogger({ write: l => void lines.push(l) })
   const out = await makePlan(settings, {
     log,
-    registry: registryWithLabels(),
+    registry: createRegistry(),
     sameInputs: { material: async () => material(busybox), contentIds: createContentIds(repo.dir) }
   })
   return { plan: out.plan, lines }

@@ -80,6 +80,9 @@ class MemoryRegistry implements Registry {
   async labels(ref: string): Promise<Record<string, string> | null> {
     return this.images.get(ref)?.labels ?? null
   }
+  async putIndex(): Promise<string> {
+    throw new Error('the reuse flow puts no index')
+  }
 }
 
 const log: Logger = {

@@ -205,8 +205,8 @@ async function lookUp(ref: string, deps: SameInputsDeps): Promise<FoundImage | n
   try {
     const info = await deps.registry.inspect(ref)
     if (!info) return null
-    const labels = deps.registry.labels ? await deps.registry.labels(ref) : null
-    return { digest: info.digest, labels: labels ?? (deps.registry.labels ? {} : null) }
+    const labels = await deps.registry.labels(ref)
+    return { digest: info.digest, labels: labels ?? {} }
   } catch (e) {
     deps.log.warning(`${ref}: ${(e as Error).message}; deciding without it`)
     return undefined
