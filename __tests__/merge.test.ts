@@ -170,8 +170,11 @@ describe('mergePlatforms', () => {
 
 describe('platformStepProblem', () => {
   const step = { platform: 'linux/arm64', plan: '{}', push: true }
+  test('a plan, push and a platform of the layer: no problem', () => {
+    expect(platformStepProblem(cfg, plan(['base']), step)).toBeUndefined()
+  })
+
   test.each([
-    ['a plan, push, a platform of the layer', step, undefined],
     ['no plan', { ...step, plan: undefined }, 'the platform input (linux/arm64) needs the `plan` input'],
     ['no push', { ...step, push: false }, 'this run does not push'],
     [
@@ -185,9 +188,7 @@ describe('platformStepProblem', () => {
       'layer "base" is built for linux/amd64, not linux/arm64'
     ]
   ])('[%#] %s', (_, s, want) => {
-    const got = platformStepProblem(cfg, plan(['base']), s)
-    const matcher = want === undefined ? undefined : expect.stringContaining(want)
-    expect(got).toEqual(matcher)
+    expect(platformStepProblem(cfg, plan(['base']), s)).toContain(want)
   })
 })
 
