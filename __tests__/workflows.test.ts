@@ -679,7 +679,7 @@ describe('build-layer.yml: one runner per platform, merged by digest', () => {
     ['nothing, when a platform failed and nothing merged', {}, '']
   ] as const)("the workflow's ref output is %s", (_, refs, want) => {
     const out = buildLayer.on.workflow_call.outputs.ref.value
-    const vars = {
+    const vars: Json = {
       jobs: {
         merge: { outputs: 'merge' in refs ? { ref: refs.merge } : {} },
         build: { outputs: 'build' in refs ? { ref: refs.build } : {} }
