@@ -326,15 +326,22 @@ layers:
     dockerfile: ${baseDockerfile}
     paths: [${baseDockerfile}, base.txt]
   app:
-    dockerfile: Dockerfile.app
+    dockerfile: Dockerfile.on-base
     from: base
-    paths: [Dockerfile.app, app.txt]
+    paths: [Dockerfile.on-base, app.txt]
     always: true
+`
+/** A child of base: its RUN fails unless its parent really is base. */
+const ON_BASE = `ARG BASE_IMAGE
+FROM \${BASE_IMAGE}
+COPY app.txt /app/app.txt
+RUN test -f /etc/base.txt
 `
 const RUNNERS = 'linux/amd64: ubuntu-latest\nlinux/arm64: ubuntu-24.04-arm'
 
-/** A base that builds on amd64 and fails on arm64 (the build arg TARGETARCH is in RUN's environment). */
+/** A base that builds on amd64 and fails on arm64 (a declared build arg is in RUN's environment). */
 const FAILS_ON_ARM64 = `FROM scratch
+ARG TARGETARCH
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "sh", "-c", "test \\"$TARGETARCH\\" != arm64"]
 COPY base.txt /etc/base.txt
@@ -358,6 +365,7 @@ describe('one runner per platform: plan, a job per platform, then the merge', ()
     repo.event = join(await mkdtemp(join(tmpdir(), 'strata-event-')), 'event.json')
     await mkdir(join(repo.dir, '.github'))
     await writeFile(join(repo.dir, 'Dockerfile.fails-on-arm64'), FAILS_ON_ARM64)
+    await writeFile(join(repo.dir, 'Dockerfile.on-base'), ON_BASE)
     await writeFile(join(repo.dir, '.github/strata.yml'), PLATFORM_CONFIG(repo.image, 'Dockerfile.base'))
     await git(repo.dir, 'init', '-q', '-b', 'main')
     await commit(repo, 'initial')
