@@ -107,7 +107,7 @@ describe('actionlint', () => {
         '.github/workflows/build-layer.yml',
         '.github/workflows/ci.yml',
         SEED,
-        ...['ghcr', 'dockerhub', 'fly', 'multi-platform', 'scanner', 'monorepo'].map(
+        ...['ghcr', 'dockerhub', 'fly', 'multi-platform', 'native-platforms', 'scanner', 'monorepo'].map(
           d => `examples/${d}/.github/workflows/images.yml`
         )
       ])
@@ -686,6 +686,19 @@ describe('build-layer.yml: one runner per platform, merged by digest', () => {
       }
     }
     expect(evaluateTemplate(String(out), { vars })).toBe(want)
+  })
+
+  test.each(
+    layerCalls.filter(c => c.call.with?.runners !== undefined).map(c => [`${c.file} ${c.job}`, c] as const)
+  )('%s: its runners parse and give each platform of its layer a runner', (_, { file, call }) => {
+    const runners = parseRunners(String(call.with.runners))
+    const layerConfig = configFor(file, call.with.config)!.config.layers.find(
+      l => l.name === call.with.layer
+    )!
+    expect(platformSplit(layerConfig.platforms, runners, true)).toEqual({
+      split: true,
+      matrix: expect.objectContaining({ include: expect.any(Array) })
+    })
   })
 
   test('the platform and merge jobs get only the permissions they use', () => {
