@@ -1,7 +1,17 @@
 // mode: merge and the platform step's checks, against a fake Registry that records every call: one
 // index per layer under its versioned tags, then the moving tags, and nothing at all when a platform
 // is missing or an index cannot be put.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Buildx } from '../src/adapters/buildx.js'
+import { parseConfig } from '../src/core/config.js'
+import { readEvent } from '../src/core/event.js'
+import { decide, planToJson } from '../src/core/plan.js'
 import type { PlatformManifest, Plan, Registry } from '../src/core/types.js'
+import type { RunSettings } from '../src/pipeline.js'
+import { runPipeline } from '../src/pipeline.js'
+import { loadEvent } from '../__fixtures__/events/index.js'
 import { mergePlatforms, platformDigests, platformOutputs, platformStepProblem } from '../src/merge.js'
 import type { BuildResult } from '../src/build.js'
 import { config, eventContext, from, IMAGE, layer } from '../__fixtures__/layers.js'
@@ -232,5 +242,108 @@ describe('platform step outputs', () => {
     const log = recordingLog()
     expect(platformOutputs(cfg, plan(['base']), { runners, push: true }, log)).toEqual(want)
     expect(log.lines).toEqual(said)
+  })
+})
+
+describe('runPipeline: the platform step and the merge follow one plan', () => {
+  const yml = `version: 1
+image: ghcr.io/acme/sindri
+defaults:
+  platforms: [linux/amd64, linux/arm64]
+layers:
+  base:
+    dockerfile: Dockerfile
+`
+  const ws = mkdtempSync(join(tmpdir(), 'strata-merge-pipeline-'))
+  mkdirSync(join(ws, '.github'))
+  writeFileSync(join(ws, '.github/strata.yml'), yml)
+  writeFileSync(join(ws, 'Dockerfile'), 'FROM scratch\n')
+  const { eventName, payload, env } = loadEvent('push')
+  const now = new Date('2025-06-01T12:00:00Z')
+  const given = decide({
+    config: parseConfig(yml, '.github/strata.yml'),
+    ctx: readEvent(eventName, payload, env, now),
+    changes: { source: 'none', files: [] },
+    force: 'all',
+    stableExists: {}
+  })
+  const settings = (over: Partial<RunSettings>): RunSettings => ({
+    mode: 'build',
+    workspace: ws,
+    configPath: '.github/strata.yml',
+    eventName,
+    payload,
+    env,
+    now,
+    plan: JSON.stringify(planToJson(given)),
+    force: [],
+    push: true,
+    buildArgs: {},
+    dryRun: false,
+    runnerTemp: ws,
+    buildEnv: {},
+    maxDeletions: 0,
+    ...over
+  })
+  /** Any build or registry call fails the test: these steps must stop before either. */
+  const refuse = (): never => {
+    throw new Error('called')
+  }
+  const buildx: Buildx = { version: refuse, inspectBuilder: async () => refuse(), build: refuse }
+  const { registry, calls } = fakeRegistry()
+
+  test.each([
+    [
+      'merge without a plan',
+      { mode: 'merge' as const, plan: undefined },
+      'mode: merge needs the `plan` input'
+    ],
+    [
+      'a platform step without a plan',
+      { platform: 'linux/arm64', plan: undefined },
+      'the platform input (linux/arm64) needs the `plan` input'
+    ],
+    [
+      'a platform step that does not push',
+      { platform: 'linux/arm64', push: false },
+      'pushes the image by digest for a `mode: merge` step, but this run does not push'
+    ],
+    [
+      'a platform the layer is not built for',
+      { platform: 'linux/s390x' },
+      'layer "base" is built for linux/amd64, linux/arm64, not linux/s390x'
+    ],
+    [
+      'a merge with one platform missing',
+      { mode: 'merge' as const, digests: [{ platform: 'linux/amd64', digest: A }] },
+      'nothing merged, no tag moved: base: no digest for linux/arm64'
+    ]
+  ])('%s: refused before any build or registry call', async (_, over, message) => {
+    await expect(runPipeline(settings(over), { log: recordingLog(), registry, buildx })).rejects.toThrow(
+      message
+    )
+    expect(calls).toEqual([])
+  })
+
+  test('a merge of both platforms puts the index and reports it as the layer’s ref', async () => {
+    const mine = fakeRegistry()
+    const digests = [
+      { platform: 'linux/amd64', digest: A },
+      { platform: 'linux/arm64', digest: B }
+    ]
+    const out = await runPipeline(settings({ mode: 'merge', digests }), {
+      log: recordingLog(),
+      registry: mine.registry
+    })
+    // A leaf pushed to main: main-<sha7> is versioned, latest moves.
+    const tag = `ghcr.io/acme/sindri:main-${readEvent(eventName, payload, env, now).sha.slice(0, 7)}`
+    expect(mine.calls).toEqual([
+      ['putIndex', manifests, [tag]],
+      ['retag', `${tag}@${INDEX(1)}`, ['ghcr.io/acme/sindri:latest']]
+    ])
+    expect(out.mode === 'merge' && out.build.layers.base).toMatchObject({
+      ref: `${tag}@${INDEX(1)}`,
+      digest: INDEX(1)
+    })
   })
 })
