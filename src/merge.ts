@@ -4,7 +4,7 @@
 // tags, only once every layer's index is in place (SPEC 7). A missing platform merges and moves nothing.
 import type { BuildResult } from './build.js'
 import { platformsOf } from './core/buildx-args.js'
-import type { PlatformDigest } from './core/merge.js'
+import type { MergeStep, PlatformDigest } from './core/merge.js'
 import { buildPlatforms, planMerge, platformSplit } from './core/merge.js'
 import type { EventContext, Logger, Plan, Registry, StrataConfig } from './core/types.js'
 
@@ -82,7 +82,17 @@ export async function mergePlatforms(
     return result
   }
 
-  const moves = planned.steps.filter(s => s.moving.length)
+  await moveTags(planned.steps, result, deps)
+  return result
+}
+
+/** Every layer's index is in place: move each layer's moving tags to it, side by side. */
+async function moveTags(
+  steps: MergeStep[],
+  result: BuildResult,
+  { registry, log }: { registry: Registry; log: Logger }
+): Promise<void> {
+  const moves = steps.filter(s => s.moving.length)
   const moved = await Promise.allSettled(
     moves.map(s => {
       const source = result.layers[s.layer].ref as string
@@ -97,7 +107,6 @@ export async function mergePlatforms(
     result.failed ??= layer
     log.warning(`${layer}: ${result.layers[layer].error}`)
   })
-  return result
 }
 
 /**
