@@ -30,8 +30,9 @@ function initialResult(config: StrataConfig, plan: Plan): BuildResult {
 }
 
 /**
- * `mode: merge`. Throws before touching the registry when a digest is missing, extra or contradictory;
- * a failed index PUT or tag move is recorded on its layer (`failed`) and leaves every moving tag alone.
+ * `mode: merge`. Throws before touching the registry when a digest is missing, extra or contradictory.
+ * A failed index PUT is recorded on its layer (`failed`) and then no moving tag moves at all; a failed
+ * tag move is recorded on its layer.
  */
 export async function mergePlatforms(
   config: StrataConfig,
