@@ -12,7 +12,7 @@ import type { PlatformManifest, Plan, Registry } from '../src/core/types.js'
 import type { RunSettings } from '../src/pipeline.js'
 import { runPipeline } from '../src/pipeline.js'
 import { loadEvent } from '../__fixtures__/events/index.js'
-import { mergePlatforms, platformDigests, platformOutputs, platformStepProblem } from '../src/merge.js'
+import { mergePlatforms, platformOutputs, platformStepOutputs, platformStepProblem } from '../src/merge.js'
 import type { BuildResult } from '../src/build.js'
 import { config, eventContext, from, IMAGE, layer } from '../__fixtures__/layers.js'
 import { recordingLog } from '../__fixtures__/log.js'
@@ -203,15 +203,23 @@ describe('platformStepProblem', () => {
 })
 
 describe('platform step outputs', () => {
-  test('digests: layer → platform → digest of every layer built here', () => {
-    const build: BuildResult = {
-      commands: [],
-      layers: {
-        base: { name: 'base', status: 'built', digest: A, reasons: [] },
-        app: { name: 'app', status: 'not-selected', reasons: [] }
-      }
-    }
-    expect(platformDigests(build, 'linux/arm64')).toEqual({ base: { 'linux/arm64': A } })
+  const result = (...built: [string, string][]): BuildResult => ({
+    commands: [],
+    layers: Object.fromEntries([
+      ...built.map(([name, digest]) => [name, { name, status: 'built' as const, digest, reasons: [] }]),
+      ['other', { name: 'other', status: 'not-selected' as const, reasons: [] }]
+    ])
+  })
+  test.each([
+    ['one layer built', result(['base', A]), { digests: `{"base":{"linux/arm64":"${A}"}}`, digest: A }],
+    [
+      'two layers built: no single digest',
+      result(['base', A], ['app', B]),
+      { digests: `{"base":{"linux/arm64":"${A}"},"app":{"linux/arm64":"${B}"}}`, digest: '' }
+    ],
+    ['nothing built', result(), { digests: '{}', digest: '' }]
+  ])('digest and digests of a platform step: %s', (_, build, want) => {
+    expect(platformStepOutputs(build, 'linux/arm64')).toEqual(want)
   })
 
   test.each([

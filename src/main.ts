@@ -11,7 +11,7 @@ import { renderSummary, writeSummary } from './adapters/summary.js'
 import { renderCleanupSummary } from './cleanup.js'
 import type { Inputs } from './inputs.js'
 import { getInputs } from './inputs.js'
-import { platformDigests, platformOutputs } from './merge.js'
+import { platformOutputs, platformStepOutputs } from './merge.js'
 import { computeOutputs, writePlanFile } from './outputs.js'
 import type { Logger } from './core/types.js'
 import type { RunOutcome, RunSettings } from './pipeline.js'
@@ -99,14 +99,9 @@ async function record(outcome: RunOutcome, inputs: Inputs, runnerTemp: string, l
   const paths = planPaths(outcome)
   const outputs: Record<string, string> = {
     ...computeOutputs(outcome.config, outcome.plan, paths, build),
-    ...platformOutputs(outcome.config, outcome.plan, { ...inputs, push: outcome.push }, log)
-  }
-  // A platform step: its layers' platform manifests, for the merge step (`digest`: the one layer's).
-  if (build && outcome.mode === 'build' && inputs.platform) {
-    const digests = platformDigests(build, inputs.platform)
-    const one = Object.values(digests)
-    outputs.digests = JSON.stringify(digests)
-    outputs.digest = one.length === 1 ? Object.values(one[0])[0] : ''
+    ...platformOutputs(outcome.config, outcome.plan, { ...inputs, push: outcome.push }, log),
+    // A platform step: its platform manifests, for the merge step.
+    ...(build && outcome.mode === 'build' && inputs.platform && platformStepOutputs(build, inputs.platform))
   }
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
   core.setOutput('plan-file', await writePlanFile(runnerTemp, outcome.plan, paths, build))

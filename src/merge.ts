@@ -142,16 +142,20 @@ export function platformStepProblem(
   return undefined
 }
 
-/** `digests` of a platform step: layer → platform → the platform manifest's digest. */
-export function platformDigests(
+/**
+ * The outputs of a platform step: `digests`, layer → platform → the platform manifest's digest of
+ * every layer built, and `digest`, that of the one layer built (empty when several or none were).
+ */
+export function platformStepOutputs(
   build: BuildResult,
   platform: string
-): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {}
+): { digests: string; digest: string } {
+  const digests: Record<string, Record<string, string>> = {}
   for (const r of Object.values(build.layers)) {
-    if (r.status === 'built' && r.digest) out[r.name] = { [platform]: r.digest }
+    if (r.status === 'built' && r.digest) digests[r.name] = { [platform]: r.digest }
   }
-  return out
+  const built = Object.values(digests)
+  return { digests: JSON.stringify(digests), digest: built.length === 1 ? built[0][platform] : '' }
 }
 
 /**
