@@ -6,6 +6,7 @@ import {
   parseKeyValueLines,
   parseList,
   parseMode,
+  parsePlatform,
   parsePlatforms,
   parsePositiveInt,
   parsePush,
@@ -65,13 +66,16 @@ describe('parseBoolean, parseMode, parsePush, parseForce, parsePositiveInt, pars
     ['', 'build'],
     ['plan', 'plan'],
     ['build', 'build'],
+    ['merge', 'merge'],
     ['cleanup', 'cleanup']
   ])('[%#] mode %j → %s', (text, expected) => {
     expect(parseMode(text)).toBe(expected)
   })
 
   test('an unknown mode says which modes exist', () => {
-    expect(() => parseMode('deploy')).toThrow('input "mode" is "deploy": must be plan, build or cleanup')
+    expect(() => parseMode('deploy')).toThrow(
+      'input "mode" is "deploy": must be plan, build, merge or cleanup'
+    )
   })
 
   test.each([
@@ -131,6 +135,24 @@ describe('parseBoolean, parseMode, parsePush, parseForce, parsePositiveInt, pars
   test('a platform that is not os/arch is refused', () => {
     expect(() => parsePlatforms('amd64')).toThrow('input "platforms" is "amd64": each platform is os/arch')
   })
+
+  test.each([
+    ['', undefined],
+    [' linux/arm64 ', 'linux/arm64'],
+    ['linux/arm/v7', 'linux/arm/v7']
+  ])('[%#] platform %j → %j', (text, expected) => {
+    expect(parsePlatform(text)).toBe(expected)
+  })
+
+  test.each([
+    [
+      'linux/amd64,linux/arm64',
+      'input "platform" is "linux/amd64,linux/arm64": name one platform, e.g. linux/arm64'
+    ],
+    ['arm64', 'input "platforms" is "arm64": each platform is os/arch']
+  ])('[%#] platform %j is refused', (text, message) => {
+    expect(() => parsePlatform(text)).toThrow(message)
+  })
 })
 
 describe('resolvePush', () => {
@@ -179,6 +201,9 @@ describe('getInputs', () => {
       base: undefined,
       head: undefined,
       platforms: undefined,
+      platform: undefined,
+      digests: [],
+      runners: {},
       buildArgs: {},
       builder: undefined,
       dryRun: false,
@@ -202,7 +227,10 @@ describe('getInputs', () => {
       builder: 'remote',
       'dry-run': 'true',
       summary: 'false',
-      'max-deletions': '3'
+      'max-deletions': '3',
+      platform: 'linux/arm64',
+      digests: `linux/amd64=sha256:${'a'.repeat(64)}`,
+      runners: 'linux/arm64: ubuntu-24.04-arm'
     })
     const inputs = getInputs()
     expect(inputs).toMatchObject({
@@ -219,7 +247,10 @@ describe('getInputs', () => {
       builder: 'remote',
       dryRun: true,
       summary: false,
-      maxDeletions: 3
+      maxDeletions: 3,
+      platform: 'linux/arm64',
+      digests: [{ platform: 'linux/amd64', digest: `sha256:${'a'.repeat(64)}` }],
+      runners: { 'linux/arm64': 'ubuntu-24.04-arm' }
     })
     expect(Object.isFrozen(inputs)).toBe(true)
   })

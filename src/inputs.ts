@@ -1,5 +1,7 @@
 // The action's inputs, read once into one typed object: nothing downstream calls core.getInput.
 import * as core from '@actions/core'
+import type { PlatformDigest } from './core/merge.js'
+import { parseDigests, parseRunners } from './core/merge.js'
 import type { Mode, PushSetting } from './core/inputs-parse.js'
 import {
   parseBoolean,
@@ -7,6 +9,7 @@ import {
   parseKeyValueLines,
   parseList,
   parseMode,
+  parsePlatform,
   parsePlatforms,
   parsePositiveInt,
   parsePush
@@ -15,7 +18,7 @@ import {
 export interface Inputs {
   /** `config`: path of the layer config, relative to the workspace. */
   readonly config: string
-  /** `mode`: plan (decide only), build (decide then build), cleanup (retention). */
+  /** `mode`: plan (decide only), build (decide then build), merge (platform digests → index), cleanup (retention). */
   readonly mode: Mode
   /** `layers`: the layers this step may build; undefined: all. */
   readonly layers?: string[]
@@ -32,6 +35,12 @@ export interface Inputs {
   readonly head?: string
   /** `platforms`: override every layer's platforms. */
   readonly platforms?: string[]
+  /** `platform`: build this one platform of the plan's layers and push it by digest (issue 14). */
+  readonly platform?: string
+  /** `digests`: the platform steps' digests, for `mode: merge`. */
+  readonly digests: PlatformDigest[]
+  /** `runners`: platform → runner label, for the `matrix` output. */
+  readonly runners: Record<string, string>
   /** `build-args`: KEY=VALUE added to every layer. */
   readonly buildArgs: Record<string, string>
   /** `builder`: buildx builder name; undefined: the current one. */
@@ -62,6 +71,9 @@ export function getInputs(): Inputs {
     base: optional('base'),
     head: optional('head'),
     platforms: parsePlatforms(text('platforms')),
+    platform: parsePlatform(text('platform')),
+    digests: parseDigests(text('digests')),
+    runners: parseRunners(text('runners')),
     buildArgs: parseKeyValueLines('build-args', text('build-args')),
     builder: optional('builder'),
     dryRun: parseBoolean('dry-run', text('dry-run') || 'false'),

@@ -11,7 +11,9 @@ import { renderSummary, writeSummary } from './adapters/summary.js'
 import { renderCleanupSummary } from './cleanup.js'
 import type { Inputs } from './inputs.js'
 import { getInputs } from './inputs.js'
+import { platformOutputs, platformStepOutputs } from './merge.js'
 import { computeOutputs, writePlanFile } from './outputs.js'
+import type { Logger } from './core/types.js'
 import type { RunOutcome, RunSettings } from './pipeline.js'
 import { planPaths, runPipeline } from './pipeline.js'
 
@@ -64,6 +66,8 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
     base: inputs.base,
     head: inputs.head,
     platforms: inputs.platforms,
+    platform: inputs.platform,
+    digests: inputs.digests,
     buildArgs: inputs.buildArgs,
     builder: inputs.builder,
     dryRun: inputs.dryRun,
@@ -81,21 +85,25 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
     github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
     git: createGit(workspace)
   })
-  await record(outcome, inputs, runnerTemp)
+  await record(outcome, inputs, runnerTemp, log)
   return failureOf(outcome)
 }
 
 /** Outputs, plan-file and job summary: written even when a layer failed (run, record, then fail). */
-async function record(outcome: RunOutcome, inputs: Inputs, runnerTemp: string): Promise<void> {
+async function record(outcome: RunOutcome, inputs: Inputs, runnerTemp: string, log: Logger): Promise<void> {
   if (outcome.mode === 'cleanup') {
     if (inputs.summary) await writeSummary(renderCleanupSummary(outcome.cleanup))
     return
   }
-  const build = outcome.mode === 'build' ? outcome.build : undefined
+  const build = outcome.mode === 'plan' ? undefined : outcome.build
   const paths = planPaths(outcome)
-  for (const [name, value] of Object.entries(computeOutputs(outcome.config, outcome.plan, paths, build))) {
-    core.setOutput(name, value)
+  const outputs: Record<string, string> = {
+    ...computeOutputs(outcome.config, outcome.plan, paths, build),
+    ...platformOutputs(outcome.config, outcome.plan, { ...inputs, push: outcome.push }, log),
+    // A platform step: its platform manifests, for the merge step.
+    ...(build && outcome.mode === 'build' && inputs.platform && platformStepOutputs(build, inputs.platform))
   }
+  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
   core.setOutput('plan-file', await writePlanFile(runnerTemp, outcome.plan, paths, build))
   if (inputs.summary) {
     const md = renderSummary(outcome.plan, build, {
@@ -113,7 +121,7 @@ function failureOf(outcome: RunOutcome): string | undefined {
     const errors = outcome.cleanup.errors
     return errors.length ? `cleanup stopped: ${errors.join('; ')}` : undefined
   }
-  if (outcome.mode === 'build' && outcome.build.failed) {
+  if (outcome.mode !== 'plan' && outcome.build.failed) {
     const r = outcome.build.layers[outcome.build.failed]
     return `layer ${outcome.build.failed} failed: ${r?.error ?? 'see its log group'}`
   }

@@ -1,8 +1,9 @@
 // The pipeline shared by the action (main.ts) and the CLI (cli.ts): config → event → changes →
-// registry look-ups → decision → (build mode) build, or (cleanup mode) retention.
+// registry look-ups → decision → (build mode) build, (merge mode) platform digests → index, or
+// (cleanup mode) retention.
 import type { Buildx } from './adapters/buildx.js'
 import { loadConfig } from './adapters/config-file.js'
-import type { BuildResult } from './build.js'
+import type { BuildOptions, BuildResult } from './build.js'
 import { executePlan } from './build.js'
 import type { ChangeDeps } from './changes.js'
 import { detectChanges } from './changes.js'
@@ -13,10 +14,12 @@ import type { RunnerEnv } from './core/event.js'
 import type { Mode, PushSetting } from './core/inputs-parse.js'
 import { resolvePush } from './core/inputs-parse.js'
 import { decide, describePlan, followPlan, parsePlanInput } from './core/plan.js'
+import type { PlatformDigest } from './core/merge.js'
 import { layerTags, parentLayers } from './core/tags.js'
 import type { ContentIds } from './adapters/content-ids.js'
 import { applySameInputs } from './reuse.js'
 import type { LayerMaterial } from './reuse.js'
+import { mergePlatforms, platformStepProblem } from './merge.js'
 import type {
   ChangeSet,
   DiffRange,
@@ -54,6 +57,10 @@ export interface RunSettings {
   base?: string
   head?: string
   platforms?: string[]
+  /** Build this one platform and push it by digest, no tags (a platform job of issue 14). */
+  platform?: string
+  /** mode merge: the platform steps' digests. */
+  digests?: PlatformDigest[]
   buildArgs: Record<string, string>
   builder?: string
   dryRun: boolean
@@ -94,6 +101,7 @@ export interface PlanOutcome {
 export type RunOutcome =
   | ({ mode: 'plan' } & PlanOutcome)
   | ({ mode: 'build'; build: BuildResult } & PlanOutcome)
+  | ({ mode: 'merge'; build: BuildResult } & PlanOutcome)
   | { mode: 'cleanup'; config: StrataConfig; cleanup: Awaited<ReturnType<typeof runCleanup>> }
 
 /** Runs the mode the settings name. */
@@ -115,25 +123,45 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     )
     return { mode: 'cleanup', config, cleanup }
   }
+  if (s.mode === 'merge' && !s.plan) {
+    throw new Error(
+      'mode: merge needs the `plan` input: the plan that the platform steps followed (the `plan` output of ' +
+        'their `mode: plan` step)'
+    )
+  }
   const planned = await makePlan(s, deps)
   if (s.mode === 'plan') return { mode: 'plan', ...planned }
+  if (s.mode === 'merge') {
+    const opts = { digests: s.digests ?? [], platforms: s.platforms, push: planned.push, dryRun: s.dryRun }
+    const build = await mergePlatforms(planned.config, planned.plan, planned.ctx, opts, deps)
+    return { mode: 'merge', build, ...planned }
+  }
   if (!deps.buildx) throw new Error('mode build needs docker buildx (no Buildx adapter was given)')
-  const build = await executePlan(
-    planned.config,
-    planned.plan,
-    planned.ctx,
-    {
-      push: planned.push,
-      dryRun: s.dryRun,
-      builder: s.builder,
-      platforms: s.platforms,
-      buildArgs: s.buildArgs,
-      runnerTemp: s.runnerTemp,
-      env: s.buildEnv,
-      workspace: s.workspace
-    },
-    { buildx: deps.buildx, registry: deps.registry, log: deps.log }
-  )
+  if (s.platform) {
+    const problem = platformStepProblem(planned.config, planned.plan, {
+      ...s,
+      platform: s.platform,
+      push: planned.push
+    })
+    if (problem) throw new Error(problem)
+  }
+  // A platform step builds that platform alone and pushes it by digest, without tags (src/build.ts).
+  const opts: BuildOptions & { pushByDigest?: boolean } = {
+    push: planned.push,
+    dryRun: s.dryRun,
+    builder: s.builder,
+    platforms: s.platform ? [s.platform] : s.platforms,
+    buildArgs: s.buildArgs,
+    runnerTemp: s.runnerTemp,
+    env: s.buildEnv,
+    workspace: s.workspace,
+    ...(s.platform && { pushByDigest: true })
+  }
+  const build = await executePlan(planned.config, planned.plan, planned.ctx, opts, {
+    buildx: deps.buildx,
+    registry: deps.registry,
+    log: deps.log
+  })
   return { mode: 'build', build, ...planned }
 }
 

@@ -1,7 +1,7 @@
 // Pure parsing of the action's text inputs: lists, KEY=VALUE lines, booleans, modes.
 // Every error names the input, quotes the value and says what would be accepted.
 
-export type Mode = 'plan' | 'build' | 'cleanup'
+export type Mode = 'plan' | 'build' | 'merge' | 'cleanup'
 export type PushSetting = 'auto' | boolean
 
 export class InputError extends Error {
@@ -54,8 +54,8 @@ export function parseBoolean(input: string, text: string): boolean {
 
 export function parseMode(text: string): Mode {
   const t = text.trim() || 'build'
-  if (t === 'plan' || t === 'build' || t === 'cleanup') return t
-  return fail('mode', text, 'must be plan, build or cleanup')
+  if (t === 'plan' || t === 'build' || t === 'merge' || t === 'cleanup') return t
+  return fail('mode', text, 'must be plan, build, merge or cleanup')
 }
 
 export function parsePush(text: string): PushSetting {
@@ -92,6 +92,15 @@ export function parsePlatforms(text: string): string[] | undefined {
     }
   }
   return items.length ? items : undefined
+}
+
+/** The `platform` input: one platform (`os/arch[/variant]`), or undefined when empty. */
+export function parsePlatform(text: string): string | undefined {
+  const t = text.trim()
+  if (!t) return undefined
+  if (/[,\n]/.test(t))
+    fail('platform', text, 'name one platform, e.g. linux/arm64 (the platforms input takes several)')
+  return parsePlatforms(t)?.[0]
 }
 
 /** `push: auto` pushes unless the event is a pull request from a fork (its token cannot push). */
