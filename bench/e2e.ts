@@ -4,7 +4,8 @@
 // registry traffic of that run.
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { change, commitAll, initRepo, writeTree, type Change } from './fixture.js'
+import { writeFile } from 'node:fs/promises'
+import { change, commitAll, git, initRepo, writeTree, type Change } from './fixture.js'
 import { exec } from './plan-e2e.js'
 import type { BenchRegistry, Traffic } from './registry.js'
 
@@ -18,7 +19,11 @@ export const SCENARIOS = {
   'strata-app': 'strata build --push, application-only change',
   'strata-tooling': 'strata build --push, tooling change',
   'strata-base': 'strata build --push, base change',
-  'strata-docs': 'strata build --push, docs-only change'
+  'strata-docs': 'strata build --push, docs-only change',
+  'alternative-merge':
+    'the same, the push to main that merges a tooling pull request (its gha scope is not readable from main and pull requests write no registry cache, so main builds from its own registry cache)',
+  'strata-merge':
+    'strata build --push of the push to main that merges a tooling pull request Strata already built (as a pull_request event)'
 } as const
 export type Scenario = keyof typeof SCENARIOS
 
@@ -90,6 +95,41 @@ export async function runE2e(work: string, o: E2eOptions): Promise<Record<string
     return { ...cli('build', '--push', '--json', '--base', base, '--head', head), expect }
   }
 
+  // The pull request's run is part of the setup, not measured: a tooling change on a branch, built by
+  // Strata for the pull_request event (pushing its input tags), then merged with a merge commit.
+  const strataMerge = async (): Promise<Prepared> => {
+    const number = ++n
+    const branch = `pr-${number}`
+    const base = head
+    await git(dirs.strata, 'checkout', '-q', '-b', branch)
+    await change(dirs.strata, 'tooling', number)
+    const prHead = await commitAll(dirs.strata, `tooling change ${number}`)
+    const event = join(work, `pull_request-${number}.json`)
+    await writeFile(event, JSON.stringify(pullRequestEvent(number, branch, base, prHead)))
+    await freshRunner(host)
+    await measured(
+      o,
+      cli(
+        'build',
+        '--push',
+        '--json',
+        '--event-file',
+        event,
+        '--event-name',
+        'pull_request',
+        '--base',
+        base,
+        '--head',
+        prHead
+      ),
+      ['tooling', 'app']
+    )
+    await git(dirs.strata, 'checkout', '-q', 'main')
+    await git(dirs.strata, 'merge', '-q', '--no-ff', '-m', `Merge pull request #${number}`, branch)
+    head = await git(dirs.strata, 'rev-parse', 'HEAD')
+    return { ...cli('build', '--push', '--json', '--base', base, '--head', head), expect: [] }
+  }
+
   const prepare: Record<Scenario, () => Promise<Prepared>> = {
     monolithic: async () =>
       buildx(dirs.cold, '-f', 'Dockerfile.mono', '--push', '-t', `${host}/bench-monolithic:run-${++n}`),
@@ -116,7 +156,10 @@ export async function runE2e(work: string, o: E2eOptions): Promise<Record<string
     'strata-app': () => strataChange('app', ['app']),
     'strata-tooling': () => strataChange('tooling', ['tooling', 'app']),
     'strata-base': () => strataChange('base', ['base', 'tooling', 'app']),
-    'strata-docs': () => strataChange('docs', [])
+    'strata-docs': () => strataChange('docs', []),
+    // What main builds after the merge is what a tooling change costs it (see SCENARIOS).
+    'alternative-merge': async () => (await change(dirs.alt, 'tooling', ++n), alternative()),
+    'strata-merge': strataMerge
   }
 
   // Warm-up, not measured: Strata's stable tags and the alternative's registry cache exist, as after
@@ -158,6 +201,26 @@ export async function runE2e(work: string, o: E2eOptions): Promise<Record<string
     }
   }
   return samples
+}
+
+/** A pull_request event of the bench repository, as the runner writes it (the fields Strata reads). */
+function pullRequestEvent(number: number, branch: string, base: string, head: string): object {
+  const repository = {
+    full_name: 'bench/strata',
+    name: 'strata',
+    owner: { login: 'bench' },
+    default_branch: 'main'
+  }
+  return {
+    action: 'synchronize',
+    number,
+    pull_request: {
+      number,
+      head: { sha: head, ref: branch, repo: { full_name: 'bench/strata' } },
+      base: { sha: base, ref: 'main', repo: { full_name: 'bench/strata' } }
+    },
+    repository
+  }
 }
 
 /** Runs one command, timed from spawn to exit, with the registry traffic it caused. */
