@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { createBuildx } from './adapters/buildx.js'
 import { createGit } from './adapters/git.js'
 import { createRegistry } from './adapters/registry.js'
+import { safeJson, safeText } from './core/log-safe.js'
 import { createTerminalLogger, renderTable, type TableRow } from './adapters/terminal-log.js'
 import type { BuildResult } from './build.js'
 import { decisionTable } from './cleanup.js'
@@ -63,7 +64,7 @@ export async function cli(argv: string[], io: CliIO = processIO): Promise<number
   try {
     ;({ values, positionals } = parse(argv))
   } catch (e) {
-    io.err(`strata: ${(e as Error).message}\n\n${USAGE}`)
+    io.err(`${safeText(`strata: ${(e as Error).message}`)}\n\n${USAGE}`)
     return 2
   }
   if (values.help || positionals.length === 0) {
@@ -73,7 +74,7 @@ export async function cli(argv: string[], io: CliIO = processIO): Promise<number
   try {
     return await command(positionals, values, io)
   } catch (e) {
-    io.err(`strata: ${e instanceof Error ? e.message : String(e)}\n`)
+    io.err(`${safeText(`strata: ${e instanceof Error ? e.message : String(e)}`)}\n`)
     return 1
   }
 }
@@ -159,15 +160,17 @@ async function command(
   })
 
   if (outcome.mode === 'cleanup') {
-    if (values.json) io.out(`${JSON.stringify(outcome.cleanup, null, 2)}\n`)
-    else io.out(`${decisionTable(outcome.cleanup.images.flatMap(i => i.rows)).join('\n')}\n`)
+    if (values.json) io.out(`${safeJson(JSON.stringify(outcome.cleanup, null, 2))}\n`)
+    else io.out(`${safeText(decisionTable(outcome.cleanup.images.flatMap(i => i.rows)).join('\n'))}\n`)
     return outcome.cleanup.errors.length ? 1 : 0
   }
   const build = outcome.mode === 'build' ? outcome.build : undefined
-  if (values.json) io.out(planFileContent(outcome.plan, planPaths(outcome), build))
-  else io.out(`${renderTable(tableRows(outcome.config, outcome.plan, build))}\n`)
+  if (values.json) io.out(safeJson(planFileContent(outcome.plan, planPaths(outcome), build)))
+  else io.out(`${safeText(renderTable(tableRows(outcome.config, outcome.plan, build)))}\n`)
   if (build?.failed) {
-    io.err(`strata: layer ${build.failed} failed: ${build.layers[build.failed]?.error ?? ''}\n`)
+    io.err(
+      `${safeText(`strata: layer ${build.failed} failed: ${build.layers[build.failed]?.error ?? ''}`)}\n`
+    )
     return 1
   }
   return 0

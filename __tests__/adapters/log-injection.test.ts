@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals'
 import { createActionsLogger } from '../../src/adapters/actions-log.js'
 import { createTerminalLogger } from '../../src/adapters/terminal-log.js'
-import { isCommandLike, safeLine } from '../../src/core/log-safe.js'
+import { isCommandLike, safeJson, safeLine } from '../../src/core/log-safe.js'
 
 interface Executed {
   command: string
@@ -133,6 +133,8 @@ const HOSTILE: string[] = [
   '日本::error::x\n\u3000::error::y'
 ]
 
+const CASES = HOSTILE.map((h, i): [number, string] => [i, h])
+
 function injected(events: Executed[]): Executed[] {
   return events.filter(
     e => !['group', 'endgroup', 'stop-commands', 'resume', 'warning', 'notice'].includes(e.command)
@@ -148,9 +150,11 @@ describe('the actions logger', () => {
       return true
     })
   })
-  afterEach(() => jest.restoreAllMocks())
+  afterEach(() => {
+    jest.restoreAllMocks()
+  })
 
-  test.each(HOSTILE.map((h, i) => [i, h]))('[%d] info %j starts no workflow command', (_i, h) => {
+  test.each(CASES)('[%d] info %j starts no workflow command', (_i, h) => {
     const log = createActionsLogger()
     log.info(h)
     log.info(`changed: ${h}`)
@@ -170,7 +174,7 @@ describe('the actions logger', () => {
     )
   })
 
-  test.each(HOSTILE.map((h, i) => [i, h]))('[%d] warning and notice %j stay one annotation each', (_i, h) => {
+  test.each(CASES)('[%d] warning and notice %j stay one annotation each', (_i, h) => {
     const log = createActionsLogger()
     log.warning(`layer app: ${h}`)
     log.notice(h)
@@ -180,32 +184,29 @@ describe('the actions logger', () => {
     ])
   })
 
-  test.each(HOSTILE.map((h, i) => [i, h]))(
-    '[%d] a group streaming %j runs nothing, its warnings still annotate',
-    async (_i, h) => {
-      const log = createActionsLogger()
-      await log.group(`Build ${h}`, async () => {
-        log.info(h)
-        log.info(`#5 [base 1/2] FROM ${h}`)
-        log.warning(`inside: ${h}`)
-        log.info(h)
-      })
+  test.each(CASES)('[%d] a group streaming %j runs nothing, its warnings still annotate', async (_i, h) => {
+    const log = createActionsLogger()
+    await log.group(`Build ${h}`, async () => {
       log.info(h)
-      const events = runnerExecutes(out)
-      expect(injected(events)).toEqual([])
-      expect(events.map(e => e.command)).toEqual([
-        'group',
-        'stop-commands',
-        'resume',
-        'warning',
-        'stop-commands',
-        'resume',
-        'endgroup'
-      ])
-      expect(events[0].data).toBe(`Build ${h}`)
-      expect(events[3].data).toBe(`inside: ${h}`)
-    }
-  )
+      log.info(`#5 [base 1/2] FROM ${h}`)
+      log.warning(`inside: ${h}`)
+      log.info(h)
+    })
+    log.info(h)
+    const events = runnerExecutes(out)
+    expect(injected(events)).toEqual([])
+    expect(events.map(e => e.command)).toEqual([
+      'group',
+      'stop-commands',
+      'resume',
+      'warning',
+      'stop-commands',
+      'resume',
+      'endgroup'
+    ])
+    expect(events[0].data).toBe(`Build ${h}`)
+    expect(events[3].data).toBe(`inside: ${h}`)
+  })
 
   test('the stop token is random: 32 hex digits, new each time', async () => {
     const log = createActionsLogger()
@@ -226,7 +227,7 @@ describe('the actions logger', () => {
 })
 
 describe('the terminal logger', () => {
-  test.each(HOSTILE.map((h, i) => [i, h]))('[%d] %j starts no workflow command on stderr', async (_i, h) => {
+  test.each(CASES)('[%d] %j starts no workflow command on stderr', async (_i, h) => {
     const lines: string[] = []
     const log = createTerminalLogger({ write: l => void lines.push(l) })
     log.info(h)
@@ -240,11 +241,28 @@ describe('the terminal logger', () => {
 })
 
 describe('safeLine', () => {
-  test.each(HOSTILE.flatMap(h => h.split(/\r\n|\r|\n/)).map((h, i) => [i, h]))('[%d] %j', (_i, h) => {
-    const safe = safeLine(h)
-    expect(runnerExecutes(safe)).toEqual([])
-    // Unchanged, or quoted: either way it reads back as the original text.
-    expect(isCommandLike(h) ? JSON.parse(safe) : safe).toBe(h)
-    expect(safe === h).toBe(!isCommandLike(h))
+  test.each(HOSTILE.flatMap(h => h.split(/\r\n|\r|\n/)).map((h, i): [number, string] => [i, h]))(
+    '[%d] %j',
+    (_i, h) => {
+      const safe = safeLine(h)
+      expect(runnerExecutes(safe)).toEqual([])
+      // Unchanged, or quoted: either way it reads back as the original text.
+      expect(isCommandLike(h) ? JSON.parse(safe) : safe).toBe(h)
+      expect(safe === h).toBe(!isCommandLike(h))
+    }
+  )
+})
+
+describe('safeJson (the CLI --json output)', () => {
+  test.each(CASES)('[%d] a plan whose file is named %j stays the same JSON and runs nothing', (_i, h) => {
+    const plan = {
+      layers: { app: { matches: [{ path: h, pattern: h }], tags: [`x:${h}`] } },
+      changed_files: [h]
+    }
+    for (const json of [JSON.stringify(plan, null, 2), JSON.stringify(plan)]) {
+      const safe = safeJson(json)
+      expect(runnerExecutes(safe)).toEqual([])
+      expect(JSON.parse(safe)).toEqual(plan)
+    }
   })
 })

@@ -35,3 +35,12 @@ export function safeLine(line: string): string {
 export function safeText(message: string): string {
   return logLines(message).map(safeLine).join('\n')
 }
+
+/**
+ * JSON text (pretty or not) made safe to print: its lines start with `{`, `}`, `[`, `]` or white
+ * space and `"`, never `::`; only a legacy `##[` inside a string could run, and `##\u005b` is the same
+ * JSON string.
+ */
+export function safeJson(json: string): string {
+  return json.replaceAll(LEGACY_COMMAND, '##\\u005b')
+}
