@@ -198,6 +198,10 @@ async function localEvent(top: string, values: ReturnType<typeof parse>['values'
         `--event-file ${file}: ${(e as Error).message}; give the JSON payload of a workflow run`
       )
     }
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+      throw new Error(
+        `--event-file ${file}: the payload is not a JSON object; give the JSON payload of a workflow run`
+      )
     const name = values['event-name'] ?? guessEventName(payload)
     const base = values.base ? await revParse(top, values.base) : undefined
     const head = values.head ? await revParse(top, values.head) : undefined
