@@ -233,7 +233,7 @@ export function stableRefs(config: StrataConfig, ctx: EventContext): Record<stri
   const parents = parentLayers(config.layers)
   const refs: Record<string, string> = {}
   for (const l of config.layers) {
-    refs[l.name] = `${l.image}:${layerTags(l, ctx, { isLeaf: !parents.has(l.name) }).stable}`
+    refs[l.name] = `${l.image}:${layerTags(l, ctx, { isLeaf: !parents.has(l.name), parents }).stable}`
   }
   return refs
 }

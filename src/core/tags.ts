@@ -64,6 +64,7 @@ export function renderTemplate(template: string, vars: TagVars): string | undefi
 }
 
 export interface Semver {
+  /** Without the `v` and without build metadata (`v1.2.3+build.5` → `1.2.3`), as docker/metadata-action. */
   version: string
   major: string
   minor: string
@@ -76,7 +77,8 @@ export function parseSemverTag(tag: string): Semver | undefined {
   const m =
     /^[vV]?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/.exec(tag)
   if (!m) return undefined
-  return { version: tag.replace(/^[vV]/, ''), major: m[1], minor: m[2], patch: m[3], prerelease: !!m[4] }
+  const version = `${m[1]}.${m[2]}.${m[3]}${m[4] ? `-${m[4]}` : ''}`
+  return { version, major: m[1], minor: m[2], patch: m[3], prerelease: !!m[4] }
 }
 
 function utc(d: Date): { date: string; time: string } {
@@ -85,10 +87,29 @@ function utc(d: Date): { date: string; time: string } {
 }
 
 /**
- * The template variables of `layer` in `ctx`. {major} {minor} {patch} exist only for a semver tag
- * that is not a pre-release, so that a pre-release never moves `1.2` or `1`.
+ * {branch}: the sanitized branch name, never empty (a branch of only other scripts, `日本`, falls back
+ * to {sha7}, SPEC 5) and never one of Strata's own tags: a branch named like a layer with children
+ * (`base`, `base-stable`, `base-pr-1`), `cache-…` (the registry cache, SPEC 6) or `latest` would push
+ * over those tags, so it becomes `branch-<name>`.
  */
-export function tagVars(layer: Pick<LayerConfig, 'name'>, ctx: EventContext): TagVars {
+export function branchTag(branch: string, sha7: string, parents: ReadonlySet<string> = new Set()): string {
+  const name = sanitizeTag(branch)
+  if (name === '') return sha7
+  const owned = [...name.matchAll(/-/g)].some(m => parents.has(name.slice(0, m.index)))
+  const reserved = /^(cache|latest)(-|$)/.test(name) || parents.has(name) || owned
+  return reserved ? sanitizeTag(`branch-${name}`) : name
+}
+
+/**
+ * The template variables of `layer` in `ctx`. {major} {minor} {patch} exist only for a semver tag
+ * that is not a pre-release, so that a pre-release never moves `1.2` or `1`. `parents`: the layers
+ * with children (their names are reserved, see branchTag), lower-cased as in tags.
+ */
+export function tagVars(
+  layer: Pick<LayerConfig, 'name'>,
+  ctx: EventContext,
+  parents: ReadonlySet<string> = new Set()
+): TagVars {
   const { date, time } = utc(ctx.time)
   const vars: TagVars = {
     layer: layer.name,
@@ -97,11 +118,11 @@ export function tagVars(layer: Pick<LayerConfig, 'name'>, ctx: EventContext): Ta
     date,
     timestamp: `${date}-${time}`
   }
-  if (ctx.branch) vars.branch = sanitizeTag(ctx.branch)
+  if (ctx.branch) vars.branch = branchTag(ctx.branch, vars.sha7 ?? '', parents)
   if (ctx.pr) vars.pr = String(ctx.pr.number)
   const semver = ctx.tag !== undefined && !ctx.pr ? parseSemverTag(ctx.tag) : undefined
   if (semver) {
-    vars.version = sanitizeTag(semver.version) // build metadata `+x` becomes `-x`
+    vars.version = sanitizeTag(semver.version)
     if (!semver.prerelease)
       Object.assign(vars, { major: semver.major, minor: semver.minor, patch: semver.patch })
   }
@@ -156,8 +177,13 @@ export function parentLayers(layers: readonly LayerConfig[]): Set<string> {
  * tag as SPEC 5's table says), never on a pull request; custom `tags` get it there too, since later
  * runs reuse it.
  */
-export function layerTags(layer: LayerConfig, ctx: EventContext, opts: { isLeaf: boolean }): LayerTags {
-  const vars = tagVars(layer, ctx)
+export function layerTags(
+  layer: LayerConfig,
+  ctx: EventContext,
+  opts: { isLeaf: boolean; parents?: ReadonlySet<string> }
+): LayerTags {
+  const parents = opts.parents && new Set([...opts.parents].map(p => p.toLowerCase()))
+  const vars = tagVars(layer, ctx, parents)
   const stableTemplate = layer.stableTag ?? (opts.isLeaf ? 'latest' : '{layer}-stable')
   const stableRaw = renderTemplate(stableTemplate, vars)
   if (stableRaw === undefined)
@@ -165,6 +191,10 @@ export function layerTags(layer: LayerConfig, ctx: EventContext, opts: { isLeaf:
       `layer "${layer.name}": stable-tag "${stableTemplate}" uses a variable that has no value on ${ctx.eventName} (use {layer} or {branch})`
     )
   const stable = sanitizeTag(stableRaw)
+  if (stable === '')
+    throw new TagTemplateError(
+      `layer "${layer.name}": stable-tag "${stableTemplate}" gives an empty tag on ${ctx.eventName} (it has no letter or digit once sanitized); use {layer} or letters and digits`
+    )
 
   let versionedT: string[]
   let movingT: string[]
@@ -177,15 +207,27 @@ export function layerTags(layer: LayerConfig, ctx: EventContext, opts: { isLeaf:
   }
   const stableMayMove = ctx.isDefaultBranch || (opts.isLeaf && !layer.tags && movingT.includes(STABLE))
 
+  // A template whose variables have no value here is skipped (SPEC 5); one that renders to nothing
+  // is an error, never a silently missing tag.
   const render = (templates: string[]): string[] =>
     templates.flatMap(t => {
       const raw = t === STABLE ? stable : renderTemplate(t, vars)
-      return raw === undefined ? [] : [sanitizeTag(raw)]
+      if (raw === undefined) return []
+      const tag = sanitizeTag(raw)
+      if (tag === '')
+        throw new TagTemplateError(
+          `layer "${layer.name}": tag template "${t}" gives an empty tag on ${ctx.eventName} (${JSON.stringify(raw)} has no letter or digit once sanitized); add letters or {sha7}`
+        )
+      return [tag]
     })
-  const versioned = unique(render(versionedT)).filter(t => t !== '')
+  const versioned = unique(render(versionedT))
   const moving = unique(render(movingT)).filter(
-    t => t !== '' && !versioned.includes(t) && (t !== stable || stableMayMove)
+    t => !versioned.includes(t) && (t !== stable || stableMayMove)
   )
+  if (versioned.length === 0 && moving.length === 0 && layer.tags)
+    throw new TagTemplateError(
+      `layer "${layer.name}": none of its tags (${layer.tags.join(', ')}) has a value on ${ctx.eventName}; add one that always has, e.g. '{layer}-{sha7}'`
+    )
   return { versioned, moving, stable }
 }
 
