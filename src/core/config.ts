@@ -5,6 +5,8 @@ import { parentLayers, TAG_VARIABLES } from './tags.js'
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
 import type { Document, Node, Scalar, YAMLMap } from 'yaml'
 import { compilePatterns } from './patterns.js'
+import { secretSpec } from './buildx-args.js'
+import { refuseImage, refuseLabelKey, refuseNeverMatching, refusePath, refuseTarget } from './config-names.js'
 import type {
   CacheKind,
   LayerConfig,
@@ -115,10 +117,11 @@ export function parseConfig(text: string, file: string): StrataConfig {
   return parseConfigWithPositions(text, file).config
 }
 
+/** `notices`: what the user should know but need not fix (an image name lower-cased). */
 export function parseConfigWithPositions(
   text: string,
   file: string
-): { config: StrataConfig; positions: ConfigPositions } {
+): { config: StrataConfig; positions: ConfigPositions; notices: string[] } {
   return new Reader(text, file).read()
 }
 
@@ -130,6 +133,8 @@ export function parentBuildArg(parent: string): string {
 class Reader {
   private readonly lc = new LineCounter()
   private readonly doc: Document
+  /** Image names written with upper case, as `line:column "Name"`. */
+  private readonly lowered: string[] = []
 
   constructor(
     text: string,
@@ -144,7 +149,7 @@ class Reader {
     })
   }
 
-  read(): { config: StrataConfig; positions: ConfigPositions } {
+  read(): { config: StrataConfig; positions: ConfigPositions; notices: string[] } {
     const err = this.doc.errors[0]
     if (err) {
       const { line, col } = this.lc.linePos(err.pos[0])
@@ -312,7 +317,14 @@ class Reader {
     }
     const retention = top.get('retention')
     if (retention && !isNull(retention.value)) config.retention = this.retention(retention, names)
-    return { config, positions }
+    // One notice for all of them: Docker repositories are lower case.
+    const notices = this.lowered.length
+      ? [
+          `${this.file}: image ${this.lowered.join(', ')} lower-cased: Docker repository names are lower case ` +
+            '(write them so to silence this)'
+        ]
+      : []
+    return { config, positions, notices }
   }
 
   /** Topological order, parents first, ties in config order; a cycle is an error naming it. */
@@ -407,6 +419,12 @@ class Reader {
           break
         case 'target':
           raw.target = this.string(e, ctx, 'runtime')
+          this.refuse(
+            e.value,
+            refuseTarget(raw.target),
+            `${ctx} key "target"`,
+            'name a stage of the Dockerfile (FROM … AS <name>)'
+          )
           break
         case 'platforms': {
           raw.platforms = this.strings(e, ctx, '[linux/amd64, linux/arm64]')
@@ -443,9 +461,17 @@ class Reader {
         }
         case 'secrets':
           raw.secrets = this.strings(e, ctx, "['id=npmrc,src=.npmrc']")
+          this.seqItems(e).forEach(n => this.secret(n, ctx))
           break
         case 'labels':
           raw.labels = this.stringMap(e, ctx, '{ org.opencontainers.image.vendor: acme }')
+          for (const k of this.mapEntries(e.value, `${ctx} labels`))
+            this.refuse(
+              k.keyNode,
+              refuseLabelKey(k.key),
+              `${ctx} labels`,
+              'start a label key with a letter or digit, e.g. org.example.team'
+            )
           break
         case 'provenance':
         case 'sbom':
@@ -613,13 +639,31 @@ class Reader {
 
   private path(e: Entry, ctx: string, example: string): string {
     const p = this.string(e, ctx, example)
-    if (p.startsWith('/'))
+    const why = refusePath(p)
+    if (why)
       this.fail(
         e.value,
-        `${ctx} key "${e.key}" is an absolute path "${p}"`,
-        'write it relative to the repository root'
+        `${ctx} key "${e.key}" ${why}`,
+        why.startsWith('is an absolute')
+          ? 'write it relative to the repository root'
+          : 'write a path inside the repository, relative to its root (./-name for a name that starts with -)'
       )
     return p
+  }
+
+  /** A refusal from config-names.ts as a ConfigError at `node`. */
+  private refuse(node: Node | null, why: string | undefined, what: string, fix: string): void {
+    if (why) this.fail(node, `${what}: ${why}`, fix)
+  }
+
+  /** A secret must be an environment variable name or a buildx secret spec (id=…,src=… / env=…). */
+  private secret(node: Node, ctx: string): void {
+    try {
+      secretSpec('-', (node as Scalar).value as string)
+    } catch (err) {
+      const { problem, fix } = splitSecret((err as Error).message.replace(/^layer "-": /, ''))
+      this.fail(node, `${ctx}: ${problem}`, fix)
+    }
   }
 
   private bool(e: Entry, ctx: string): boolean {
@@ -637,21 +681,20 @@ class Reader {
   }
 
   private image(e: Entry, ctx: string): string {
-    const image = this.string(e, ctx, 'ghcr.io/acme/app')
-    const last = image.slice(image.lastIndexOf('/') + 1)
-    if (
-      /\s/.test(image) ||
-      image.includes('@') ||
-      last.includes(':') ||
-      image.endsWith('/') ||
-      image.includes('//')
-    )
+    const written = this.string(e, ctx, 'ghcr.io/acme/app')
+    const image = written.toLowerCase()
+    const why = refuseImage(image)
+    if (why)
       this.fail(
         e.value,
-        `${ctx} key "image" is not a repository: "${image}"`,
+        `${ctx} key "image" is not a repository: ${JSON.stringify(written.length > 80 ? `${written.slice(0, 80)}…` : written)}${why === 'it has a tag or digest' ? '' : ` (${why})`}`,
         'write the repository without tag or digest, e.g. ghcr.io/acme/app; tags come from `tags`'
       )
-    return image.toLowerCase()
+    if (image !== written) {
+      const { line, column } = this.pos(e.value)
+      this.lowered.push(`"${written}" (${line}:${column})`)
+    }
+    return image
   }
 
   private seqItems(e: Entry): Node[] {
@@ -707,6 +750,13 @@ class Reader {
   /** A `paths` item must compile as the planner will compile it; the error points at that item. */
   private pattern(node: Node, ctx: string): void {
     const p = (node as Scalar).value as string
+    const never = refuseNeverMatching(p)
+    if (never)
+      this.fail(
+        node,
+        `${ctx} has path pattern ${JSON.stringify(p)} that can never match: ${never}`,
+        PATTERN_FIX
+      )
     try {
       compilePatterns([p])
     } catch (err) {
@@ -774,6 +824,12 @@ class Reader {
     return out
   }
 
+  /** The entries of a value that may be a map or nothing. */
+  private mapEntries(value: Node | null, ctx: string): Entry[] {
+    const m = this.deref(value)
+    return isMap(m) ? this.entries(m, ctx) : []
+  }
+
   private deref(node: Node | null | undefined): Node | null {
     if (node && isAlias(node)) return (node.resolve(this.doc) as Node | undefined) ?? null
     return node ?? null
@@ -801,6 +857,14 @@ class Reader {
 }
 
 const PATTERN_FIX = 'write a glob relative to the repository root, e.g. docker/** or !docs/**'
+
+/** secretSpec()'s error as problem and fix (`…; write …`). */
+function splitSecret(message: string): { problem: string; fix: string } {
+  const at = message.indexOf('; ')
+  return at < 0
+    ? { problem: message, fix: 'write id=<id>,src=<file> or id=<id>,env=<VAR>' }
+    : { problem: message.slice(0, at), fix: message.slice(at + 2) }
+}
 
 /** compilePatterns' reason as problem and fix: `problem (fix)`, `problem; fix` or `problem, e.g. …`. */
 function splitFix(why: string): { problem: string; fix: string } {
