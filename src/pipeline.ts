@@ -88,7 +88,7 @@ export type RunOutcome =
 /** Runs the mode the settings name. */
 export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<RunOutcome> {
   if (s.mode === 'cleanup') {
-    const config = await loadConfig(s.configPath, s.workspace)
+    const config = await loadConfig(s.configPath, s.workspace, deps.log)
     const cleanup = await runCleanup(
       config,
       {
@@ -128,7 +128,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
 /** Config, event, changes and registry → the plan, logged in words (SPEC 3 and 8). */
 export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<PlanOutcome> {
   const { log } = deps
-  const config = await loadConfig(s.configPath, s.workspace)
+  const config = await loadConfig(s.configPath, s.workspace, deps.log)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
   const range = overrideRange(diffRange(s.eventName, s.payload, ctx), ctx, s.base, s.head)
   const push = resolvePush(s.push, ctx.pr)

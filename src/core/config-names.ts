@@ -23,12 +23,16 @@ export function refusePath(p: string): Refusal {
   return undefined
 }
 
+// DNS labels (letters, digits, inner -) with an optional port: parseImageRef lets `..` through.
+const HOST = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d+)?$/
+
 /** A repository (no tag, no digest), as Docker parses it; upper case is lowered by the caller first. */
 export function refuseImage(image: string): Refusal {
   if (image.startsWith('-')) return 'it starts with "-", which docker would read as an option'
   try {
     const ref = parseImageRef(image)
     if (ref.tag !== undefined || ref.digest !== undefined) return 'it has a tag or digest'
+    if (!HOST.test(ref.host)) return `the registry host ${JSON.stringify(ref.host)} is not a host name`
   } catch (e) {
     return (e as Error).message.replace(/^.*? is not an image reference: /, '')
   }

@@ -17,6 +17,8 @@ import type {
   TagKind
 } from './types.js'
 
+const MAX_QUOTED = 300
+
 export class ConfigError extends Error {
   file: string
   line: number
@@ -24,7 +26,10 @@ export class ConfigError extends Error {
   /** The problem, and the one-line fix, as in the message. */
   what: string
   fix: string
-  constructor(file: string, line: number, column: number, what: string, fix: string) {
+  constructor(file: string, line: number, column: number, problem: string, fix: string) {
+    // A foreign file (the `config` input pointed elsewhere) can make any key or value huge: quote
+    // at most MAX_QUOTED characters of it.
+    const what = problem.length > MAX_QUOTED ? `${problem.slice(0, MAX_QUOTED)}…` : problem
     super(`${file}:${line}:${column}: ${what} (${fix})`)
     this.name = 'ConfigError'
     this.file = file
