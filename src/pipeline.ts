@@ -13,6 +13,7 @@ import type { RunnerEnv } from './core/event.js'
 import type { Mode, PushSetting } from './core/inputs-parse.js'
 import { resolvePush } from './core/inputs-parse.js'
 import { decide, describePlan, followPlan, parsePlanInput } from './core/plan.js'
+import { checkPlan } from './core/plan-check.js'
 import { layerTags, parentLayers } from './core/tags.js'
 import type {
   ChangeSet,
@@ -142,12 +143,13 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
   log.info(`Compare: ${describeRange(range)}${overridden}`)
 
   if (s.plan) {
+    // A plan is untrusted: checked against this config and event before anything follows it.
     const plan = followPlan(parsePlanInput(s.plan), s.layers)
+    checkPlan(plan, config, ctx)
     log.info(
       `Following the given plan (event ${plan.event || '?'}, ${plan.changes.count} changed files from ` +
         `${plan.changes.source}): no new decision`
     )
-    checkPlanLayers(plan, config)
     // The plan was decided with its own step's inputs: say so rather than drop these silently.
     const unused = [
       ...(s.force === 'all' || s.force.length ? ['force'] : []),
@@ -256,15 +258,4 @@ async function lookUp(
     }
   })
   return out
-}
-
-/** A followed plan must be of this config: a renamed layer would otherwise silently not build. */
-function checkPlanLayers(plan: Plan, config: StrataConfig): void {
-  const missing = config.order.filter(n => !(n in plan.layers))
-  if (missing.length) {
-    throw new Error(
-      `the plan input has no layer ${missing.map(n => `"${n}"`).join(', ')} of ${config.file}: ` +
-        'pass the `plan` output of a `mode: plan` step that read the same config'
-    )
-  }
 }

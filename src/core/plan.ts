@@ -224,6 +224,8 @@ export function parsePlanInput(json: string): Plan {
 
   const layers: Record<string, LayerDecision> = {}
   for (const [name, d] of Object.entries(v.layers)) {
+    // `__proto__` and other non-names never become keys of `layers`.
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) throw fail(`${JSON.stringify(name)} is not a layer name`)
     const at = `layer "${name}"`
     if (!isObject(d)) throw fail(`${at} is not an object`)
     if (typeof d.build !== 'boolean') throw fail(`${at} has no boolean "build"`)
