@@ -262,12 +262,13 @@ class Reader {
     }
 
     const names = raws.map(r => r.name)
+    const known = new Set(names)
     const layers: LayerConfig[] = []
     const positions: ConfigPositions = { layers: {} }
     for (const { name, keyNode, raw } of raws) {
       const from = raw.from ? raw : defaults
       for (const p of from.from ?? []) {
-        if (!names.includes(p.ref.layer))
+        if (!known.has(p.ref.layer))
           this.fail(
             p.node,
             `layer "${name}" has unknown parent "${p.ref.layer}"`,
@@ -366,14 +367,7 @@ class Reader {
     }
     for (const l of layers) visit(l.name)
 
-    const order: string[] = []
-    const placed = new Set<string>()
-    while (order.length < layers.length) {
-      const next = layers.find(l => !placed.has(l.name) && l.from.every(p => placed.has(p.layer)))!
-      placed.add(next.name)
-      order.push(next.name)
-    }
-    return order
+    return topologicalOrder(layers)
   }
 
   /** The keys of one layer or of `defaults`. */
@@ -798,6 +792,8 @@ class Reader {
   private entries(map: YAMLMap, ctx: string): Entry[] {
     const out: Entry[] = []
     const merged: Entry[] = []
+    // Looked up, not searched: `layers` may have thousands of keys.
+    const byKey = new Map<string, Entry>()
     for (const pair of map.items) {
       const k = pair.key as Node | null
       const value = (pair.value as Node | null) ?? null
@@ -812,7 +808,7 @@ class Reader {
       if (!isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number'))
         this.fail(k, `${ctx} has a key that is not a name: ${describe(k)}`, 'use plain names as keys')
       const key = String(k.value)
-      const first = out.find(o => o.key === key)
+      const first = byKey.get(key)
       if (first) {
         const at = this.pos(first.keyNode).line
         if (ctx === 'layers')
@@ -824,8 +820,9 @@ class Reader {
         this.fail(k, `${ctx} has key "${key}" twice (first at line ${at})`, 'keep one of them')
       }
       out.push({ key, keyNode: k, value })
+      byKey.set(key, out[out.length - 1])
     }
-    for (const m of merged) if (!out.some(o => o.key === m.key)) out.push(m)
+    for (const m of merged) if (!byKey.has(m.key)) out.push(m)
     return out
   }
 
@@ -877,6 +874,59 @@ function splitFix(why: string): { problem: string; fix: string } {
   if (m) return { problem: m[1], fix: m[2] }
   // A bare reason is either the problem (`it matches nothing`) or the fix (`use a single leading !`).
   return why.startsWith('it ') ? { problem: why, fix: PATTERN_FIX } : { problem: 'it is not valid', fix: why }
+}
+
+/**
+ * Parents first; among the layers ready at a step, the first in config order (Kahn's algorithm with
+ * the ready layers kept by config index, so thousands of layers take n log n, not n²).
+ */
+function topologicalOrder(layers: LayerConfig[]): string[] {
+  const index = new Map(layers.map((l, i) => [l.name, i]))
+  const waiting = layers.map(l => new Set(l.from.map(p => p.layer)).size)
+  const children: number[][] = layers.map(() => [])
+  layers.forEach((l, i) => new Set(l.from.map(p => p.layer)).forEach(p => children[index.get(p)!].push(i)))
+  const ready = new MinHeap()
+  waiting.forEach((w, i) => w === 0 && ready.push(i))
+  const order: string[] = []
+  for (let i = ready.pop(); i !== undefined; i = ready.pop()) {
+    order.push(layers[i].name)
+    for (const c of children[i]) if (--waiting[c] === 0) ready.push(c)
+  }
+  return order
+}
+
+/** The smallest number first. */
+class MinHeap {
+  private readonly items: number[] = []
+  push(n: number): void {
+    const a = this.items
+    a.push(n)
+    for (let i = a.length - 1; i > 0;) {
+      const up = (i - 1) >> 1
+      if (a[up] <= a[i]) break
+      ;[a[up], a[i]] = [a[i], a[up]]
+      i = up
+    }
+  }
+  pop(): number | undefined {
+    const a = this.items
+    const top = a[0]
+    const last = a.pop()
+    if (a.length > 0 && last !== undefined) {
+      a[0] = last
+      for (let i = 0; ;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < a.length && a[l] < a[m]) m = l
+        if (r < a.length && a[r] < a[m]) m = r
+        if (m === i) break
+        ;[a[m], a[i]] = [a[i], a[m]]
+        i = m
+      }
+    }
+    return top
+  }
 }
 
 function isNull(node: Node | null): boolean {

@@ -182,8 +182,7 @@ export function layerTags(
   ctx: EventContext,
   opts: { isLeaf: boolean; parents?: ReadonlySet<string> }
 ): LayerTags {
-  const parents = opts.parents && new Set([...opts.parents].map(p => p.toLowerCase()))
-  const vars = tagVars(layer, ctx, parents)
+  const vars = tagVars(layer, ctx, opts.parents && lowerCased(opts.parents))
   const stableTemplate = layer.stableTag ?? (opts.isLeaf ? 'latest' : '{layer}-stable')
   const stableRaw = renderTemplate(stableTemplate, vars)
   if (stableRaw === undefined)
@@ -229,6 +228,14 @@ export function layerTags(
       `layer "${layer.name}": none of its tags (${layer.tags.join(', ')}) has a value on ${ctx.eventName}; add one that always has, e.g. '{layer}-{sha7}'`
     )
   return { versioned, moving, stable }
+}
+
+// Each parents set is lower-cased once, not once per layer: thousands of layers stay linear.
+const lowered = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>()
+function lowerCased(names: ReadonlySet<string>): ReadonlySet<string> {
+  let out = lowered.get(names)
+  if (!out) lowered.set(names, (out = new Set([...names].map(n => n.toLowerCase()))))
+  return out
 }
 
 function unique(list: string[]): string[] {
