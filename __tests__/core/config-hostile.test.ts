@@ -237,3 +237,128 @@ test.each([
   expect(err.what.length).toBeLessThanOrEqual(301)
   expect(err.message.length).toBeLessThan(700)
 })
+
+// [what, layer lines (layers start on line 4), line:column, message]
+const TAG_CLASHES: [string, string[], [number, number], string][] = [
+  [
+    'a stable-tag over a registry cache',
+    ['  base:', '  app:', '    from: base', '    stable-tag: cache-base'],
+    [7, 17],
+    'layer "app" stable tag r/x:cache-base is also the registry cache of layer "base"'
+  ],
+  [
+    'a stable-tag over its own cache',
+    ['  app:', "    stable-tag: 'cache-{layer}'"],
+    [5, 17],
+    'layer "app" stable tag r/x:cache-app is also the registry cache of layer "app"'
+  ],
+  [
+    'two layers with one stable-tag',
+    ['  base:', '    stable-tag: current', '  app:', '    from: base', '    stable-tag: current'],
+    [8, 17],
+    'layer "app" stable tag r/x:current is also the stable tag of layer "base"'
+  ],
+  [
+    'a stable-tag over a parent’s default',
+    ['  base:', '  app:', '    from: base', '    stable-tag: base-stable'],
+    [7, 17],
+    'layer "app" stable tag r/x:base-stable is also the stable tag of layer "base"'
+  ],
+  [
+    'a parent’s stable-tag over the leaf’s latest',
+    ['  base:', '    stable-tag: latest', '  app:', '    from: base'],
+    [5, 17],
+    'layer "base" stable tag r/x:latest is also the stable tag of layer "app"'
+  ],
+  [
+    'a literal tag over a cache',
+    ['  base:', '  app:', '    from: base', "    tags: ['{sha7}', cache-base]"],
+    [7, 22],
+    'layer "app" tag r/x:cache-base is also the registry cache of layer "base"'
+  ],
+  [
+    'a literal tag over another layer’s tag',
+    ['  base:', '    tags: [edge]', '  app:', '    from: base', '    tags: [edge]'],
+    [8, 12],
+    'layer "app" tag r/x:edge is also a tag of layer "base"'
+  ],
+  [
+    'a sanitized clash',
+    ['  base:', '    stable-tag: Current', '  app:', '    from: base', "    stable-tag: 'CURRENT'"],
+    [8, 17],
+    'layer "app" stable tag r/x:current is also the stable tag of layer "base"'
+  ]
+]
+
+test.each(TAG_CLASHES)('%s: a config error at the tag', (_what, lines, [line, column], what) => {
+  const err = configError(['version: 1', 'image: r/x', 'layers:', ...lines].join('\n'))
+  expect([err.line, err.column, err.what]).toEqual([line, column, what])
+  expect(err.fix).toBe(
+    'give one of the layers its own `image`, or `tags` and a `stable-tag` that use {layer}'
+  )
+})
+
+test('tags set in defaults clash between layers: the error points into defaults', () => {
+  const err = configError(
+    [
+      'version: 1',
+      'image: r/x',
+      'defaults:',
+      '  tags: [edge]',
+      'layers:',
+      '  base:',
+      '  app: { from: base }'
+    ].join('\n')
+  )
+  expect([err.line, err.column, err.what]).toEqual([
+    4,
+    10,
+    'layer "app" tag r/x:edge is also a tag of layer "base"'
+  ])
+})
+
+test.each([
+  [
+    'a stable-tag of its own per layer',
+    [
+      '  base:',
+      "    stable-tag: '{layer}-current'",
+      '  app:',
+      '    from: base',
+      "    stable-tag: '{layer}-current'"
+    ]
+  ],
+  [
+    'the same tag in two repositories',
+    ['  base:', '    image: r/base', '    tags: [edge]', '  app:', '    from: base', '    tags: [edge]']
+  ],
+  [
+    'a tag that depends on the event',
+    ['  base:', "    tags: ['{branch}']", '  app:', '    from: base', "    tags: ['{branch}']"]
+  ]
+])('%s is fine here (event-dependent clashes are the plan’s)', (_what, lines) => {
+  expect(() => parseConfig(['version: 1', 'image: r/x', 'layers:', ...lines].join('\n'), FILE)).not.toThrow()
+})
+
+test.each([
+  ['retention.default.stable', '  default: { stable: { keep: 3 } }', 'keep', [5, 22]],
+  ['retention.default.stable', '  default: { stable: { max-age-days: 30 } }', 'max-age-days', [5, 22]],
+  ['retention.layers.app.stable', '  layers: { app: { stable: { keep: 1 } } }', 'keep', [5, 28]]
+])('%s with %s can never apply: a config error', (ctx, line, key, [l, c]) => {
+  const err = configError(['version: 1', 'image: r/x', 'layers: { app: }', 'retention:', line].join('\n'))
+  expect([err.line, err.column, err.what]).toEqual([
+    l,
+    c,
+    `${ctx} sets ${key}, which can never apply: stable tags are always kept`
+  ])
+})
+
+test.each([
+  '  default: { stable: { keep-forever: true } }',
+  '  default: { stable: {} }',
+  '  default: { versioned: { keep: 3 } }'
+])('retention %s is fine', line => {
+  expect(() =>
+    parseConfig(['version: 1', 'image: r/x', 'layers: { app: }', 'retention:', line].join('\n'), FILE)
+  ).not.toThrow()
+})

@@ -1,7 +1,7 @@
 // Parse and validate `.github/strata.yml` (SPEC 1, retention: docs/ARCHITECTURE.md). Pure: text in,
 // StrataConfig out. The YAML tree is walked node by node (not toJS) so every error can say
 // file:line:column and one fix.
-import { parentLayers, TAG_VARIABLES } from './tags.js'
+import { parentLayers, sanitizeTag, TAG_VARIABLES } from './tags.js'
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
 import type { Document, Node, Scalar, YAMLMap } from 'yaml'
 import { compilePatterns } from './patterns.js'
@@ -115,7 +115,7 @@ interface RawLayer {
   labels?: Record<string, string>
   provenance?: string | boolean
   sbom?: string | boolean
-  pos: { dockerfile?: Position; context?: Position }
+  pos: { dockerfile?: Position; context?: Position; stableTag?: Position; tags?: Position[] }
 }
 
 export function parseConfig(text: string, file: string): StrataConfig {
@@ -313,6 +313,7 @@ class Reader {
 
     const order = this.order(layers, raws, defaults)
     const parents = parentLayers(layers)
+    this.tagClashes(layers, raws, defaults, parents)
     const leaves = layers.filter(l => !parents.has(l.name))
     const config: StrataConfig = {
       file: this.file,
@@ -370,6 +371,62 @@ class Reader {
     return topologicalOrder(layers)
   }
 
+  /**
+   * Tags known from the config alone (stable tags and literal tags, with {layer} filled in) must not
+   * be pushed by two layers of one repository, nor overwrite a registry cache (`cache-<layer>`).
+   * Tags that depend on the event are checked when the plan is made.
+   */
+  private tagClashes(
+    layers: LayerConfig[],
+    raws: { name: string; keyNode: Node; raw: RawLayer }[],
+    defaults: RawLayer,
+    parents: Set<string>
+  ): void {
+    const owner = new Map<string, string>()
+    const refOf = (l: LayerConfig, template: string): string | undefined => {
+      const rendered = template.replaceAll('{layer}', l.name)
+      return rendered.includes('{') ? undefined : `${l.image}:${sanitizeTag(rendered)}`
+    }
+    // Caches and default stable tags first (two leaves sharing `latest` is the plan's error to
+    // give), then every tag written in the config is checked against them and each other.
+    for (const l of layers) {
+      owner.set(`${l.image}:cache-${l.name}`, `the registry cache of layer "${l.name}"`)
+      if (l.stableTag === undefined)
+        owner.set(
+          refOf(l, parents.has(l.name) ? '{layer}-stable' : 'latest')!,
+          `the stable tag of layer "${l.name}"`
+        )
+    }
+    const fix = 'give one of the layers its own `image`, or `tags` and a `stable-tag` that use {layer}'
+    raws.forEach(({ name, keyNode, raw }, i) => {
+      const l = layers[i]
+      const claim = (template: string, what: string, at: Position | undefined): void => {
+        const ref = refOf(l, template)
+        if (ref === undefined) return
+        const other = owner.get(ref)
+        // A layer may repeat its own tag; nothing may take a registry cache.
+        if (
+          other !== undefined &&
+          (other.startsWith('the registry cache') || !other.endsWith(`layer "${name}"`))
+        ) {
+          const { line, column } = at ?? this.pos(keyNode)
+          throw new ConfigError(
+            this.file,
+            line,
+            column,
+            `layer "${name}" ${what} ${ref} is also ${other}`,
+            fix
+          )
+        }
+        owner.set(ref, `${what === 'stable tag' ? 'the stable tag' : 'a tag'} of layer "${name}"`)
+      }
+      if (l.stableTag !== undefined)
+        claim(l.stableTag, 'stable tag', raw.pos.stableTag ?? defaults.pos.stableTag)
+      const tagPos = raw.tags ? raw.pos.tags : defaults.pos.tags
+      l.tags?.forEach((t, k) => claim(t, 'tag', tagPos?.[k]))
+    })
+  }
+
   /** The keys of one layer or of `defaults`. */
   private layerFields(map: YAMLMap, ctx: string): RawLayer {
     const raw: RawLayer = { pos: {} }
@@ -407,10 +464,12 @@ class Reader {
             )
           this.seqItems(e).forEach(n => this.template(n, ctx, 'tag'))
           raw.tags = tags
+          raw.pos.tags = this.seqItems(e).map(n => this.pos(n))
           break
         }
         case 'stable-tag':
           raw.stableTag = this.string(e, ctx, "'{layer}-stable'")
+          raw.pos.stableTag = this.pos(e.value)
           this.template(this.deref(e.value)!, ctx, 'stable-tag')
           break
         case 'build-args':
@@ -604,6 +663,13 @@ class Reader {
       } else if (e.key === 'keep-forever') rule.keepForever = this.bool(e, ctx)
       else this.unknownKey(e, ctx, RULE_KEYS)
     }
+    // Stable tags (and `latest`) are always kept: a limit on them could never apply.
+    if (ctx.endsWith('.stable') && (rule.keep !== undefined || rule.maxAgeDays !== undefined))
+      this.fail(
+        m,
+        `${ctx} sets ${rule.keep !== undefined ? 'keep' : 'max-age-days'}, which can never apply: stable tags are always kept`,
+        'remove the rule; to limit old versions, set a rule for versioned'
+      )
     if (rule.keepForever && (rule.keep !== undefined || rule.maxAgeDays !== undefined))
       this.fail(
         m,
