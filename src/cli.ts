@@ -14,7 +14,14 @@ import { safeJson, safeText } from './core/log-safe.js'
 import { createTerminalLogger, renderTable, type TableRow } from './adapters/terminal-log.js'
 import type { BuildResult } from './build.js'
 import { decisionTable } from './cleanup.js'
-import { parseForce, parseKeyValueLines, parseList, parseMode, parsePlatforms } from './core/inputs-parse.js'
+import {
+  parseBuilder,
+  parseForce,
+  parseKeyValueLines,
+  parseList,
+  parseMode,
+  parsePlatforms
+} from './core/inputs-parse.js'
 import type { Plan, StrataConfig } from './core/types.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
 import type { RunSettings } from './pipeline.js'
@@ -139,7 +146,7 @@ async function command(
     head: event.head,
     platforms: parsePlatforms(values.platforms ?? ''),
     buildArgs: parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n')),
-    builder: values.builder,
+    builder: parseBuilder('--builder', values.builder ?? ''),
     dryRun: values['dry-run'] === true,
     runnerTemp: await mkdtemp(join(tmpdir(), 'strata-cli-')),
     buildEnv: process.env,
@@ -154,7 +161,7 @@ async function command(
 
   const outcome = await runPipeline(settings, {
     log,
-    registry: createRegistry({ builder: values.builder }),
+    registry: createRegistry({ builder: parseBuilder('--builder', values.builder ?? '') }),
     buildx: mode === 'build' ? createBuildx() : undefined,
     git
   })

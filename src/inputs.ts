@@ -3,6 +3,7 @@ import * as core from '@actions/core'
 import type { Mode, PushSetting } from './core/inputs-parse.js'
 import {
   parseBoolean,
+  parseBuilder,
   parseForce,
   parseKeyValueLines,
   parseList,
@@ -63,7 +64,7 @@ export function getInputs(): Inputs {
     head: optional('head'),
     platforms: parsePlatforms(text('platforms')),
     buildArgs: parseKeyValueLines('build-args', text('build-args')),
-    builder: optional('builder'),
+    builder: parseBuilder('builder', text('builder')),
     dryRun: parseBoolean('dry-run', text('dry-run') || 'false'),
     summary: parseBoolean('summary', text('summary') || 'true'),
     maxDeletions: parsePositiveInt('max-deletions', text('max-deletions'), 20)
