@@ -362,3 +362,17 @@ test.each([
     parseConfig(['version: 1', 'image: r/x', 'layers: { app: }', 'retention:', line].join('\n'), FILE)
   ).not.toThrow()
 })
+
+test.each([
+  ['stable-tag: "---"', '    stable-tag: "---"', 'stable tag "---"', 17],
+  ['stable-tag: 日本', '    stable-tag: 日本', 'stable tag "日本"', 17],
+  ['tags: [..., "{sha7}"]', '    tags: ["...", "{sha7}"]', 'tag "..."', 12],
+  ['tags: ["🚀"]', '    tags: ["🚀"]', 'tag "🚀"', 12]
+])('%s: a tag that sanitizes to nothing is a config error', (_what, line, what, column) => {
+  const err = configError(['version: 1', 'image: r/x', 'layers:', '  app:', line].join('\n'))
+  expect([err.line, err.column, err.what]).toEqual([
+    5,
+    column,
+    `layer "app" ${what} is empty once sanitized (tags keep only a-z 0-9 _ . -)`
+  ])
+})

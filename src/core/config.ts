@@ -403,6 +403,16 @@ class Reader {
       const claim = (template: string, what: string, at: Position | undefined): void => {
         const ref = refOf(l, template)
         if (ref === undefined) return
+        if (ref.endsWith(':')) {
+          const { line, column } = at ?? this.pos(keyNode)
+          throw new ConfigError(
+            this.file,
+            line,
+            column,
+            `layer "${name}" ${what} ${JSON.stringify(template)} is empty once sanitized (tags keep only a-z 0-9 _ . -)`,
+            'use letters or digits, e.g. {layer}-current'
+          )
+        }
         const other = owner.get(ref)
         // A layer may repeat its own tag; nothing may take a registry cache.
         if (
