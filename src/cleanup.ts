@@ -6,7 +6,9 @@
 // digest goes only when every tag on it goes (decideRetention); a deletion that fails stops the run.
 import { createGitHub, type GitHubClient } from './adapters/github.js'
 import { createGhcrPackages, ghcrPackage, type GhcrPackages } from './adapters/ghcr-packages.js'
-import { createOciRegistry, mapLimit, parseImage, type OciRegistry } from './adapters/oci-registry.js'
+import { createOciRegistry, type OciRegistry } from './adapters/oci-registry.js'
+import { parseImageRef } from './core/image-ref.js'
+import { mapLimit } from './core/limit.js'
 import {
   classifyTag,
   decideRetention,
@@ -221,7 +223,7 @@ function backendFor(
   deps: CleanupDeps,
   warn: (m: string) => void
 ): Backend {
-  const { host } = parseImage(image)
+  const { host } = parseImageRef(image)
   if (host === 'ghcr.io' && opts.token) return packagesBackend(image, opts, deps)
   if (host === 'ghcr.io') {
     warn(
