@@ -73,7 +73,7 @@ export async function executePlan(
   const workspace = opts.workspace ?? process.cwd()
   const layers = new Map(config.layers.map(l => [l.name, l]))
   const parents = parentLayers(config.layers)
-  const tagsOf = (l: LayerConfig) => layerTags(l, ctx, { isLeaf: !parents.has(l.name) })
+  const tagsOf = (l: LayerConfig) => layerTags(l, ctx, { isLeaf: !parents.has(l.name), parents })
   const result: BuildResult = { layers: {}, commands: [] }
 
   // Versioned tags go on the build; moving ones (stable, latest, pr-N, branch) move at the end.

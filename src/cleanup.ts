@@ -67,6 +67,8 @@ export interface CleanupImage {
   deleted: string[]
   /** Digests due for deletion that the cap held back. */
   capped: number
+  /** The registry listed nothing: the repository does not exist (or holds no image). */
+  empty?: boolean
 }
 
 export interface CleanupResult {
@@ -158,6 +160,15 @@ export async function runCleanup(
       capped: decision.capped
     }
     result.images.push(entry)
+    if (versions.get(image)!.length === 0) {
+      // Not "0 digests would be deleted": a wrong `image` would look like a clean repository.
+      entry.empty = true
+      warn(
+        `${image}: no such repository, or it holds no image (the registry lists no tag and no digest): ` +
+          `nothing to clean there; check \`image\` in ${config.file} and the registry login`
+      )
+      continue
+    }
     await log.group(`Retention of ${image} (${decision.deletions.length} to delete)`, async () => {
       for (const line of decisionTable(rows)) log.info(line)
     })
@@ -196,6 +207,12 @@ export async function runCleanup(
     }
   }
   const deleted = result.images.reduce((n, i) => n + i.deleted.length, 0)
+  if (result.images.every(i => i.empty)) {
+    log.info(
+      `cleanup: nothing to clean: ${images.join(', ')} ${images.length > 1 ? 'do' : 'does'} not exist or hold no image`
+    )
+    return result
+  }
   log.info(
     `cleanup: ${deleted} digests ${opts.dryRun ? 'would be deleted (dry-run)' : 'deleted'}, ` +
       `${result.images.reduce((n, i) => n + i.rows.filter(r => r.status === 'kept').length, 0)} tags kept`
@@ -367,8 +384,10 @@ export function renderCleanupSummary(result: CleanupResult): string {
   const out = [
     `## Strata cleanup${result.dryRun ? ' (dry-run: nothing deleted)' : ''}`,
     '',
-    `${digests} digests ${verb} (${gone.filter(r => r.status === 'deleted' || r.status === 'would delete').length} tags), ` +
-      `${kept.length} tags kept; max-deletions ${result.maxDeletions}.`,
+    result.images.length > 0 && result.images.every(i => i.empty)
+      ? `Nothing to clean: ${result.images.map(i => i.image).join(', ')} ${result.images.length > 1 ? 'do' : 'does'} not exist or hold no image.`
+      : `${digests} digests ${verb} (${gone.filter(r => r.status === 'deleted' || r.status === 'would delete').length} tags), ` +
+        `${kept.length} tags kept; max-deletions ${result.maxDeletions}.`,
     ''
   ]
   for (const w of [...result.errors, ...result.warnings]) out.push(`> ${md(w)}`, '')

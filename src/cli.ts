@@ -10,10 +10,18 @@ import { parseArgs } from 'node:util'
 import { createBuildx } from './adapters/buildx.js'
 import { createGit } from './adapters/git.js'
 import { createRegistry } from './adapters/registry.js'
+import { safeJson, safeText } from './core/log-safe.js'
 import { createTerminalLogger, renderTable, type TableRow } from './adapters/terminal-log.js'
 import type { BuildResult } from './build.js'
 import { decisionTable } from './cleanup.js'
-import { parseForce, parseKeyValueLines, parseList, parseMode, parsePlatforms } from './core/inputs-parse.js'
+import {
+  parseBuilder,
+  parseForce,
+  parseKeyValueLines,
+  parseList,
+  parseMode,
+  parsePlatforms
+} from './core/inputs-parse.js'
 import type { Plan, StrataConfig } from './core/types.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
 import type { RunSettings } from './pipeline.js'
@@ -63,7 +71,7 @@ export async function cli(argv: string[], io: CliIO = processIO): Promise<number
   try {
     ;({ values, positionals } = parse(argv))
   } catch (e) {
-    io.err(`strata: ${(e as Error).message}\n\n${USAGE}`)
+    io.err(`${safeText(`strata: ${(e as Error).message}`)}\n\n${USAGE}`)
     return 2
   }
   if (values.help || positionals.length === 0) {
@@ -73,7 +81,7 @@ export async function cli(argv: string[], io: CliIO = processIO): Promise<number
   try {
     return await command(positionals, values, io)
   } catch (e) {
-    io.err(`strata: ${e instanceof Error ? e.message : String(e)}\n`)
+    io.err(`${safeText(`strata: ${e instanceof Error ? e.message : String(e)}`)}\n`)
     return 1
   }
 }
@@ -138,7 +146,7 @@ async function command(
     head: event.head,
     platforms: parsePlatforms(values.platforms ?? ''),
     buildArgs: parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n')),
-    builder: values.builder,
+    builder: parseBuilder('--builder', values.builder ?? ''),
     dryRun: values['dry-run'] === true,
     runnerTemp: await mkdtemp(join(tmpdir(), 'strata-cli-')),
     buildEnv: process.env,
@@ -159,15 +167,17 @@ async function command(
   })
 
   if (outcome.mode === 'cleanup') {
-    if (values.json) io.out(`${JSON.stringify(outcome.cleanup, null, 2)}\n`)
-    else io.out(`${decisionTable(outcome.cleanup.images.flatMap(i => i.rows)).join('\n')}\n`)
+    if (values.json) io.out(`${safeJson(JSON.stringify(outcome.cleanup, null, 2))}\n`)
+    else io.out(`${safeText(decisionTable(outcome.cleanup.images.flatMap(i => i.rows)).join('\n'))}\n`)
     return outcome.cleanup.errors.length ? 1 : 0
   }
   const build = outcome.mode === 'build' ? outcome.build : undefined
-  if (values.json) io.out(planFileContent(outcome.plan, planPaths(outcome), build))
-  else io.out(`${renderTable(tableRows(outcome.config, outcome.plan, build))}\n`)
+  if (values.json) io.out(safeJson(planFileContent(outcome.plan, planPaths(outcome), build)))
+  else io.out(`${safeText(renderTable(tableRows(outcome.config, outcome.plan, build)))}\n`)
   if (build?.failed) {
-    io.err(`strata: layer ${build.failed} failed: ${build.layers[build.failed]?.error ?? ''}\n`)
+    io.err(
+      `${safeText(`strata: layer ${build.failed} failed: ${build.layers[build.failed]?.error ?? ''}`)}\n`
+    )
     return 1
   }
   return 0
@@ -195,6 +205,10 @@ async function localEvent(top: string, values: ReturnType<typeof parse>['values'
         `--event-file ${file}: ${(e as Error).message}; give the JSON payload of a workflow run`
       )
     }
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+      throw new Error(
+        `--event-file ${file}: the payload is not a JSON object; give the JSON payload of a workflow run`
+      )
     const name = values['event-name'] ?? guessEventName(payload)
     const base = values.base ? await revParse(top, values.base) : undefined
     const head = values.head ? await revParse(top, values.head) : undefined

@@ -5,6 +5,7 @@ import { parseDigests, parseRunners } from './core/merge.js'
 import type { Mode, PushSetting } from './core/inputs-parse.js'
 import {
   parseBoolean,
+  parseBuilder,
   parseForce,
   parseKeyValueLines,
   parseList,
@@ -75,7 +76,7 @@ export function getInputs(): Inputs {
     digests: parseDigests(text('digests')),
     runners: parseRunners(text('runners')),
     buildArgs: parseKeyValueLines('build-args', text('build-args')),
-    builder: optional('builder'),
+    builder: parseBuilder('builder', text('builder')),
     dryRun: parseBoolean('dry-run', text('dry-run') || 'false'),
     summary: parseBoolean('summary', text('summary') || 'true'),
     maxDeletions: parsePositiveInt('max-deletions', text('max-deletions'), 20)

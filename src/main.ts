@@ -1,6 +1,7 @@
 // run(): the action. Inputs → pipeline → outputs and summary; the only place that fails the step.
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import * as core from '@actions/core'
 import { createActionsLogger } from './adapters/actions-log.js'
 import { createBuildx } from './adapters/buildx.js'
@@ -41,7 +42,8 @@ export function errorMessage(e: unknown): string {
 async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const log = createActionsLogger()
   const workspace = env.GITHUB_WORKSPACE || process.cwd()
-  const runnerTemp = env.RUNNER_TEMP || tmpdir()
+  // Off a runner: a private directory, never fixed file names in the shared temp directory.
+  const runnerTemp = env.RUNNER_TEMP || (await mkdtemp(join(tmpdir(), 'strata-')))
   const apiUrl = env.GITHUB_API_URL || 'https://api.github.com'
   const eventName = env.GITHUB_EVENT_NAME || ''
   const settings: RunSettings = {

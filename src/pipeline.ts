@@ -15,6 +15,7 @@ import type { Mode, PushSetting } from './core/inputs-parse.js'
 import { resolvePush } from './core/inputs-parse.js'
 import { decide, describePlan, followPlan, parsePlanInput } from './core/plan.js'
 import type { PlatformDigest } from './core/merge.js'
+import { checkPlan } from './core/plan-check.js'
 import { layerTags, parentLayers } from './core/tags.js'
 import type { ContentIds } from './adapters/content-ids.js'
 import { applySameInputs } from './reuse.js'
@@ -107,7 +108,7 @@ export type RunOutcome =
 /** Runs the mode the settings name. */
 export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<RunOutcome> {
   if (s.mode === 'cleanup') {
-    const config = await loadConfig(s.configPath, s.workspace)
+    const config = await loadConfig(s.configPath, s.workspace, deps.log)
     const cleanup = await runCleanup(
       config,
       {
@@ -184,7 +185,7 @@ export function knownDefaultBranch(
 /** Config, event, changes and registry → the plan, logged in words (SPEC 3 and 8). */
 export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<PlanOutcome> {
   const { log } = deps
-  const config = await loadConfig(s.configPath, s.workspace)
+  const config = await loadConfig(s.configPath, s.workspace, deps.log)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
   const range = overrideRange(diffRange(s.eventName, s.payload, ctx), ctx, s.base, s.head)
   const push = resolvePush(s.push, ctx.pr)
@@ -198,12 +199,13 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
   log.info(`Compare: ${describeRange(range)}${overridden}`)
 
   if (s.plan) {
+    // A plan is untrusted: checked against this config and event before anything follows it.
     const plan = followPlan(parsePlanInput(s.plan), s.layers)
+    checkPlan(plan, config, ctx)
     log.info(
       `Following the given plan (event ${plan.event || '?'}, ${plan.changes.count} changed files from ` +
         `${plan.changes.source}): no new decision`
     )
-    checkPlanLayers(plan, config)
     // The plan was decided with its own step's inputs: say so rather than drop these silently.
     const unused = [
       ...(s.force === 'all' || s.force.length ? ['force'] : []),
@@ -312,7 +314,7 @@ export function stableRefs(config: StrataConfig, ctx: EventContext): Record<stri
   const parents = parentLayers(config.layers)
   const refs: Record<string, string> = {}
   for (const l of config.layers) {
-    refs[l.name] = `${l.image}:${layerTags(l, ctx, { isLeaf: !parents.has(l.name) }).stable}`
+    refs[l.name] = `${l.image}:${layerTags(l, ctx, { isLeaf: !parents.has(l.name), parents }).stable}`
   }
   return refs
 }
@@ -335,15 +337,4 @@ async function lookUp(
     }
   })
   return out
-}
-
-/** A followed plan must be of this config: a renamed layer would otherwise silently not build. */
-function checkPlanLayers(plan: Plan, config: StrataConfig): void {
-  const missing = config.order.filter(n => !(n in plan.layers))
-  if (missing.length) {
-    throw new Error(
-      `the plan input has no layer ${missing.map(n => `"${n}"`).join(', ')} of ${config.file}: ` +
-        'pass the `plan` output of a `mode: plan` step that read the same config'
-    )
-  }
 }

@@ -169,7 +169,7 @@ test.each<[string, ReturnType<typeof parseSemverTag>]>([
   ['v1.2.3', { version: '1.2.3', major: '1', minor: '2', patch: '3', prerelease: false }],
   ['1.2.3', { version: '1.2.3', major: '1', minor: '2', patch: '3', prerelease: false }],
   ['v10.20.30-rc.1', { version: '10.20.30-rc.1', major: '10', minor: '20', patch: '30', prerelease: true }],
-  ['v1.2.3+build.5', { version: '1.2.3+build.5', major: '1', minor: '2', patch: '3', prerelease: false }],
+  ['v1.2.3+build.5', { version: '1.2.3', major: '1', minor: '2', patch: '3', prerelease: false }],
   ['v1.2', undefined],
   ['v01.2.3', undefined],
   ['release-1.2.3', undefined]
@@ -178,7 +178,7 @@ test.each<[string, ReturnType<typeof parseSemverTag>]>([
 })
 
 test.each<[string, string[], string[]]>([
-  ['v1.2.3+build.5', ['1.2.3-build.5'], ['1.2', '1', 'latest']],
+  ['v1.2.3+build.5', ['1.2.3'], ['1.2', '1', 'latest']],
   ['v0.9.0', ['0.9.0'], ['0.9', '0', 'latest']],
   ['v3.0.0-beta.2', ['3.0.0-beta.2'], []],
   ['2024.01.15', ['2024.01.15'], []]

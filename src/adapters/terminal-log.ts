@@ -1,5 +1,6 @@
 // The Logger of the local CLI: plain lines on stderr, so that stdout carries only the result
 // (`--json` output stays parseable).
+import { logLines, safeLine } from '../core/log-safe.js'
 import type { Logger } from '../core/types.js'
 
 export interface TerminalLogOptions {
@@ -14,15 +15,22 @@ export function createTerminalLogger(opts: TerminalLogOptions = {}): Logger {
   const verbose = opts.verbose ?? true
   let depth = 0
   const indent = (): string => '  '.repeat(depth)
+  // The CLI may run in a workflow step, where stderr lines are read for workflow commands too: every
+  // line is made safe, also the second line of a warning (SPEC 10).
+  const lines = (prefix: string, m: string): void => {
+    const [first, ...rest] = logLines(m).map(safeLine)
+    write(`${indent()}${prefix}${first}`)
+    rest.forEach(l => write(`${indent()}  ${l}`))
+  }
   return {
     info: m => {
       // buildx separates its steps with blank lines: not worth a line each in a terminal.
-      if (verbose) m.split('\n').forEach(l => l.trim() && write(`${indent()}${l}`))
+      if (verbose) logLines(m).forEach(l => l.trim() && write(`${indent()}${safeLine(l)}`))
     },
-    notice: m => write(`${indent()}notice: ${m}`),
-    warning: m => write(`${indent()}warning: ${m}`),
+    notice: m => lines('notice: ', m),
+    warning: m => lines('warning: ', m),
     async group(name, fn) {
-      if (verbose) write(`${indent()}▸ ${name}`)
+      if (verbose) lines('▸ ', name)
       depth++
       try {
         return await fn()

@@ -1,10 +1,12 @@
 // Parse and validate `.github/strata.yml` (SPEC 1, retention: docs/ARCHITECTURE.md). Pure: text in,
 // StrataConfig out. The YAML tree is walked node by node (not toJS) so every error can say
 // file:line:column and one fix.
-import { parentLayers, TAG_VARIABLES } from './tags.js'
+import { parentLayers, sanitizeTag, TAG_VARIABLES } from './tags.js'
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
 import type { Document, Node, Scalar, YAMLMap } from 'yaml'
 import { compilePatterns } from './patterns.js'
+import { secretSpec } from './buildx-args.js'
+import { refuseImage, refuseLabelKey, refuseNeverMatching, refusePath, refuseTarget } from './config-names.js'
 import type {
   CacheKind,
   LayerConfig,
@@ -15,6 +17,8 @@ import type {
   TagKind
 } from './types.js'
 
+const MAX_QUOTED = 300
+
 export class ConfigError extends Error {
   file: string
   line: number
@@ -22,7 +26,10 @@ export class ConfigError extends Error {
   /** The problem, and the one-line fix, as in the message. */
   what: string
   fix: string
-  constructor(file: string, line: number, column: number, what: string, fix: string) {
+  constructor(file: string, line: number, column: number, problem: string, fix: string) {
+    // A foreign file (the `config` input pointed elsewhere) can make any key or value huge: quote
+    // at most MAX_QUOTED characters of it.
+    const what = problem.length > MAX_QUOTED ? `${problem.slice(0, MAX_QUOTED)}…` : problem
     super(`${file}:${line}:${column}: ${what} (${fix})`)
     this.name = 'ConfigError'
     this.file = file
@@ -111,17 +118,18 @@ interface RawLayer {
   provenance?: string | boolean
   sbom?: string | boolean
   reuse?: LayerConfig['reuse']
-  pos: { dockerfile?: Position; context?: Position }
+  pos: { dockerfile?: Position; context?: Position; stableTag?: Position; tags?: Position[] }
 }
 
 export function parseConfig(text: string, file: string): StrataConfig {
   return parseConfigWithPositions(text, file).config
 }
 
+/** `notices`: what the user should know but need not fix (an image name lower-cased). */
 export function parseConfigWithPositions(
   text: string,
   file: string
-): { config: StrataConfig; positions: ConfigPositions } {
+): { config: StrataConfig; positions: ConfigPositions; notices: string[] } {
   return new Reader(text, file).read()
 }
 
@@ -133,6 +141,8 @@ export function parentBuildArg(parent: string): string {
 class Reader {
   private readonly lc = new LineCounter()
   private readonly doc: Document
+  /** Image names written with upper case, as `line:column "Name"`. */
+  private readonly lowered: string[] = []
 
   constructor(
     text: string,
@@ -147,7 +157,7 @@ class Reader {
     })
   }
 
-  read(): { config: StrataConfig; positions: ConfigPositions } {
+  read(): { config: StrataConfig; positions: ConfigPositions; notices: string[] } {
     const err = this.doc.errors[0]
     if (err) {
       const { line, col } = this.lc.linePos(err.pos[0])
@@ -255,12 +265,13 @@ class Reader {
     }
 
     const names = raws.map(r => r.name)
+    const known = new Set(names)
     const layers: LayerConfig[] = []
     const positions: ConfigPositions = { layers: {} }
     for (const { name, keyNode, raw } of raws) {
       const from = raw.from ? raw : defaults
       for (const p of from.from ?? []) {
-        if (!names.includes(p.ref.layer))
+        if (!known.has(p.ref.layer))
           this.fail(
             p.node,
             `layer "${name}" has unknown parent "${p.ref.layer}"`,
@@ -306,6 +317,7 @@ class Reader {
 
     const order = this.order(layers, raws, defaults)
     const parents = parentLayers(layers)
+    this.tagClashes(layers, raws, defaults, parents)
     const leaves = layers.filter(l => !parents.has(l.name))
     const config: StrataConfig = {
       file: this.file,
@@ -316,7 +328,14 @@ class Reader {
     }
     const retention = top.get('retention')
     if (retention && !isNull(retention.value)) config.retention = this.retention(retention, names)
-    return { config, positions }
+    // One notice for all of them: Docker repositories are lower case.
+    const notices = this.lowered.length
+      ? [
+          `${this.file}: image ${this.lowered.join(', ')} lower-cased: Docker repository names are lower case ` +
+            '(write them so to silence this)'
+        ]
+      : []
+    return { config, positions, notices }
   }
 
   /** Topological order, parents first, ties in config order; a cycle is an error naming it. */
@@ -353,14 +372,73 @@ class Reader {
     }
     for (const l of layers) visit(l.name)
 
-    const order: string[] = []
-    const placed = new Set<string>()
-    while (order.length < layers.length) {
-      const next = layers.find(l => !placed.has(l.name) && l.from.every(p => placed.has(p.layer)))!
-      placed.add(next.name)
-      order.push(next.name)
+    return topologicalOrder(layers)
+  }
+
+  /**
+   * Tags known from the config alone (stable tags and literal tags, with {layer} filled in) must not
+   * be pushed by two layers of one repository, nor overwrite a registry cache (`cache-<layer>`).
+   * Tags that depend on the event are checked when the plan is made.
+   */
+  private tagClashes(
+    layers: LayerConfig[],
+    raws: { name: string; keyNode: Node; raw: RawLayer }[],
+    defaults: RawLayer,
+    parents: Set<string>
+  ): void {
+    const owner = new Map<string, string>()
+    const refOf = (l: LayerConfig, template: string): string | undefined => {
+      const rendered = template.replaceAll('{layer}', l.name)
+      return rendered.includes('{') ? undefined : `${l.image}:${sanitizeTag(rendered)}`
     }
-    return order
+    // Caches and default stable tags first (two leaves sharing `latest` is the plan's error to
+    // give), then every tag written in the config is checked against them and each other.
+    for (const l of layers) {
+      owner.set(`${l.image}:cache-${l.name}`, `the registry cache of layer "${l.name}"`)
+      if (l.stableTag === undefined)
+        owner.set(
+          refOf(l, parents.has(l.name) ? '{layer}-stable' : 'latest')!,
+          `the stable tag of layer "${l.name}"`
+        )
+    }
+    const fix = 'give one of the layers its own `image`, or `tags` and a `stable-tag` that use {layer}'
+    raws.forEach(({ name, keyNode, raw }, i) => {
+      const l = layers[i]
+      const claim = (template: string, what: string, at: Position | undefined): void => {
+        const ref = refOf(l, template)
+        if (ref === undefined) return
+        if (ref.endsWith(':')) {
+          const { line, column } = at ?? this.pos(keyNode)
+          throw new ConfigError(
+            this.file,
+            line,
+            column,
+            `layer "${name}" ${what} ${JSON.stringify(template)} is empty once sanitized (tags keep only a-z 0-9 _ . -)`,
+            'use letters or digits, e.g. {layer}-current'
+          )
+        }
+        const other = owner.get(ref)
+        // A layer may repeat its own tag; nothing may take a registry cache.
+        if (
+          other !== undefined &&
+          (other.startsWith('the registry cache') || !other.endsWith(`layer "${name}"`))
+        ) {
+          const { line, column } = at ?? this.pos(keyNode)
+          throw new ConfigError(
+            this.file,
+            line,
+            column,
+            `layer "${name}" ${what} ${ref} is also ${other}`,
+            fix
+          )
+        }
+        owner.set(ref, `${what === 'stable tag' ? 'the stable tag' : 'a tag'} of layer "${name}"`)
+      }
+      if (l.stableTag !== undefined)
+        claim(l.stableTag, 'stable tag', raw.pos.stableTag ?? defaults.pos.stableTag)
+      const tagPos = raw.tags ? raw.pos.tags : defaults.pos.tags
+      l.tags?.forEach((t, k) => claim(t, 'tag', tagPos?.[k]))
+    })
   }
 
   /** The keys of one layer or of `defaults`. */
@@ -400,10 +478,12 @@ class Reader {
             )
           this.seqItems(e).forEach(n => this.template(n, ctx, 'tag'))
           raw.tags = tags
+          raw.pos.tags = this.seqItems(e).map(n => this.pos(n))
           break
         }
         case 'stable-tag':
           raw.stableTag = this.string(e, ctx, "'{layer}-stable'")
+          raw.pos.stableTag = this.pos(e.value)
           this.template(this.deref(e.value)!, ctx, 'stable-tag')
           break
         case 'build-args':
@@ -411,6 +491,12 @@ class Reader {
           break
         case 'target':
           raw.target = this.string(e, ctx, 'runtime')
+          this.refuse(
+            e.value,
+            refuseTarget(raw.target),
+            `${ctx} key "target"`,
+            'name a stage of the Dockerfile (FROM … AS <name>)'
+          )
           break
         case 'platforms': {
           raw.platforms = this.strings(e, ctx, '[linux/amd64, linux/arm64]')
@@ -447,9 +533,17 @@ class Reader {
         }
         case 'secrets':
           raw.secrets = this.strings(e, ctx, "['id=npmrc,src=.npmrc']")
+          this.seqItems(e).forEach(n => this.secret(n, ctx))
           break
         case 'labels':
           raw.labels = this.stringMap(e, ctx, '{ org.opencontainers.image.vendor: acme }')
+          for (const k of this.mapEntries(e.value, `${ctx} labels`))
+            this.refuse(
+              k.keyNode,
+              refuseLabelKey(k.key),
+              `${ctx} labels`,
+              'start a label key with a letter or digit, e.g. org.example.team'
+            )
           break
         case 'provenance':
         case 'sbom':
@@ -586,6 +680,13 @@ class Reader {
       } else if (e.key === 'keep-forever') rule.keepForever = this.bool(e, ctx)
       else this.unknownKey(e, ctx, RULE_KEYS)
     }
+    // Stable tags (and `latest`) are always kept: a limit on them could never apply.
+    if (ctx.endsWith('.stable') && (rule.keep !== undefined || rule.maxAgeDays !== undefined))
+      this.fail(
+        m,
+        `${ctx} sets ${rule.keep !== undefined ? 'keep' : 'max-age-days'}, which can never apply: stable tags are always kept`,
+        'remove the rule; to limit old versions, set a rule for versioned'
+      )
     if (rule.keepForever && (rule.keep !== undefined || rule.maxAgeDays !== undefined))
       this.fail(
         m,
@@ -620,11 +721,14 @@ class Reader {
 
   private path(e: Entry, ctx: string, example: string): string {
     const p = this.string(e, ctx, example)
-    if (p.startsWith('/'))
+    const why = refusePath(p)
+    if (why)
       this.fail(
         e.value,
-        `${ctx} key "${e.key}" is an absolute path "${p}"`,
-        'write it relative to the repository root'
+        `${ctx} key "${e.key}" ${why}`,
+        why.startsWith('is an absolute')
+          ? 'write it relative to the repository root'
+          : 'write a path inside the repository, relative to its root (./-name for a name that starts with -)'
       )
     return p
   }
@@ -639,6 +743,21 @@ class Reader {
         suggest(v, REUSE, 'use any, default-branch or off')
       )
     return v as LayerConfig['reuse']
+  }
+
+  /** A refusal from config-names.ts as a ConfigError at `node`. */
+  private refuse(node: Node | null, why: string | undefined, what: string, fix: string): void {
+    if (why) this.fail(node, `${what}: ${why}`, fix)
+  }
+
+  /** A secret must be an environment variable name or a buildx secret spec (id=…,src=… / env=…). */
+  private secret(node: Node, ctx: string): void {
+    try {
+      secretSpec('-', (node as Scalar).value as string)
+    } catch (err) {
+      const { problem, fix } = splitSecret((err as Error).message.replace(/^layer "-": /, ''))
+      this.fail(node, `${ctx}: ${problem}`, fix)
+    }
   }
 
   private bool(e: Entry, ctx: string): boolean {
@@ -656,21 +775,20 @@ class Reader {
   }
 
   private image(e: Entry, ctx: string): string {
-    const image = this.string(e, ctx, 'ghcr.io/acme/app')
-    const last = image.slice(image.lastIndexOf('/') + 1)
-    if (
-      /\s/.test(image) ||
-      image.includes('@') ||
-      last.includes(':') ||
-      image.endsWith('/') ||
-      image.includes('//')
-    )
+    const written = this.string(e, ctx, 'ghcr.io/acme/app')
+    const image = written.toLowerCase()
+    const why = refuseImage(image)
+    if (why)
       this.fail(
         e.value,
-        `${ctx} key "image" is not a repository: "${image}"`,
+        `${ctx} key "image" is not a repository: ${JSON.stringify(written.length > 80 ? `${written.slice(0, 80)}…` : written)}${why === 'it has a tag or digest' ? '' : ` (${why})`}`,
         'write the repository without tag or digest, e.g. ghcr.io/acme/app; tags come from `tags`'
       )
-    return image.toLowerCase()
+    if (image !== written) {
+      const { line, column } = this.pos(e.value)
+      this.lowered.push(`"${written}" (${line}:${column})`)
+    }
+    return image
   }
 
   private seqItems(e: Entry): Node[] {
@@ -726,6 +844,13 @@ class Reader {
   /** A `paths` item must compile as the planner will compile it; the error points at that item. */
   private pattern(node: Node, ctx: string): void {
     const p = (node as Scalar).value as string
+    const never = refuseNeverMatching(p)
+    if (never)
+      this.fail(
+        node,
+        `${ctx} has path pattern ${JSON.stringify(p)} that can never match: ${never}`,
+        PATTERN_FIX
+      )
     try {
       compilePatterns([p])
     } catch (err) {
@@ -762,6 +887,8 @@ class Reader {
   private entries(map: YAMLMap, ctx: string): Entry[] {
     const out: Entry[] = []
     const merged: Entry[] = []
+    // Looked up, not searched: `layers` may have thousands of keys.
+    const byKey = new Map<string, Entry>()
     for (const pair of map.items) {
       const k = pair.key as Node | null
       const value = (pair.value as Node | null) ?? null
@@ -776,7 +903,7 @@ class Reader {
       if (!isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number'))
         this.fail(k, `${ctx} has a key that is not a name: ${describe(k)}`, 'use plain names as keys')
       const key = String(k.value)
-      const first = out.find(o => o.key === key)
+      const first = byKey.get(key)
       if (first) {
         const at = this.pos(first.keyNode).line
         if (ctx === 'layers')
@@ -788,9 +915,16 @@ class Reader {
         this.fail(k, `${ctx} has key "${key}" twice (first at line ${at})`, 'keep one of them')
       }
       out.push({ key, keyNode: k, value })
+      byKey.set(key, out[out.length - 1])
     }
-    for (const m of merged) if (!out.some(o => o.key === m.key)) out.push(m)
+    for (const m of merged) if (!byKey.has(m.key)) out.push(m)
     return out
+  }
+
+  /** The entries of a value that may be a map or nothing. */
+  private mapEntries(value: Node | null, ctx: string): Entry[] {
+    const m = this.deref(value)
+    return isMap(m) ? this.entries(m, ctx) : []
   }
 
   private deref(node: Node | null | undefined): Node | null {
@@ -821,12 +955,73 @@ class Reader {
 
 const PATTERN_FIX = 'write a glob relative to the repository root, e.g. docker/** or !docs/**'
 
+/** secretSpec()'s error as problem and fix (`…; write …`). */
+function splitSecret(message: string): { problem: string; fix: string } {
+  const at = message.indexOf('; ')
+  return at < 0
+    ? { problem: message, fix: 'write id=<id>,src=<file> or id=<id>,env=<VAR>' }
+    : { problem: message.slice(0, at), fix: message.slice(at + 2) }
+}
+
 /** compilePatterns' reason as problem and fix: `problem (fix)`, `problem; fix` or `problem, e.g. …`. */
 function splitFix(why: string): { problem: string; fix: string } {
   const m = /^(.+?) \((.+)\)$/.exec(why) ?? /^(.+?); (.+)$/.exec(why) ?? /^(.+?), (e\.g\. .+)$/.exec(why)
   if (m) return { problem: m[1], fix: m[2] }
   // A bare reason is either the problem (`it matches nothing`) or the fix (`use a single leading !`).
   return why.startsWith('it ') ? { problem: why, fix: PATTERN_FIX } : { problem: 'it is not valid', fix: why }
+}
+
+/**
+ * Parents first; among the layers ready at a step, the first in config order (Kahn's algorithm with
+ * the ready layers kept by config index, so thousands of layers take n log n, not n²).
+ */
+function topologicalOrder(layers: LayerConfig[]): string[] {
+  const index = new Map(layers.map((l, i) => [l.name, i]))
+  const waiting = layers.map(l => new Set(l.from.map(p => p.layer)).size)
+  const children: number[][] = layers.map(() => [])
+  layers.forEach((l, i) => new Set(l.from.map(p => p.layer)).forEach(p => children[index.get(p)!].push(i)))
+  const ready = new MinHeap()
+  waiting.forEach((w, i) => w === 0 && ready.push(i))
+  const order: string[] = []
+  for (let i = ready.pop(); i !== undefined; i = ready.pop()) {
+    order.push(layers[i].name)
+    for (const c of children[i]) if (--waiting[c] === 0) ready.push(c)
+  }
+  return order
+}
+
+/** The smallest number first. */
+class MinHeap {
+  private readonly items: number[] = []
+  push(n: number): void {
+    const a = this.items
+    a.push(n)
+    for (let i = a.length - 1; i > 0;) {
+      const up = (i - 1) >> 1
+      if (a[up] <= a[i]) break
+      ;[a[up], a[i]] = [a[i], a[up]]
+      i = up
+    }
+  }
+  pop(): number | undefined {
+    const a = this.items
+    const top = a[0]
+    const last = a.pop()
+    if (a.length > 0 && last !== undefined) {
+      a[0] = last
+      for (let i = 0; ;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < a.length && a[l] < a[m]) m = l
+        if (r < a.length && a[r] < a[m]) m = r
+        if (m === i) break
+        ;[a[m], a[i]] = [a[i], a[m]]
+        i = m
+      }
+    }
+    return top
+  }
 }
 
 function isNull(node: Node | null): boolean {

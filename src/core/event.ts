@@ -1,5 +1,6 @@
 // Event name + payload (+ the runner's GITHUB_* values) → what the run is about and which commits
 // to compare (SPEC 3). Pure: the caller reads the payload file and the environment.
+import { checkPayload } from './event-check.js'
 import type { DiffRange, EventContext, PullRequestInfo } from './types.js'
 
 /** The runner values that readEvent() needs; the caller copies them from process.env. */
@@ -50,7 +51,7 @@ function pullRequest(payload: Payload): PullRequestInfo | undefined {
   const headRepo = str(pr.head?.repo?.full_name)
   const baseRepo = str(pr.base?.repo?.full_name) ?? str(payload.repository?.full_name)
   const info: PullRequestInfo = {
-    number: Number(pr.number ?? payload.number),
+    number: Number(pr.number !== undefined ? pr.number : payload.number),
     headSha: String(pr.head?.sha ?? ''),
     headRef: String(pr.head?.ref ?? ''),
     baseSha: String(pr.base?.sha ?? ''),
@@ -92,6 +93,7 @@ function refName(ref: string, prefix: string): string | undefined {
 
 /** What the run is about. `now` is the run's start time, for {date} and {timestamp}. */
 export function readEvent(eventName: string, payload: Payload, env: RunnerEnv, now: Date): EventContext {
+  checkPayload(eventName, payload, env)
   const pr = PULL_EVENTS.has(eventName) ? pullRequest(payload) : undefined
   const ref = eventRef(eventName, payload, env, pr)
   const branch = pr ? pr.headRef || str(env.GITHUB_HEAD_REF) : refName(ref, 'refs/heads/')

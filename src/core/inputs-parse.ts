@@ -108,3 +108,15 @@ export function resolvePush(push: PushSetting, pr?: { fork: boolean }): boolean 
   if (push !== 'auto') return push
   return !pr?.fork
 }
+
+/**
+ * A buildx builder name (`docker buildx create --name`): it reaches `docker buildx inspect <name>` as
+ * an argument, so it must not start with `-` or hold spaces. Empty: the current builder.
+ */
+export function parseBuilder(input: string, text: string): string | undefined {
+  const t = text.trim()
+  if (!t) return undefined
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(t))
+    fail(input, text, 'a builder name is letters, digits, _ . and -, starting with a letter or digit')
+  return t
+}

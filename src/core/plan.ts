@@ -41,8 +41,10 @@ export function decide(input: DecideInput): Plan {
   const byName = new Map(config.layers.map(l => [l.name, l]))
 
   const layers: Record<string, LayerDecision> = {}
-  // Full ref → the layer whose tag (or stable tag) it is: two layers must never push one tag.
+  // Full ref → the layer whose tag (or stable tag) it is: two layers must never push one tag, and no
+  // tag may overwrite a layer's registry cache (`<image>:cache-<layer>`, SPEC 6).
   const owners = new Map<string, string>()
+  const caches = new Map(config.layers.map(l => [`${l.image}:cache-${l.name}`, l.name]))
   for (const name of config.order) {
     const layer = byName.get(name)
     if (!layer) throw new Error(`${config.file}: layer order names "${name}", which has no config`)
@@ -51,10 +53,16 @@ export function decide(input: DecideInput): Plan {
       layers[name] = { build: false, reasons: [], matches: [], tags: [], selected: selected.has(name) }
       continue
     }
-    const tags = layerTags(layer, ctx, { isLeaf: !parentNames.has(name) })
+    const tags = layerTags(layer, ctx, { isLeaf: !parentNames.has(name), parents: parentNames })
     const stable = `${layer.image}:${tags.stable}`
     const refs = unique([...tags.versioned, ...tags.moving].map(t => `${layer.image}:${t}`))
     for (const ref of [...refs, stable]) {
+      const cacheOf = caches.get(ref)
+      if (cacheOf !== undefined)
+        throw new Error(
+          `${config.file}: layer "${name}" would push ${ref}, the registry cache of layer "${cacheOf}": ` +
+            'give it `tags` and a `stable-tag` that do not start with cache-'
+        )
       const other = owners.get(ref)
       if (other !== undefined && other !== name) {
         const [a, b] = config.layers.filter(l => l.name === other || l.name === name).map(l => l.name)
@@ -219,6 +227,8 @@ export function parsePlanInput(json: string): Plan {
 
   const layers: Record<string, LayerDecision> = {}
   for (const [name, d] of Object.entries(v.layers)) {
+    // `__proto__` and other non-names never become keys of `layers`.
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) throw fail(`${JSON.stringify(name)} is not a layer name`)
     const at = `layer "${name}"`
     if (!isObject(d)) throw fail(`${at} is not an object`)
     if (typeof d.build !== 'boolean') throw fail(`${at} has no boolean "build"`)

@@ -66,6 +66,7 @@ export function renderTemplate(template: string, vars: TagVars): string | undefi
 }
 
 export interface Semver {
+  /** Without the `v` and without build metadata (`v1.2.3+build.5` → `1.2.3`), as docker/metadata-action. */
   version: string
   major: string
   minor: string
@@ -78,7 +79,8 @@ export function parseSemverTag(tag: string): Semver | undefined {
   const m =
     /^[vV]?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/.exec(tag)
   if (!m) return undefined
-  return { version: tag.replace(/^[vV]/, ''), major: m[1], minor: m[2], patch: m[3], prerelease: !!m[4] }
+  const version = `${m[1]}.${m[2]}.${m[3]}${m[4] ? `-${m[4]}` : ''}`
+  return { version, major: m[1], minor: m[2], patch: m[3], prerelease: !!m[4] }
 }
 
 function utc(d: Date): { date: string; time: string } {
@@ -87,11 +89,31 @@ function utc(d: Date): { date: string; time: string } {
 }
 
 /**
- * The template variables of `layer` in `ctx`. {major} {minor} {patch} exist only for a semver tag
- * that is not a pre-release, so that a pre-release never moves `1.2` or `1`. {inputs} (16 hex of the
- * input digest, SPEC 4a) exists once the digest is known.
+ * {branch}: the sanitized branch name, never empty (a branch of only other scripts, `日本`, falls back
+ * to {sha7}, SPEC 5) and never one of Strata's own tags: a branch named like a layer with children
+ * (`base`, `base-stable`, `base-pr-1`), `cache-…` (the registry cache, SPEC 6) or `latest` would push
+ * over those tags, so it becomes `branch-<name>`.
  */
-export function tagVars(layer: Pick<LayerConfig, 'name'>, ctx: EventContext, inputs?: string): TagVars {
+export function branchTag(branch: string, sha7: string, parents: ReadonlySet<string> = new Set()): string {
+  const name = sanitizeTag(branch)
+  if (name === '') return sha7
+  const owned = [...name.matchAll(/-/g)].some(m => parents.has(name.slice(0, m.index)))
+  const reserved = /^(cache|latest)(-|$)/.test(name) || parents.has(name) || owned
+  return reserved ? sanitizeTag(`branch-${name}`) : name
+}
+
+/**
+ * The template variables of `layer` in `ctx`. {major} {minor} {patch} exist only for a semver tag
+ * that is not a pre-release, so that a pre-release never moves `1.2` or `1`. `parents`: the layers
+ * with children (their names are reserved, see branchTag), lower-cased as in tags. {inputs} (16 hex
+ * of the input digest, SPEC 4a) exists once the digest is known.
+ */
+export function tagVars(
+  layer: Pick<LayerConfig, 'name'>,
+  ctx: EventContext,
+  parents: ReadonlySet<string> = new Set(),
+  inputs?: string
+): TagVars {
   const { date, time } = utc(ctx.time)
   const vars: TagVars = {
     layer: layer.name,
@@ -100,12 +122,12 @@ export function tagVars(layer: Pick<LayerConfig, 'name'>, ctx: EventContext, inp
     date,
     timestamp: `${date}-${time}`
   }
-  if (ctx.branch) vars.branch = sanitizeTag(ctx.branch)
+  if (ctx.branch) vars.branch = branchTag(ctx.branch, vars.sha7 ?? '', parents)
   if (ctx.pr) vars.pr = String(ctx.pr.number)
   if (inputs) vars.inputs = inputs
   const semver = ctx.tag !== undefined && !ctx.pr ? parseSemverTag(ctx.tag) : undefined
   if (semver) {
-    vars.version = sanitizeTag(semver.version) // build metadata `+x` becomes `-x`
+    vars.version = sanitizeTag(semver.version)
     if (!semver.prerelease)
       Object.assign(vars, { major: semver.major, minor: semver.minor, patch: semver.patch })
   }
@@ -163,9 +185,9 @@ export function parentLayers(layers: readonly LayerConfig[]): Set<string> {
 export function layerTags(
   layer: LayerConfig,
   ctx: EventContext,
-  opts: { isLeaf: boolean; inputs?: string }
+  opts: { isLeaf: boolean; parents?: ReadonlySet<string>; inputs?: string }
 ): LayerTags {
-  const vars = tagVars(layer, ctx, opts.inputs)
+  const vars = tagVars(layer, ctx, opts.parents && lowerCased(opts.parents), opts.inputs)
   const stableTemplate = layer.stableTag ?? (opts.isLeaf ? 'latest' : '{layer}-stable')
   const stableRaw = renderTemplate(stableTemplate, vars)
   if (stableRaw === undefined)
@@ -173,6 +195,10 @@ export function layerTags(
       `layer "${layer.name}": stable-tag "${stableTemplate}" uses a variable that has no value on ${ctx.eventName} (use {layer} or {branch})`
     )
   const stable = sanitizeTag(stableRaw)
+  if (stable === '')
+    throw new TagTemplateError(
+      `layer "${layer.name}": stable-tag "${stableTemplate}" gives an empty tag on ${ctx.eventName} (it has no letter or digit once sanitized); use {layer} or letters and digits`
+    )
 
   let versionedT: string[]
   let movingT: string[]
@@ -185,16 +211,36 @@ export function layerTags(
   }
   const stableMayMove = ctx.isDefaultBranch || (opts.isLeaf && !layer.tags && movingT.includes(STABLE))
 
+  // A template whose variables have no value here is skipped (SPEC 5); one that renders to nothing
+  // is an error, never a silently missing tag.
   const render = (templates: string[]): string[] =>
     templates.flatMap(t => {
       const raw = t === STABLE ? stable : renderTemplate(t, vars)
-      return raw === undefined ? [] : [sanitizeTag(raw)]
+      if (raw === undefined) return []
+      const tag = sanitizeTag(raw)
+      if (tag === '')
+        throw new TagTemplateError(
+          `layer "${layer.name}": tag template "${t}" gives an empty tag on ${ctx.eventName} (${JSON.stringify(raw)} has no letter or digit once sanitized); add letters or {sha7}`
+        )
+      return [tag]
     })
-  const versioned = unique(render(versionedT)).filter(t => t !== '')
+  const versioned = unique(render(versionedT))
   const moving = unique(render(movingT)).filter(
-    t => t !== '' && !versioned.includes(t) && (t !== stable || stableMayMove)
+    t => !versioned.includes(t) && (t !== stable || stableMayMove)
   )
+  if (versioned.length === 0 && moving.length === 0 && layer.tags)
+    throw new TagTemplateError(
+      `layer "${layer.name}": none of its tags (${layer.tags.join(', ')}) has a value on ${ctx.eventName}; add one that always has, e.g. '{layer}-{sha7}'`
+    )
   return { versioned, moving, stable }
+}
+
+// Each parents set is lower-cased once, not once per layer: thousands of layers stay linear.
+const lowered = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>()
+function lowerCased(names: ReadonlySet<string>): ReadonlySet<string> {
+  let out = lowered.get(names)
+  if (!out) lowered.set(names, (out = new Set([...names].map(n => n.toLowerCase()))))
+  return out
 }
 
 function unique(list: string[]): string[] {

@@ -220,8 +220,13 @@ export interface Registry {
   putIndex(manifests: PlatformManifest[], tags: string[]): Promise<string>
 }
 
-/** Where the pipeline writes what the user reads; `@actions/core` in the action, the terminal in the CLI. */
+/**
+ * Where the pipeline writes what the user reads; `@actions/core` in the action, the terminal in the CLI.
+ * Messages may carry untrusted text (file and branch names, registry answers, buildx output): every
+ * implementation prints them so that no line can start a workflow command (core/log-safe.ts).
+ */
 export interface Logger {
+  /** One or more lines; a line that could be read as a workflow command is printed quoted. */
   info(message: string): void
   notice(message: string): void
   warning(message: string): void

@@ -1,0 +1,127 @@
+// The event payload fields Strata reads, checked before any is used (issue 13 item 6): a wrongly
+// typed field must not be read as "branch deleted", "first push" or `pr-nan`, and a non-hex sha
+// must not reach a tag. The error names the field, what it held and what it should be. Pure.
+import type { RunnerEnv } from './event.js'
+
+export class EventPayloadError extends Error {
+  constructor(eventName: string, field: string, got: unknown, expected: string) {
+    super(
+      `the ${eventName || 'event'} payload is not valid: ${field} is ${shown(got)}, expected ${expected} ` +
+        '(check the event file: GITHUB_EVENT_PATH, or the CLI’s --event-file)'
+    )
+    this.name = 'EventPayloadError'
+  }
+}
+
+const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
+const SHA_TEXT = 'a commit sha (40 or 64 lower-case hex digits)'
+const PULL_EVENTS = new Set(['pull_request', 'pull_request_target'])
+
+type Obj = Record<string, unknown>
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** What a bad value was, short: `123 (a number)`, `"abc" (a string)`, `null`, `missing`. */
+function shown(v: unknown): string {
+  if (v === undefined) return 'missing'
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'a list'
+  if (typeof v === 'object') return 'an object'
+  const text = JSON.stringify(v)
+  const cut = text.length > 60 ? `${text.slice(0, 60)}…` : text
+  return `${cut} (a ${typeof v})`
+}
+
+/** Checks the payload (and the runner's GITHUB_SHA) for `eventName`; throws EventPayloadError. */
+export function checkPayload(eventName: string, payload: unknown, env: RunnerEnv = {}): void {
+  const fail = (field: string, got: unknown, expected: string): never => {
+    throw new EventPayloadError(eventName, field, got, expected)
+  }
+  if (!isObject(payload)) fail('the payload', payload, 'a JSON object')
+  const p = payload as Obj
+  const optional = (
+    obj: Obj,
+    key: string,
+    at: string,
+    ok: (v: unknown) => boolean,
+    expected: string
+  ): void => {
+    if (obj[key] !== undefined && !ok(obj[key])) fail(`"${at}"`, obj[key], expected)
+  }
+  const required = (
+    obj: Obj,
+    key: string,
+    at: string,
+    ok: (v: unknown) => boolean,
+    expected: string
+  ): void => {
+    if (!ok(obj[key])) fail(`"${at}"`, obj[key], expected)
+  }
+  const text = (v: unknown): boolean => typeof v === 'string' && v !== ''
+  const sha = (v: unknown): boolean => typeof v === 'string' && SHA.test(v)
+  const bool = (v: unknown): boolean => typeof v === 'boolean'
+  const ref = (v: unknown): boolean =>
+    typeof v === 'string' && v.startsWith('refs/') && !/[\s\p{Cc}]/u.test(v)
+
+  if (env.GITHUB_SHA !== undefined && env.GITHUB_SHA !== '' && !SHA.test(env.GITHUB_SHA))
+    fail('GITHUB_SHA', env.GITHUB_SHA, SHA_TEXT)
+
+  if (p.repository !== undefined && p.repository !== null) {
+    if (!isObject(p.repository)) fail('"repository"', p.repository, 'an object')
+    const r = p.repository as Obj
+    optional(
+      r,
+      'full_name',
+      'repository.full_name',
+      v => typeof v === 'string' && /^[^/\s]+\/[^/\s]+$/.test(v),
+      'owner/name'
+    )
+    optional(r, 'default_branch', 'repository.default_branch', text, 'a branch name')
+  }
+
+  if (eventName === 'push') {
+    required(p, 'ref', 'ref', ref, 'a full ref such as refs/heads/main')
+    required(p, 'before', 'before', sha, SHA_TEXT)
+    required(p, 'after', 'after', sha, SHA_TEXT)
+    for (const key of ['created', 'deleted', 'forced']) optional(p, key, key, bool, 'true or false')
+  } else if (PULL_EVENTS.has(eventName)) {
+    // A payload without `pull_request` has no diff (decided as such); one with it must be whole.
+    if (p.pull_request === undefined) return
+    if (!isObject(p.pull_request)) fail('"pull_request"', p.pull_request, 'an object')
+    const pr = p.pull_request as Obj
+    const number = pr.number !== undefined ? pr.number : p.number
+    if (!(typeof number === 'number' && Number.isInteger(number) && number > 0))
+      fail('"pull_request.number"', number, 'a pull request number (a whole number, 1 or more)')
+    optional(
+      pr,
+      'changed_files',
+      'pull_request.changed_files',
+      v => Number.isInteger(v) && (v as number) >= 0,
+      'a count'
+    )
+    for (const side of ['head', 'base']) {
+      if (!isObject(pr[side])) fail(`"pull_request.${side}"`, pr[side], 'an object with sha and ref')
+      const s = pr[side] as Obj
+      required(s, 'sha', `pull_request.${side}.sha`, sha, SHA_TEXT)
+      required(s, 'ref', `pull_request.${side}.ref`, text, 'a branch name')
+      // A deleted fork has `head.repo: null`.
+      if (s.repo !== undefined && s.repo !== null && !isObject(s.repo))
+        fail(`"pull_request.${side}.repo"`, s.repo, 'an object or null')
+      if (isObject(s.repo))
+        optional(s.repo, 'full_name', `pull_request.${side}.repo.full_name`, text, 'owner/name')
+    }
+  } else if (eventName === 'merge_group') {
+    if (!isObject(p.merge_group)) fail('"merge_group"', p.merge_group, 'an object')
+    const mg = p.merge_group as Obj
+    required(mg, 'head_sha', 'merge_group.head_sha', sha, SHA_TEXT)
+    required(mg, 'base_sha', 'merge_group.base_sha', sha, SHA_TEXT)
+    optional(mg, 'head_ref', 'merge_group.head_ref', ref, 'a full ref')
+  } else if (eventName === 'workflow_dispatch') {
+    optional(p, 'ref', 'ref', ref, 'a full ref such as refs/heads/main')
+  } else {
+    // Other events' `ref` may be short (create, delete); only its type is known.
+    optional(p, 'ref', 'ref', v => typeof v === 'string', 'a string')
+  }
+}

@@ -1,0 +1,58 @@
+// A `plan` input is untrusted (SPEC 10): it comes through a job output that anyone who can edit the
+// workflow, or a compromised step, could rewrite. Before it is followed, every layer, tag, ref and
+// stable ref in it must be one this config and this event would make. Pure.
+import { layerTags, parentLayers } from './tags.js'
+import type { EventContext, Plan, StrataConfig } from './types.js'
+
+const DIGEST = /@sha256:[0-9a-f]{64}$/
+const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
+
+/** {date} and {timestamp} differ between the plan's job and this one: compare them as shapes. */
+function shape(ref: string): string {
+  return ref.replace(/\d{8}-\d{6}/g, '<timestamp>').replace(/\d{8}/g, '<date>')
+}
+
+/** Throws, naming the first thing in `plan` that this config and event would not make. */
+export function checkPlan(plan: Plan, config: StrataConfig, ctx: EventContext): void {
+  const refuse = (why: string): never => {
+    throw new Error(
+      `the plan input does not match ${config.file}: ${why}; pass the \`plan\` output of a \`mode: plan\` ` +
+        'step of this run that read the same config'
+    )
+  }
+  const missing = config.order.filter(n => !Object.hasOwn(plan.layers, n))
+  if (missing.length) refuse(`it has no layer ${missing.map(n => `"${n}"`).join(', ')}`)
+  const byName = new Map(config.layers.map(l => [l.name, l]))
+  const unknown = Object.keys(plan.layers).filter(n => !byName.has(n))
+  if (unknown.length)
+    refuse(`it names layer ${unknown.map(n => JSON.stringify(n)).join(', ')}, which the config has not`)
+  for (const key of ['base', 'head'] as const) {
+    const v = plan[key]
+    if (v !== undefined && !SHA.test(v)) refuse(`its "${key}" ${JSON.stringify(v)} is not a commit sha`)
+  }
+  if (plan.deleted) return
+
+  const parents = parentLayers(config.layers)
+  for (const [name, d] of Object.entries(plan.layers)) {
+    const layer = byName.get(name)!
+    const tags = layerTags(layer, ctx, { isLeaf: !parents.has(name), parents })
+    const stable = `${layer.image}:${tags.stable}`
+    const own = new Set(
+      [...tags.versioned, ...tags.moving, tags.stable].map(t => shape(`${layer.image}:${t}`))
+    )
+    const at = `layer "${name}"`
+    const check = (what: string, ref: string, ok: boolean): void => {
+      if (ok) return
+      const elsewhere = !ref.startsWith(`${layer.image}:`) && !ref.startsWith(`${layer.image}@`)
+      refuse(
+        elsewhere
+          ? `${at} ${what} ${JSON.stringify(ref)} is not in the layer's repository ${layer.image}`
+          : `${at} ${what} ${JSON.stringify(ref)} is not one of the layer's tags (${[...tags.versioned, ...tags.moving].join(', ')}; stable ${tags.stable})`
+      )
+    }
+    for (const t of d.tags) check('tag', t, own.has(shape(t)))
+    if (d.stable !== undefined) check('stable ref', d.stable, d.stable === stable)
+    // A reused layer's ref is its stable tag pinned by digest; a built one's, its tag (and digest).
+    if (d.ref !== undefined) check('ref', d.ref, own.has(shape(d.ref.replace(DIGEST, ''))))
+  }
+}
