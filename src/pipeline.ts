@@ -14,6 +14,8 @@ import type { Mode, PushSetting } from './core/inputs-parse.js'
 import { resolvePush } from './core/inputs-parse.js'
 import { decide, describePlan, followPlan, parsePlanInput } from './core/plan.js'
 import { layerTags, parentLayers } from './core/tags.js'
+import type { LayerReads } from './core/layer-reads.js'
+import { checkedLayerReads } from './layer-reads.js'
 import type {
   ChangeSet,
   DiffRange,
@@ -78,6 +80,8 @@ export interface PlanOutcome {
   plan: Plan
   /** Whether this step pushes (the `push` setting resolved for the event). */
   push: boolean
+  /** SPEC 3a: what each layer reads, and the images it names that are not layers. */
+  reads: LayerReads
 }
 
 export type RunOutcome =
@@ -129,6 +133,8 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
 export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<PlanOutcome> {
   const { log } = deps
   const config = await loadConfig(s.configPath, s.workspace)
+  // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
+  const reads = await checkedLayerReads(config, s.workspace, s.buildArgs, log)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
   const range = overrideRange(diffRange(s.eventName, s.payload, ctx), ctx, s.base, s.head)
   const push = resolvePush(s.push, ctx.pr)
@@ -162,32 +168,85 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
       )
     }
     describePlan(plan, config).forEach(l => log.info(l))
-    return { config, ctx, range, plan, push }
+    return { config, ctx, range, plan, push, reads }
   }
 
   const deleted = range.kind === 'deleted'
   const stable = stableRefs(config, ctx)
   // Registry and builder look-ups need no diff: start them now, while the API lists the changes
   // (both adapters memoize, so the awaited calls below reuse these; errors are reported there).
-  if (!deleted) Object.values(stable).forEach(ref => deps.registry.inspect(ref).catch(() => undefined))
+  const externals = deleted ? [] : externalImages(reads)
+  if (!deleted) {
+    for (const ref of [...Object.values(stable), ...externals]) deps.registry.inspect(ref).catch(() => undefined)
+  }
   if (s.mode === 'build' && !s.dryRun) deps.buildx?.inspectBuilder(s.builder).catch(() => undefined)
 
   const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
   log.info(`Changed files: ${describeChanges(changes, range)}`)
 
   // Every stable tag at once, each once: the registry adapter memoizes and runs them side by side.
-  const found = deleted ? {} : await lookUp(deps.registry, stable, log)
+  const [found, externalDigests] = await Promise.all([
+    deleted ? ({} as Awaited<ReturnType<typeof lookUp>>) : lookUp(deps.registry, stable, log),
+    resolveExternals(deps.registry, externals, log)
+  ])
   const stableExists: Record<string, boolean> = {}
   for (const [name, info] of Object.entries(found)) if (info !== undefined) stableExists[name] = info !== null
 
-  const plan = decide({ config, ctx, changes, force: s.force, selected: s.layers, stableExists, deleted })
+  const plan = decide({
+    config,
+    ctx,
+    changes,
+    force: s.force,
+    selected: s.layers,
+    stableExists,
+    deleted,
+    inputs: reads.inputs
+  })
+  if (externals.length) plan.externals = externalDigests
   // A reused layer is pinned to the digest its stable tag had now, for the whole run.
   for (const [name, d] of Object.entries(plan.layers)) {
     const info = found[name]
     if (!d.build && info) d.ref = `${stable[name]}@${info.digest}`
   }
   describePlan(plan, config).forEach(l => log.info(l))
-  return { config, ctx, range, changes, plan, push }
+  return { config, ctx, range, changes, plan, push, reads }
+}
+
+/** The external images of every layer, each once, in config order. */
+function externalImages(reads: LayerReads): string[] {
+  return [...new Set(Object.values(reads.externals).flatMap(uses => uses.map(u => u.image)))]
+}
+
+/**
+ * image → digest (`''` when not resolved). A digest-pinned image is its own answer; the others are
+ * looked up side by side. Whatever cannot be resolved is said in one warning; the plan goes on.
+ */
+async function resolveExternals(registry: Registry, images: string[], log: Logger): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  const failed: string[] = []
+  await Promise.all(
+    images.map(async image => {
+      const pinned = /@(sha256:[0-9a-f]{64})$/.exec(image)
+      if (pinned) {
+        out[image] = pinned[1]
+        return
+      }
+      try {
+        const info = await registry.inspect(image)
+        out[image] = info?.digest ?? ''
+        if (!info) failed.push(`${image} (not found)`)
+      } catch (e) {
+        out[image] = ''
+        failed.push(`${image} (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`)
+      }
+    })
+  )
+  if (failed.length) {
+    log.warning(
+      `external images not resolved to a digest: ${failed.sort().join('; ')}; the plan goes on without them`
+    )
+  }
+  return Object.fromEntries(images.map(i => [i, out[i]]))
 }
 
 /** The paths the plan was made from (renamed files under both paths). */
