@@ -197,7 +197,7 @@ function fromStage(
   const known = stageIndex(stages, image.toLowerCase(), stages.length)
   const base: Stage['base'] =
     known !== undefined && !/^\d+$/.test(image) ? { stage: known } : { image: imageUse('FROM', image, where) }
-  if ('image' in base && base.image.image === '') {
+  if ('image' in base && base.image.image === '' && base.image.layer === undefined) {
     fail(where, `FROM ${raw} expands to an empty image name`, 'give the build-arg a value, or an ARG default before FROM')
   }
   return {
