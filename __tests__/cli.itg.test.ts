@@ -56,7 +56,8 @@ test('plan --json on a feature branch compares with its merge-base with main, fr
     'no latest in registry'
   ])
   expect(json.layers.app.tags).toEqual([`${image}:feature-${c1.slice(0, 7)}`, `${image}:feature`])
-  expect(json.layers.app.matches).toEqual([{ path: 'docker/app/hello.sh', pattern: 'docker/**' }])
+  // The example has no `paths`: the Dockerfile line that reads the file is what made it an input.
+  expect(json.layers.app.matches).toEqual([{ path: 'docker/app/hello.sh', pattern: 'Dockerfile:5 COPY' }])
   // The log (stderr) says the event, the commits and where the list came from, before the decision.
   const log = r.err.split('\n')
   expect(log[0]).toBe(`Event: push on refs/heads/feature in local/repo, commit ${c1.slice(0, 7)}`)
