@@ -12,15 +12,25 @@ import { eventContext } from '../__fixtures__/layers.js'
 const ws = mkdtempSync(join(tmpdir(), 'strata-examples-'))
 cpSync('examples/three-layer', ws, { recursive: true })
 writeFileSync(join(ws, 'busybox'), 'a stand-in for the busybox binary scripts/example.sh copies here\n')
-const WITHOUT = parseConfig(readFileSync('examples/three-layer/.github/strata.yml', 'utf8'), 'examples/three-layer/.github/strata.yml')
-const SPEC1 = parseConfig(readFileSync('__fixtures__/configs/three-layer.yml', 'utf8'), '__fixtures__/configs/three-layer.yml')
+const WITHOUT = parseConfig(
+  readFileSync('examples/three-layer/.github/strata.yml', 'utf8'),
+  'examples/three-layer/.github/strata.yml'
+)
+const SPEC1 = parseConfig(
+  readFileSync('__fixtures__/configs/three-layer.yml', 'utf8'),
+  '__fixtures__/configs/three-layer.yml'
+)
 
 test('the example config has no `paths`; SPEC 1’s has them for every layer', () => {
   expect(WITHOUT.layers.map(l => l.paths)).toEqual([[], [], []])
   expect(SPEC1.layers.every(l => l.paths.length > 0)).toBe(true)
 })
 
-async function builds(config: StrataConfig, files: string[], derive: boolean): Promise<Record<string, boolean>> {
+async function builds(
+  config: StrataConfig,
+  files: string[],
+  derive: boolean
+): Promise<Record<string, boolean>> {
   const reads = await readLayers(config, ws, {})
   expect(reads.errors).toEqual([])
   const changes: ChangeSet = { source: 'api', files: files.map(path => ({ path, status: 'modified' })) }

@@ -205,7 +205,11 @@ async function inputsCommand(
         context: l?.context,
         dockerignore: reads.inputs[n]?.dockerignore,
         inputs: [...reads.files[n]].map(([path, reason]) => ({ path, reason })),
-        externals: reads.externals[n].map(u => ({ image: u.image, at: `${l?.dockerfile}:${u.line}`, keyword: u.keyword }))
+        externals: reads.externals[n].map(u => ({
+          image: u.image,
+          at: `${l?.dockerfile}:${u.line}`,
+          keyword: u.keyword
+        }))
       }
     }
     io.out(`${JSON.stringify({ layers }, null, 2)}\n`)
@@ -214,10 +218,13 @@ async function inputsCommand(
     for (const n of names) {
       const l = byName.get(n)
       const files = [...reads.files[n]]
-      lines.push(`${n}: ${files.length} ${files.length === 1 ? 'file' : 'files'} (${l?.dockerfile}, context ${l?.context})`)
+      lines.push(
+        `${n}: ${files.length} ${files.length === 1 ? 'file' : 'files'} (${l?.dockerfile}, context ${l?.context})`
+      )
       const width = Math.min(60, Math.max(0, ...files.map(([p]) => oneLine(p).length)))
       for (const [path, reason] of files) lines.push(`  ${oneLine(path).padEnd(width)}  ${oneLine(reason)}`)
-      for (const u of reads.externals[n]) lines.push(`  image ${oneLine(u.image)}  ${l?.dockerfile}:${u.line} ${u.keyword}`)
+      for (const u of reads.externals[n])
+        lines.push(`  image ${oneLine(u.image)}  ${l?.dockerfile}:${u.line} ${u.keyword}`)
     }
     io.out(lines.length ? `${lines.join('\n')}\n` : '')
   }

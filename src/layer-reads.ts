@@ -31,7 +31,12 @@ export async function readLayers(
   const prepared = prepareLayers(config, texts, stepArgs, await layerPlaces(config, files))
   const prune = pruneFor(prepared.layers)
   const contexts = outermost(prepared.layers.map(l => l.inputs.context))
-  const [lists, tracked] = await Promise.all([Promise.all(contexts.map(c => files.list(c, prune))), files.tracked()])
+  // `git ls-files` only for `paths` (checked against the files at head); the Dockerfiles read the disk.
+  const needTracked = config.layers.some(l => l.paths.length > 0)
+  const [lists, tracked] = await Promise.all([
+    Promise.all(contexts.map(c => files.list(c, prune))),
+    needTracked ? files.tracked() : undefined
+  ])
   const onDisk = lists.flat()
   return checkLayers(config, prepared, onDisk, tracked ?? onDisk)
 }

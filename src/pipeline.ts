@@ -177,7 +177,8 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
   // (both adapters memoize, so the awaited calls below reuse these; errors are reported there).
   const externals = deleted ? [] : externalImages(reads)
   if (!deleted) {
-    for (const ref of [...Object.values(stable), ...externals]) deps.registry.inspect(ref).catch(() => undefined)
+    for (const ref of [...Object.values(stable), ...externals])
+      deps.registry.inspect(ref).catch(() => undefined)
   }
   if (s.mode === 'build' && !s.dryRun) deps.buildx?.inspectBuilder(s.builder).catch(() => undefined)
 
@@ -221,7 +222,11 @@ function externalImages(reads: LayerReads): string[] {
  * image → digest (`''` when not resolved). A digest-pinned image is its own answer; the others are
  * looked up side by side. Whatever cannot be resolved is said in one warning; the plan goes on.
  */
-async function resolveExternals(registry: Registry, images: string[], log: Logger): Promise<Record<string, string>> {
+async function resolveExternals(
+  registry: Registry,
+  images: string[],
+  log: Logger
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   const failed: string[] = []
   await Promise.all(

@@ -267,12 +267,19 @@ describe('the layer graph (Mermaid)', () => {
     const g = graphOf(renderSummary(big, undefined, { order: names, graph: { parents, externals } }))
     expect(g[0]).toBe('flowchart LR')
     expect(g.filter(l => /^ {2}L\d+\["/.test(l))).toHaveLength(20)
-    expect(g.filter(l => /^ {2}E\d+\(\["/.test(l))).toEqual(['  E0(["node:22"])', '  E1(["localhost:5000/tools:1"])'])
+    expect(g.filter(l => /^ {2}E\d+\(\["/.test(l))).toEqual([
+      '  E0(["node:22"])',
+      '  E1(["localhost:5000/tools:1"])'
+    ])
     expect(g.filter(l => l.includes(' --> '))).toHaveLength(18)
     // Labels stay short: a name, a status and at most 40 characters of reason.
-    const longest = Math.max(...g.filter(l => l.includes('<small>')).map(l => /<small>(.*)<\/small>/.exec(l)?.[1].length ?? 0))
+    const longest = Math.max(
+      ...g.filter(l => l.includes('<small>')).map(l => /<small>(.*)<\/small>/.exec(l)?.[1].length ?? 0)
+    )
     expect(longest).toBeLessThanOrEqual(40)
-    expect(g.find(l => l.startsWith('  L0['))).toBe('  L0["svc-0<br/>to build<br/><small>3 changed files match +1</small>"]')
+    expect(g.find(l => l.startsWith('  L0['))).toBe(
+      '  L0["svc-0<br/>to build<br/><small>3 changed files match +1</small>"]'
+    )
   })
 
   test('no graph unless asked; changed inputs and warnings are listed', () => {
@@ -280,7 +287,10 @@ describe('the layer graph (Mermaid)', () => {
       ...plan,
       layers: {
         ...plan.layers,
-        tooling: { ...plan.layers.tooling, matches: [{ path: 'docker/a|b.sh', pattern: 'Dockerfile.tooling:7 COPY' }] }
+        tooling: {
+          ...plan.layers.tooling,
+          matches: [{ path: 'docker/a|b.sh', pattern: 'Dockerfile.tooling:7 COPY' }]
+        }
       }
     }
     const md = renderSummary(withMatches, undefined, {

@@ -80,7 +80,10 @@ function derive(c: Case): Record<string, string> {
 
 const everything = (except: string[] = [], reason = 'Dockerfile:2 COPY'): Record<string, string> =>
   Object.fromEntries(
-    FILES.filter(f => f !== '.dockerignore' && !except.includes(f)).map(f => [f, f === 'Dockerfile' ? DF : reason])
+    FILES.filter(f => f !== '.dockerignore' && !except.includes(f)).map(f => [
+      f,
+      f === 'Dockerfile' ? DF : reason
+    ])
   )
 
 test.each<[string, Case, Record<string, string>]>([
@@ -120,7 +123,12 @@ test.each<[string, Case, Record<string, string>]>([
   [
     'a leading / in .dockerignore is the context root',
     { dockerfile: 'FROM scratch\nCOPY src/ /s\n', ignore: '/src/sub\n' },
-    { Dockerfile: DF, '.dockerignore': DI, 'src/a.ts': 'Dockerfile:2 COPY', 'src/package.json': 'Dockerfile:2 COPY' }
+    {
+      Dockerfile: DF,
+      '.dockerignore': DI,
+      'src/a.ts': 'Dockerfile:2 COPY',
+      'src/package.json': 'Dockerfile:2 COPY'
+    }
   ],
   [
     'a folder source with a trailing slash is everything below it',
@@ -156,12 +164,22 @@ test.each<[string, Case, Record<string, string>]>([
   [
     'a glob that matches a folder brings everything below it',
     { dockerfile: 'FROM scratch\nCOPY pkg* /s/\n' },
-    { Dockerfile: DF, 'pkg1/a.js': 'Dockerfile:2 COPY', 'pkg2/b/c.js': 'Dockerfile:2 COPY', pkgfile: 'Dockerfile:2 COPY' }
+    {
+      Dockerfile: DF,
+      'pkg1/a.js': 'Dockerfile:2 COPY',
+      'pkg2/b/c.js': 'Dockerfile:2 COPY',
+      pkgfile: 'Dockerfile:2 COPY'
+    }
   ],
   [
     '`?` is one character, `[ab]` a class',
     { dockerfile: 'FROM scratch\nCOPY ?.txt /s/\nCOPY [b]b.txt /t/\n' },
-    { Dockerfile: DF, 'a.txt': 'Dockerfile:2 COPY', 'b.txt': 'Dockerfile:2 COPY', 'bb.txt': 'Dockerfile:3 COPY' }
+    {
+      Dockerfile: DF,
+      'a.txt': 'Dockerfile:2 COPY',
+      'b.txt': 'Dockerfile:2 COPY',
+      'bb.txt': 'Dockerfile:3 COPY'
+    }
   ],
   [
     'several sources in one COPY, with flags',
@@ -234,12 +252,18 @@ test.each<[string, Case, Record<string, string>]>([
   ],
   [
     'a target stops at its stage',
-    { dockerfile: 'FROM scratch AS deps\nCOPY go.mod /\nFROM deps AS final\nCOPY src/a.ts /\n', target: 'DEPS' },
+    {
+      dockerfile: 'FROM scratch AS deps\nCOPY go.mod /\nFROM deps AS final\nCOPY src/a.ts /\n',
+      target: 'DEPS'
+    },
     { Dockerfile: DF, 'go.mod': 'Dockerfile:2 COPY' }
   ],
   [
     'FROM <stage> and COPY --from=<index> bring their stages',
-    { dockerfile: 'FROM scratch\nCOPY go.mod /\nFROM scratch AS two\nCOPY a.txt /\nFROM two\nCOPY --from=0 / /\n' },
+    {
+      dockerfile:
+        'FROM scratch\nCOPY go.mod /\nFROM scratch AS two\nCOPY a.txt /\nFROM two\nCOPY --from=0 / /\n'
+    },
     { Dockerfile: DF, 'go.mod': 'Dockerfile:2 COPY', 'a.txt': 'Dockerfile:4 COPY' }
   ],
   [
@@ -293,7 +317,13 @@ test.each<[string, Case, Record<string, string>]>([
   [
     'the Dockerfile is an input even when .dockerignore leaves it out of the context',
     { dockerfile: 'FROM scratch\nCOPY *.txt /s/\n', ignore: 'Dockerfile\n.dockerignore\n' },
-    { Dockerfile: DF, '.dockerignore': DI, 'a.txt': 'Dockerfile:2 COPY', 'b.txt': 'Dockerfile:2 COPY', 'bb.txt': 'Dockerfile:2 COPY' }
+    {
+      Dockerfile: DF,
+      '.dockerignore': DI,
+      'a.txt': 'Dockerfile:2 COPY',
+      'b.txt': 'Dockerfile:2 COPY',
+      'bb.txt': 'Dockerfile:2 COPY'
+    }
   ],
   [
     'sources are cleaned against the context root: ./, .., a leading /',
@@ -303,7 +333,12 @@ test.each<[string, Case, Record<string, string>]>([
   [
     'a file read by two lines is explained by the first',
     { dockerfile: 'FROM scratch\nCOPY a.txt /a\nCOPY *.txt /t/\n' },
-    { Dockerfile: DF, 'a.txt': 'Dockerfile:2 COPY', 'b.txt': 'Dockerfile:3 COPY', 'bb.txt': 'Dockerfile:3 COPY' }
+    {
+      Dockerfile: DF,
+      'a.txt': 'Dockerfile:2 COPY',
+      'b.txt': 'Dockerfile:3 COPY',
+      'bb.txt': 'Dockerfile:3 COPY'
+    }
   ],
   [
     'lower-case instructions and --link are read too',
@@ -344,7 +379,9 @@ test('resolveInputs lists the sources that match no file', () => {
     stages: neededStages(parsed) ?? [],
     dockerignore: { path: '.dockerignore' }
   })
-  expect(resolveInputs(li, FILES).unmatched.map(r => [r.source.source, r.source.line, r.source.column])).toEqual([
+  expect(
+    resolveInputs(li, FILES).unmatched.map(r => [r.source.source, r.source.line, r.source.column])
+  ).toEqual([
     ['missing.txt', 2, 6],
     ['nope*/', 3, 6]
   ])

@@ -19,7 +19,10 @@ function run(
       dockerignore: { path: '.dockerignore', ...(opts.ignore !== undefined && { text: opts.ignore }) }
     }
   }
-  const prepared = prepareLayers(cfg, texts, opts.stepArgs ?? {}, name => ({ line: 7, column: 3 + name.length }))
+  const prepared = prepareLayers(cfg, texts, opts.stepArgs ?? {}, name => ({
+    line: 7,
+    column: 3 + name.length
+  }))
   return checkLayers(cfg, prepared, opts.files ?? FILES)
 }
 
@@ -57,13 +60,17 @@ test.each<[string, LayerConfig[], Record<string, string>, string[]]>([
     'a target that names no stage (at the layer in the config)',
     [layer('base', { target: 'prod' })],
     { base: 'FROM scratch AS build\nFROM build AS test\n' },
-    ['.github/strata.yml:7:7: layer "base": target "prod" names no stage of Dockerfile.base: use one of build, test']
+    [
+      '.github/strata.yml:7:7: layer "base": target "prod" names no stage of Dockerfile.base: use one of build, test'
+    ]
   ],
   [
     'an unknown instruction',
     [layer('base')],
     { base: 'FROM scratch\nCOPPY a.txt /\n' },
-    ['Dockerfile.base:2:1: unknown instruction "COPPY": use a Dockerfile instruction such as FROM, RUN or COPY']
+    [
+      'Dockerfile.base:2:1: unknown instruction "COPPY": use a Dockerfile instruction such as FROM, RUN or COPY'
+    ]
   ],
   [
     'no FROM',
@@ -75,7 +82,9 @@ test.each<[string, LayerConfig[], Record<string, string>, string[]]>([
     'an instruction before FROM',
     [layer('base')],
     { base: 'RUN true\nFROM scratch\n' },
-    ['Dockerfile.base:1:1: RUN comes before the first FROM: start the Dockerfile with FROM (only ARG may come before it)']
+    [
+      'Dockerfile.base:1:1: RUN comes before the first FROM: start the Dockerfile with FROM (only ARG may come before it)'
+    ]
   ],
   [
     'COPY without a destination',
@@ -93,9 +102,16 @@ test.each<[string, LayerConfig[], Record<string, string>, string[]]>([
     'a FROM whose build-arg has no value',
     [layer('base')],
     { base: 'ARG IMG\nFROM ${IMG}\n' },
-    ['Dockerfile.base:2:6: FROM ${IMG} expands to an empty image name: give the build-arg a value, or an ARG default before FROM']
+    [
+      'Dockerfile.base:2:6: FROM ${IMG} expands to an empty image name: give the build-arg a value, or an ARG default before FROM'
+    ]
   ],
-  ['a good config', [layer('base'), layer('app', { from: from('base') })], { base: BASE, app: 'ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY --link src/ /s\n' }, []]
+  [
+    'a good config',
+    [layer('base'), layer('app', { from: from('base') })],
+    { base: BASE, app: 'ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY --link src/ /s\n' },
+    []
+  ]
 ])('error: %s', (_name, layers, dockerfiles, errors) => {
   expect(run(layers, dockerfiles).errors).toEqual(errors)
 })
@@ -113,7 +129,10 @@ test.each<[string, LayerConfig[], Record<string, string>, string[]]>([
   [
     'a leaf layer whose COPY lacks --link',
     [layer('base'), layer('app', { from: from('base') })],
-    { base: BASE, app: 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY a.txt /\nADD src/ /s\nCOPY --link=true a.txt /b\n' },
+    {
+      base: BASE,
+      app: 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY a.txt /\nADD src/ /s\nCOPY --link=true a.txt /b\n'
+    },
     [
       'Dockerfile.app:3:1: leaf layer "app" has COPY without --link (and 1 more): building it pulls its parents; write COPY --link'
     ]
@@ -128,7 +147,9 @@ test.each<[string, LayerConfig[], Record<string, string>, string[]]>([
     'a COPY glob that matches nothing: BuildKit copies nothing',
     [layer('base')],
     { base: 'FROM scratch\nCOPY a.txt *.cfg /\n' },
-    ['Dockerfile.base:2:12: COPY *.cfg matches no file of the build context ".": BuildKit copies nothing for it; fix the pattern or remove it']
+    [
+      'Dockerfile.base:2:12: COPY *.cfg matches no file of the build context ".": BuildKit copies nothing for it; fix the pattern or remove it'
+    ]
   ]
 ])('warning: %s', (_name, layers, dockerfiles, warnings) => {
   const r = run(layers, dockerfiles)
@@ -142,7 +163,9 @@ test('externals: FROM / COPY --from / RUN --mount images of needed stages; not l
     app:
       'ARG BASE_IMAGE\nARG NODE=20\nFROM node:${NODE} AS build\nFROM localhost:5000/unused:1 AS unused\n' +
       'FROM ${BASE_IMAGE}\nCOPY --link --from=build /x /x\nCOPY --link --from=localhost:5000/tools:1 /t /t\n' +
-      'RUN --mount=from=alpine@sha256:' + 'a'.repeat(64) + ',target=/a true\n'
+      'RUN --mount=from=alpine@sha256:' +
+      'a'.repeat(64) +
+      ',target=/a true\n'
   })
   expect(r.errors).toEqual([])
   expect(r.externals.base).toEqual([])
@@ -159,7 +182,10 @@ test('the step’s build-args win over the layer’s, which win over ARG default
   const reads = (l: LayerConfig, stepArgs = {}) => [...run([l], df, { files, stepArgs }).files.base.keys()]
   expect(reads(layer('base'))).toEqual(['Dockerfile.base', 'a.txt'])
   expect(reads(layer('base', { buildArgs: { F: 'b.txt' } }))).toEqual(['Dockerfile.base', 'b.txt'])
-  expect(reads(layer('base', { buildArgs: { F: 'b.txt' } }), { F: 'c.txt' })).toEqual(['Dockerfile.base', 'c.txt'])
+  expect(reads(layer('base', { buildArgs: { F: 'b.txt' } }), { F: 'c.txt' })).toEqual([
+    'Dockerfile.base',
+    'c.txt'
+  ])
 })
 
 test('files: `paths` add to the derived inputs, each with its pattern', () => {
@@ -174,7 +200,11 @@ test('files: `paths` add to the derived inputs, each with its pattern', () => {
 test('pruneFor skips folders every layer ignores, unless a .dockerignore re-includes something', () => {
   const cfg = config([layer('base')])
   const prep = (ignore: string) =>
-    prepareLayers(cfg, { base: { dockerfile: BASE, dockerignore: { path: '.dockerignore', text: ignore } } }, {})
+    prepareLayers(
+      cfg,
+      { base: { dockerfile: BASE, dockerignore: { path: '.dockerignore', text: ignore } } },
+      {}
+    )
   expect(pruneFor(prep('node_modules\n').layers)('node_modules')).toBe(true)
   expect(pruneFor(prep('node_modules\n').layers)('src')).toBe(false)
   expect(pruneFor(prep('node_modules\n!node_modules/keep\n').layers)('node_modules')).toBe(false)

@@ -70,8 +70,10 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
     for (const n of matched) {
       const ms = plan.layers[n].matches
       lines.push(`**${cell(n)}**`, '')
-      for (const m of ms.slice(0, MAX_SUMMARY_MATCHES)) lines.push(`- \`${cell(m.path)}\` (${cell(m.pattern)})`)
-      if (ms.length > MAX_SUMMARY_MATCHES) lines.push(`- … and ${ms.length - MAX_SUMMARY_MATCHES} more (see plan-file)`)
+      for (const m of ms.slice(0, MAX_SUMMARY_MATCHES))
+        lines.push(`- \`${cell(m.path)}\` (${cell(m.pattern)})`)
+      if (ms.length > MAX_SUMMARY_MATCHES)
+        lines.push(`- … and ${ms.length - MAX_SUMMARY_MATCHES} more (see plan-file)`)
       lines.push('')
     }
     lines.push('</details>')
@@ -107,7 +109,12 @@ function statusOf(build: boolean, selected: boolean, r: LayerResult | undefined,
  * first reason, parents above children, external images as their own nodes. Ids are generated
  * (`L0`, `E0`); every label is escaped, so no name or image can end a label or add a statement.
  */
-function layerGraph(plan: Plan, result: BuildResult | undefined, names: string[], ctx: SummaryContext): string[] {
+function layerGraph(
+  plan: Plan,
+  result: BuildResult | undefined,
+  names: string[],
+  ctx: SummaryContext
+): string[] {
   const graph = ctx.graph as NonNullable<SummaryContext['graph']>
   const shown = names.filter(n => plan.layers[n])
   const id = new Map(shown.map((n, i) => [n, `L${i}`]))
@@ -118,8 +125,12 @@ function layerGraph(plan: Plan, result: BuildResult | undefined, names: string[]
     const r = result?.layers[n]
     const status = statusOf(d.build, d.selected, r, ctx.dryRun)
     const reasons = r?.reasons ?? d.reasons
-    const why = reasons.length ? `${reasons[0]}${reasons.length > 1 ? ` +${reasons.length - 1}` : ''}` : 'no matching change'
-    lines.push(`  ${id.get(n)}["${mermaidText(n)}<br/>${mermaidText(status)}<br/><small>${mermaidText(short40(why))}</small>"]`)
+    const why = reasons.length
+      ? `${reasons[0]}${reasons.length > 1 ? ` +${reasons.length - 1}` : ''}`
+      : 'no matching change'
+    lines.push(
+      `  ${id.get(n)}["${mermaidText(n)}<br/>${mermaidText(status)}<br/><small>${mermaidText(short40(why))}</small>"]`
+    )
     const kind = r?.status === 'failed' || r?.status === 'skipped' ? 'failed' : d.build ? 'built' : 'reused'
     ;(classes[kind] ??= []).push(id.get(n) as string)
   }
@@ -127,7 +138,8 @@ function layerGraph(plan: Plan, result: BuildResult | undefined, names: string[]
   const ext = new Map(images.map((image, i) => [image, `E${i}`]))
   for (const image of images) lines.push(`  ${ext.get(image)}(["${mermaidText(image)}"])`)
   for (const n of shown) {
-    for (const image of new Set(graph.externals?.[n] ?? [])) lines.push(`  ${ext.get(image)} -.-> ${id.get(n)}`)
+    for (const image of new Set(graph.externals?.[n] ?? []))
+      lines.push(`  ${ext.get(image)} -.-> ${id.get(n)}`)
     for (const p of graph.parents[n] ?? []) if (id.has(p)) lines.push(`  ${id.get(p)} --> ${id.get(n)}`)
   }
   lines.push(

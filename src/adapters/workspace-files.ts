@@ -2,8 +2,8 @@
 // files too, not only what git tracks), the files git tracks at HEAD, and the text of a Dockerfile or
 // .dockerignore. Every path is repository-relative and must stay inside the repository.
 import { execFile } from 'node:child_process'
-import type { Dirent } from 'node:fs'
-import { readdir, readFile } from 'node:fs/promises'
+import { readdirSync, type Dirent } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import * as path from 'node:path'
 
 export interface WorkspaceFiles {
@@ -33,25 +33,26 @@ export function createWorkspaceFiles(workspace: string): WorkspaceFiles {
       const start = inside(dir)
       const prefix = path.relative(root, start).split(path.sep).join('/')
       const out: string[] = []
-      const walk = async (full: string, rel: string): Promise<void> => {
+      // Synchronous on purpose: thousands of small readdir calls cost far less CPU without a promise each,
+      // and nothing else runs while the plan reads the contexts.
+      const walk = (full: string, rel: string): void => {
         let entries: Dirent[]
         try {
-          entries = await readdir(full, { withFileTypes: true })
+          entries = readdirSync(full, { withFileTypes: true })
         } catch (e) {
-          if (rel === prefix) throw new Error(`${dir || '.'}: cannot list the build context: ${(e as Error).message}`)
+          if (rel === prefix)
+            throw new Error(`${dir || '.'}: cannot list the build context: ${(e as Error).message}`)
           return // a folder that vanished or cannot be read: BuildKit would fail on it, not Strata's plan
         }
-        const subdirs: Promise<void>[] = []
         for (const e of entries) {
           const child = rel === '' ? e.name : `${rel}/${e.name}`
           if (e.isDirectory()) {
             if (e.name === '.git' || prune?.(child)) continue
-            subdirs.push(walk(path.join(full, e.name), child))
+            walk(`${full}/${e.name}`, child)
           } else out.push(child)
         }
-        await Promise.all(subdirs)
       }
-      await walk(start, prefix)
+      walk(start, prefix)
       return out.sort(byPath)
     },
     async tracked() {

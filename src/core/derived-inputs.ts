@@ -3,12 +3,9 @@
 // .dockerignore, as BuildKit resolves it: `.` is the whole context, a path is that file or everything
 // below that folder, a glob matches path segments like Go's filepath.Match (`*` stops at `/`) and a
 // folder it matches brings everything below it. Pure; compiled once, then one pass over the files.
-import dockerignore from '@balena/dockerignore'
 import { posix } from 'node:path'
 import type { ContextSource, ParsedDockerfile, Stage } from './dockerfile.js'
-
-// The package is CommonJS (`module.exports = factory`) with an ES-style `export default` in its types.
-const ignore = dockerignore as unknown as typeof dockerignore.default
+import { compileDockerignore, type DockerignoreMatcher } from './dockerignore.js'
 
 export const DOCKERFILE_REASON = 'the Dockerfile'
 export const DOCKERIGNORE_REASON = 'the .dockerignore'
@@ -46,6 +43,8 @@ export interface LayerInputsSpec {
   stages: Stage[]
   /** Path and text of the .dockerignore in use; text undefined when there is none. */
   dockerignore: { path: string; text?: string }
+  /** Matchers shared by the layers of one plan. */
+  matchers?: IgnoreMatchers
 }
 
 /** Compiles a layer's sources and .dockerignore. */
@@ -62,7 +61,7 @@ export function layerInputs(spec: LayerInputsSpec): LayerInputs {
     }
   }
   const text = spec.dockerignore.text
-  const matcher = text === undefined ? undefined : ignore().add(text)
+  const matcher = text === undefined ? undefined : matcherFor(text, spec.matchers)
   return {
     layer: spec.layer,
     dockerfile: cleanDir(spec.dockerfile),
@@ -72,6 +71,18 @@ export function layerInputs(spec: LayerInputsSpec): LayerInputs {
     rules,
     ignored: matcher ? rel => matcher.ignores(rel) : () => false
   }
+}
+
+/** .dockerignore text → its matcher, for layers that share one (and the folders it cached). */
+export type IgnoreMatchers = Map<string, DockerignoreMatcher>
+
+function matcherFor(text: string, shared: IgnoreMatchers | undefined): DockerignoreMatcher {
+  let m = shared?.get(text)
+  if (!m) {
+    m = compileDockerignore(text)
+    shared?.set(text, m)
+  }
+  return m
 }
 
 /** The .dockerignore BuildKit reads for `dockerfile` and `context` (both repository-relative): candidates in order. */
@@ -103,16 +114,19 @@ export function resolveInputs(li: LayerInputs, files: readonly string[]): Resolv
   for (const path of files) {
     if (path === li.dockerfile || path === li.dockerignore) continue
     const rel = relativeTo(li.context, path)
-    if (rel === undefined || li.rules.length === 0 || li.ignored(rel)) continue
-    let reason: string | undefined
+    if (rel === undefined) continue
+    // Sources first: .dockerignore is the slower test, and most files are no source of most layers.
+    let first = -1
     for (let i = 0; i < li.rules.length; i++) {
-      if (hit[i] && reason !== undefined) continue
       if (li.rules[i].test(rel)) {
-        hit[i] = true
-        reason ??= li.rules[i].reason
+        first = i
+        break
       }
     }
-    if (reason !== undefined) found.set(path, reason)
+    if (first < 0 || li.ignored(rel)) continue
+    found.set(path, li.rules[first].reason)
+    hit[first] = true
+    for (let i = first + 1; i < li.rules.length; i++) if (!hit[i] && li.rules[i].test(rel)) hit[i] = true
   }
   found.set(li.dockerfile, DOCKERFILE_REASON)
   if (li.hasDockerignore) found.set(li.dockerignore, DOCKERIGNORE_REASON)
@@ -121,7 +135,10 @@ export function resolveInputs(li: LayerInputs, files: readonly string[]): Resolv
 }
 
 /** Per layer, the sorted input file paths (for the input digest, SPEC 4a). */
-export function inputFiles(layers: readonly LayerInputs[], files: readonly string[]): Record<string, string[]> {
+export function inputFiles(
+  layers: readonly LayerInputs[],
+  files: readonly string[]
+): Record<string, string[]> {
   const out: Record<string, string[]> = {}
   for (const li of layers) out[li.layer] = [...resolveInputs(li, files).files.keys()]
   return out
@@ -131,7 +148,7 @@ export function inputFiles(layers: readonly LayerInputs[], files: readonly strin
 
 function sourceTest(source: ContextSource): (rel: string) => boolean {
   const src = cleanSource(source.source)
-  const excluded = source.excludes.length ? ignore().add(source.excludes) : undefined
+  const excluded = source.excludes.length ? compileDockerignore(source.excludes.join('\n')) : undefined
   const keep = (rel: string, root: string): boolean => {
     if (!excluded) return true
     const inner = root === '' ? rel : rel === root ? posix.basename(rel) : rel.slice(root.length + 1)
@@ -211,7 +228,10 @@ function escapeRe(c: string): string {
 // ---------- paths ----------
 
 function cleanDir(p: string): string {
-  const clean = posix.normalize(p.replace(/\\/g, '/')).replace(/^(\.\/)+/, '').replace(/\/+$/, '')
+  const clean = posix
+    .normalize(p.replace(/\\/g, '/'))
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '')
   return clean === '.' ? '' : clean
 }
 

@@ -96,7 +96,8 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
   const escape = doc.getEscapeCharacter()
   const buildArgs = opts.buildArgs ?? {}
   const layerValues: Record<string, string> = {}
-  for (const [arg, layer] of Object.entries(opts.layerArgs ?? {})) layerValues[arg] = `${LAYER_MARK}${layer}\u0000`
+  for (const [arg, layer] of Object.entries(opts.layerArgs ?? {}))
+    layerValues[arg] = `${LAYER_MARK}${layer}\u0000`
   const given = (name: string): string | undefined => layerValues[name] ?? buildArgs[name]
   const fail = (at: Place, what: string, fix: string): never => {
     throw new DockerfileError(file, at.line, at.column, what, fix)
@@ -119,7 +120,11 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
     const at = place(ins.getRange().start)
     const current = stages[stages.length - 1]
     if (!KEYWORDS.has(keyword)) {
-      fail(at, `unknown instruction ${JSON.stringify(ins.getKeyword())}`, 'use a Dockerfile instruction such as FROM, RUN or COPY')
+      fail(
+        at,
+        `unknown instruction ${JSON.stringify(ins.getKeyword())}`,
+        'use a Dockerfile instruction such as FROM, RUN or COPY'
+      )
     }
     if (keyword === 'ARG') {
       for (const p of argProperties(ins)) {
@@ -136,23 +141,33 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
       vars = {}
       continue
     }
-    if (!current) fail(at, `${keyword} comes before the first FROM`, 'start the Dockerfile with FROM (only ARG may come before it)')
+    if (!current)
+      fail(
+        at,
+        `${keyword} comes before the first FROM`,
+        'start the Dockerfile with FROM (only ARG may come before it)'
+      )
     const stage = current as Stage
     if (keyword === 'ENV') {
       for (const p of envProperties(ins)) vars[p.name] = p.value === null ? '' : expand(p.value, at)
     } else if (keyword === 'COPY' || keyword === 'ADD') {
       readCopy(ins, keyword, at, stage, stages, { text, lines, expand, fail })
     } else if (keyword === 'RUN') {
-      for (const flag of flagsOf(ins)) if (flag.getName() === 'mount') readMount(flag, at, stage, stages, expand)
+      for (const flag of flagsOf(ins))
+        if (flag.getName() === 'mount') readMount(flag, at, stage, stages, expand)
     }
   }
-  if (stages.length === 0) fail({ line: 1, column: 1 }, 'no FROM instruction', 'add FROM <image> to say what the image builds on')
+  if (stages.length === 0)
+    fail({ line: 1, column: 1 }, 'no FROM instruction', 'add FROM <image> to say what the image builds on')
   return { file, stages }
 }
 
 /** The stage `target` names (or the last one) and every stage it needs, in Dockerfile order. */
 export function neededStages(df: ParsedDockerfile, target?: string): Stage[] | undefined {
-  const start = target === undefined ? df.stages.length - 1 : stageIndex(df.stages, target.toLowerCase(), df.stages.length)
+  const start =
+    target === undefined
+      ? df.stages.length - 1
+      : stageIndex(df.stages, target.toLowerCase(), df.stages.length)
   if (start === undefined) return undefined
   const seen = new Set<number>()
   const visit = (i: number): void => {
@@ -192,13 +207,22 @@ function fromStage(
   const image = expand(raw, place(args[0].getRange().start), global)
   let name: string | undefined
   if (args.length >= 3 && args[1].getValue().toUpperCase() === 'AS') name = args[2].getValue().toLowerCase()
-  else if (args.length > 1) fail(place(args[1].getRange().start), `FROM ${raw} ${args[1].getValue()}: expected AS <name>`, 'write FROM <image> AS <name>')
+  else if (args.length > 1)
+    fail(
+      place(args[1].getRange().start),
+      `FROM ${raw} ${args[1].getValue()}: expected AS <name>`,
+      'write FROM <image> AS <name>'
+    )
   const where = place(args[0].getRange().start)
   const known = stageIndex(stages, image.toLowerCase(), stages.length)
   const base: Stage['base'] =
     known !== undefined && !/^\d+$/.test(image) ? { stage: known } : { image: imageUse('FROM', image, where) }
   if ('image' in base && base.image.image === '' && base.image.layer === undefined) {
-    fail(where, `FROM ${raw} expands to an empty image name`, 'give the build-arg a value, or an ARG default before FROM')
+    fail(
+      where,
+      `FROM ${raw} expands to an empty image name`,
+      'give the build-arg a value, or an ARG default before FROM'
+    )
   }
   return {
     index: stages.length,
@@ -220,7 +244,14 @@ interface CopyContext {
   fail: Fail
 }
 
-function readCopy(ins: Instruction, keyword: 'COPY' | 'ADD', at: Place, stage: Stage, stages: Stage[], c: CopyContext): void {
+function readCopy(
+  ins: Instruction,
+  keyword: 'COPY' | 'ADD',
+  at: Place,
+  stage: Stage,
+  stages: Stage[],
+  c: CopyContext
+): void {
   const flags = flagsOf(ins)
   const flag = (n: string): Flag | undefined => flags.find(f => f.getName() === n)
   const link = flag('link')
@@ -229,18 +260,32 @@ function readCopy(ins: Instruction, keyword: 'COPY' | 'ADD', at: Place, stage: S
   const from = flag('from')
   if (from) {
     const value = c.expand(from.getValue() ?? '', place(from.getRange().start))
-    if (value === '') c.fail(place(from.getRange().start), `${keyword} --from= names nothing`, 'write --from=<stage or image>')
+    if (value === '')
+      c.fail(
+        place(from.getRange().start),
+        `${keyword} --from= names nothing`,
+        'write --from=<stage or image>'
+      )
     useStageOrImage(value, place(from.getRange().start), 'COPY --from', stage, stages)
     return
   }
   const excludes = flags.filter(f => f.getName() === 'exclude').map(f => c.expand(f.getValue() ?? '', at))
   const words = copyWords(ins, c)
-  if (words.length < 2) c.fail(at, `${keyword} needs a source and a destination`, `write ${keyword} <source>… <destination>`)
+  if (words.length < 2)
+    c.fail(at, `${keyword} needs a source and a destination`, `write ${keyword} <source>… <destination>`)
   for (const w of words.slice(0, -1)) {
     if (w.heredoc) continue
     const source = w.json ? w.value : c.expand(w.value, w)
     if (keyword === 'ADD' && URL_SOURCE.test(source)) continue
-    stage.sources.push({ keyword, source, excludes, link: linked, line: w.line, column: w.column, instructionLine: at.line })
+    stage.sources.push({
+      keyword,
+      source,
+      excludes,
+      link: linked,
+      line: w.line,
+      column: w.column,
+      instructionLine: at.line
+    })
   }
 }
 
@@ -252,12 +297,17 @@ interface Word extends Place {
 
 /** COPY/ADD words after the flags: JSON form, shell form, heredoc bodies left out. */
 function copyWords(ins: Instruction, c: CopyContext): Word[] {
-  const json = ins as unknown as { getOpeningBracket?: () => { getRange(): { start: Pos } } | null; getClosingBracket?: () => { getRange(): { end: Pos } } | null }
+  const json = ins as unknown as {
+    getOpeningBracket?: () => { getRange(): { start: Pos } } | null
+    getClosingBracket?: () => { getRange(): { end: Pos } } | null
+  }
   const open = json.getOpeningBracket?.()
   const close = json.getClosingBracket?.()
   if (open && close) {
     const start = open.getRange().start
-    const body = c.text.slice(offset(c.lines, start), offset(c.lines, close.getRange().end)).replace(/\\\r?\n/g, '')
+    const body = c.text
+      .slice(offset(c.lines, start), offset(c.lines, close.getRange().end))
+      .replace(/\\\r?\n/g, '')
     let list: unknown
     try {
       list = JSON.parse(body)
@@ -268,13 +318,19 @@ function copyWords(ins: Instruction, c: CopyContext): Word[] {
       return (list as string[]).map(value => ({ value, json: true, heredoc: false, ...place(start) }))
     }
   }
-  const heredocs = (ins as unknown as { getHeredocs?: () => { getStartRange(): { start: Pos } }[] }).getHeredocs?.() ?? []
+  const heredocs =
+    (ins as unknown as { getHeredocs?: () => { getStartRange(): { start: Pos } }[] }).getHeredocs?.() ?? []
   // Heredoc bodies follow the line that opens them: only words up to that line are sources or the destination.
   const lastLine = heredocs.length ? heredocs[0].getStartRange().start.line : Infinity
   return ins
     .getArguments()
     .filter(a => a.getRange().start.line <= lastLine)
-    .map(a => ({ value: a.getValue(), json: false, heredoc: a.getValue().startsWith('<<'), ...place(a.getRange().start) }))
+    .map(a => ({
+      value: a.getValue(),
+      json: false,
+      heredoc: a.getValue().startsWith('<<'),
+      ...place(a.getRange().start)
+    }))
 }
 
 function readMount(flag: Flag, at: Place, stage: Stage, stages: Stage[], expand: Expand): void {
@@ -289,10 +345,23 @@ function readMount(flag: Flag, at: Place, stage: Stage, stages: Stage[], expand:
   }
   if (type !== 'bind') return
   const source = expand(opts.get('source') ?? opts.get('src') ?? '.', where)
-  stage.sources.push({ keyword: 'RUN --mount', source, excludes: [], link: true, ...where, instructionLine: at.line })
+  stage.sources.push({
+    keyword: 'RUN --mount',
+    source,
+    excludes: [],
+    link: true,
+    ...where,
+    instructionLine: at.line
+  })
 }
 
-function useStageOrImage(value: string, at: Place, keyword: 'COPY --from' | 'RUN --mount', stage: Stage, stages: Stage[]): void {
+function useStageOrImage(
+  value: string,
+  at: Place,
+  keyword: 'COPY --from' | 'RUN --mount',
+  stage: Stage,
+  stages: Stage[]
+): void {
   const known = stageIndex(stages, value.toLowerCase(), stages.length - 1)
   if (known !== undefined) stage.needs.push(known)
   else stage.images.push(imageUse(keyword, value, at))
@@ -301,8 +370,10 @@ function useStageOrImage(value: string, at: Place, keyword: 'COPY --from' | 'RUN
 function imageUse(keyword: ImageUse['keyword'], value: string, at: Place): ImageUse {
   const mark = value.indexOf(LAYER_MARK)
   if (mark >= 0) {
-    const layer = value.slice(mark + LAYER_MARK.length, value.indexOf('\u0000', mark + 1))
-    return { keyword, image: value.split(/\u0000[^\u0000]*\u0000/).join(''), layer, ...at }
+    // The image is what remains around the layer's mark (normally nothing: `FROM ${BASE_IMAGE}`).
+    const end = value.indexOf('\u0000', mark + 1)
+    const layer = value.slice(mark + LAYER_MARK.length, end)
+    return { keyword, image: value.slice(0, mark) + value.slice(end + 1), layer, ...at }
   }
   return { keyword, image: value, ...at }
 }
@@ -323,7 +394,9 @@ function flagsOf(ins: Instruction): Flag[] {
 }
 
 function argProperties(ins: Instruction): { name: string; value: string | null }[] {
-  const props = (ins as unknown as { getProperties(): { getName(): string; getValue(): string | null }[] }).getProperties()
+  const props = (
+    ins as unknown as { getProperties(): { getName(): string; getValue(): string | null }[] }
+  ).getProperties()
   return props.map(p => ({ name: p.getName(), value: p.getValue() }))
 }
 
@@ -332,7 +405,8 @@ const envProperties = argProperties
 /** `${NAME}` and `$NAME` references in a word. */
 function variablesIn(word: string): string[] {
   const out: string[] = []
-  for (const m of word.matchAll(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))/g)) out.push(m[1] ?? m[2])
+  for (const m of word.matchAll(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))/g))
+    out.push(m[1] ?? m[2])
   return [...new Set(out)]
 }
 

@@ -5,7 +5,7 @@ import { compilePatterns, matchPath } from './patterns.js'
 import { DockerfileError, neededStages, parseDockerfile, rootOf } from './dockerfile.js'
 import type { ImageUse, ParsedDockerfile, Stage } from './dockerfile.js'
 import { layerInputs, resolveInputs } from './derived-inputs.js'
-import type { LayerInputs, ResolvedInputs } from './derived-inputs.js'
+import type { IgnoreMatchers, LayerInputs, ResolvedInputs } from './derived-inputs.js'
 import { parentLayers } from './tags.js'
 import type { LayerConfig, StrataConfig } from './types.js'
 
@@ -43,6 +43,7 @@ export function prepareLayers(
 ): Prepared {
   const layers: PreparedLayer[] = []
   const errors: string[] = []
+  const matchers: IgnoreMatchers = new Map()
   for (const layer of config.layers) {
     const t = texts[layer.name]
     if (t?.dockerfile === undefined) continue
@@ -65,7 +66,9 @@ export function prepareLayers(
       errors.push(
         `${config.file}:${at ? `${at.line}:${at.column}` : '1:1'}: layer "${layer.name}": target ` +
           `${JSON.stringify(layer.target)} names no stage of ${layer.dockerfile}: ` +
-          (names.length ? `use one of ${names.join(', ')}` : 'name a stage with FROM <image> AS <name>, or remove `target`')
+          (names.length
+            ? `use one of ${names.join(', ')}`
+            : 'name a stage with FROM <image> AS <name>, or remove `target`')
       )
       continue
     }
@@ -75,7 +78,8 @@ export function prepareLayers(
       context: layer.context,
       parsed,
       stages,
-      dockerignore: t.dockerignore
+      dockerignore: t.dockerignore,
+      matchers
     })
     const reincludes = (t.dockerignore.text ?? '').split(/\r?\n/).some(l => l.trim().startsWith('!'))
     layers.push({ layer, parsed, stages, inputs, reincludes })
@@ -92,12 +96,14 @@ export function pruneFor(layers: readonly PreparedLayer[]): (relDir: string) => 
     let holders = 0
     for (const l of layers) {
       const ctx = l.inputs.context
-      const rel = ctx === '' ? relDir : relDir.startsWith(`${ctx}/`) ? relDir.slice(ctx.length + 1) : undefined
+      const rel =
+        ctx === '' ? relDir : relDir.startsWith(`${ctx}/`) ? relDir.slice(ctx.length + 1) : undefined
       if (rel === undefined) continue
       holders++
       if (l.reincludes || !l.inputs.ignored(rel)) return false
       // A folder that holds the Dockerfile or .dockerignore is walked: they are inputs either way.
-      if (l.inputs.dockerfile.startsWith(`${relDir}/`) || l.inputs.dockerignore.startsWith(`${relDir}/`)) return false
+      if (l.inputs.dockerfile.startsWith(`${relDir}/`) || l.inputs.dockerignore.startsWith(`${relDir}/`))
+        return false
     }
     return holders > 0
   }
@@ -180,7 +186,11 @@ function builtOnLayer(parsed: ParsedDockerfile, stage: Stage): boolean {
 }
 
 /** Adds the files the layer's `paths` match (after the Dockerfile's own reasons), sorted. */
-function withPaths(layer: LayerConfig, derived: Map<string, string>, tracked: readonly string[]): Map<string, string> {
+function withPaths(
+  layer: LayerConfig,
+  derived: Map<string, string>,
+  tracked: readonly string[]
+): Map<string, string> {
   if (layer.paths.length === 0) return derived
   const compiled = compilePatterns(layer.paths)
   const all = new Map(derived)
@@ -206,7 +216,9 @@ function pathsWarnings(config: StrataConfig, layer: LayerConfig, tracked: readon
     if (tracked.some(f => matchPath(compiled, f) !== undefined)) continue
     const guess = pattern.replace(/\*\*(?=[^/])/g, '**/*')
     const hint = guess !== pattern ? `; did you mean \`${guess}\`?` : '; fix it or remove it'
-    out.push(`${config.file}: layer "${layer.name}" paths pattern \`${pattern}\` matches no file of the repository${hint}`)
+    out.push(
+      `${config.file}: layer "${layer.name}" paths pattern \`${pattern}\` matches no file of the repository${hint}`
+    )
   }
   return out
 }
