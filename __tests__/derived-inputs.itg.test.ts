@@ -38,13 +38,37 @@ interface Case {
 }
 
 const CASES: [string, Case][] = [
-  ['COPY . with `!` re-includes in .dockerignore', { dockerfile: 'FROM scratch\nCOPY . /out/\n', ignore: '*.md\n!README.md\nnode_modules\ndocs\n!docs/keep.md\n' }],
+  [
+    'COPY . with `!` re-includes in .dockerignore',
+    {
+      dockerfile: 'FROM scratch\nCOPY . /out/\n',
+      ignore: '*.md\n!README.md\nnode_modules\ndocs\n!docs/keep.md\n'
+    }
+  ],
   ['`*` then `!src`', { dockerfile: 'FROM scratch\nCOPY . /out/\n', ignore: '*\n!src\n' }],
-  ['globs: `*/package.json`, `pkg*` (folders and a file), `?o.sum`', { dockerfile: 'FROM scratch\nCOPY */package.json pkg* ?o.sum /out/\n' }],
-  ['a glob that matches nothing copies nothing', { dockerfile: 'FROM scratch\nCOPY go.sum *.nothing /out/\n' }],
-  ['a global ARG not declared in the stage: `${DIR}/` is the whole context', { dockerfile: 'ARG DIR=lib\nFROM scratch\nCOPY ${DIR}/ /out/\n', ignore: 'node_modules\n' }],
-  ['a context that is a subfolder, its .dockerignore beside the Dockerfile', { dockerfile: 'FROM scratch\nCOPY . /out/\n', context: 'src', ignore: 'sub\n', beside: true }],
-  ['multi-stage: only the stages the target needs', { dockerfile: 'FROM scratch AS a\nCOPY lib/ /l/\nFROM scratch AS unused\nCOPY go.sum /\nFROM scratch\nCOPY --from=a /l /out/l\nCOPY tools/ /out/t/\n' }]
+  [
+    'globs: `*/package.json`, `pkg*` (folders and a file), `?o.sum`',
+    { dockerfile: 'FROM scratch\nCOPY */package.json pkg* ?o.sum /out/\n' }
+  ],
+  [
+    'a glob that matches nothing copies nothing',
+    { dockerfile: 'FROM scratch\nCOPY go.sum *.nothing /out/\n' }
+  ],
+  [
+    'a global ARG not declared in the stage: `${DIR}/` is the whole context',
+    { dockerfile: 'ARG DIR=lib\nFROM scratch\nCOPY ${DIR}/ /out/\n', ignore: 'node_modules\n' }
+  ],
+  [
+    'a context that is a subfolder, its .dockerignore beside the Dockerfile',
+    { dockerfile: 'FROM scratch\nCOPY . /out/\n', context: 'src', ignore: 'sub\n', beside: true }
+  ],
+  [
+    'multi-stage: only the stages the target needs',
+    {
+      dockerfile:
+        'FROM scratch AS a\nCOPY lib/ /l/\nFROM scratch AS unused\nCOPY go.sum /\nFROM scratch\nCOPY --from=a /l /out/l\nCOPY tools/ /out/t/\n'
+    }
+  ]
 ]
 
 function writeRepo(c: Case): { repo: string; dockerfile: string } {
@@ -84,15 +108,33 @@ test.each(CASES)('%s: Strata derives what BuildKit copies', async (_name, c) => 
   const { repo, dockerfile } = writeRepo(c)
   const context = c.context ?? '.'
   const dest = join(repo, '.out')
-  await docker(['buildx', 'build', '--quiet', '-f', join(repo, dockerfile), '--output', `type=local,dest=${dest}`, join(repo, context)])
+  await docker([
+    'buildx',
+    'build',
+    '--quiet',
+    '-f',
+    join(repo, dockerfile),
+    '--output',
+    `type=local,dest=${dest}`,
+    join(repo, context)
+  ])
   const fromBuildKit = copied(dest)
 
   const cfg = config([layer('l', { dockerfile, context })])
   const files = createWorkspaceFiles(repo)
-  const ignorePath = c.beside ? `${dockerfile}.dockerignore` : context === '.' ? '.dockerignore' : `${context}/.dockerignore`
+  const ignorePath = c.beside
+    ? `${dockerfile}.dockerignore`
+    : context === '.'
+      ? '.dockerignore'
+      : `${context}/.dockerignore`
   const prepared = prepareLayers(
     cfg,
-    { l: { dockerfile: c.dockerfile, dockerignore: { path: ignorePath, ...(c.ignore !== undefined && { text: c.ignore }) } } },
+    {
+      l: {
+        dockerfile: c.dockerfile,
+        dockerignore: { path: ignorePath, ...(c.ignore !== undefined && { text: c.ignore }) }
+      }
+    },
     {}
   )
   const onDisk = (await files.list(context)).filter(f => !f.startsWith('.out/'))

@@ -36,7 +36,8 @@ test('a child whose Dockerfile ignores its parent is refused before any build; n
   const repo = repoWith({
     '.github/strata.yml': `version: 1\nimage: ${image}\nlayers:\n  base:\n    dockerfile: Dockerfile.base\n  app:\n    dockerfile: Dockerfile\n    from: base\n`,
     'Dockerfile.base': 'FROM scratch\nCOPY busybox /bin/busybox\n',
-    Dockerfile: '# the parent is passed as BASE_IMAGE, but never used\nARG BASE_IMAGE\nFROM busybox:1.36\nCOPY --link app.txt /app.txt\n',
+    Dockerfile:
+      '# the parent is passed as BASE_IMAGE, but never used\nARG BASE_IMAGE\nFROM busybox:1.36\nCOPY --link app.txt /app.txt\n',
     'app.txt': 'app\n'
   })
   const r = await strata(repo, 'build', '--push', '--force', 'all')

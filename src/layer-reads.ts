@@ -41,6 +41,11 @@ export async function readLayers(
   return checkLayers(config, prepared, onDisk, tracked ?? onDisk)
 }
 
+/** Per layer, its input files (Dockerfile, .dockerignore, what COPY/ADD/RUN --mount read, `paths`), sorted: for SPEC 4a's input digest. */
+export function layerInputFiles(reads: LayerReads): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(reads.files).map(([layer, files]) => [layer, [...files.keys()]]))
+}
+
 /** Logs every warning; throws one Error listing every error (nothing has run yet). */
 export function failOnErrors(reads: LayerReads, log: { warning(message: string): void }): void {
   reads.warnings.forEach(w => log.warning(w))
