@@ -66,16 +66,21 @@ test('external images are resolved to digests at plan time; an unknown one is on
   const repo = repoWith({
     '.github/strata.yml': `version: 1\nimage: ${image}\nlayers:\n  base:\n    dockerfile: Dockerfile.base\n  app:\n    dockerfile: Dockerfile\n    from: base\n`,
     'Dockerfile.base': `FROM ${tools}:1 AS tools\nFROM scratch\nCOPY busybox /bin/busybox\nCOPY --from=tools /t.txt /t.txt\n`,
-    Dockerfile: `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nCOPY --link --from=${image}-missing:1 /x /x\n`
+    Dockerfile: `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nCOPY --from=${image}-missing:1 /x /x\n`
   })
   const r = await strata(repo, 'plan', '--json', '--base', 'HEAD', '--head', 'HEAD')
   expect(r.code).toBe(0)
   const json = JSON.parse(r.out)
   expect(json.externals).toEqual({ [`${tools}:1`]: toolsDigest, [`${image}-missing:1`]: '' })
-  const warnings = r.err.split('\n').filter(l => l.startsWith('warning:'))
-  expect(warnings).toEqual([
+  const log = r.err.split('\n')
+  // The event, the commits and the changes come first (SPEC 3); the warnings after them.
+  expect(log[0]).toMatch(/^Event: push on refs\/heads\/main/)
+  expect(log[2]).toMatch(/^Changed files: /)
+  expect(log.filter(l => l.startsWith('warning:'))).toEqual([
+    'warning: Dockerfile:3:1: leaf layer "app" has COPY without --link: building it pulls its parents; write COPY --link',
     `warning: external images not resolved to a digest: ${image}-missing:1 (not found); the plan goes on without them`
   ])
+  expect(log.findIndex(l => l.startsWith('warning:'))).toBeGreaterThan(2)
   // `strata inputs` says what each layer reads and the images it names.
   const inputs = await strata(repo, 'inputs', 'base', '--json')
   expect(inputs.code).toBe(0)

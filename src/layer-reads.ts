@@ -4,7 +4,7 @@ import { createWorkspaceFiles, type WorkspaceFiles } from './adapters/workspace-
 import { parseConfigWithPositions } from './core/config.js'
 import { dockerignoreCandidates } from './core/derived-inputs.js'
 import { checkLayers, prepareLayers, pruneFor, type LayerReads, type LayerTexts } from './core/layer-reads.js'
-import type { Logger, StrataConfig } from './core/types.js'
+import type { StrataConfig } from './core/types.js'
 
 /** Every layer's inputs, checked; errors are collected, not thrown (see failOnErrors()). */
 export async function readLayers(
@@ -46,9 +46,8 @@ export function layerInputFiles(reads: LayerReads): Record<string, string[]> {
   return Object.fromEntries(Object.entries(reads.files).map(([layer, files]) => [layer, [...files.keys()]]))
 }
 
-/** Logs every warning; throws one Error listing every error (nothing has run yet). */
-export function failOnErrors(reads: LayerReads, log: { warning(message: string): void }): void {
-  reads.warnings.forEach(w => log.warning(w))
+/** Throws one Error listing every error of the layers (nothing has run yet); warnings are the caller's to log. */
+export function failOnErrors(reads: LayerReads): void {
   if (reads.errors.length === 0) return
   const n = reads.errors.length
   throw new Error(
@@ -56,15 +55,14 @@ export function failOnErrors(reads: LayerReads, log: { warning(message: string):
   )
 }
 
-/** Reads and checks the layers, logging warnings; throws before anything else runs on an error. */
+/** Reads and checks the layers; throws before anything else runs on an error. */
 export async function checkedLayerReads(
   config: StrataConfig,
   workspace: string,
-  stepArgs: Record<string, string>,
-  log: Pick<Logger, 'warning'>
+  stepArgs: Record<string, string>
 ): Promise<LayerReads> {
   const reads = await readLayers(config, workspace, stepArgs)
-  failOnErrors(reads, log)
+  failOnErrors(reads)
   return reads
 }
 

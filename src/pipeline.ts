@@ -134,7 +134,7 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
   const { log } = deps
   const config = await loadConfig(s.configPath, s.workspace)
   // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
-  const reads = await checkedLayerReads(config, s.workspace, s.buildArgs, log)
+  const reads = await checkedLayerReads(config, s.workspace, s.buildArgs)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
   const range = overrideRange(diffRange(s.eventName, s.payload, ctx), ctx, s.base, s.head)
   const push = resolvePush(s.push, ctx.pr)
@@ -154,6 +154,7 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
         `${plan.changes.source}): no new decision`
     )
     checkPlanLayers(plan, config)
+    reads.warnings.forEach(w => log.warning(w))
     // The plan was decided with its own step's inputs: say so rather than drop these silently.
     const unused = [
       ...(s.force === 'all' || s.force.length ? ['force'] : []),
@@ -184,6 +185,8 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
 
   const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
   log.info(`Changed files: ${describeChanges(changes, range)}`)
+  // After the event, the commits and the changes, which the log states before anything else (SPEC 3).
+  reads.warnings.forEach(w => log.warning(w))
 
   // Every stable tag at once, each once: the registry adapter memoizes and runs them side by side.
   const [found, externalDigests] = await Promise.all([
