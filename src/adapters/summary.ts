@@ -64,24 +64,7 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
   }
 
   if (ctx.graph) lines.push('', ...layerGraph(plan, result, names, ctx))
-  const matched = names.filter(n => plan.layers[n]?.matches.length)
-  if (matched.length) {
-    lines.push('', '<details><summary>Changed inputs</summary>', '')
-    for (const n of matched) {
-      const ms = plan.layers[n].matches
-      lines.push(`**${cell(n)}**`, '')
-      for (const m of ms.slice(0, MAX_SUMMARY_MATCHES))
-        lines.push(`- \`${cell(m.path)}\` (${cell(m.pattern)})`)
-      if (ms.length > MAX_SUMMARY_MATCHES)
-        lines.push(`- … and ${ms.length - MAX_SUMMARY_MATCHES} more (see plan-file)`)
-      lines.push('')
-    }
-    lines.push('</details>')
-  }
-  if (ctx.warnings?.length) {
-    lines.push('')
-    for (const w of ctx.warnings) lines.push(`> ⚠️ ${cell(w)}`, '')
-  }
+  lines.push(...inputsAndWarnings(plan, names, ctx.warnings ?? []))
 
   const failures = names.map(n => result?.layers[n]).filter((r): r is LayerResult => !!r?.error)
   if (failures.length) {
@@ -102,6 +85,30 @@ function statusOf(build: boolean, selected: boolean, r: LayerResult | undefined,
   if (dryRun) return 'would build'
   if (r?.status === 'built') return '✅ built'
   return 'to build'
+}
+
+/** The changed inputs of each layer (path and what made it an input), then the plan's warnings. */
+function inputsAndWarnings(plan: Plan, names: string[], warnings: string[]): string[] {
+  const lines: string[] = []
+  const matched = names.filter(n => plan.layers[n]?.matches.length)
+  if (matched.length) {
+    lines.push('', '<details><summary>Changed inputs</summary>', '')
+    for (const n of matched) {
+      const ms = plan.layers[n].matches
+      lines.push(`**${cell(n)}**`, '')
+      for (const m of ms.slice(0, MAX_SUMMARY_MATCHES))
+        lines.push(`- \`${cell(m.path)}\` (${cell(m.pattern)})`)
+      if (ms.length > MAX_SUMMARY_MATCHES)
+        lines.push(`- … and ${ms.length - MAX_SUMMARY_MATCHES} more (see plan-file)`)
+      lines.push('')
+    }
+    lines.push('</details>')
+  }
+  if (warnings.length) {
+    lines.push('')
+    for (const w of warnings) lines.push(`> ⚠️ ${cell(w)}`, '')
+  }
+  return lines
 }
 
 /**
