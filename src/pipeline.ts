@@ -206,7 +206,11 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
     deleted,
     inputs: reads.inputs
   })
-  if (externals.length) plan.externals = externalDigests
+  if (externals.length) {
+    plan.externals = externalDigests
+    const shown = externals.map(i => (externalDigests[i] ? `${i} (${externalDigests[i].slice(0, 19)}…)` : i))
+    log.info(`External images: ${shown.join(', ')}`)
+  }
   // A reused layer is pinned to the digest its stable tag had now, for the whole run.
   for (const [name, d] of Object.entries(plan.layers)) {
     const info = found[name]

@@ -209,3 +209,13 @@ test('pruneFor skips folders every layer ignores, unless a .dockerignore re-incl
   expect(pruneFor(prep('node_modules\n').layers)('src')).toBe(false)
   expect(pruneFor(prep('node_modules\n!node_modules/keep\n').layers)('node_modules')).toBe(false)
 })
+
+test('TARGETARCH is the layer’s first platform, once the stage declares it', () => {
+  const df = { base: 'FROM scratch\nARG TARGETARCH\nCOPY bin/${TARGETARCH}/ /bin/\n' }
+  const files = ['Dockerfile.base', 'bin/amd64/tool', 'bin/arm64/tool']
+  const reads = (platforms: string[]) => [
+    ...run([layer('base', { platforms })], df, { files }).files.base.keys()
+  ]
+  expect(reads(['linux/amd64'])).toEqual(['Dockerfile.base', 'bin/amd64/tool'])
+  expect(reads(['linux/arm64', 'linux/amd64'])).toEqual(['Dockerfile.base', 'bin/arm64/tool'])
+})

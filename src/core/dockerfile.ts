@@ -85,19 +85,24 @@ export interface ParseOptions {
   buildArgs?: Record<string, string>
   /** Parent build-arg name → parent layer name: images made of them are layers, not externals. */
   layerArgs?: Record<string, string>
+  /** The target platform (`linux/arm64`), for TARGETARCH and its kin; default linux/amd64. */
+  platform?: string
 }
 
 const KEYWORDS: ReadonlySet<string> = new Set(Object.values(Keyword))
-// BuildKit sets these in the global scope (a linux/amd64 build unless the layer says otherwise).
-const AUTOMATIC_ARGS: Record<string, string> = {
-  TARGETPLATFORM: 'linux/amd64',
-  TARGETOS: 'linux',
-  TARGETARCH: 'amd64',
-  TARGETVARIANT: '',
-  BUILDPLATFORM: 'linux/amd64',
-  BUILDOS: 'linux',
-  BUILDARCH: 'amd64',
-  BUILDVARIANT: ''
+/** BuildKit sets these in the global scope: the target platform's, on a linux/amd64 builder. */
+function automaticArgs(platform = 'linux/amd64'): Record<string, string> {
+  const [os = 'linux', arch = 'amd64', variant = ''] = platform.split('/')
+  return {
+    TARGETPLATFORM: platform,
+    TARGETOS: os,
+    TARGETARCH: arch,
+    TARGETVARIANT: variant,
+    BUILDPLATFORM: 'linux/amd64',
+    BUILDOS: 'linux',
+    BUILDARCH: 'amd64',
+    BUILDVARIANT: ''
+  }
 }
 
 /** Parses `text` (the Dockerfile at `file`); throws DockerfileError where BuildKit would not build it. */
@@ -114,7 +119,7 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
   }
   const lines = lineStarts(text)
 
-  const global: Record<string, string> = { ...AUTOMATIC_ARGS }
+  const global: Record<string, string> = automaticArgs(opts.platform)
   const stages: Stage[] = []
   let vars: Record<string, string> = {}
   const expand = (word: string, at: Place, scope = vars): string => {

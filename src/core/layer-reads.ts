@@ -52,7 +52,8 @@ export function prepareLayers(
     try {
       parsed = parseDockerfile(t.dockerfile, layer.dockerfile, {
         buildArgs: { ...layer.buildArgs, ...stepArgs },
-        layerArgs
+        layerArgs,
+        platform: layer.platforms[0]
       })
     } catch (e) {
       if (!(e instanceof DockerfileError)) throw e
