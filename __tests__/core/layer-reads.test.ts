@@ -210,6 +210,23 @@ test('pruneFor skips folders every layer ignores, unless a .dockerignore re-incl
   expect(pruneFor(prep('node_modules\n!node_modules/keep\n').layers)('node_modules')).toBe(false)
 })
 
+test('pruneFor walks a folder ignored at the root when another layer’s context is below it', () => {
+  const cfg = config([
+    layer('root'),
+    layer('api', { context: 'services/api', dockerfile: 'services/api/Dockerfile' })
+  ])
+  const prepared = prepareLayers(
+    cfg,
+    {
+      root: { dockerfile: BASE, dockerignore: { path: '.dockerignore', text: 'services\n' } },
+      api: { dockerfile: 'FROM scratch\nCOPY . /\n', dockerignore: { path: 'services/api/.dockerignore' } }
+    },
+    {}
+  )
+  const prune = pruneFor(prepared.layers)
+  expect(['services', 'services/api', 'services/web'].map(prune)).toEqual([false, false, true])
+})
+
 test('TARGETARCH is the layer’s first platform, once the stage declares it', () => {
   const df = { base: 'FROM scratch\nARG TARGETARCH\nCOPY bin/${TARGETARCH}/ /bin/\n' }
   const files = ['Dockerfile.base', 'bin/amd64/tool', 'bin/arm64/tool']

@@ -97,6 +97,8 @@ export function pruneFor(layers: readonly PreparedLayer[]): (relDir: string) => 
     let holders = 0
     for (const l of layers) {
       const ctx = l.inputs.context
+      // A folder that holds another layer's context is walked: that layer reads below it.
+      if (ctx === relDir || ctx.startsWith(`${relDir}/`)) return false
       const rel =
         ctx === '' ? relDir : relDir.startsWith(`${ctx}/`) ? relDir.slice(ctx.length + 1) : undefined
       if (rel === undefined) continue
