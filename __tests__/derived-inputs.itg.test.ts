@@ -63,6 +63,10 @@ const CASES: [string, Case][] = [
     { dockerfile: 'FROM scratch\nCOPY . /out/\n', context: 'src', ignore: 'sub\n', beside: true }
   ],
   [
+    'a stage built FROM another inherits its ENV and its ARGs',
+    { dockerfile: 'FROM scratch AS a\nENV F=go\nARG D=lib\nFROM a\nCOPY $F.sum ${D:-tools}/ /out/\n' }
+  ],
+  [
     'multi-stage: only the stages the target needs',
     {
       dockerfile:

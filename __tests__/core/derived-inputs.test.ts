@@ -242,6 +242,11 @@ test.each<[string, Case, Record<string, string>]>([
     { Dockerfile: DF, 'go.sum': 'Dockerfile:3 COPY' }
   ],
   [
+    'a stage built FROM another inherits its ENV and its ARGs',
+    { dockerfile: 'FROM scratch AS a\nENV F=go\nARG D=lib\nFROM a\nCOPY $F.sum ${D:-tools}/ /s/\n' },
+    { Dockerfile: DF, 'go.sum': 'Dockerfile:5 COPY', 'lib/x.ts': 'Dockerfile:5 COPY' }
+  ],
+  [
     'multi-stage: a stage the target copies from is read; a stage it does not need is not',
     {
       dockerfile:

@@ -122,6 +122,9 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
   const global: Record<string, string> = automaticArgs(opts.platform)
   const stages: Stage[] = []
   let vars: Record<string, string> = {}
+  // Each stage's variables: a stage built FROM another starts with its ENV and ARGs, as BuildKit does
+  // (confirmed on the stack by __tests__/derived-inputs.itg.test.ts).
+  const stageVars: Record<string, string>[] = []
   const expand = (word: string, at: Place, scope = vars): string => {
     try {
       return expandWord(word, scope, escape)
@@ -146,8 +149,10 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
       continue
     }
     if (keyword === 'FROM') {
-      stages.push(fromStage(ins, at, stages, global, expand, fail))
-      vars = {}
+      const stage = fromStage(ins, at, stages, global, expand, fail)
+      stages.push(stage)
+      vars = 'stage' in stage.base ? { ...stageVars[stage.base.stage] } : {}
+      stageVars.push(vars)
       continue
     }
     if (!current)
