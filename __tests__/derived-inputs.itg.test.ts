@@ -2,7 +2,15 @@
 // the real buildx and `--output type=local`, and what it copied is compared with the derived inputs.
 // Every context file holds `file:<its path>`, so the output says which sources were copied wherever
 // COPY put them; the Dockerfile lives outside the context so that it is never among them.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { jest } from '@jest/globals'
@@ -35,6 +43,8 @@ interface Case {
   /** .dockerignore beside the Dockerfile (`<Dockerfile>.dockerignore`) instead of in the context. */
   beside?: boolean
   context?: string
+  /** Put busybox into the context (a shell for RUN in a FROM scratch image). */
+  busybox?: boolean
 }
 
 const CASES: [string, Case][] = [
@@ -63,6 +73,17 @@ const CASES: [string, Case][] = [
     { dockerfile: 'FROM scratch\nCOPY . /out/\n', context: 'src', ignore: 'sub\n', beside: true }
   ],
   [
+    'RUN --mount without a source binds the whole context, after .dockerignore',
+    {
+      dockerfile:
+        'FROM scratch\nCOPY busybox /bin/busybox\n' +
+        'RUN --mount=target=/ctx ["/bin/busybox", "cp", "-r", "/ctx", "/out"]\n' +
+        'RUN --mount=type=bind,source=go.sum,target=/g ["/bin/busybox", "cp", "/g", "/out/g"]\n',
+      ignore: 'docs\n*.md\n',
+      busybox: true
+    }
+  ],
+  [
     'a stage built FROM another inherits its ENV and its ARGs',
     { dockerfile: 'FROM scratch AS a\nENV F=go\nARG D=lib\nFROM a\nCOPY $F.sum ${D:-tools}/ /out/\n' }
   ],
@@ -81,6 +102,7 @@ function writeRepo(c: Case): { repo: string; dockerfile: string } {
     mkdirSync(dirname(join(repo, f)), { recursive: true })
     writeFileSync(join(repo, f), `file:${f}`)
   }
+  if (c.busybox) copyFileSync('/bin/busybox', join(repo, 'busybox'))
   const dockerfile = 'build/Dockerfile'
   mkdirSync(join(repo, 'build'))
   writeFileSync(join(repo, dockerfile), c.dockerfile)
@@ -91,7 +113,7 @@ function writeRepo(c: Case): { repo: string; dockerfile: string } {
   return { repo, dockerfile }
 }
 
-/** The `file:<path>` contents under `dir`, sorted. */
+/** The `file:<path>` contents under `dir`, each once, sorted. */
 function copied(dir: string): string[] {
   const out: string[] = []
   const walk = (d: string): void => {
@@ -105,7 +127,7 @@ function copied(dir: string): string[] {
     }
   }
   walk(dir)
-  return out.sort()
+  return [...new Set(out)].sort()
 }
 
 test.each(CASES)('%s: Strata derives what BuildKit copies', async (_name, c) => {
