@@ -109,8 +109,9 @@ export interface ResolvedInputs {
 
 /** Resolves the layer's rules against `files` (repository-relative paths that exist). */
 export function resolveInputs(li: LayerInputs, files: readonly string[]): ResolvedInputs {
-  const found = new Map<string, string>()
+  const found: [string, string][] = []
   const hit = new Array<boolean>(li.rules.length).fill(false)
+  let ordered = true
   for (const path of files) {
     if (path === li.dockerfile || path === li.dockerignore) continue
     const rel = relativeTo(li.context, path)
@@ -124,14 +125,27 @@ export function resolveInputs(li: LayerInputs, files: readonly string[]): Resolv
       }
     }
     if (first < 0 || li.ignored(rel)) continue
-    found.set(path, li.rules[first].reason)
+    if (found.length && found[found.length - 1][0] > path) ordered = false
+    found.push([path, li.rules[first].reason])
     hit[first] = true
     for (let i = first + 1; i < li.rules.length; i++) if (!hit[i] && li.rules[i].test(rel)) hit[i] = true
   }
-  found.set(li.dockerfile, DOCKERFILE_REASON)
-  if (li.hasDockerignore) found.set(li.dockerignore, DOCKERIGNORE_REASON)
-  const sorted = new Map([...found].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-  return { files: sorted, unmatched: li.rules.filter((_, i) => !hit[i]) }
+  // The files come sorted (the walk sorts them): the Dockerfile and .dockerignore are put in their place.
+  if (!ordered) found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  insertSorted(found, li.dockerfile, DOCKERFILE_REASON)
+  if (li.hasDockerignore) insertSorted(found, li.dockerignore, DOCKERIGNORE_REASON)
+  return { files: new Map(found), unmatched: li.rules.filter((_, i) => !hit[i]) }
+}
+
+function insertSorted(list: [string, string][], path: string, reason: string): void {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid][0] < path) lo = mid + 1
+    else hi = mid
+  }
+  list.splice(lo, 0, [path, reason])
 }
 
 /** Per layer, the sorted input file paths (for the input digest, SPEC 4a). */
@@ -157,11 +171,17 @@ function sourceTest(source: ContextSource): (rel: string) => boolean {
   if (src === '') return rel => keep(rel, '')
   if (!hasWildcard(src)) {
     const literal = unescapeGlob(src)
-    return rel => (rel === literal || rel.startsWith(`${literal}/`)) && keep(rel, literal)
+    const below = `${literal}/`
+    return rel => (rel === literal || rel.startsWith(below)) && keep(rel, literal)
   }
-  const parts = src.split('/').map(segmentMatcher)
+  const segments = src.split('/')
+  const parts = segments.map(segmentMatcher)
   const k = parts.length
+  // Literal leading folders (`tools/` of `tools/*.sh`) reject most paths without slicing them.
+  const fixed = segments.findIndex(hasWildcard)
+  const lead = fixed > 0 ? `${segments.slice(0, fixed).map(unescapeGlob).join('/')}/` : ''
   return rel => {
+    if (lead !== '' && !rel.startsWith(lead)) return false
     let start = 0
     for (let i = 0; i < k; i++) {
       const end = rel.indexOf('/', start)
