@@ -220,6 +220,18 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
   return { config, ctx, range, changes, plan, push, reads }
 }
 
+// An external image is only recorded: a registry that does not answer must not hold the plan up.
+const EXTERNAL_TIMEOUT_MS = 30_000
+
+function withTimeout<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(why)), ms)
+    timer.unref()
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
+
 /** The external images of every layer, each once, in config order. */
 function externalImages(reads: LayerReads): string[] {
   return [...new Set(Object.values(reads.externals).flatMap(uses => uses.map(u => u.image)))]
@@ -244,7 +256,7 @@ async function resolveExternals(
         return
       }
       try {
-        const info = await registry.inspect(image)
+        const info = await withTimeout(registry.inspect(image), EXTERNAL_TIMEOUT_MS, 'no answer in 30 s')
         out[image] = info?.digest ?? ''
         if (!info) failed.push(`${image} (not found)`)
       } catch (e) {
