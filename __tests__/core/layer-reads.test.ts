@@ -53,7 +53,7 @@ test.each<[string, LayerConfig[], Record<string, string>, string[]]>([
     { base: 'FROM scratch\nCOPY a.txt \\\n  missing.txt /\n' },
     [
       'Dockerfile.base:3:3: COPY missing.txt matches no file of the build context "." (after .dockerignore): ' +
-        'add the file, fix the path, or stop ignoring it in .dockerignore'
+        'add the file (a generated one must exist before Strata runs), fix the path, or stop ignoring it in .dockerignore'
     ]
   ],
   [

@@ -163,7 +163,7 @@ export function checkLayers(
         out.warnings.push(`${where}: ${what}: BuildKit copies nothing for it; fix the pattern or remove it`)
       } else {
         out.errors.push(
-          `${where}: ${what} (after ${inputs.dockerignore}): add the file, fix the path, or stop ignoring it in ${inputs.dockerignore}`
+          `${where}: ${what} (after ${inputs.dockerignore}): add the file (a generated one must exist before Strata runs), fix the path, or stop ignoring it in ${inputs.dockerignore}`
         )
       }
     }
