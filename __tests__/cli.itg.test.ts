@@ -56,7 +56,8 @@ test('plan --json on a feature branch compares with its merge-base with main, fr
     'no latest in registry'
   ])
   expect(json.layers.app.tags).toEqual([`${image}:feature-${c1.slice(0, 7)}`, `${image}:feature`])
-  expect(json.layers.app.matches).toEqual([{ path: 'docker/app/hello.sh', pattern: 'docker/**' }])
+  // The example has no `paths`: the Dockerfile line that reads the file is what made it an input.
+  expect(json.layers.app.matches).toEqual([{ path: 'docker/app/hello.sh', pattern: 'Dockerfile:5 COPY' }])
   // The log (stderr) says the event, the commits and where the list came from, before the decision.
   const log = r.err.split('\n')
   expect(log[0]).toBe(`Event: push on refs/heads/feature in local/repo, commit ${c1.slice(0, 7)}`)
@@ -121,6 +122,21 @@ test('--event-file replays a schedule event, whose payload names no commit, on t
   ])
 })
 
+test('inputs [layer]: what a layer reads and why, from its Dockerfile (the example has no `paths`)', async () => {
+  const r = await strata('inputs', 'app')
+  expect(r.code).toBe(0)
+  expect(r.err).toBe('')
+  expect(r.out).toBe(
+    [
+      'app: 3 files (Dockerfile, context .)',
+      '  .dockerignore        the .dockerignore',
+      '  Dockerfile           the Dockerfile',
+      '  docker/app/hello.sh  Dockerfile:5 COPY',
+      ''
+    ].join('\n')
+  )
+})
+
 test.each([
   [['plan', '--base', 'no-such-branch'], 1, '"no-such-branch" is not a commit'],
   [
@@ -128,7 +144,8 @@ test.each([
     1,
     'the `layers` input names an unknown layer "nope"; known layers: base, tooling, app'
   ],
-  [['deploy'], 1, 'unknown command "deploy": use plan, build or cleanup'],
+  [['deploy'], 1, 'unknown command "deploy": use plan, build, cleanup or inputs'],
+  [['inputs', 'nope'], 1, 'no layer "nope" in .github/strata.yml; its layers: base, tooling, app'],
   [['plan', '--bogus'], 2, "Unknown option '--bogus'"]
 ])('[%#] strata %j exits %d saying %s', async (args, code, message) => {
   const r = await strata(...args)

@@ -174,7 +174,7 @@ test('mode plan on an empty registry: every layer bootstraps, nothing is built o
   const file = JSON.parse(readFileSync(s.outputs['plan-file'], 'utf8'))
   expect(file.changed_files).toEqual(['docker/scripts/install-packages.sh'])
   expect(file.layers.base.matches).toEqual([
-    { path: 'docker/scripts/install-packages.sh', pattern: 'docker/scripts/install-packages.sh' }
+    { path: 'docker/scripts/install-packages.sh', pattern: 'Dockerfile.base:6 COPY' }
   ])
   // Registry look-ups only, over HTTP (no docker process for them), never a build.
   expect(s.docker.filter(l => l.startsWith('buildx build'))).toEqual([])

@@ -8,6 +8,7 @@ import { basename, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createBuildx } from './adapters/buildx.js'
+import { loadConfig } from './adapters/config-file.js'
 import { createGit } from './adapters/git.js'
 import { createRegistry } from './adapters/registry.js'
 import { safeJson, safeText } from './core/log-safe.js'
@@ -23,15 +24,17 @@ import {
   parsePlatforms
 } from './core/inputs-parse.js'
 import type { Plan, StrataConfig } from './core/types.js'
+import { readLayers } from './layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
 import type { RunSettings } from './pipeline.js'
 import { planPaths, runPipeline } from './pipeline.js'
 
-const USAGE = `usage: strata <plan|build|cleanup> [options]
+const USAGE = `usage: strata <plan|build|cleanup|inputs> [options]
 
   plan      decide which layers a change rebuilds (reads git and the registry; builds nothing)
   build     plan, then build with local docker buildx (pushes only with --push)
   cleanup   apply the config's retention rules (with --dry-run: only print the decision)
+  inputs [layer]  what each layer reads, and why (a Dockerfile line or a \`paths\` pattern)
 
 options:
   --base <rev>         compare from this commit (default: merge-base of HEAD with origin/HEAD,
@@ -117,13 +120,15 @@ async function command(
   values: ReturnType<typeof parse>['values'],
   io: CliIO
 ): Promise<number> {
-  if (positionals.length > 1) throw new Error(`one command at a time, not "${positionals.join(' ')}"`)
   const name = positionals[0]
-  if (name !== 'plan' && name !== 'build' && name !== 'cleanup') {
-    throw new Error(`unknown command "${name}": use plan, build or cleanup (strata --help)`)
+  const most = name === 'inputs' ? 2 : 1
+  if (positionals.length > most) throw new Error(`one command at a time, not "${positionals.join(' ')}"`)
+  if (name !== 'plan' && name !== 'build' && name !== 'cleanup' && name !== 'inputs') {
+    throw new Error(`unknown command "${name}": use plan, build, cleanup or inputs (strata --help)`)
   }
-  const mode = parseMode(name)
   const cwd = resolve(values.C ?? '.')
+  if (name === 'inputs') return inputsCommand(cwd, positionals[1], values, io)
+  const mode = parseMode(name)
   const git = createGit(cwd)
   const top = (await gitOut(cwd, ['rev-parse', '--show-toplevel']).catch(() => undefined))?.trim()
   if (!top) throw new Error(`${cwd} is not in a git repository: run strata in a clone (or give -C <dir>)`)
@@ -181,6 +186,65 @@ async function command(
     return 1
   }
   return 0
+}
+
+/** `strata inputs [layer]`: every input file of each layer with what made it one, and its external images. */
+async function inputsCommand(
+  cwd: string,
+  only: string | undefined,
+  values: ReturnType<typeof parse>['values'],
+  io: CliIO
+): Promise<number> {
+  const top = (await gitOut(cwd, ['rev-parse', '--show-toplevel']).catch(() => undefined))?.trim() ?? cwd
+  const config = await loadConfig(values.config ?? '.github/strata.yml', top)
+  if (only !== undefined && !config.order.includes(only)) {
+    throw new Error(`no layer "${only}" in ${config.file}; its layers: ${config.order.join(', ')}`)
+  }
+  const stepArgs = parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n'))
+  const reads = await readLayers(config, top, stepArgs)
+  reads.warnings.forEach(w => io.err(`warning: ${oneLine(w)}\n`))
+  reads.errors.forEach(e => io.err(`error: ${oneLine(e)}\n`))
+  const names = config.order.filter(n => (only === undefined || n === only) && reads.files[n])
+  const byName = new Map(config.layers.map(l => [l.name, l]))
+  if (values.json) {
+    const layers: Record<string, object> = {}
+    for (const n of names) {
+      const l = byName.get(n)
+      layers[n] = {
+        dockerfile: l?.dockerfile,
+        context: l?.context,
+        dockerignore: reads.inputs[n]?.dockerignore,
+        inputs: [...reads.files[n]].map(([path, reason]) => ({ path, reason })),
+        externals: reads.externals[n].map(u => ({
+          image: u.image,
+          at: `${l?.dockerfile}:${u.line}`,
+          keyword: u.keyword
+        }))
+      }
+    }
+    io.out(`${JSON.stringify({ layers }, null, 2)}\n`)
+  } else {
+    const lines: string[] = []
+    for (const n of names) {
+      const l = byName.get(n)
+      const files = [...reads.files[n]]
+      lines.push(
+        `${n}: ${files.length} ${files.length === 1 ? 'file' : 'files'} (${l?.dockerfile}, context ${l?.context})`
+      )
+      const width = Math.min(60, Math.max(0, ...files.map(([p]) => oneLine(p).length)))
+      for (const [path, reason] of files) lines.push(`  ${oneLine(path).padEnd(width)}  ${oneLine(reason)}`)
+      for (const u of reads.externals[n])
+        lines.push(`  image ${oneLine(u.image)}  ${l?.dockerfile}:${u.line} ${u.keyword}`)
+    }
+    io.out(lines.length ? `${lines.join('\n')}\n` : '')
+  }
+  return reads.errors.length ? 1 : 0
+}
+
+/** File names are untrusted: one with a control character is shown as a JSON string, on one line. */
+function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(s) ? JSON.stringify(s) : s
 }
 
 interface LocalEvent {

@@ -112,7 +112,14 @@ async function record(outcome: RunOutcome, inputs: Inputs, runnerTemp: string, l
       order: outcome.config.order,
       dryRun: inputs.dryRun,
       push: outcome.push,
-      event: outcome.ctx.eventName
+      event: outcome.ctx.eventName,
+      graph: {
+        parents: Object.fromEntries(outcome.config.layers.map(l => [l.name, l.from.map(p => p.layer)])),
+        externals: Object.fromEntries(
+          Object.entries(outcome.reads.externals).map(([n, uses]) => [n, uses.map(u => u.image)])
+        )
+      },
+      warnings: outcome.reads.warnings
     })
     await writeSummary(md)
   }

@@ -21,6 +21,8 @@ import type { ContentIds } from './adapters/content-ids.js'
 import { applySameInputs } from './reuse.js'
 import type { LayerMaterial } from './reuse.js'
 import { mergePlatforms, platformStepProblem } from './merge.js'
+import type { LayerReads } from './core/layer-reads.js'
+import { checkedLayerReads } from './layer-reads.js'
 import type {
   ChangeSet,
   DiffRange,
@@ -97,6 +99,8 @@ export interface PlanOutcome {
   plan: Plan
   /** Whether this step pushes (the `push` setting resolved for the event). */
   push: boolean
+  /** SPEC 3a: what each layer reads, and the images it names that are not layers. */
+  reads: LayerReads
 }
 
 export type RunOutcome =
@@ -186,6 +190,8 @@ export function knownDefaultBranch(
 export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<PlanOutcome> {
   const { log } = deps
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
+  // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
+  const reads = await checkedLayerReads(config, s.workspace, s.buildArgs)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
   const range = overrideRange(diffRange(s.eventName, s.payload, ctx), ctx, s.base, s.head)
   const push = resolvePush(s.push, ctx.pr)
@@ -206,6 +212,7 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
       `Following the given plan (event ${plan.event || '?'}, ${plan.changes.count} changed files from ` +
         `${plan.changes.source}): no new decision`
     )
+    reads.warnings.forEach(w => log.warning(w))
     // The plan was decided with its own step's inputs: say so rather than drop these silently.
     const unused = [
       ...(s.force === 'all' || s.force.length ? ['force'] : []),
@@ -220,25 +227,48 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
       )
     }
     describePlan(plan, config).forEach(l => log.info(l))
-    return { config, ctx, range, plan, push }
+    return { config, ctx, range, plan, push, reads }
   }
 
   const deleted = range.kind === 'deleted'
   const stable = stableRefs(config, ctx)
   // Registry and builder look-ups need no diff: start them now, while the API lists the changes
   // (both adapters memoize, so the awaited calls below reuse these; errors are reported there).
-  if (!deleted) Object.values(stable).forEach(ref => deps.registry.inspect(ref).catch(() => undefined))
+  const externals = deleted ? [] : externalImages(reads)
+  if (!deleted) {
+    for (const ref of [...Object.values(stable), ...externals])
+      deps.registry.inspect(ref).catch(() => undefined)
+  }
   if (s.mode === 'build' && !s.dryRun) deps.buildx?.inspectBuilder(s.builder).catch(() => undefined)
 
   const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
   log.info(`Changed files: ${describeChanges(changes, range)}`)
+  // After the event, the commits and the changes, which the log states before anything else (SPEC 3).
+  reads.warnings.forEach(w => log.warning(w))
 
   // Every stable tag at once, each once: the registry adapter memoizes and runs them side by side.
-  const found = deleted ? {} : await lookUp(deps.registry, stable, log)
+  const [found, externalDigests] = await Promise.all([
+    deleted ? ({} as Awaited<ReturnType<typeof lookUp>>) : lookUp(deps.registry, stable, log),
+    resolveExternals(deps.registry, externals, log)
+  ])
   const stableExists: Record<string, boolean> = {}
   for (const [name, info] of Object.entries(found)) if (info !== undefined) stableExists[name] = info !== null
 
-  const decided = decide({ config, ctx, changes, force: s.force, selected: s.layers, stableExists, deleted })
+  const decided = decide({
+    config,
+    ctx,
+    changes,
+    force: s.force,
+    selected: s.layers,
+    stableExists,
+    deleted,
+    inputs: reads.inputs
+  })
+  if (externals.length) {
+    decided.externals = externalDigests
+    const shown = externals.map(i => (externalDigests[i] ? `${i} (${externalDigests[i].slice(0, 19)}…)` : i))
+    log.info(`External images: ${shown.join(', ')}`)
+  }
   // A reused layer is pinned to the digest its stable tag had now, for the whole run.
   for (const [name, d] of Object.entries(decided.layers)) {
     const info = found[name]
@@ -248,7 +278,60 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
     ? await withSameInputs(decided, config, ctx, s, deps.sameInputs, deps)
     : decided
   describePlan(plan, config).forEach(l => log.info(l))
-  return { config, ctx, range, changes, plan, push }
+  return { config, ctx, range, changes, plan, push, reads }
+}
+
+// An external image is only recorded: a registry that does not answer must not hold the plan up.
+const EXTERNAL_TIMEOUT_MS = 30_000
+
+function withTimeout<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(why)), ms)
+    timer.unref()
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
+
+/** The external images of every layer, each once, in config order. */
+function externalImages(reads: LayerReads): string[] {
+  return [...new Set(Object.values(reads.externals).flatMap(uses => uses.map(u => u.image)))]
+}
+
+/**
+ * image → digest (`''` when not resolved). A digest-pinned image is its own answer; the others are
+ * looked up side by side. Whatever cannot be resolved is said in one warning; the plan goes on.
+ */
+async function resolveExternals(
+  registry: Registry,
+  images: string[],
+  log: Logger
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  const failed: string[] = []
+  await Promise.all(
+    images.map(async image => {
+      const pinned = /@(sha256:[0-9a-f]{64})$/.exec(image)
+      if (pinned) {
+        out[image] = pinned[1]
+        return
+      }
+      try {
+        const info = await withTimeout(registry.inspect(image), EXTERNAL_TIMEOUT_MS, 'no answer in 30 s')
+        out[image] = info?.digest ?? ''
+        if (!info) failed.push(`${image} (not found)`)
+      } catch (e) {
+        out[image] = ''
+        failed.push(`${image} (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`)
+      }
+    })
+  )
+  if (failed.length) {
+    log.warning(
+      `external images not resolved to a digest: ${failed.sort().join('; ')}; the plan goes on without them`
+    )
+  }
+  return Object.fromEntries(images.map(i => [i, out[i]]))
 }
 
 /** SPEC 4a over the decided plan, with what each layer reads. */

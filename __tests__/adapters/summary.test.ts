@@ -185,3 +185,120 @@ describe('writeSummary', () => {
     expect(await writeSummary('x')).toBe(false)
   })
 })
+
+describe('the layer graph (Mermaid)', () => {
+  const graphOf = (md: string): string[] => {
+    const lines = md.split('\n')
+    const start = lines.indexOf('```mermaid')
+    return lines.slice(start + 1, lines.indexOf('```', start + 1))
+  }
+
+  test('one node a layer with its status and first reason; parents above; externals as their own nodes', () => {
+    const result: BuildResult = {
+      layers: {
+        base: { name: 'base', status: 'reused', reasons: [] },
+        tooling: { name: 'tooling', status: 'built', reasons: ['2 changed files match'] },
+        app: { name: 'app', status: 'failed', reasons: ['parent tooling rebuilt', 'always'], error: 'exit 1' }
+      },
+      failed: 'app',
+      commands: []
+    }
+    const md = renderSummary(plan, result, {
+      order: ['base', 'tooling', 'app'],
+      graph: {
+        parents: { base: [], tooling: ['base'], app: ['tooling'] },
+        externals: { base: ['localhost:5000/ubuntu:24.04'], app: ['localhost:5000/ubuntu:24.04'] }
+      }
+    })
+    expect(graphOf(md)).toEqual([
+      'flowchart TD',
+      '  L0["base<br/>#9851;#65039; reused<br/><small>no matching change</small>"]',
+      '  L1["tooling<br/>#9989; built<br/><small>2 changed files match</small>"]',
+      '  L2["app<br/>#10060; failed<br/><small>parent tooling rebuilt +1</small>"]',
+      '  E0(["localhost:5000/ubuntu:24.04"])',
+      '  E0 -.-> L0',
+      '  L0 --> L1',
+      '  E0 -.-> L2',
+      '  L1 --> L2',
+      '  classDef built fill:#dafbe1,stroke:#1a7f37',
+      '  classDef reused fill:#ddf4ff,stroke:#0969da',
+      '  classDef failed fill:#ffebe9,stroke:#cf222e',
+      '  classDef external fill:#f6f8fa,stroke:#8c959f,stroke-dasharray:3',
+      '  class L0 reused',
+      '  class L1 built',
+      '  class L2 failed',
+      '  class E0 external'
+    ])
+  })
+
+  test('untrusted text cannot end a label or add a statement', () => {
+    const evil = 'x"]\nclick L0 "javascript:alert(1)"\n%%{init}%%<b>`'
+    const md = renderSummary(plan, undefined, {
+      order: ['base', 'tooling', 'app'],
+      graph: { parents: {}, externals: { base: [evil] } }
+    })
+    const node = graphOf(md).find(l => l.startsWith('  E0'))
+    expect(node).toBe(
+      '  E0(["x#34;#93;#10;click L0 #34;javascript:alert(1)#34;#10;#37;#37;#123;init#125;#37;#37;#60;b#62;#96;"])'
+    )
+    expect(graphOf(md).filter(l => l.includes('click'))).toEqual([node])
+  })
+
+  test('a 20-layer monorepo stays readable: left to right, one node each, one node per shared image', () => {
+    const names = Array.from({ length: 20 }, (_, i) => `svc-${i}`)
+    const big: Plan = {
+      ...plan,
+      layers: Object.fromEntries(
+        names.map((n, i) => [
+          n,
+          {
+            build: i % 3 === 0,
+            reasons: i % 3 === 0 ? ['3 changed files match', 'always'] : [],
+            matches: [],
+            tags: [`${IMG}:${n}-x`],
+            selected: true
+          }
+        ])
+      )
+    }
+    // Two roots; every other service builds on one of them; all read the same two images.
+    const parents = Object.fromEntries(names.map((n, i) => [n, i < 2 ? [] : [names[i % 2]]]))
+    const externals = Object.fromEntries(names.map(n => [n, ['node:22', 'localhost:5000/tools:1']]))
+    const g = graphOf(renderSummary(big, undefined, { order: names, graph: { parents, externals } }))
+    expect(g[0]).toBe('flowchart LR')
+    expect(g.filter(l => /^ {2}L\d+\["/.test(l))).toHaveLength(20)
+    expect(g.filter(l => /^ {2}E\d+\(\["/.test(l))).toEqual([
+      '  E0(["node:22"])',
+      '  E1(["localhost:5000/tools:1"])'
+    ])
+    expect(g.filter(l => l.includes(' --> '))).toHaveLength(18)
+    // Labels stay short: a name, a status and at most 40 characters of reason.
+    const longest = Math.max(
+      ...g.filter(l => l.includes('<small>')).map(l => /<small>(.*)<\/small>/.exec(l)?.[1].length ?? 0)
+    )
+    expect(longest).toBeLessThanOrEqual(40)
+    expect(g.find(l => l.startsWith('  L0['))).toBe(
+      '  L0["svc-0<br/>to build<br/><small>3 changed files match +1</small>"]'
+    )
+  })
+
+  test('no graph unless asked; changed inputs and warnings are listed', () => {
+    const withMatches: Plan = {
+      ...plan,
+      layers: {
+        ...plan.layers,
+        tooling: {
+          ...plan.layers.tooling,
+          matches: [{ path: 'docker/a|b.sh', pattern: 'Dockerfile.tooling:7 COPY' }]
+        }
+      }
+    }
+    const md = renderSummary(withMatches, undefined, {
+      order: ['base', 'tooling', 'app'],
+      warnings: ['Dockerfile:3:1: leaf layer "app" has COPY without --link']
+    })
+    expect(md).not.toContain('```mermaid')
+    expect(md).toContain('**tooling**\n\n- `docker/a\\|b.sh` (Dockerfile.tooling:7 COPY)\n')
+    expect(md).toContain('> ⚠️ Dockerfile:3:1: leaf layer "app" has COPY without --link\n')
+  })
+})

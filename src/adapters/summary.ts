@@ -11,7 +11,13 @@ export interface SummaryContext {
   order?: string[]
   dryRun?: boolean
   push?: boolean
+  /** Draw the layer graph (Mermaid): each layer's parents, and the external images each reads. */
+  graph?: { parents: Record<string, string[]>; externals?: Record<string, string[]> }
+  /** Warnings of the plan (SPEC 3a), one line each. */
+  warnings?: string[]
 }
+
+const MAX_SUMMARY_MATCHES = 10
 
 const HEADER = '| Layer | Status | Reasons | Tags | Digest | Duration | Cached steps |'
 const RULE = '| --- | --- | --- | --- | --- | --- | --- |'
@@ -57,6 +63,9 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
     )
   }
 
+  if (ctx.graph) lines.push('', ...layerGraph(plan, result, names, ctx))
+  lines.push(...inputsAndWarnings(plan, names, ctx.warnings ?? []))
+
   const failures = names.map(n => result?.layers[n]).filter((r): r is LayerResult => !!r?.error)
   if (failures.length) {
     lines.push('')
@@ -76,6 +85,89 @@ function statusOf(build: boolean, selected: boolean, r: LayerResult | undefined,
   if (dryRun) return 'would build'
   if (r?.status === 'built') return '✅ built'
   return 'to build'
+}
+
+/** The changed inputs of each layer (path and what made it an input), then the plan's warnings. */
+function inputsAndWarnings(plan: Plan, names: string[], warnings: string[]): string[] {
+  const lines: string[] = []
+  const matched = names.filter(n => plan.layers[n]?.matches.length)
+  if (matched.length) {
+    lines.push('', '<details><summary>Changed inputs</summary>', '')
+    for (const n of matched) {
+      const ms = plan.layers[n].matches
+      lines.push(`**${cell(n)}**`, '')
+      for (const m of ms.slice(0, MAX_SUMMARY_MATCHES))
+        lines.push(`- \`${cell(m.path)}\` (${cell(m.pattern)})`)
+      if (ms.length > MAX_SUMMARY_MATCHES)
+        lines.push(`- … and ${ms.length - MAX_SUMMARY_MATCHES} more (see plan-file)`)
+      lines.push('')
+    }
+    lines.push('</details>')
+  }
+  if (warnings.length) {
+    lines.push('')
+    for (const w of warnings) lines.push(`> ⚠️ ${cell(w)}`, '')
+  }
+  return lines
+}
+
+/**
+ * The layer graph as a Mermaid flowchart (GitHub renders it): one node a layer with its status and
+ * first reason, parents above children, external images as their own nodes. Ids are generated
+ * (`L0`, `E0`); every label is escaped, so no name or image can end a label or add a statement.
+ */
+function layerGraph(
+  plan: Plan,
+  result: BuildResult | undefined,
+  names: string[],
+  ctx: SummaryContext
+): string[] {
+  const graph = ctx.graph as NonNullable<SummaryContext['graph']>
+  const shown = names.filter(n => plan.layers[n])
+  const id = new Map(shown.map((n, i) => [n, `L${i}`]))
+  const lines = ['```mermaid', shown.length > 8 ? 'flowchart LR' : 'flowchart TD']
+  const classes: Record<string, string[]> = {}
+  for (const n of shown) {
+    const d = plan.layers[n]
+    const r = result?.layers[n]
+    const status = statusOf(d.build, d.selected, r, ctx.dryRun)
+    const reasons = r?.reasons ?? d.reasons
+    const why = reasons.length
+      ? `${reasons[0]}${reasons.length > 1 ? ` +${reasons.length - 1}` : ''}`
+      : 'no matching change'
+    lines.push(
+      `  ${id.get(n)}["${mermaidText(n)}<br/>${mermaidText(status)}<br/><small>${mermaidText(short40(why))}</small>"]`
+    )
+    const kind = r?.status === 'failed' || r?.status === 'skipped' ? 'failed' : d.build ? 'built' : 'reused'
+    ;(classes[kind] ??= []).push(id.get(n) as string)
+  }
+  const images = [...new Set(shown.flatMap(n => graph.externals?.[n] ?? []))]
+  const ext = new Map(images.map((image, i) => [image, `E${i}`]))
+  for (const image of images) lines.push(`  ${ext.get(image)}(["${mermaidText(image)}"])`)
+  for (const n of shown) {
+    for (const image of new Set(graph.externals?.[n] ?? []))
+      lines.push(`  ${ext.get(image)} -.-> ${id.get(n)}`)
+    for (const p of graph.parents[n] ?? []) if (id.has(p)) lines.push(`  ${id.get(p)} --> ${id.get(n)}`)
+  }
+  lines.push(
+    '  classDef built fill:#dafbe1,stroke:#1a7f37',
+    '  classDef reused fill:#ddf4ff,stroke:#0969da',
+    '  classDef failed fill:#ffebe9,stroke:#cf222e',
+    '  classDef external fill:#f6f8fa,stroke:#8c959f,stroke-dasharray:3'
+  )
+  for (const [kind, ids] of Object.entries(classes)) lines.push(`  class ${ids.join(',')} ${kind}`)
+  if (images.length) lines.push(`  class ${[...ext.values()].join(',')} external`)
+  lines.push('```')
+  return lines
+}
+
+/** Text inside a quoted Mermaid label: anything but plain characters becomes an entity code (`#34;`). */
+function mermaidText(s: string): string {
+  return s.replace(/[^A-Za-z0-9 _.:/@+,()-]/gu, c => `#${c.codePointAt(0)};`)
+}
+
+function short40(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 39)}…` : s
 }
 
 /** `repo:tag` → `tag` (a registry port is no tag). */

@@ -1,5 +1,6 @@
 // The decision (SPEC 4): which layers build and every reason why, in topological order. Pure.
 import { changedPaths } from './changes.js'
+import { inputReason, type LayerInputs } from './derived-inputs.js'
 import { compilePatterns, matchPath } from './patterns.js'
 import { layerTags, parentLayers } from './tags.js'
 import type {
@@ -27,6 +28,8 @@ export interface DecideInput {
    * `always` or `force` layers. Passed explicitly rather than guessed from the ChangeSet.
    */
   deleted?: boolean
+  /** SPEC 3a: per layer, what its Dockerfile reads; a changed file among them matches like a `paths` pattern. */
+  inputs?: Record<string, LayerInputs>
 }
 
 /** Decides every layer; tags are filled, refs are not (the registry resolves them). */
@@ -74,7 +77,7 @@ export function decide(input: DecideInput): Plan {
       owners.set(ref, name)
     }
 
-    const matches = matchLayer(config, layer, paths)
+    const matches = matchLayer(config, layer, paths, input.inputs?.[name])
     const reasons: string[] = []
     if (forced.has(name)) reasons.push('forced')
     for (const p of layer.from) if (layers[p.layer]?.build) reasons.push(`parent ${p.layer} rebuilt`)
@@ -114,18 +117,24 @@ export function followPlan(plan: Plan, selected?: string[]): Plan {
   return { ...plan, layers }
 }
 
-function matchLayer(config: StrataConfig, layer: LayerConfig, paths: string[]): PatternMatch[] {
+/** Changed files that are the layer's inputs: what its Dockerfile reads (SPEC 3a) first, then its `paths`. */
+function matchLayer(
+  config: StrataConfig,
+  layer: LayerConfig,
+  paths: string[],
+  inputs: LayerInputs | undefined
+): PatternMatch[] {
   // Compiled even without changes, so that a bad pattern fails every run, not only some.
-  if (layer.paths.length === 0) return []
   let compiled
   try {
-    compiled = compilePatterns(layer.paths)
+    compiled = layer.paths.length ? compilePatterns(layer.paths) : undefined
   } catch (e) {
     throw new Error(`${config.file}: layer "${layer.name}" paths: ${(e as Error).message}`)
   }
+  if (!compiled && !inputs) return []
   const matches: PatternMatch[] = []
   for (const path of paths) {
-    const pattern = matchPath(compiled, path)
+    const pattern = (inputs && inputReason(inputs, path)) ?? (compiled && matchPath(compiled, path))
     if (pattern !== undefined) matches.push({ path, pattern })
   }
   return matches
@@ -195,7 +204,8 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
     ...(plan.base !== undefined && { base: plan.base }),
     ...(plan.head !== undefined && { head: plan.head }),
     event: plan.event,
-    ...(plan.deleted && { deleted: true })
+    ...(plan.deleted && { deleted: true }),
+    ...(plan.externals && Object.keys(plan.externals).length > 0 && { externals: { ...plan.externals } })
   }
 }
 

@@ -1,0 +1,74 @@
+// The .dockerignore matcher answers exactly as @balena/dockerignore (a port of Moby's matcher, tested
+// against `docker build`) does, case-sensitively as on Linux, for every pattern set × path below.
+import balena from '@balena/dockerignore'
+import { compileDockerignore } from '../../src/core/dockerignore.js'
+
+const reference = balena as unknown as typeof balena.default
+
+const PATTERN_SETS = [
+  'node_modules',
+  'node_modules/',
+  '/node_modules',
+  '*.md\n!README.md',
+  '**/*.md',
+  '**/*.md\n!docs/**/keep.md',
+  'docs\n!docs/keep.md',
+  '*\n!src',
+  '*\n!src\nsrc/sub',
+  'src/*/b.ts',
+  'a/**/b',
+  '**',
+  '**/',
+  '!**',
+  '.git\n# comment\n  # not a comment\n\n',
+  '?.txt\n[ab]b.txt',
+  'src/**\n!src/sub/**\nsrc/sub/package.json',
+  './dot/../src/a.ts',
+  'Dockerfile\n.dockerignore',
+  '!\n!   \n/',
+  'x\\*y\nsp ace',
+  'SRC',
+  'vendor/*/\n!vendor/keep/'
+]
+
+const PATHS = [
+  'README.md',
+  'a.md',
+  'a.txt',
+  'bb.txt',
+  'Dockerfile',
+  '.dockerignore',
+  '.git/config',
+  'docs/a.md',
+  'docs/keep.md',
+  'docs/x/keep.md',
+  'docs/x/y/keep.md',
+  'node_modules/x/index.js',
+  'lib/node_modules/y.js',
+  'src/a.ts',
+  'src/sub/b.ts',
+  'src/sub/package.json',
+  'src/x/b.ts',
+  'a/b',
+  'a/x/y/b',
+  'a/b/c',
+  'x*y',
+  'xzy',
+  'sp ace',
+  'dot/x',
+  'vendor/keep/a.go',
+  'vendor/other/a.go',
+  'deep/er/and/deeper/file.md'
+]
+
+test.each(PATTERN_SETS)('%j answers as @balena/dockerignore for every path', text => {
+  const ours = compileDockerignore(text)
+  const theirs = reference({ ignorecase: false }).add(text)
+  const got = PATHS.map(p => `${p}: ${ours.ignores(p)}`)
+  expect(got).toEqual(PATHS.map(p => `${p}: ${theirs.ignores(p)}`))
+})
+
+test('case-sensitive, as BuildKit on Linux', () => {
+  expect(compileDockerignore('SRC').ignores('src/a.ts')).toBe(false)
+  expect(compileDockerignore('SRC').ignores('SRC/a.ts')).toBe(true)
+})

@@ -1,0 +1,83 @@
+// The workspace as BuildKit reads it: the files below a build context (what is on disk, generated
+// files too, not only what git tracks), the files git tracks at HEAD, and the text of a Dockerfile or
+// .dockerignore. Every path is repository-relative and must stay inside the repository.
+import { execFile } from 'node:child_process'
+import { readdirSync, type Dirent } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import * as path from 'node:path'
+
+export interface WorkspaceFiles {
+  /**
+   * Files below `dir` (repository-relative, '' for the root), sorted, as repository-relative paths.
+   * `.git` is skipped, and every folder that `prune` (given its repository-relative path) refuses.
+   * Symbolic links are listed as files, not followed (BuildKit sends them as links).
+   */
+  list(dir: string, prune?: (relDir: string) => boolean): Promise<string[]>
+  /** The files git tracks (`git ls-files`), sorted; undefined outside a git repository. */
+  tracked(): Promise<string[] | undefined>
+  /** The text of a repository-relative file; undefined when there is no such file. */
+  read(file: string): Promise<string | undefined>
+}
+
+export function createWorkspaceFiles(workspace: string): WorkspaceFiles {
+  const root = path.resolve(workspace)
+  const inside = (rel: string): string => {
+    const full = path.resolve(root, rel)
+    if (full !== root && !full.startsWith(root + path.sep)) {
+      throw new Error(`${JSON.stringify(rel)} is outside the repository ${root}: give a path inside it`)
+    }
+    return full
+  }
+  return {
+    async list(dir, prune) {
+      const start = inside(dir)
+      const prefix = path.relative(root, start).split(path.sep).join('/')
+      const out: string[] = []
+      // Synchronous on purpose: thousands of small readdir calls cost far less CPU without a promise each,
+      // and nothing else runs while the plan reads the contexts.
+      const walk = (full: string, rel: string): void => {
+        let entries: Dirent[]
+        try {
+          entries = readdirSync(full, { withFileTypes: true })
+        } catch (e) {
+          if (rel === prefix)
+            throw new Error(`${dir || '.'}: cannot list the build context: ${(e as Error).message}`)
+          return // a folder that vanished or cannot be read: BuildKit would fail on it, not Strata's plan
+        }
+        for (const e of entries) {
+          const child = rel === '' ? e.name : `${rel}/${e.name}`
+          if (e.isDirectory()) {
+            if (e.name === '.git' || prune?.(child)) continue
+            walk(`${full}/${e.name}`, child)
+          } else out.push(child)
+        }
+      }
+      walk(start, prefix)
+      return out.sort(byPath)
+    },
+    async tracked() {
+      const stdout = await new Promise<string | undefined>(res =>
+        execFile(
+          'git',
+          ['ls-files', '-z', '--cached'],
+          { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+          (err, out) => res(err ? undefined : out)
+        )
+      )
+      return stdout === undefined ? undefined : stdout.split('\0').filter(Boolean).sort(byPath)
+    },
+    async read(file) {
+      try {
+        return await readFile(inside(file), 'utf8')
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
+        throw new Error(`${file}: cannot read it: ${(e as Error).message}`)
+      }
+    }
+  }
+}
+
+function byPath(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

@@ -1,0 +1,283 @@
+// Reads a Dockerfile with dockerfile-ast (the VS Code Docker parser) into what Strata needs (SPEC 3a):
+// stages, the stages a target depends on, context sources of COPY/ADD and RUN --mount=type=bind, and
+// the images that FROM / COPY --from / RUN --mount from= name. Build args are applied as BuildKit
+// applies them: global ARGs in FROM lines, a stage's ARGs and ENVs in its instructions. Pure.
+import { DockerfileParser, Keyword } from 'dockerfile-ast'
+import type { Instruction } from 'dockerfile-ast'
+import {
+  flagsOf,
+  imageUse,
+  lineStarts,
+  place,
+  readCopy,
+  readMount,
+  stageIndex,
+  LAYER_MARK,
+  type Expand,
+  type Fail
+} from './dockerfile-steps.js'
+import { expandWord } from './shell-words.js'
+
+/** A Dockerfile that BuildKit would refuse (or that breaks the layer config), at file:line:column (1-based). */
+export class DockerfileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    what: string,
+    fix: string
+  ) {
+    super(`${file}:${line}:${column}: ${what}: ${fix}`)
+    this.name = 'DockerfileError'
+  }
+}
+
+export interface Place {
+  line: number
+  column: number
+}
+
+/** A source read from the build context: a path or glob as BuildKit sees it after expansion. */
+export interface ContextSource extends Place {
+  keyword: 'COPY' | 'ADD' | 'RUN --mount'
+  /** Expanded source, as written relative to the context (`.`, `src/`, `*.json`, `/etc/x`). */
+  source: string
+  /** `--exclude` patterns of this COPY/ADD, relative to the source. */
+  excludes: string[]
+  /** COPY/ADD with `--link` (always true for RUN --mount). */
+  link: boolean
+  /** Line of the instruction (for `Dockerfile:7 COPY`). */
+  instructionLine: number
+}
+
+/** An image named by FROM, COPY --from or RUN --mount from= that is not a stage. */
+export interface ImageUse extends Place {
+  keyword: 'FROM' | 'COPY --from' | 'RUN --mount'
+  /** Expanded image reference. */
+  image: string
+  /** The layer whose build-arg the image came from, when it did (`FROM ${BASE_IMAGE}`). */
+  layer?: string
+}
+
+export interface Stage extends Place {
+  index: number
+  /** Lower-cased `AS` name. */
+  name?: string
+  /** The FROM's image, or the stage it builds on. */
+  base: { stage: number } | { image: ImageUse }
+  /** Build-arg names the FROM line refers to (`FROM ${BASE_IMAGE}` → BASE_IMAGE). */
+  fromArgs: string[]
+  /** Stages this one needs besides its base: COPY --from, RUN --mount from=. */
+  needs: number[]
+  sources: ContextSource[]
+  images: ImageUse[]
+  /** COPY/ADD (any source) without --link: line and keyword. */
+  unlinked: (Place & { keyword: string })[]
+}
+
+export interface ParsedDockerfile {
+  file: string
+  stages: Stage[]
+}
+
+export interface ParseOptions {
+  /** Build args (`--build-arg`): the layer's, then the step's, winning in that order. */
+  buildArgs?: Record<string, string>
+  /** Parent build-arg name → parent layer name: images made of them are layers, not externals. */
+  layerArgs?: Record<string, string>
+  /** The target platform (`linux/arm64`), for TARGETARCH and its kin; default linux/amd64. */
+  platform?: string
+}
+
+const KEYWORDS: ReadonlySet<string> = new Set(Object.values(Keyword))
+/** BuildKit sets these in the global scope: the target platform's, on a linux/amd64 builder. */
+function automaticArgs(platform = 'linux/amd64'): Record<string, string> {
+  const [os = 'linux', arch = 'amd64', variant = ''] = platform.split('/')
+  return {
+    TARGETPLATFORM: platform,
+    TARGETOS: os,
+    TARGETARCH: arch,
+    TARGETVARIANT: variant,
+    BUILDPLATFORM: 'linux/amd64',
+    BUILDOS: 'linux',
+    BUILDARCH: 'amd64',
+    BUILDVARIANT: ''
+  }
+}
+
+/** Parses `text` (the Dockerfile at `file`); throws DockerfileError where BuildKit would not build it. */
+export function parseDockerfile(text: string, file: string, opts: ParseOptions = {}): ParsedDockerfile {
+  const doc = DockerfileParser.parse(text)
+  const escape = doc.getEscapeCharacter()
+  const buildArgs = opts.buildArgs ?? {}
+  const layerValues: Record<string, string> = {}
+  for (const [arg, layer] of Object.entries(opts.layerArgs ?? {}))
+    layerValues[arg] = `${LAYER_MARK}${layer}\u0000`
+  const given = (name: string): string | undefined => layerValues[name] ?? buildArgs[name]
+  const fail = (at: Place, what: string, fix: string): never => {
+    throw new DockerfileError(file, at.line, at.column, what, fix)
+  }
+  const lines = lineStarts(text)
+
+  const global: Record<string, string> = automaticArgs(opts.platform)
+  const stages: Stage[] = []
+  let vars: Record<string, string> = {}
+  // Each stage's variables: a stage built FROM another starts with its ENV and ARGs, as BuildKit does
+  // (confirmed on the stack by __tests__/derived-inputs.itg.test.ts).
+  const stageVars: Record<string, string>[] = []
+  const expand = (word: string, at: Place, scope = vars): string => {
+    try {
+      return expandWord(word, scope, escape)
+    } catch (e) {
+      return fail(at, (e as Error).message, 'fix the quoting or the ${…} expression')
+    }
+  }
+
+  for (const ins of doc.getInstructions()) {
+    const keyword = ins.getKeyword().toUpperCase()
+    const at = place(ins.getRange().start)
+    const current = stages[stages.length - 1]
+    if (!KEYWORDS.has(keyword)) {
+      fail(
+        at,
+        `unknown instruction ${JSON.stringify(ins.getKeyword())}`,
+        'use a Dockerfile instruction such as FROM, RUN or COPY'
+      )
+    }
+    if (keyword === 'ARG') {
+      declareArgs(ins, at, current ? vars : global, current ? global : undefined, given, expand)
+      continue
+    }
+    if (keyword === 'FROM') {
+      const stage = fromStage(ins, at, stages, global, expand, fail)
+      stages.push(stage)
+      vars = 'stage' in stage.base ? { ...stageVars[stage.base.stage] } : {}
+      stageVars.push(vars)
+      continue
+    }
+    if (!current)
+      fail(
+        at,
+        `${keyword} comes before the first FROM`,
+        'start the Dockerfile with FROM (only ARG may come before it)'
+      )
+    const stage = current as Stage
+    if (keyword === 'ENV') {
+      for (const p of envProperties(ins)) vars[p.name] = p.value === null ? '' : expand(p.value, at)
+    } else if (keyword === 'COPY' || keyword === 'ADD') {
+      readCopy(ins, keyword, at, stage, stages, { text, lines, expand, fail })
+    } else if (keyword === 'RUN') {
+      for (const flag of flagsOf(ins))
+        if (flag.getName() === 'mount') readMount(flag, at, stage, stages, expand)
+    }
+  }
+  if (stages.length === 0)
+    fail({ line: 1, column: 1 }, 'no FROM instruction', 'add FROM <image> to say what the image builds on')
+  return { file, stages }
+}
+
+/** The stage `target` names (or the last one) and every stage it needs, in Dockerfile order. */
+export function neededStages(df: ParsedDockerfile, target?: string): Stage[] | undefined {
+  const start =
+    target === undefined
+      ? df.stages.length - 1
+      : stageIndex(df.stages, target.toLowerCase(), df.stages.length)
+  if (start === undefined) return undefined
+  const seen = new Set<number>()
+  const visit = (i: number): void => {
+    if (seen.has(i)) return
+    seen.add(i)
+    const s = df.stages[i]
+    if ('stage' in s.base) visit(s.base.stage)
+    s.needs.forEach(visit)
+  }
+  visit(start)
+  return df.stages.filter(s => seen.has(s.index))
+}
+
+/** The FROM that a stage's image finally comes from (following FROM <stage>). */
+export function rootOf(df: ParsedDockerfile, stage: Stage): Stage {
+  let s = stage
+  while ('stage' in s.base) s = df.stages[s.base.stage]
+  return s
+}
+
+// ---------- FROM, ARG, ENV ----------
+
+/** `ARG NAME[=default] …`: a build-arg wins, then the default, then (in a stage) the global ARG's value. */
+function declareArgs(
+  ins: Instruction,
+  at: Place,
+  scope: Record<string, string>,
+  global: Record<string, string> | undefined,
+  given: (name: string) => string | undefined,
+  expand: Expand
+): void {
+  for (const p of argProperties(ins)) {
+    const fallback = p.value !== null ? expand(p.value, at, scope) : global?.[p.name]
+    const value = given(p.name) ?? fallback
+    if (value !== undefined) scope[p.name] = value
+    else delete scope[p.name]
+  }
+}
+
+function fromStage(
+  ins: Instruction,
+  at: Place,
+  stages: Stage[],
+  global: Record<string, string>,
+  expand: Expand,
+  fail: Fail
+): Stage {
+  const args = ins.getArguments()
+  if (args.length === 0) fail(at, 'FROM names no image', 'write FROM <image>, e.g. FROM ubuntu:24.04')
+  const raw = args[0].getValue()
+  const image = expand(raw, place(args[0].getRange().start), global)
+  let name: string | undefined
+  if (args.length >= 3 && args[1].getValue().toUpperCase() === 'AS') name = args[2].getValue().toLowerCase()
+  else if (args.length > 1)
+    fail(
+      place(args[1].getRange().start),
+      `FROM ${raw} ${args[1].getValue()}: expected AS <name>`,
+      'write FROM <image> AS <name>'
+    )
+  const where = place(args[0].getRange().start)
+  const known = stageIndex(stages, image.toLowerCase(), stages.length)
+  const base: Stage['base'] =
+    known !== undefined && !/^\d+$/.test(image) ? { stage: known } : { image: imageUse('FROM', image, where) }
+  if ('image' in base && base.image.image === '' && base.image.layer === undefined) {
+    fail(
+      where,
+      `FROM ${raw} expands to an empty image name`,
+      'give the build-arg a value, or an ARG default before FROM'
+    )
+  }
+  return {
+    index: stages.length,
+    ...(name !== undefined && { name }),
+    ...at,
+    base,
+    fromArgs: variablesIn(raw),
+    needs: [],
+    sources: [],
+    images: [],
+    unlinked: []
+  }
+}
+
+function argProperties(ins: Instruction): { name: string; value: string | null }[] {
+  const props = (
+    ins as unknown as { getProperties(): { getName(): string; getValue(): string | null }[] }
+  ).getProperties()
+  return props.map(p => ({ name: p.getName(), value: p.getValue() }))
+}
+
+const envProperties = argProperties
+
+/** `${NAME}` and `$NAME` references in a word. */
+function variablesIn(word: string): string[] {
+  const out: string[] = []
+  for (const m of word.matchAll(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))/g))
+    out.push(m[1] ?? m[2])
+  return [...new Set(out)]
+}

@@ -1,0 +1,85 @@
+// Reads what SPEC 3a needs from the workspace (Dockerfiles, .dockerignore files, the files of every
+// build context, the files git tracks) and checks the layers before anything else runs.
+import { createWorkspaceFiles, type WorkspaceFiles } from './adapters/workspace-files.js'
+import { parseConfigWithPositions } from './core/config.js'
+import { dockerignoreCandidates } from './core/derived-inputs.js'
+import { checkLayers, prepareLayers, pruneFor, type LayerReads, type LayerTexts } from './core/layer-reads.js'
+import type { StrataConfig } from './core/types.js'
+
+/** Every layer's inputs, checked; errors are collected, not thrown (see failOnErrors()). */
+export async function readLayers(
+  config: StrataConfig,
+  workspace: string,
+  stepArgs: Record<string, string>,
+  files: WorkspaceFiles = createWorkspaceFiles(workspace)
+): Promise<LayerReads> {
+  const texts: Record<string, LayerTexts> = {}
+  await Promise.all(
+    config.layers.map(async l => {
+      const [dockerfile, ...ignores] = await Promise.all([
+        files.read(l.dockerfile),
+        ...dockerignoreCandidates(l.dockerfile, l.context).map(p => files.read(p))
+      ])
+      const candidates = dockerignoreCandidates(l.dockerfile, l.context)
+      const i = ignores.findIndex(t => t !== undefined)
+      texts[l.name] = {
+        dockerfile,
+        dockerignore: i >= 0 ? { path: candidates[i], text: ignores[i] } : { path: candidates[1] }
+      }
+    })
+  )
+  const prepared = prepareLayers(config, texts, stepArgs, await layerPlaces(config, files))
+  const prune = pruneFor(prepared.layers)
+  const contexts = outermost(prepared.layers.map(l => l.inputs.context))
+  // `git ls-files` only for `paths` (checked against the files at head); the Dockerfiles read the disk.
+  const needTracked = config.layers.some(l => l.paths.length > 0)
+  const [lists, tracked] = await Promise.all([
+    Promise.all(contexts.map(c => files.list(c, prune))),
+    needTracked ? files.tracked() : undefined
+  ])
+  const onDisk = lists.flat()
+  return checkLayers(config, prepared, onDisk, tracked ?? onDisk)
+}
+
+/** Per layer, its input files (Dockerfile, .dockerignore, what COPY/ADD/RUN --mount read, `paths`), sorted: for SPEC 4a's input digest. */
+export function layerInputFiles(reads: LayerReads): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(reads.files).map(([layer, files]) => [layer, [...files.keys()]]))
+}
+
+/** Throws one Error listing every error of the layers (nothing has run yet); warnings are the caller's to log. */
+export function failOnErrors(reads: LayerReads): void {
+  if (reads.errors.length === 0) return
+  const n = reads.errors.length
+  throw new Error(
+    n === 1 ? reads.errors[0] : `${n} problems in the layers' Dockerfiles:\n${reads.errors.join('\n')}`
+  )
+}
+
+/** Reads and checks the layers; throws before anything else runs on an error. */
+export async function checkedLayerReads(
+  config: StrataConfig,
+  workspace: string,
+  stepArgs: Record<string, string>
+): Promise<LayerReads> {
+  const reads = await readLayers(config, workspace, stepArgs)
+  failOnErrors(reads)
+  return reads
+}
+
+/** Where each layer's name is written in the config, for errors about its keys. */
+async function layerPlaces(config: StrataConfig, files: WorkspaceFiles) {
+  let positions: ReturnType<typeof parseConfigWithPositions>['positions'] | undefined
+  try {
+    const text = await files.read(config.file)
+    if (text !== undefined) positions = parseConfigWithPositions(text, config.file).positions
+  } catch {
+    positions = undefined // a config outside the repository: errors name line 1
+  }
+  return (layer: string) => positions?.layers[layer]?.name
+}
+
+/** Contexts with the ones inside another left out (the outer walk lists them). */
+function outermost(contexts: string[]): string[] {
+  const unique = [...new Set(contexts)].sort()
+  return unique.filter(c => !unique.some(o => o !== c && (o === '' || c.startsWith(`${o}/`))))
+}
