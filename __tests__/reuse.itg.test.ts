@@ -58,6 +58,9 @@ async function pushImage(name: string, tags: string[], labels: Record<string, st
 
 const name = `strata-test/reuse-${randomBytes(4).toString('hex')}`
 const IMAGE = `localhost:5000/${name}`
+// The base layer's external image: an image of the local registry that a test moves.
+const EXTERNAL = `localhost:5000/${name}-ext:1`
+const moveExternal = (): Promise<string> => pushImage(`${name}-ext`, ['1'], {})
 const YML = `version: 1
 image: ${IMAGE}
 layers:
@@ -67,16 +70,14 @@ layers:
 `
 const FILES = {
   '.github/strata.yml': YML,
-  'Dockerfile.base': 'FROM busybox:1\n',
+  'Dockerfile.base': `FROM ${EXTERNAL}\n`,
   'Dockerfile.tooling': 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY tools/ /t/\n',
   Dockerfile: 'ARG TOOLING_IMAGE\nFROM ${TOOLING_IMAGE}\nCOPY app.txt /\n',
   'tools/mise.sh': 'echo mise\n',
   'app.txt': 'app\n'
 }
-const OLD = 'sha256:' + 'a'.repeat(64)
-const MOVED = 'sha256:' + 'b'.repeat(64)
-const material = (busybox: string): Record<string, LayerMaterial> => ({
-  base: { files: ['Dockerfile.base'], externals: { 'busybox:1': busybox } },
+const material = (external: string): Record<string, LayerMaterial> => ({
+  base: { files: ['Dockerfile.base'], externals: { [EXTERNAL]: external } },
   tooling: { files: ['Dockerfile.tooling', 'tools/mise.sh'], externals: {} },
   app: { files: ['Dockerfile', 'app.txt'], externals: {} }
 })
@@ -87,7 +88,7 @@ beforeAll(() => {
 })
 afterAll(() => repo.cleanup())
 
-async function plan(busybox: string): Promise<{ plan: Plan; lines: string[] }> {
+async function plan(): Promise<{ plan: Plan; lines: string[] }> {
   const { eventName, payload, env } = loadEvent('schedule', { head: repo.sha })
   const settings: RunSettings = {
     mode: 'plan',
@@ -110,18 +111,19 @@ async function plan(busybox: string): Promise<{ plan: Plan; lines: string[] }> {
   const out = await makePlan(settings, {
     log,
     registry: createRegistry(),
-    sameInputs: { material: async () => material(busybox), contentIds: createContentIds(repo.dir) }
+    contentIds: createContentIds(repo.dir)
   })
   return { plan: out.plan, lines }
 }
 
 /** Pushes an image of `layer` labelled as a Strata build from these inputs, under its stable or input tag. */
-async function pushLayer(layer: string, layers: Plan['layers'], busybox: string, under: 'stable' | 'input') {
+async function pushLayer(layer: string, layers: Plan['layers'], external: string, under: 'stable' | 'input') {
   const l = parseConfig(YML, '.github/strata.yml').layers.find(x => x.name === layer)!
-  const m = material(busybox)[layer]
+  const m = material(external)[layer]
   const ids = await createContentIds(repo.dir).ids(m.files)
   const dockerfile = sha256(FILES[l.dockerfile as keyof typeof FILES])
-  const inputs = digestOf(l, m, ids, dockerfile, layers, { buildArgs: {} })!
+  const inputs = digestOf(l, m, ids, dockerfile, layers, { buildArgs: {} }, labelled)!
+  labelled.add(layer)
   const tag =
     under === 'input'
       ? `${layer}-inputs-${inputs.slice(7, 23)}`
@@ -133,23 +135,29 @@ async function pushLayer(layer: string, layers: Plan['layers'], busybox: string,
     'dev.strata.externals': JSON.stringify(m.externals),
     'dev.strata.ref': 'main'
   })
-  // What children see of it: built, pinned by digest.
+  // What children see of it: pinned by digest, carrying its input digest.
   layers[layer] = {
     build: false,
     reasons: [],
     matches: [],
     tags: [],
     selected: true,
-    ref: `${IMAGE}:${tag}@${digest}`
+    ref: `${IMAGE}:${tag}@${digest}`,
+    inputs
   }
   return { inputs, digest, tag }
 }
 
+const labelled = new Set<string>()
+const moved = `inputs changed since base-stable (${EXTERNAL} moved)`
+
 test('a schedule builds nothing while the inputs match, then rebuilds exactly what an external move reaches', async () => {
   const layers: Plan['layers'] = {}
-  for (const l of ['base', 'tooling', 'app']) await pushLayer(l, layers, OLD, 'stable')
+  labelled.clear()
+  const old = await moveExternal()
+  for (const l of ['base', 'tooling', 'app']) await pushLayer(l, layers, old, 'stable')
 
-  const quiet = await plan(OLD)
+  const quiet = await plan()
   expect(Object.values(quiet.plan.layers).map(d => [d.build, d.reasons])).toEqual([
     [false, []],
     [false, []],
@@ -158,31 +166,28 @@ test('a schedule builds nothing while the inputs match, then rebuilds exactly wh
   const json = planToJson(quiet.plan) as { layers: Record<string, { inputs?: string }> }
   expect(Object.values(json.layers).map(l => l.inputs?.startsWith('sha256:'))).toEqual([true, true, true])
 
-  const moved = await plan(MOVED)
+  await moveExternal()
+  const after = await plan()
   expect(
-    Object.fromEntries(Object.entries(moved.plan.layers).map(([n, d]) => [n, [d.build, d.reasons]]))
+    Object.fromEntries(Object.entries(after.plan.layers).map(([n, d]) => [n, [d.build, d.reasons]]))
   ).toEqual({
-    base: [true, ['inputs changed since base-stable (busybox:1 moved)']],
+    base: [true, [moved]],
     tooling: [true, ['parent base rebuilt']],
     app: [true, ['parent tooling rebuilt']]
   })
 })
 
 test('images with the same inputs are reused, said in the log, and their children follow them', async () => {
-  // busybox:1 moved, and a run already built base from it (its input tag exists); base-stable is old.
+  // The external moved, and a run already built base from it (its input tag exists); base-stable is old.
   const layers: Plan['layers'] = {}
-  const base = await pushLayer('base', layers, MOVED, 'input')
-  const first = await plan(MOVED)
+  labelled.clear()
+  const now = await moveExternal()
+  const base = await pushLayer('base', layers, now, 'input')
+  const first = await plan()
   const b = first.plan.layers.base
-  expect([b.build, b.reasons, b.inputs]).toEqual([
-    false,
-    ['inputs changed since base-stable (busybox:1 moved)'],
-    base.inputs
-  ])
+  expect([b.build, b.reasons, b.inputs]).toEqual([false, [moved], base.inputs])
   expect(b.sameInputs).toBe(`${IMAGE}:${base.tag}@${base.digest}`)
-  expect(first.lines).toContain(
-    `base: reuse — inputs changed since base-stable (busybox:1 moved), but ${base.tag} has the same inputs`
-  )
+  expect(first.lines).toContain(`base: reuse — ${moved}, but ${base.tag} has the same inputs`)
   // tooling now sits on another base: its stable label no longer matches, and no image has its inputs yet.
   const t = first.plan.layers.tooling
   expect([t.build, t.reasons]).toEqual([true, ['inputs changed since tooling-stable']])
@@ -192,8 +197,8 @@ test('images with the same inputs are reused, said in the log, and their childre
   ])
 
   // Once tooling's image on that base exists too, it is reused as well; app then only differs from latest.
-  const tooling = await pushLayer('tooling', layers, MOVED, 'input')
-  const second = await plan(MOVED)
+  const tooling = await pushLayer('tooling', layers, now, 'input')
+  const second = await plan()
   expect(second.plan.layers.tooling.sameInputs).toBe(`${IMAGE}:${tooling.tag}@${tooling.digest}`)
   const a = second.plan.layers.app
   expect([a.build, a.reasons, a.sameInputs]).toEqual([true, ['inputs changed since latest'], undefined])

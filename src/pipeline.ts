@@ -34,10 +34,6 @@ import type {
 } from './core/types.js'
 
 /** Where SPEC 4a's look-ups get each layer's input files and external images, and their content ids. */
-export interface SameInputsSource {
-  material(config: StrataConfig, plan: Plan): Promise<Record<string, LayerMaterial>>
-  contentIds: ContentIds
-}
 
 /** Everything one run needs, already read from inputs (action) or flags (CLI). */
 export interface RunSettings {
@@ -86,8 +82,8 @@ export interface PipelineDeps {
   buildx?: Buildx
   github?: ChangeDeps['github']
   git?: ChangeDeps['git']
-  /** SPEC 4a: what each layer reads (issue 11's derived inputs); absent: no same-inputs reuse. */
-  sameInputs?: SameInputsSource
+  /** SPEC 4a: content ids of the input files as the build reads them; absent: no same-inputs reuse. */
+  contentIds?: ContentIds
 }
 
 export interface PlanOutcome {
@@ -274,8 +270,15 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
     const info = found[name]
     if (!d.build && info) d.ref = `${stable[name]}@${info.digest}`
   }
-  const plan = deps.sameInputs
-    ? await withSameInputs(decided, config, ctx, s, deps.sameInputs, deps)
+  const plan = deps.contentIds
+    ? await applySameInputs(
+        decided,
+        config,
+        ctx,
+        layerMaterial(reads, decided.externals ?? {}),
+        { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms },
+        { registry: deps.registry, contentIds: deps.contentIds, log }
+      )
     : decided
   describePlan(plan, config).forEach(l => log.info(l))
   return { config, ctx, range, changes, plan, push, reads }
@@ -334,24 +337,17 @@ async function resolveExternals(
   return Object.fromEntries(images.map(i => [i, out[i]]))
 }
 
-/** SPEC 4a over the decided plan, with what each layer reads. */
-async function withSameInputs(
-  plan: Plan,
-  config: StrataConfig,
-  ctx: EventContext,
-  s: RunSettings,
-  source: SameInputsSource,
-  deps: PipelineDeps
-): Promise<Plan> {
-  const material = await source.material(config, plan)
-  return applySameInputs(
-    plan,
-    config,
-    ctx,
-    material,
-    { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms },
-    { registry: deps.registry, contentIds: source.contentIds, log: deps.log }
-  )
+/** What SPEC 4a hashes per layer: the files it reads (section 3a) and its external images' digests. */
+function layerMaterial(reads: LayerReads, digests: Record<string, string>): Record<string, LayerMaterial> {
+  const out: Record<string, LayerMaterial> = {}
+  for (const [name, files] of Object.entries(reads.files)) {
+    const uses = reads.externals[name] ?? []
+    out[name] = {
+      files: [...files.keys()].sort(),
+      externals: Object.fromEntries(uses.map(u => [u.image, digests[u.image] ?? '']))
+    }
+  }
+  return out
 }
 
 /** The paths the plan was made from (renamed files under both paths). */

@@ -81,6 +81,8 @@ export async function applySameInputs(
   }
   const [ids, dockerfiles, stables] = gathered
   const layers = { ...plan.layers }
+  // Layers whose image (built now, reused by inputs, or the stable one) carries their input digest.
+  const labelled = new Set<string>()
   for (const level of levels(config)) {
     await Promise.all(
       level.map(async name => {
@@ -88,7 +90,7 @@ export async function applySameInputs(
         if (!layers[name]) return
         const d = syncParentReasons(layers[name], layer, p => layers[p]?.build !== false, stables[name])
         const m = material[name]
-        const inputs = m && digestOf(layer, m, ids, dockerfiles[name], layers, s)
+        const inputs = m && digestOf(layer, m, ids, dockerfiles[name], layers, s, labelled)
         layers[name] =
           inputs === undefined
             ? d
@@ -107,6 +109,9 @@ export async function applySameInputs(
                   inputs
                 }
               )
+        const after = layers[name]
+        const stableLabel = stables[name]?.labels?.['dev.strata.inputs']
+        if (inputs && (after.build || after.sameInputs || stableLabel === inputs)) labelled.add(name)
       })
     )
   }
@@ -141,23 +146,30 @@ async function decideLayer(
   ).decision
 }
 
-/** The input digest of one layer, or undefined when a parent builds or an input is not known yet. */
+/**
+ * The input digest of one layer, or undefined when an input is not known. A parent counts by its own
+ * input digest where the image the child builds on carries it (`labelled`: built in this plan, reused
+ * by inputs, or a stable image with that label), else by its image digest: all the layers of a step
+ * build in one BuildKit session (SPEC 7), so a parent built there has no image digest before its child
+ * starts, and the child's labels and input tag must be known when it does.
+ */
 export function digestOf(
   layer: LayerConfig,
   m: LayerMaterial,
   ids: Record<string, string>,
   dockerfile: string | undefined,
   layers: Plan['layers'],
-  s: Pick<SameInputsSettings, 'buildArgs' | 'platforms'>
+  s: Pick<SameInputsSettings, 'buildArgs' | 'platforms'>,
+  labelled: ReadonlySet<string> = new Set()
 ): string | undefined {
   if (dockerfile === undefined || Object.values(m.externals).some(d => d === '')) return undefined
   const parents: Record<string, string> = {}
   for (const p of layer.from) {
     const d = layers[p.layer]
     const at = d?.ref?.lastIndexOf('@') ?? -1
-    // A parent built in this plan has no digest until it is built (SPEC 4a: the digest comes then).
-    if (!d || d.build || at < 0) return undefined
-    parents[p.layer] = d.ref!.slice(at + 1)
+    if (d?.inputs && labelled.has(p.layer)) parents[p.layer] = d.inputs
+    else if (d && !d.build && at >= 0) parents[p.layer] = d.ref!.slice(at + 1)
+    else return undefined
   }
   const files: InputFile[] = m.files.map(p => ({ path: p, id: ids[p] }))
   return inputDigest({
