@@ -34,7 +34,8 @@ const FILES = [
   'pkg2/b/c.js',
   'pkgfile',
   'lib/x.ts',
-  'go.sum'
+  'go.sum',
+  'with space/f.txt'
 ]
 
 interface Case {
@@ -82,6 +83,10 @@ const CASES: [string, Case][] = [
       ignore: 'docs\n*.md\n',
       busybox: true
     }
+  ],
+  [
+    'JSON form: variables expand, a name may hold a space',
+    { dockerfile: 'FROM scratch\nARG F=go.sum\nCOPY ["${F}", "with space/f.txt", "/out/"]\n' }
   ],
   [
     'a stage built FROM another inherits its ENV and its ARGs',

@@ -192,6 +192,11 @@ test.each<[string, Case, Record<string, string>]>([
     { Dockerfile: DF, 'b.txt': 'Dockerfile:2 COPY', 'with space/f.txt': 'Dockerfile:2 COPY' }
   ],
   [
+    'JSON form expands variables too',
+    { dockerfile: 'FROM scratch\nARG F=go.sum\nCOPY ["${F}", "/s/"]\n' },
+    { Dockerfile: DF, 'go.sum': 'Dockerfile:3 COPY' }
+  ],
+  [
     'a heredoc is no context file',
     { dockerfile: 'FROM scratch\nCOPY <<EOF /etc/motd\nhello a.txt\nEOF\n' },
     { Dockerfile: DF }

@@ -48,7 +48,8 @@ export function readCopy(
     c.fail(at, `${keyword} needs a source and a destination`, `write ${keyword} <source>… <destination>`)
   for (const w of words.slice(0, -1)) {
     if (w.heredoc) continue
-    const source = w.json ? w.value : c.expand(w.value, w)
+    // BuildKit expands variables in the JSON form too (`COPY ["${SRC}", "/app/"]`).
+    const source = c.expand(w.value, w)
     if (keyword === 'ADD' && URL_SOURCE.test(source)) continue
     stage.sources.push({
       keyword,
