@@ -10,7 +10,8 @@ import {
   parseMode,
   parsePlatforms,
   parsePositiveInt,
-  parsePush
+  parsePush,
+  parseRevision
 } from './core/inputs-parse.js'
 
 export interface Inputs {
@@ -60,8 +61,8 @@ export function getInputs(): Inputs {
     force: parseForce(text('force')),
     push: parsePush(text('push')),
     token,
-    base: optional('base'),
-    head: optional('head'),
+    base: parseRevision('base', text('base')),
+    head: parseRevision('head', text('head')),
     platforms: parsePlatforms(text('platforms')),
     buildArgs: parseKeyValueLines('build-args', text('build-args')),
     builder: parseBuilder('builder', text('builder')),
