@@ -183,7 +183,7 @@ export async function executePlan(
     const l = layers.get(name) as LayerConfig
     const r = result.layers[name]
     const { versioned } = split(l)
-    maskSecrets(l, deps.mask ?? defaultMask, log)
+    maskSecrets(l, deps.mask ?? log.mask?.bind(log) ?? defaultMask, log)
     const parents: Record<string, string> = {}
     try {
       for (const p of l.from) parents[p.buildArg] = await parentRef(p.layer)

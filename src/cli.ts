@@ -344,7 +344,12 @@ async function defaultBase(top: string, defaultBranch: string, head: string): Pr
 async function repositoryName(top: string): Promise<string> {
   const url = (await gitOut(top, ['remote', 'get-url', 'origin']).catch(() => '')).trim()
   const m = /[:/]([^/:]+)\/([^/]+?)(\.git)?\/?$/.exec(url)
-  return m ? `${m[1]}/${m[2]}` : `local/${basename(top)}`
+  // A folder name may hold any character; owner/name may not (it goes into API paths).
+  return m
+    ? `${m[1]}/${m[2]}`
+    : `local/${basename(top)
+        .replace(/[^A-Za-z0-9._-]+/g, '-')
+        .replace(/^\.+$/, 'repo')}`
 }
 
 async function revParse(cwd: string, rev: string): Promise<string> {

@@ -13,7 +13,8 @@ import {
   parsePlatform,
   parsePlatforms,
   parsePositiveInt,
-  parsePush
+  parsePush,
+  parseRevision
 } from './core/inputs-parse.js'
 
 export interface Inputs {
@@ -69,8 +70,8 @@ export function getInputs(): Inputs {
     force: parseForce(text('force')),
     push: parsePush(text('push')),
     token,
-    base: optional('base'),
-    head: optional('head'),
+    base: parseRevision('base', text('base')),
+    head: parseRevision('head', text('head')),
     platforms: parsePlatforms(text('platforms')),
     platform: parsePlatform(text('platform')),
     digests: parseDigests(text('digests')),

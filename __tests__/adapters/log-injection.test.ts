@@ -195,3 +195,40 @@ describe('safeJson (the CLI --json output)', () => {
     }
   })
 })
+
+describe('masking inside a group (a build’s secrets)', () => {
+  let out: string
+  beforeEach(() => {
+    out = ''
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk)
+      return true
+    })
+  })
+  afterEach(() => {
+    jest.restoreAllMocks()
+  })
+
+  test.each(['s3cr3t', 'p@ss:word%0A', 'two\nlines', '::error::x'])(
+    '%j reaches the runner as add-mask while output is stopped',
+    async secret => {
+      const log = createActionsLogger()
+      await log.group('Build app', async () => {
+        log.info('#1 building')
+        log.mask!(secret)
+        log.info('#2 still building')
+      })
+      const events = runnerExecutes(out)
+      expect(events.filter(e => e.command === 'add-mask')).toEqual([{ command: 'add-mask', data: secret }])
+      expect(events.map(e => e.command)).toEqual([
+        'group',
+        'stop-commands',
+        'resume',
+        'add-mask',
+        'stop-commands',
+        'resume',
+        'endgroup'
+      ])
+    }
+  )
+})

@@ -257,3 +257,26 @@ test('a deleted fork (head.repo null) and a 64-digit sha are still read', () => 
   const ctx = readEvent(eventName, payload, env, NOW)
   expect([ctx.pr?.fork, ctx.sha]).toEqual([true, 'c'.repeat(64)])
 })
+
+test.each([
+  '../x',
+  'acme/..',
+  'acme/.',
+  'a b/c',
+  'acme/sindri/extra',
+  'acme',
+  'acme/sin dri',
+  '::error::x/y',
+  'acme/x%2F..'
+])('repository %j is refused in the payload and in GITHUB_REPOSITORY', full => {
+  const { eventName, payload, env } = mutated('push', 'repository.full_name', full)
+  expect(() => readEvent(eventName, payload, env, NOW)).toThrow(
+    `the push payload is not valid: "repository.full_name" is ${JSON.stringify(full)} (a string), expected owner/name`
+  )
+  const schedule = loadEvent('schedule')
+  expect(() =>
+    readEvent('schedule', schedule.payload, { ...schedule.env, GITHUB_REPOSITORY: full }, NOW)
+  ).toThrow(
+    `the schedule payload is not valid: GITHUB_REPOSITORY is ${JSON.stringify(full)} (a string), expected owner/name`
+  )
+})

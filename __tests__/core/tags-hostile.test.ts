@@ -209,3 +209,27 @@ test.each<[string, string[], string[]]>([
   expect(layerTags(layer('app'), ctx, { isLeaf: true })).toEqual({ versioned, moving, stable: 'latest' })
   expect(parseSemverTag(tag)?.version).toBe(versioned[0])
 })
+
+// A pushed git tag that is not semver is the leaf's tag (SPEC 5): never empty, never Strata's own.
+const onTag = (t: string): EventContext => ctxOf('push-tag-other', p => (p.ref = `refs/tags/${t}`))
+const TAG_SHA7 = onTag('x').sha.slice(0, 7)
+
+test.each<[string, string]>([
+  ['日本', TAG_SHA7],
+  ['🚀', TAG_SHA7],
+  ['---', TAG_SHA7],
+  ['cache-app', 'tag-cache-app'],
+  ['cache-base', 'tag-cache-base'],
+  ['latest', 'tag-latest'],
+  ['base', 'tag-base'],
+  ['tooling-stable', 'tag-tooling-stable'],
+  ['Release-2024', 'release-2024'],
+  ['v1.2', 'v1.2'],
+  ['app', 'app'],
+  ['{sha}', 'sha-'],
+  ['::error::x', 'error-x']
+])('git tag %j → leaf tag %j', (gitTag, tag) => {
+  const p = plan(THREE, onTag(gitTag))
+  expect(p.layers.app.tags).toEqual([`${IMAGE}:${tag}`])
+  expect(p.layers.base.tags).toEqual([`${IMAGE}:base-${TAG_SHA7}`])
+})

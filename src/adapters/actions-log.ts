@@ -40,6 +40,8 @@ export function createActionsLogger(opts: ActionsLogOptions = {}): Logger {
     info: m => write(safeText(m)),
     notice: m => annotate(() => core.notice(m)),
     warning: m => annotate(() => core.warning(m)),
+    // `::add-mask::` must reach the runner even while a group has commands stopped.
+    mask: secret => annotate(() => core.setSecret(secret)),
     async group(name, fn) {
       // Nested groups do not exist on the runner: the inner one only runs.
       if (stopped !== undefined) return fn()

@@ -34,6 +34,15 @@ function shown(v: unknown): string {
   return `${cut} (a ${typeof v})`
 }
 
+/**
+ * `owner/name` (they go into API paths): letters, digits, `.`, `_` and `-` on each side of one `/`,
+ * neither side `.` or `..`.
+ */
+function fullName(v: unknown): boolean {
+  if (typeof v !== 'string' || !/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/.test(v)) return false
+  return v.split('/').every(part => part !== '.' && part !== '..')
+}
+
 /** Checks the payload (and the runner's GITHUB_SHA) for `eventName`; throws EventPayloadError. */
 export function checkPayload(eventName: string, payload: unknown, env: RunnerEnv = {}): void {
   const fail = (field: string, got: unknown, expected: string): never => {
@@ -67,17 +76,13 @@ export function checkPayload(eventName: string, payload: unknown, env: RunnerEnv
 
   if (env.GITHUB_SHA !== undefined && env.GITHUB_SHA !== '' && !SHA.test(env.GITHUB_SHA))
     fail('GITHUB_SHA', env.GITHUB_SHA, SHA_TEXT)
+  if (env.GITHUB_REPOSITORY !== undefined && env.GITHUB_REPOSITORY !== '' && !fullName(env.GITHUB_REPOSITORY))
+    fail('GITHUB_REPOSITORY', env.GITHUB_REPOSITORY, 'owner/name')
 
   if (p.repository !== undefined && p.repository !== null) {
     if (!isObject(p.repository)) fail('"repository"', p.repository, 'an object')
     const r = p.repository as Obj
-    optional(
-      r,
-      'full_name',
-      'repository.full_name',
-      v => typeof v === 'string' && /^[^/\s]+\/[^/\s]+$/.test(v),
-      'owner/name'
-    )
+    optional(r, 'full_name', 'repository.full_name', fullName, 'owner/name')
     optional(r, 'default_branch', 'repository.default_branch', text, 'a branch name')
   }
 
@@ -110,7 +115,7 @@ export function checkPayload(eventName: string, payload: unknown, env: RunnerEnv
       if (s.repo !== undefined && s.repo !== null && !isObject(s.repo))
         fail(`"pull_request.${side}.repo"`, s.repo, 'an object or null')
       if (isObject(s.repo))
-        optional(s.repo, 'full_name', `pull_request.${side}.repo.full_name`, text, 'owner/name')
+        optional(s.repo, 'full_name', `pull_request.${side}.repo.full_name`, fullName, 'owner/name')
     }
   } else if (eventName === 'merge_group') {
     if (!isObject(p.merge_group)) fail('"merge_group"', p.merge_group, 'an object')

@@ -120,3 +120,15 @@ export function parseBuilder(input: string, text: string): string | undefined {
     fail(input, text, 'a builder name is letters, digits, _ . and -, starting with a letter or digit')
   return t
 }
+
+/**
+ * `base`/`head`: a commit sha, or a branch or tag name. They reach git's command line and the
+ * compare API's URL, so nothing that reads as an option, a range (`a..b`) or a path may pass.
+ */
+export function parseRevision(input: string, text: string): string | undefined {
+  const t = text.trim()
+  if (!t) return undefined
+  if (t.startsWith('-') || t.includes('..') || !/^[A-Za-z0-9._/@^~-]+$/.test(t) || t.endsWith('/'))
+    fail(input, text, 'give a commit sha (or a branch or tag name), e.g. the `before` of a push event')
+  return t
+}

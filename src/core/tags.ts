@@ -94,12 +94,17 @@ function utc(d: Date): { date: string; time: string } {
  * (`base`, `base-stable`, `base-pr-1`), `cache-…` (the registry cache, SPEC 6) or `latest` would push
  * over those tags, so it becomes `branch-<name>`.
  */
-export function branchTag(branch: string, sha7: string, parents: ReadonlySet<string> = new Set()): string {
+export function branchTag(
+  branch: string,
+  sha7: string,
+  parents: ReadonlySet<string> = new Set(),
+  prefix: 'branch' | 'tag' = 'branch'
+): string {
   const name = sanitizeTag(branch)
   if (name === '') return sha7
   const owned = [...name.matchAll(/-/g)].some(m => parents.has(name.slice(0, m.index)))
   const reserved = /^(cache|latest)(-|$)/.test(name) || parents.has(name) || owned
-  return reserved ? sanitizeTag(`branch-${name}`) : name
+  return reserved ? sanitizeTag(`${prefix}-${name}`) : name
 }
 
 /**
@@ -139,7 +144,7 @@ function isVersionedTemplate(template: string): boolean {
 }
 
 /** Default templates of a leaf layer, as [versioned, moving]. STABLE stands for the stable tag. */
-function leafDefaults(ctx: EventContext): [string[], string[]] {
+function leafDefaults(ctx: EventContext, parents?: ReadonlySet<string>): [string[], string[]] {
   if (ctx.pr) return [['pr-{pr}-{sha7}'], ['pr-{pr}']]
   const versioned: string[] = []
   const moving: string[] = []
@@ -147,7 +152,8 @@ function leafDefaults(ctx: EventContext): [string[], string[]] {
   if (ctx.tag !== undefined) {
     const semver = parseSemverTag(ctx.tag)
     // Sanitized here, so that a tag name with braces is never read as a template.
-    if (!semver) versioned.push(sanitizeTag(ctx.tag))
+    // A git tag of no letter or digit, or named like Strata's own tags, as for {branch}.
+    if (!semver) versioned.push(branchTag(ctx.tag, ctx.sha.slice(0, 7), parents, 'tag'))
     else if (semver.prerelease) versioned.push('{version}')
     else {
       versioned.push('{version}')
@@ -207,7 +213,9 @@ export function layerTags(
     movingT = layer.tags.filter(t => !isVersionedTemplate(t))
     if (ctx.isDefaultBranch) movingT.push(STABLE)
   } else {
-    ;[versionedT, movingT] = opts.isLeaf ? leafDefaults(ctx) : parentDefaults(ctx)
+    ;[versionedT, movingT] = opts.isLeaf
+      ? leafDefaults(ctx, opts.parents && lowerCased(opts.parents))
+      : parentDefaults(ctx)
   }
   const stableMayMove = ctx.isDefaultBranch || (opts.isLeaf && !layer.tags && movingT.includes(STABLE))
 

@@ -232,4 +232,9 @@ export interface Logger {
   warning(message: string): void
   /** Runs `fn` with its log folded under `name`. */
   group<T>(name: string, fn: () => Promise<T>): Promise<T>
+  /**
+   * Hides `secret` in the log from now on (core.setSecret on a runner). On a runner, use this, not
+   * core.setSecret, while a group is open: a group's output runs with workflow commands stopped.
+   */
+  mask?(secret: string): void
 }
