@@ -12,7 +12,7 @@ import { describeRange, diffRange, readEvent } from './core/event.js'
 import type { RunnerEnv } from './core/event.js'
 import type { Mode, PushSetting } from './core/inputs-parse.js'
 import { resolvePush } from './core/inputs-parse.js'
-import { decide, describePlan, followPlan, parsePlanInput } from './core/plan.js'
+import { decide, describePlan, followPlan, parsePlanInput, pinReused } from './core/plan.js'
 import { layerTags, parentLayers } from './core/tags.js'
 import type {
   ChangeSet,
@@ -118,6 +118,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
       buildArgs: s.buildArgs,
       runnerTemp: s.runnerTemp,
       env: s.buildEnv,
+      secretValues: process.env,
       workspace: s.workspace
     },
     { buildx: deps.buildx, registry: deps.registry, log: deps.log }
@@ -180,12 +181,8 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
   const stableExists: Record<string, boolean> = {}
   for (const [name, info] of Object.entries(found)) if (info !== undefined) stableExists[name] = info !== null
 
-  const plan = decide({ config, ctx, changes, force: s.force, selected: s.layers, stableExists, deleted })
-  // A reused layer is pinned to the digest its stable tag had now, for the whole run.
-  for (const [name, d] of Object.entries(plan.layers)) {
-    const info = found[name]
-    if (!d.build && info) d.ref = `${stable[name]}@${info.digest}`
-  }
+  const decided = decide({ config, ctx, changes, force: s.force, selected: s.layers, stableExists, deleted })
+  const plan = pinReused(decided, Object.fromEntries(Object.entries(found).map(([n, i]) => [n, i?.digest])))
   describePlan(plan, config).forEach(l => log.info(l))
   return { config, ctx, range, changes, plan, push }
 }

@@ -1,6 +1,10 @@
 // docker buildx: version, builder features, and one build run with its progress counted.
 import { readFile } from 'node:fs/promises'
 import * as exec from '@actions/exec'
+import { registryHost } from '../core/image-ref.js'
+import { ProgressCounter } from '../core/progress.js'
+
+export { ProgressCounter }
 
 export interface BuilderInfo {
   name: string
@@ -30,6 +34,13 @@ export interface BuildRun {
   bytesPushed?: number
 }
 
+export interface BakeRun {
+  exitCode: number
+  durationMs: number
+  /** Per target, from bake's `--metadata-file` (written only when every target succeeded). */
+  digests: Record<string, string>
+}
+
 export interface Buildx {
   /** buildx version (`0.13.1+ds1`). */
   version(): Promise<string>
@@ -37,6 +48,8 @@ export interface Buildx {
   inspectBuilder(name?: string): Promise<BuilderInfo>
   /** Runs `docker <argv>` (argv from core/buildx-args.ts); never throws on a failed build: read exitCode. */
   build(argv: string[], opts?: { cwd?: string; onLine?: (line: string) => void }): Promise<BuildRun>
+  /** Runs `docker <argv>` (argv from core/bake.ts), every output line to onLine; never throws on a failed build. */
+  bake(argv: string[], opts?: { cwd?: string; onLine?: (line: string) => void }): Promise<BakeRun>
 }
 
 export interface BuildxOptions {
@@ -117,7 +130,36 @@ export function createBuildx(opts: BuildxOptions = {}): Buildx {
         bytesPulled: progress.bytesPulled,
         bytesPushed: progress.bytesPushed
       }
+    },
+
+    async bake(argv, o = {}) {
+      const started = Date.now()
+      const exitCode = await exec.exec(docker, argv, {
+        cwd: o.cwd,
+        env,
+        silent: true,
+        ignoreReturnCode: true,
+        listeners: { stdline: line => o.onLine?.(line), errline: line => o.onLine?.(line) }
+      })
+      const durationMs = Date.now() - started
+      const i = argv.indexOf('--metadata-file')
+      return { exitCode, durationMs, digests: i >= 0 ? await readBakeDigests(argv[i + 1]) : {} }
     }
+  }
+}
+
+/** target → containerimage.digest of bake's metadata file; empty when it is missing (a failed session). */
+async function readBakeDigests(file: string): Promise<Record<string, string>> {
+  try {
+    const meta = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
+    const out: Record<string, string> = {}
+    for (const [target, m] of Object.entries(meta)) {
+      const digest = (m as Record<string, unknown> | null)?.['containerimage.digest']
+      if (typeof digest === 'string') out[target] = digest
+    }
+    return out
+  } catch {
+    return {}
   }
 }
 
@@ -137,68 +179,6 @@ export function parseInspect(text: string): Omit<BuilderInfo, 'canExportCache'> 
   }
 }
 
-// A size as the plain progress prints it (`946B`, `3.50kB`, `64.02MB`): decimal units, 2 decimals.
-const SIZE = String.raw`(\d+(?:\.\d+)?)(B|kB|MB|GB|TB)`
-const UNIT: Record<string, number> = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 }
-// `<current>`, `<current> / <total>` or `/ <total>` (a zero current is not printed), then time, done.
-const AMOUNT = String.raw`(?: ${SIZE})?(?: / ${SIZE})?(?: \d+(?:\.\d+)?s)?(?: done)?\s*$`
-// A blob fetched from a registry: a parent's layers under its FROM step, cache blobs under the
-// step they serve (`#5 sha256:<hex> 15.73MB / 64.02MB 0.2s`, then `… 64.02MB / 64.02MB 0.5s done`).
-const PULL = new RegExp(String.raw`^#\d+ sha256:([0-9a-f]{64})${AMOUNT}`)
-// The engine's own push (docker driver, classic image store): `#8 pushing layer ede921545ab2 5.64MB / 6.00MB 0.3s`.
-const PUSH = new RegExp(String.raw`^#\d+ pushing layer ([0-9a-f]{12})${AMOUNT}`)
-
-const bytesOf = (n?: string, unit?: string): number => (n && unit ? Math.round(Number(n) * UNIT[unit]) : 0)
-
-/**
- * Reads `--progress=plain` output: `[n/m]` steps and the ones reported `CACHED`, and the bytes
- * pulled and pushed, each blob counted once at the largest size shown for it.
- */
-export class ProgressCounter {
-  private steps = new Set<string>()
-  private cachedIds = new Set<string>()
-  private pulled = new Map<string, number>()
-  private pushed = new Map<string, number>()
-
-  add(line: string): void {
-    const step = /^#(\d+) \[(?:[^\]]* )?\d+\/\d+\] /.exec(line)
-    if (step) this.steps.add(step[1])
-    const cached = /^#(\d+) CACHED\s*$/.exec(line)
-    if (cached) this.cachedIds.add(cached[1])
-    for (const [re, seen] of [
-      [PULL, this.pulled],
-      [PUSH, this.pushed]
-    ] as const) {
-      const m = re.exec(line)
-      if (!m) continue
-      const size = Math.max(bytesOf(m[2], m[3]), bytesOf(m[4], m[5]))
-      if (size > 0) seen.set(m[1], Math.max(size, seen.get(m[1]) ?? 0))
-    }
-  }
-
-  get total(): number {
-    return this.steps.size
-  }
-
-  get cached(): number {
-    return [...this.steps].filter(id => this.cachedIds.has(id)).length
-  }
-
-  /** Always a number: BuildKit prints every blob it fetches, with its size. */
-  get bytesPulled(): number {
-    return sum(this.pulled)
-  }
-
-  /** Undefined when no push line showed a size (BuildKit's own push prints none). */
-  get bytesPushed(): number | undefined {
-    return this.pushed.size ? sum(this.pushed) : undefined
-  }
-}
-
-function sum(sizes: Map<string, number>): number {
-  return [...sizes.values()].reduce((a, b) => a + b, 0)
-}
-
 /**
  * `buildx failed with: <line>`, plus what to do when the registry denied the push:
  * GHCR needs `packages: write`; elsewhere the job must log in first.
@@ -213,7 +193,7 @@ export function describeBuildFailure(lastErrorLine: string | undefined, image: s
   ) {
     return message
   }
-  const registry = registryOf(image)
+  const registry = registryHost(image)
   if (registry === 'ghcr.io') {
     return (
       `${message}\nThe push to ${image} was denied: give the job \`permissions: packages: write\` ` +
@@ -223,12 +203,8 @@ export function describeBuildFailure(lastErrorLine: string | undefined, image: s
   return `${message}\nThe push to ${image} was denied: log in to ${registry} before Strata runs (docker/login-action, or \`docker login ${registry}\`) with an account that may push there.`
 }
 
-export function registryOf(image: string): string {
-  const first = image.split('/')[0]
-  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
-    ? first
-    : 'docker.io'
-}
+/** @deprecated registryHost of core/image-ref.ts; kept until the registry adapter stops importing it. */
+export const registryOf = registryHost
 
 async function readDigest(file: string): Promise<string | undefined> {
   try {
