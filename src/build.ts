@@ -100,6 +100,8 @@ interface Run {
   layers: Map<string, LayerConfig>
   /** Parents this session does not build, resolved once each. */
   refs: Map<string, Promise<string>>
+  /** Dockerfile text of each layer built, to tell which target a step of the session's log is. */
+  dockerfiles: Map<string, string>
 }
 
 export async function executePlan(
@@ -118,7 +120,8 @@ export async function executePlan(
     deps,
     result,
     layers: new Map(config.layers.map(l => [l.name, l])),
-    refs: new Map()
+    refs: new Map(),
+    dockerfiles: new Map()
   }
   for (const name of config.order) {
     const d = plan.layers[name]
@@ -188,7 +191,7 @@ async function prepareSteps(run: Run, toBuild: string[], builder: BuilderInfo): 
       created: ctx.time.toISOString()
     }
   }
-  const stages = await mapLimit(toBuild, 4, n => countStages(workspace, run.layers.get(n) as LayerConfig))
+  const stages = await mapLimit(toBuild, 4, n => readDockerfile(workspace, run.layers.get(n) as LayerConfig))
   const steps: LayerStep[] = []
   const inSession = new Set<string>()
   for (const [i, name] of toBuild.entries()) {
@@ -200,7 +203,9 @@ async function prepareSteps(run: Run, toBuild: string[], builder: BuilderInfo): 
       continue
     }
     try {
-      if (stages[i] instanceof Error) throw stages[i]
+      const dockerfile = stages[i]
+      if (dockerfile instanceof Error) throw dockerfile
+      run.dockerfiles.set(name, dockerfile.text)
       const parents: Record<string, ParentSource> = {}
       for (const p of l.from) {
         parents[p.buildArg] = inSession.has(p.layer)
@@ -218,7 +223,7 @@ async function prepareSteps(run: Run, toBuild: string[], builder: BuilderInfo): 
           localDir: join(opts.runnerTemp, 'strata-cache', name),
           inlineRef: d.stable,
           stableRef: d.stable,
-          stages: stages[i] as number
+          stages: dockerfile.stages
         },
         {
           ghaAvailable: gha.available,
@@ -304,9 +309,12 @@ async function runSession(run: Run, steps: LayerStep[], builder: BuilderInfo): P
     return
   }
 
-  const local = await restoreLocalCaches(run, steps, workspace)
+  const cache = deps.cache ?? createLocalCache(deps.log)
+  const local = await restoreLocalCaches(run, steps, workspace, cache)
   await rm(metadataFile, { force: true })
-  const progress = new BakeProgress(steps.map(s => s.name))
+  const progress = new BakeProgress(
+    steps.map(s => ({ name: s.name, parents: s.sessionParents, dockerfile: run.dockerfiles.get(s.name) }))
+  )
   const bake = await deps.buildx.bake(argv, { cwd: workspace, onLine: line => progress.add(line) })
   recordOutcomes(run, steps, bake, progress)
   for (const s of steps) {
@@ -315,7 +323,7 @@ async function runSession(run: Run, steps: LayerStep[], builder: BuilderInfo): P
   if (bake.exitCode !== 0) progress.session.forEach(l => deps.log.info(l))
   await mapLimit(local, 2, async ({ step, dir, key }) => {
     if (result.layers[step.name].status === 'built' && (await swapLocalCache(dir))) {
-      await (deps.cache ?? createLocalCache(deps.log)).save(dir, key)
+      await cache.save(dir, key)
     }
   })
 }
@@ -331,7 +339,7 @@ function recordOutcomes(run: Run, steps: LayerStep[], bake: BakeRun, progress: B
   const culprit =
     bake.exitCode === 0
       ? undefined
-      : (failedTarget(session, { target: progress.errorTarget, dockerfile: progress.errorDockerfile }) ??
+      : (failedTarget(session, { target: progress.failedStep, dockerfile: progress.errorDockerfile }) ??
         steps.find(s => progress.exportOf(s.name)?.state !== 'done')?.name ??
         steps[0].name)
   const lost = new Set(culprit ? descendants(session, culprit) : [])
@@ -368,9 +376,10 @@ function recordOutcomes(run: Run, steps: LayerStep[], bake: BakeRun, progress: B
 async function restoreLocalCaches(
   run: Run,
   steps: LayerStep[],
-  workspace: string
+  workspace: string,
+  cache: LocalCache
 ): Promise<{ step: LayerStep; dir: string; key: string }[]> {
-  const { ctx, opts, deps } = run
+  const { ctx, opts } = run
   const defaultBranch = sanitizeTag(ctx.defaultBranch)
   const branch = ctx.branch ? sanitizeTag(ctx.branch) : ctx.tag ? sanitizeTag(ctx.tag) : defaultBranch
   const withLocal = steps.filter(s => (run.layers.get(s.name) as LayerConfig).cache.includes('local'))
@@ -382,7 +391,7 @@ async function restoreLocalCaches(
       branch,
       defaultBranch
     )
-    await (deps.cache ?? createLocalCache(deps.log)).restore(dir, keys)
+    await cache.restore(dir, keys)
     return { step, dir, key: keys.key }
   })
 }
@@ -438,8 +447,11 @@ async function resolveParent(run: Run, name: string): Promise<string> {
   )
 }
 
-/** `FROM` lines of the layer's Dockerfile (SPEC 6: more than one makes a mode=max export pay). */
-async function countStages(workspace: string, l: LayerConfig): Promise<number | Error> {
+/** The layer's Dockerfile and its `FROM` lines (SPEC 6: more than one makes a mode=max export pay). */
+async function readDockerfile(
+  workspace: string,
+  l: LayerConfig
+): Promise<{ text: string; stages: number } | Error> {
   let text: string
   try {
     text = await readFile(join(workspace, l.dockerfile), 'utf8')
@@ -450,7 +462,7 @@ async function countStages(workspace: string, l: LayerConfig): Promise<number | 
     )
   }
   const { DockerfileParser } = await import('dockerfile-ast')
-  return DockerfileParser.parse(text).getFROMs().length
+  return { text, stages: DockerfileParser.parse(text).getFROMs().length }
 }
 
 async function inspect(buildx: Buildx, opts: BuildOptions, log: Logger): Promise<BuilderInfo> {

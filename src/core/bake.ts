@@ -107,7 +107,7 @@ export function failedTarget(
   const pool = error.target ? targets.filter(t => lineage.has(t.name)) : targets
   const file = error.dockerfile ? basename(error.dockerfile) : undefined
   const byFile = file ? pool.find(t => basename(t.dockerfile) === file) : undefined
-  return byFile?.name ?? error.target
+  return byFile?.name ?? error.target ?? targets.find(t => basename(t.dockerfile) === file)?.name
 }
 
 /** `name` and every target that builds on it, directly or not, in build order. */

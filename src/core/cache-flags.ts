@@ -54,7 +54,9 @@ export function cacheFlags(layer: LayerConfig, ctx: CacheContext, features: Cach
   const to = (spec: string): void => {
     if (exportable && (max.wanted || !spec.includes('mode=max'))) out.to.push(`${spec},ignore-error=true`)
   }
-  if (ctx.stableRef) out.from.push(`type=registry,ref=${ctx.stableRef}`)
+  // `cache: []` turns every cache off, the stable image's inline cache too.
+  const any = layer.cache.length > 0
+  if (ctx.stableRef && any) out.from.push(`type=registry,ref=${ctx.stableRef}`)
 
   if (kinds.has('gha')) {
     if (features.ghaAvailable) {
@@ -79,7 +81,7 @@ export function cacheFlags(layer: LayerConfig, ctx: CacheContext, features: Cach
     to(`type=local,dest=${ctx.localDir}-new,mode=max`)
   }
   // Pushed images carry inline cache: the next run's first cache source is this image.
-  const inline = kinds.has('inline') || (!exportable && layer.cache.length > 0) || ctx.push
+  const inline = kinds.has('inline') || (any && (!exportable || ctx.push))
   if (inline) {
     const ref = ctx.inlineRef && `type=registry,ref=${ctx.inlineRef}`
     if (ref && !out.from.includes(ref)) out.from.push(ref)

@@ -267,9 +267,6 @@ export function parsePlanInput(json: string): Plan {
       tags: [...d.tags],
       ...(d.ref !== undefined && { ref: d.ref as string }),
       ...(d.stable !== undefined && { stable: d.stable as string }),
-      // Only tags the plan lists (and the plan checks) are pushed or moved.
-      ...(isStrings(d.versioned) && { versioned: d.versioned.filter(t => (d.tags as string[]).includes(t)) }),
-      ...(isStrings(d.moving) && { moving: d.moving.filter(t => (d.tags as string[]).includes(t)) }),
       selected: true
     }
   }

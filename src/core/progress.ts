@@ -114,6 +114,20 @@ function sum(sizes: Map<string, number>): number {
   return [...sizes.values()].reduce((a, b) => a + b, 0)
 }
 
+/** A target of the session: its parents in the session and its Dockerfile's text (to tell whose a step is). */
+export interface ProgressTarget {
+  name: string
+  parents: string[]
+  dockerfile?: string
+}
+
+/** Whitespace runs (and line continuations) as one space: progress prints an instruction on one line. */
+const squash = (text: string): string =>
+  text
+    .replace(/\\\r?\n/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+
 /** How one target's image export ended, as the progress showed it. */
 export interface TargetExport {
   /** `DONE`: the image was exported (pushed or loaded); `CANCELED`/`ERROR`: it was not. */
@@ -137,13 +151,38 @@ export class BakeProgress {
   /** Lines of no target: the session's own vertices and the error summary after the last vertex. */
   readonly session: string[] = []
   /** The target whose vertex printed `ERROR:`, and the `<Dockerfile>:<line>` of the error summary. */
-  errorTarget?: string
+  private errorTarget?: string
+  private summaryTarget?: string
   errorDockerfile?: string
   /** The last `ERROR:` line (the summary's), else the last vertex error. */
   lastError?: string
 
-  constructor(private readonly targets: string[]) {
-    for (const t of targets) this.byTarget.set(t, { lines: [], counter: new ProgressCounter() })
+  private readonly targets: string[]
+  private readonly info: Map<string, ProgressTarget>
+
+  /** Targets in build order (parents first). */
+  constructor(targets: (string | ProgressTarget)[]) {
+    const list = targets.map(t => (typeof t === 'string' ? { name: t, parents: [] } : t))
+    this.targets = list.map(t => t.name)
+    this.info = new Map(list.map(t => [t.name, t]))
+    for (const t of this.targets) this.byTarget.set(t, { lines: [], counter: new ProgressCounter() })
+  }
+
+  /**
+   * The target a step belongs to: BuildKit names a step that a child's session also asked for after
+   * either target, so the step goes to the first of the named target and its ancestors (parents
+   * first) whose Dockerfile has that instruction.
+   */
+  private ownerOf(label: string, step: string): string {
+    const lineage: string[] = []
+    const add = (n: string): void => {
+      if (lineage.includes(n) || !this.info.has(n)) return
+      this.info.get(n)?.parents.forEach(add)
+      lineage.push(n)
+    }
+    add(label)
+    const instruction = squash(step)
+    return lineage.find(n => squash(this.info.get(n)?.dockerfile ?? '').includes(instruction)) ?? label
   }
 
   add(line: string): void {
@@ -155,9 +194,11 @@ export class BakeProgress {
     const [, id, rest] = vertex
     // A vertex block starts after a blank line or another vertex's line, with the vertex's name.
     if (this.prevBlank || this.prevId !== id) {
-      const label = /^\[([^\] ]+)[\] ]/.exec(rest)?.[1]
-      const target =
-        label && this.byTarget.has(label) ? label : this.targets.length === 1 ? this.targets[0] : undefined
+      const named = /^\[([^\] ]+)(?: \d+\/\d+\] (.*)|[\] ])/.exec(rest)
+      const label = named?.[1]
+      const known = label !== undefined && this.byTarget.has(label)
+      const single = this.targets.length === 1 ? this.targets[0] : undefined
+      const target = known ? (named?.[2] ? this.ownerOf(label, named[2]) : label) : single
       if (target) this.owner.set(id, target)
       else this.owner.delete(id)
       if (
@@ -176,7 +217,8 @@ export class BakeProgress {
       t.lines.push(line)
       t.counter.add(line)
     } else this.session.push(line)
-    if (rest.startsWith('ERROR:')) {
+    // A target that bake stopped because another failed reports `context canceled`: not the cause.
+    if (rest.startsWith('ERROR:') && !/context canceled/.test(rest)) {
       this.errorTarget ??= target
       this.lastError = rest
     }
@@ -189,6 +231,9 @@ export class BakeProgress {
     this.session.push(line)
     const file = /^(\S+):(\d+)$/.exec(line.trim())
     if (file && !this.errorDockerfile) this.errorDockerfile = file[1]
+    // The error summary names the failing step: ` > [tooling 1/2] RUN …:`.
+    const step = /^ > \[([^\] ]+) \d+\/\d+\] (.*):$/.exec(line)
+    if (step && this.info.has(step[1])) this.summaryTarget ??= this.ownerOf(step[1], step[2])
     if (line.startsWith('ERROR:')) this.lastError = line
   }
 
@@ -204,6 +249,11 @@ export class BakeProgress {
     if (/^DONE\b/.test(rest)) e.state = 'done'
     else if (/^CANCELED\b/.test(rest)) e.state = 'canceled'
     else if (/^ERROR\b/.test(rest)) e.state = 'error'
+  }
+
+  /** The target of the failing step: the error summary's, else the first vertex that printed `ERROR:`. */
+  get failedStep(): string | undefined {
+    return this.summaryTarget ?? this.errorTarget
   }
 
   /** The lines of `target`'s vertices, in the order they came. */
