@@ -462,6 +462,8 @@ describe('base → tooling → app on one repository, run after run', () => {
     async () => {
       const before = await registryState(image)
       const r = await strata(config, ws, pushToMain(), [], { force: 'all' })
+      const errors = Object.values(r.result.layers).flatMap(l => (l.error ? [`${l.name}: ${l.error}`] : []))
+      expect({ failed: r.result.failed, errors }).toEqual({ failed: undefined, errors: [] })
       expect(built(r)).toEqual(['base', 'tooling', 'app'])
       expect(r.plan.layers.base.reasons).toEqual(['forced'])
       const after = await registryState(image)
