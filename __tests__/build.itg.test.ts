@@ -529,6 +529,81 @@ test(
   LONG
 )
 
+/** The digest the registry serves for `image:tag`, read over HTTP (the manifest's own bytes). */
+async function httpDigest(image: string, tag: string): Promise<string | undefined> {
+  const name = image.replace(/^localhost:5000\//, '')
+  const res = await fetch(`${REGISTRY}/v2/${name}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: {
+      accept: [
+        'application/vnd.oci.image.index.v1+json',
+        'application/vnd.oci.image.manifest.v1+json',
+        'application/vnd.docker.distribution.manifest.list.v2+json',
+        'application/vnd.docker.distribution.manifest.v2+json'
+      ].join(', ')
+    }
+  })
+  return res.ok ? (res.headers.get('docker-content-digest') ?? undefined) : undefined
+}
+
+test(
+  'three layers for linux/amd64 and linux/arm64 in one session: every moving tag is the built index',
+  async () => {
+    const image = uniqueRepo('multi-chain')
+    const ws = await makeWorkspace()
+    // COPY-only children FROM their parent: any platform builds without emulation.
+    await writeFile(
+      join(ws, 'Dockerfile.on-base'),
+      'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY tooling.txt /tooling.txt\n'
+    )
+    await writeFile(
+      join(ws, 'Dockerfile.on-tooling'),
+      'ARG TOOLING_IMAGE\nFROM ${TOOLING_IMAGE}\nCOPY app.txt /app.txt\n'
+    )
+    const config = parseConfig(
+      [
+        'version: 1',
+        `image: ${image}`,
+        'defaults:',
+        '  platforms: [linux/amd64, linux/arm64]',
+        'layers:',
+        '  base:',
+        '    dockerfile: Dockerfile.copy',
+        '  tooling:',
+        '    dockerfile: Dockerfile.on-base',
+        '    from: base',
+        '  app:',
+        '    dockerfile: Dockerfile.on-tooling',
+        '    from: tooling'
+      ].join('\n'),
+      '.github/strata.yml'
+    )
+    const r = await strata(config, ws, pushToMain(), [])
+    expect(r.result.failed).toBeUndefined()
+    expect(r.processes).toEqual(['buildx bake'])
+    const { base, tooling, app } = r.result.layers
+    const moved = {
+      'base-stable': await httpDigest(image, 'base-stable'),
+      'tooling-stable': await httpDigest(image, 'tooling-stable'),
+      latest: await httpDigest(image, 'latest')
+    }
+    expect(moved).toEqual({
+      'base-stable': base.digest,
+      'tooling-stable': tooling.digest,
+      latest: app.digest
+    })
+    expect(await platformsOf(`${image}:latest`)).toEqual(['linux/amd64', 'linux/arm64'])
+    // app sits on tooling, which sits on base: built FROM each other inside the session.
+    const baseLayers = await layersOf(`${image}@${base.digest}`)
+    const toolingLayers = await layersOf(`${image}@${tooling.digest}`)
+    const appLayers = await layersOf(`${image}@${app.digest}`)
+    expect(toolingLayers.slice(0, baseLayers.length)).toEqual(baseLayers)
+    expect(appLayers.slice(0, toolingLayers.length)).toEqual(toolingLayers)
+    expect(appLayers).toHaveLength(baseLayers.length + 2)
+  },
+  LONG
+)
+
 describe('two platforms without push', () => {
   const config = (image: string): StrataConfig =>
     parseConfig(
