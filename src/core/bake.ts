@@ -38,7 +38,8 @@ export function parentContextName(layer: string): string {
  * them (`$${`, `%%{`) so that labels, build args and paths reach BuildKit as written.
  */
 export function escapeHcl(value: string): string {
-  return value.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{')
+  // A function replacer: in a replacement string `$$` would mean one `$`.
+  return value.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{')
 }
 
 function escapeDeep<T>(v: T): T {
