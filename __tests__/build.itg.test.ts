@@ -144,7 +144,6 @@ async function strata(
   const processes: string[] = []
   const buildx: Buildx = {
     ...real,
-    build: (argv, opts) => (processes.push(argv.slice(0, 2).join(' ')), real.build(argv, opts)),
     bake: (argv, opts) => (processes.push(argv.slice(0, 2).join(' ')), real.bake(argv, opts))
   }
   const parents = new Set(config.layers.flatMap(l => l.from.map(p => p.layer)))

@@ -1,10 +1,9 @@
-// docker buildx: version, builder features, and one build run with its progress counted.
+// docker buildx: version, builder features, and one bake session (its progress is read by core/progress.ts).
 import { readFile } from 'node:fs/promises'
 import * as exec from '@actions/exec'
 import { registryHost } from '../core/image-ref.js'
-import { ProgressCounter } from '../core/progress.js'
 
-export { ProgressCounter }
+export { ProgressCounter } from '../core/progress.js'
 
 export interface BuilderInfo {
   name: string
@@ -13,25 +12,6 @@ export interface BuilderInfo {
   buildkitVersion?: string
   /** Can export cache (`--cache-to`): not the docker driver without the containerd image store. */
   canExportCache: boolean
-}
-
-export interface BuildRun {
-  exitCode: number
-  /** containerimage.digest from the metadata file (`sha256:…`), when the build produced one. */
-  digest?: string
-  /** Steps (`[n/m] …` vertices) that came from cache, and all steps. */
-  cachedSteps: number
-  totalSteps: number
-  /** The last `ERROR:` line of the build (else its last stderr line). */
-  lastErrorLine?: string
-  durationMs: number
-  /** Bytes of the blobs this build fetched from registries (parents, cache), each blob once. */
-  bytesPulled?: number
-  /**
-   * Bytes pushed, where the progress shows them: only the docker driver without the containerd
-   * image store pushes with the engine and prints sizes; BuildKit's own push prints none (undefined).
-   */
-  bytesPushed?: number
 }
 
 export interface BakeRun {
@@ -46,8 +26,6 @@ export interface Buildx {
   version(): Promise<string>
   /** Memoized per builder: asking early (side by side with the plan's look-ups) makes the later ask free. */
   inspectBuilder(name?: string): Promise<BuilderInfo>
-  /** Runs `docker <argv>` (argv from core/buildx-args.ts); never throws on a failed build: read exitCode. */
-  build(argv: string[], opts?: { cwd?: string; onLine?: (line: string) => void }): Promise<BuildRun>
   /** Runs `docker <argv>` (argv from core/bake.ts), every output line to onLine; never throws on a failed build. */
   bake(argv: string[], opts?: { cwd?: string; onLine?: (line: string) => void }): Promise<BakeRun>
 }
@@ -97,39 +75,6 @@ export function createBuildx(opts: BuildxOptions = {}): Buildx {
       const key = name ?? ''
       if (!inspected.has(key)) inspected.set(key, inspectBuilder(name))
       return inspected.get(key) as Promise<BuilderInfo>
-    },
-
-    async build(argv, o = {}) {
-      const progress = new ProgressCounter()
-      let lastError: string | undefined
-      let lastStderr: string | undefined
-      const started = Date.now()
-      const onLine = (line: string): void => {
-        progress.add(line)
-        if (line.startsWith('ERROR:')) lastError = line
-        if (line.trim()) lastStderr = line
-        o.onLine?.(line)
-      }
-      const exitCode = await exec.exec(docker, argv, {
-        cwd: o.cwd,
-        env,
-        silent: true,
-        ignoreReturnCode: true,
-        listeners: { stdline: onLine, errline: onLine }
-      })
-      const durationMs = Date.now() - started
-      const metadataFile = argv[argv.indexOf('--metadata-file') + 1]
-      const digest = argv.includes('--metadata-file') ? await readDigest(metadataFile) : undefined
-      return {
-        exitCode,
-        digest,
-        cachedSteps: progress.cached,
-        totalSteps: progress.total,
-        lastErrorLine: exitCode === 0 ? undefined : (lastError ?? lastStderr),
-        durationMs,
-        bytesPulled: progress.bytesPulled,
-        bytesPushed: progress.bytesPushed
-      }
     },
 
     async bake(argv, o = {}) {
@@ -205,16 +150,6 @@ export function describeBuildFailure(lastErrorLine: string | undefined, image: s
 
 /** @deprecated registryHost of core/image-ref.ts; kept until the registry adapter stops importing it. */
 export const registryOf = registryHost
-
-async function readDigest(file: string): Promise<string | undefined> {
-  try {
-    const meta = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
-    const digest = meta['containerimage.digest']
-    return typeof digest === 'string' ? digest : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /** The last non-blank line of a process's output, for one-line error messages. */
 export function lastLine(text: string): string {
