@@ -603,6 +603,38 @@ test(
   LONG
 )
 
+test(
+  'labels and build args reach BuildKit as written: bake does not expand ${…} or %{…} in them',
+  async () => {
+    const image = uniqueRepo('literal')
+    const ws = await makeWorkspace()
+    const config = parseConfig(
+      [
+        'version: 1',
+        `image: ${image}`,
+        'layers:',
+        '  app:',
+        '    dockerfile: Dockerfile.copy',
+        "    labels: { note: 'home is ${HOME}, %{if x}' }"
+      ].join('\n'),
+      '.github/strata.yml'
+    )
+    const r = await strata(config, ws, pullRequest(9), [], { push: false })
+    expect(r.result.failed).toBeUndefined()
+    const labels = JSON.parse(
+      await docker([
+        'image',
+        'inspect',
+        '--format',
+        '{{json .Config.Labels}}',
+        r.result.layers.app.ref as string
+      ])
+    ) as Record<string, string>
+    expect(labels.note).toBe('home is ${HOME}, %{if x}')
+  },
+  LONG
+)
+
 describe('two platforms without push', () => {
   const config = (image: string): StrataConfig =>
     parseConfig(

@@ -315,7 +315,10 @@ async function runSession(run: Run, steps: LayerStep[], builder: BuilderInfo): P
   const progress = new BakeProgress(
     steps.map(s => ({ name: s.name, parents: s.sessionParents, dockerfile: run.dockerfiles.get(s.name) }))
   )
-  const bake = await deps.buildx.bake(argv, { cwd: workspace, onLine: line => progress.add(line) })
+  const bake = await deps.buildx.bake(argv, {
+    cwd: workspace,
+    onLine: line => progress.add(line, Date.now())
+  })
   recordOutcomes(run, steps, bake, progress)
   for (const s of steps) {
     await deps.log.group(`Build ${s.name}`, async () => progress.lines(s.name).forEach(l => deps.log.info(l)))
@@ -347,7 +350,7 @@ function recordOutcomes(run: Run, steps: LayerStep[], bake: BakeRun, progress: B
     const r = result.layers[s.name]
     const c = progress.counter(s.name)
     Object.assign(r, {
-      durationMs: bake.durationMs,
+      durationMs: progress.durationOf(s.name) ?? bake.durationMs,
       cachedSteps: c.cached,
       totalSteps: c.total,
       bytesPulled: c.bytesPulled,

@@ -106,6 +106,20 @@ test('descendants: direct and indirect children, in build order; not siblings', 
   expect(descendants(t, 'app')).toEqual([])
 })
 
+test('each target is timed from its first line to its last', () => {
+  const p = new BakeProgress(['base', 'app'])
+  const at: [string, number][] = [
+    ['#1 [base 1/1] COPY a /a', 100],
+    ['#2 [app 1/1] COPY b /b', 150],
+    ['#1 DONE 0.2s', 300],
+    ['', 310],
+    ['#3 [app] exporting to image', 400],
+    ['#3 DONE 0.1s', 650]
+  ]
+  for (const [line, t] of at) p.add(line, t)
+  expect([p.durationOf('base'), p.durationOf('app')]).toEqual([200, 500])
+})
+
 test('a one-target session carries no prefix: every vertex is that target’s, its cache export measured', () => {
   const p = new BakeProgress(['app'])
   for (const line of [
@@ -124,6 +138,7 @@ test('a one-target session carries no prefix: every vertex is that target’s, i
   ]) {
     p.add(line)
   }
+  expect(p.durationOf('app')).toBeUndefined() // no times given
   expect(p.counter('app').total).toBe(1)
   expect(p.counter('app').cached).toBe(1)
   expect(p.counter('app').cacheExports).toEqual([

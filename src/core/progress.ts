@@ -146,6 +146,7 @@ export class BakeProgress {
   private readonly owner = new Map<string, string>()
   private readonly exportsOf = new Map<string, TargetExport>()
   private readonly exportVertex = new Map<string, string>()
+  private readonly spans = new Map<string, { first: number; last: number }>()
   private prevId?: string
   private prevBlank = true
   /** Lines of no target: the session's own vertices and the error summary after the last vertex. */
@@ -185,7 +186,8 @@ export class BakeProgress {
     return lineage.find(n => squash(this.info.get(n)?.dockerfile ?? '').includes(instruction)) ?? label
   }
 
-  add(line: string): void {
+  /** One output line; `at` (ms, any clock) times each target from its first line to its last. */
+  add(line: string, at?: number): void {
     const vertex = /^#(\d+) (.*)$/.exec(line)
     if (!vertex) {
       this.addOther(line)
@@ -198,7 +200,9 @@ export class BakeProgress {
       const label = named?.[1]
       const known = label !== undefined && this.byTarget.has(label)
       const single = this.targets.length === 1 ? this.targets[0] : undefined
-      const target = known ? (named?.[2] ? this.ownerOf(label, named[2]) : label) : single
+      // A line without a `[…]` name keeps the vertex's owner: only a name says whose it is.
+      const kept = label === undefined ? this.owner.get(id) : undefined
+      const target = known ? (named?.[2] ? this.ownerOf(label, named[2]) : label) : (single ?? kept)
       if (target) this.owner.set(id, target)
       else this.owner.delete(id)
       if (
@@ -216,6 +220,10 @@ export class BakeProgress {
       const t = this.byTarget.get(target) as { lines: string[]; counter: ProgressCounter }
       t.lines.push(line)
       t.counter.add(line)
+      if (at !== undefined) {
+        const span = this.spans.get(target)
+        this.spans.set(target, { first: span?.first ?? at, last: at })
+      }
     } else this.session.push(line)
     // A target that bake stopped because another failed reports `context canceled`: not the cause.
     if (rest.startsWith('ERROR:') && !/context canceled/.test(rest)) {
@@ -254,6 +262,12 @@ export class BakeProgress {
   /** The target of the failing step: the error summary's, else the first vertex that printed `ERROR:`. */
   get failedStep(): string | undefined {
     return this.summaryTarget ?? this.errorTarget
+  }
+
+  /** ms from `target`'s first line to its last (targets of a session overlap); undefined without times. */
+  durationOf(target: string): number | undefined {
+    const span = this.spans.get(target)
+    return span && span.last - span.first
   }
 
   /** The lines of `target`'s vertices, in the order they came. */
