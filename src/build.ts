@@ -1,24 +1,22 @@
 // executePlan(): every layer a step builds in one `docker buildx bake` session (SPEC 7), then the
 // moving tags, only once every layer succeeded. The pure parts live in core/build-steps.ts (what
 // each layer's target is), core/bake.ts (the definition, the command, which target failed) and
-// core/progress.ts (the session's output split by target); promotion in promote.ts.
+// core/progress.ts (the session's output split by target); the session in bake-session.ts;
+// promotion in promote.ts.
 import * as core from '@actions/core'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import type { BakeRun, Buildx, BuilderInfo } from './adapters/buildx.js'
-import { describeBuildFailure } from './adapters/buildx.js'
+import type { Buildx, BuilderInfo } from './adapters/buildx.js'
 import type { LocalCache } from './adapters/cache.js'
-import { createLocalCache, localCacheKeys, swapLocalCache } from './adapters/cache.js'
-import type { BakeDefinition, BakeTarget } from './core/bake.js'
-import { bakeArgv, bakeDefinition, descendants, failedTarget } from './core/bake.js'
+import { runSession, skip } from './bake-session.js'
+import type { BakeDefinition } from './core/bake.js'
 import type { LayerStep, ParentSource, StepSettings } from './core/build-steps.js'
-import { builtRef, layerStep, movesOf } from './core/build-steps.js'
-import { quoteCommand, secretEnv } from './core/buildx-args.js'
+import { layerStep, movesOf } from './core/build-steps.js'
+import { secretEnv } from './core/buildx-args.js'
 import { cacheFlags, ghaAvailability } from './core/cache-flags.js'
 import { mapLimit } from './core/limit.js'
 import { splitTags } from './core/plan.js'
 import type { CacheExport } from './core/progress.js'
-import { BakeProgress } from './core/progress.js'
 import { layerTags, parentLayers, sanitizeTag } from './core/tags.js'
 import type {
   EventContext,
@@ -90,7 +88,7 @@ export interface BuildDeps {
   mask?: (secret: string) => void
 }
 
-interface Run {
+export interface Run {
   config: StrataConfig
   plan: Plan
   ctx: EventContext
@@ -191,68 +189,91 @@ async function prepareSteps(run: Run, toBuild: string[], builder: BuilderInfo): 
       created: ctx.time.toISOString()
     }
   }
-  const stages = await mapLimit(toBuild, 4, n => readDockerfile(workspace, run.layers.get(n) as LayerConfig))
+  const common = { settings, gha, builder, branch, defaultBranch, once }
+  const dockerfiles = await mapLimit(toBuild, 4, n =>
+    readDockerfile(workspace, run.layers.get(n) as LayerConfig)
+  )
   const steps: LayerStep[] = []
   const inSession = new Set<string>()
   for (const [i, name] of toBuild.entries()) {
     const l = run.layers.get(name) as LayerConfig
-    const r = result.layers[name]
     const lost = l.from.find(p => toBuild.includes(p.layer) && !inSession.has(p.layer))
     if (lost) {
-      skip(r, lost.layer, deps.log)
+      skip(result.layers[name], lost.layer, deps.log)
       continue
     }
     try {
-      const dockerfile = stages[i]
-      if (dockerfile instanceof Error) throw dockerfile
-      run.dockerfiles.set(name, dockerfile.text)
-      const parents: Record<string, ParentSource> = {}
-      for (const p of l.from) {
-        parents[p.buildArg] = inSession.has(p.layer)
-          ? { layer: p.layer, inSession: true }
-          : { layer: p.layer, inSession: false, ref: await parentRef(run, p.layer) }
-      }
-      const d = run.plan.layers[name]
-      const flags = cacheFlags(
-        l,
-        {
-          branch,
-          defaultBranch,
-          pushToDefault: ctx.isDefaultBranch,
-          push: opts.push,
-          localDir: join(opts.runnerTemp, 'strata-cache', name),
-          inlineRef: d.stable,
-          stableRef: d.stable,
-          stages: dockerfile.stages
-        },
-        {
-          ghaAvailable: gha.available,
-          ghaWhy: gha.why,
-          canExportCache: builder.canExportCache,
-          builder: builder.name
-        }
-      )
-      flags.notices.forEach(m => once(deps.log.notice.bind(deps.log), m))
-      flags.warnings.forEach(m => once(deps.log.warning.bind(deps.log), m))
-      const { versioned, moving } = tagsOf(run, l, d)
-      const step = layerStep({ layer: l, versioned, moving, parents, cache: flags }, settings)
-      deps.log.info(`${name}: cache export ${flags.why}`)
-      if (step.output === 'cache') {
-        deps.log.warning(
-          `${name}: built for ${step.platforms.join(', ')} without push: the ${builder.driver} driver cannot load ` +
-            'several platforms into the local engine, so the result stays in the build cache only ' +
-            '(push, or build one platform with the platforms input to get a local image)'
-        )
-      }
-      maskSecrets(l, opts, deps)
-      steps.push(step)
+      steps.push(await prepareLayer(run, l, dockerfiles[i], inSession, common))
       inSession.add(name)
     } catch (e) {
-      Object.assign(r, { status: 'failed', error: (e as Error).message })
+      Object.assign(result.layers[name], { status: 'failed', error: (e as Error).message })
       deps.log.warning(`${name}: ${(e as Error).message}`)
     }
   }
   return steps
+}
+
+interface Common {
+  settings: StepSettings
+  gha: { available: boolean; why?: string }
+  builder: BuilderInfo
+  branch: string
+  defaultBranch: string
+  /** Says a notice or warning once a run. */
+  once: (say: (m: string) => void, m: string) => void
+}
+
+/** One layer's step: its parents, cache flags (logged with why), target; its secrets masked. Throws what stops it. */
+async function prepareLayer(
+  run: Run,
+  l: LayerConfig,
+  dockerfile: { text: string; stages: number } | Error,
+  inSession: Set<string>,
+  c: Common
+): Promise<LayerStep> {
+  const { ctx, opts, deps } = run
+  if (dockerfile instanceof Error) throw dockerfile
+  run.dockerfiles.set(l.name, dockerfile.text)
+  const parents: Record<string, ParentSource> = {}
+  for (const p of l.from) {
+    parents[p.buildArg] = inSession.has(p.layer)
+      ? { layer: p.layer, inSession: true }
+      : { layer: p.layer, inSession: false, ref: await parentRef(run, p.layer) }
+  }
+  const d = run.plan.layers[l.name]
+  const flags = cacheFlags(
+    l,
+    {
+      branch: c.branch,
+      defaultBranch: c.defaultBranch,
+      pushToDefault: ctx.isDefaultBranch,
+      push: opts.push,
+      localDir: join(opts.runnerTemp, 'strata-cache', l.name),
+      inlineRef: d.stable,
+      stableRef: d.stable,
+      stages: dockerfile.stages
+    },
+    {
+      ghaAvailable: c.gha.available,
+      ghaWhy: c.gha.why,
+      canExportCache: c.builder.canExportCache,
+      builder: c.builder.name
+    }
+  )
+  flags.notices.forEach(m => c.once(deps.log.notice.bind(deps.log), m))
+  flags.warnings.forEach(m => c.once(deps.log.warning.bind(deps.log), m))
+  const { versioned, moving } = tagsOf(run, l, d)
+  const step = layerStep({ layer: l, versioned, moving, parents, cache: flags }, c.settings)
+  deps.log.info(`${l.name}: cache export ${flags.why}`)
+  if (step.output === 'cache') {
+    deps.log.warning(
+      `${l.name}: built for ${step.platforms.join(', ')} without push: the ${c.builder.driver} driver cannot load ` +
+        'several platforms into the local engine, so the result stays in the build cache only ' +
+        '(push, or build one platform with the platforms input to get a local image)'
+    )
+  }
+  maskSecrets(l, opts, deps)
+  return step
 }
 
 /** The plan's versioned and moving tags; a plan made before they were recorded gets them from the config. */
@@ -263,140 +284,6 @@ function tagsOf(run: Run, l: LayerConfig, d: LayerDecision): { versioned: string
     d.tags,
     layerTags(l, run.ctx, { isLeaf }).moving.map(t => `${l.image}:${t}`)
   )
-}
-
-function skip(r: LayerResult, parent: string, log: Logger): void {
-  const reason = `parent ${parent} failed`
-  Object.assign(r, { status: 'skipped', error: reason })
-  r.reasons.push(reason)
-  log.warning(`${r.name}: not built: ${reason}`)
-}
-
-/** Writes the definition, runs (or in a dry run prints) the bake, and records each layer's outcome. */
-async function runSession(run: Run, steps: LayerStep[], builder: BuilderInfo): Promise<void> {
-  const { opts, deps, result } = run
-  if (!steps.length) return
-  const workspace = resolve(opts.workspace ?? process.cwd())
-  const targets: Record<string, BakeTarget> = Object.fromEntries(steps.map(s => [s.name, s.target]))
-  const definition = bakeDefinition(targets)
-  const file = join(opts.runnerTemp, 'strata-bake.json')
-  const metadataFile = join(opts.runnerTemp, 'strata-bake-metadata.json')
-  const argv = bakeArgv({ file, metadataFile, targets: Object.keys(targets), builder: opts.builder })
-  result.commands.push(['docker', ...argv])
-  result.bake = { file, definition }
-  await mkdir(opts.runnerTemp, { recursive: true })
-  await writeFile(file, `${JSON.stringify(definition, null, 2)}\n`)
-  const names = steps.map(s => s.name).join(', ')
-  deps.log.info(
-    `${opts.dryRun ? 'Would build' : 'Building'} ${names} in one bake session ` +
-      `(${opts.pushByDigest ? 'push by digest' : opts.push ? 'push' : 'no push: load, children FROM the local tag'}) ` +
-      `with builder ${builder.name} (${builder.driver} driver, BuildKit ${builder.buildkitVersion ?? 'unknown'})`
-  )
-  deps.log.info(`${opts.dryRun ? 'Would run' : 'Running'}: docker ${quoteCommand(argv)}`)
-  if (opts.dryRun) {
-    deps.log.info(`Bake definition (${file}):`)
-    JSON.stringify(definition, null, 2)
-      .split('\n')
-      .forEach(l => deps.log.info(l))
-    for (const s of steps) {
-      await deps.log.group(`Build ${s.name}`, async () =>
-        JSON.stringify(s.target, null, 2)
-          .split('\n')
-          .forEach(l => deps.log.info(l))
-      )
-      Object.assign(result.layers[s.name], { status: 'built', ref: builtRef(s) })
-    }
-    return
-  }
-
-  const cache = deps.cache ?? createLocalCache(deps.log)
-  const local = await restoreLocalCaches(run, steps, workspace, cache)
-  await rm(metadataFile, { force: true })
-  const progress = new BakeProgress(
-    steps.map(s => ({ name: s.name, parents: s.sessionParents, dockerfile: run.dockerfiles.get(s.name) }))
-  )
-  const bake = await deps.buildx.bake(argv, {
-    cwd: workspace,
-    onLine: line => progress.add(line, Date.now())
-  })
-  recordOutcomes(run, steps, bake, progress)
-  for (const s of steps) {
-    await deps.log.group(`Build ${s.name}`, async () => progress.lines(s.name).forEach(l => deps.log.info(l)))
-  }
-  if (bake.exitCode !== 0) progress.session.forEach(l => deps.log.info(l))
-  await mapLimit(local, 2, async ({ step, dir, key }) => {
-    if (result.layers[step.name].status === 'built' && (await swapLocalCache(dir))) {
-      await cache.save(dir, key)
-    }
-  })
-}
-
-/** Each target's status, digest and figures; on a failed session, which target failed and what bake cancelled. */
-function recordOutcomes(run: Run, steps: LayerStep[], bake: BakeRun, progress: BakeProgress): void {
-  const { result, deps } = run
-  const session = steps.map(s => ({
-    name: s.name,
-    dockerfile: s.target.dockerfile,
-    parents: s.sessionParents
-  }))
-  const culprit =
-    bake.exitCode === 0
-      ? undefined
-      : (failedTarget(session, { target: progress.failedStep, dockerfile: progress.errorDockerfile }) ??
-        steps.find(s => progress.exportOf(s.name)?.state !== 'done')?.name ??
-        steps[0].name)
-  const lost = new Set(culprit ? descendants(session, culprit) : [])
-  for (const s of steps) {
-    const r = result.layers[s.name]
-    const c = progress.counter(s.name)
-    Object.assign(r, {
-      durationMs: progress.durationOf(s.name) ?? bake.durationMs,
-      cachedSteps: c.cached,
-      totalSteps: c.total,
-      bytesPulled: c.bytesPulled,
-      bytesPushed: c.bytesPushed,
-      cacheExports: c.cacheExports,
-      ...(s.output === 'digest' && { platform: s.platforms[0] })
-    })
-    const exported = progress.exportOf(s.name)
-    const digest = bake.digests[s.name] ?? (exported?.state === 'done' ? exported.digest : undefined)
-    if (s.name === culprit) {
-      Object.assign(r, { status: 'failed', error: describeBuildFailure(progress.lastError, s.image) })
-    } else if (culprit && lost.has(s.name)) {
-      skip(r, culprit, deps.log)
-    } else if (culprit && exported?.state !== 'done') {
-      const error = `cancelled: bake stops every target of the session when one fails (${culprit})`
-      Object.assign(r, { status: 'skipped', error })
-      deps.log.warning(`${s.name}: ${error}`)
-    } else if (s.output !== 'load' && s.output !== 'cache' && !digest) {
-      Object.assign(r, { status: 'failed', error: 'buildx wrote no digest' })
-    } else {
-      Object.assign(r, { status: 'built', digest, ref: builtRef(s, digest) })
-    }
-  }
-}
-
-async function restoreLocalCaches(
-  run: Run,
-  steps: LayerStep[],
-  workspace: string,
-  cache: LocalCache
-): Promise<{ step: LayerStep; dir: string; key: string }[]> {
-  const { ctx, opts } = run
-  const defaultBranch = sanitizeTag(ctx.defaultBranch)
-  const branch = ctx.branch ? sanitizeTag(ctx.branch) : ctx.tag ? sanitizeTag(ctx.tag) : defaultBranch
-  const withLocal = steps.filter(s => (run.layers.get(s.name) as LayerConfig).cache.includes('local'))
-  return mapLimit(withLocal, 2, async step => {
-    const dir = join(opts.runnerTemp, 'strata-cache', step.name)
-    const keys = await localCacheKeys(
-      workspace,
-      run.layers.get(step.name) as LayerConfig,
-      branch,
-      defaultBranch
-    )
-    await cache.restore(dir, keys)
-    return { step, dir, key: keys.key }
-  })
 }
 
 /** Every layer built: move the moving tags (all or nothing), or in a dry run say what would move. */
