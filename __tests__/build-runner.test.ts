@@ -177,6 +177,33 @@ test('a failing target: its descendants skipped, what bake cancelled said so, an
   expect(tags).toEqual(STABLE_TAGS)
 })
 
+test.each<[string, boolean, string, string | undefined]>([
+  ['in the registry under its tag: built', true, 'built', undefined],
+  [
+    'not in the registry (stopped before its push): cancelled',
+    false,
+    'skipped',
+    'cancelled: bake stops every target of the session when one fails (tooling)'
+  ]
+])('a failed session: a target whose export finished, %s', async (_why, inRegistry, status, error) => {
+  const events: string[] = []
+  const cfg = three('Dockerfile.fail')
+  const capture = await readFile(join(fixtures, 'bake', 'fail-named-after-target.txt'), 'utf8')
+  const lines = capture.replace('#13 CANCELED', '#13 DONE 0.3s').split('\n')
+  const exported = 'sha256:6f7ad9ce200678a393811fc5b27e54a6d736b27623c1edf7f0c884acd1eb6d3d'
+  const tags: Record<string, string> = inRegistry ? { [`${IMAGE}:base-${s7}`]: exported } : {}
+  const r = await run(
+    cfg,
+    planFor(cfg, {}, [], ['base']),
+    fakeBuildx(events, { lines, exitCode: 1 }),
+    fakeRegistry(events, tags)
+  )
+  expect(r.failed).toBe('tooling')
+  expect([r.layers.base.status, r.layers.base.error]).toEqual([status, error])
+  expect(r.layers.base.digest).toBe(inRegistry ? exported : undefined)
+  expect(events.filter(e => e.startsWith('retag'))).toEqual([])
+})
+
 test('a parent that is in no registry fails before the session; its child is skipped, the rest still builds', async () => {
   const events: string[] = []
   const cfg = config([

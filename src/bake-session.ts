@@ -73,7 +73,7 @@ export async function runSession(run: Run, steps: LayerStep[], builder: BuilderI
     cwd: workspace,
     onLine: line => progress.add(line, Date.now())
   })
-  recordOutcomes(run, steps, bake, progress)
+  await recordOutcomes(run, steps, bake, progress)
   for (const s of steps) {
     await deps.log.group(`Build ${s.name}`, async () => progress.lines(s.name).forEach(l => deps.log.info(l)))
   }
@@ -86,7 +86,12 @@ export async function runSession(run: Run, steps: LayerStep[], builder: BuilderI
 }
 
 /** Each target's status, digest and figures; on a failed session, which target failed and what bake cancelled. */
-function recordOutcomes(run: Run, steps: LayerStep[], bake: BakeRun, progress: BakeProgress): void {
+async function recordOutcomes(
+  run: Run,
+  steps: LayerStep[],
+  bake: BakeRun,
+  progress: BakeProgress
+): Promise<void> {
   const { result, deps } = run
   const session = steps.map(s => ({
     name: s.name,
@@ -100,6 +105,24 @@ function recordOutcomes(run: Run, steps: LayerStep[], bake: BakeRun, progress: B
         steps.find(s => progress.exportOf(s.name)?.state !== 'done')?.name ??
         steps[0].name)
   const lost = new Set(culprit ? descendants(session, culprit) : [])
+  // A failed session writes no metadata, and an export the progress shows done may still have been
+  // stopped before its push (the docker driver pushes in a vertex of its own): ask the registry.
+  const pushed = new Set<string>()
+  if (culprit) {
+    const candidates = steps.filter(
+      s =>
+        s.name !== culprit &&
+        !lost.has(s.name) &&
+        s.output === 'push' &&
+        progress.exportOf(s.name)?.state === 'done'
+    )
+    await Promise.all(
+      candidates.map(async s => {
+        const info = await run.deps.registry.inspect(s.tags[0]).catch(() => null)
+        if (info && info.digest === progress.exportOf(s.name)?.digest) pushed.add(s.name)
+      })
+    )
+  }
   for (const s of steps) {
     const r = result.layers[s.name]
     const c = progress.counter(s.name)
@@ -118,7 +141,7 @@ function recordOutcomes(run: Run, steps: LayerStep[], bake: BakeRun, progress: B
       Object.assign(r, { status: 'failed', error: describeBuildFailure(progress.lastError, s.image) })
     } else if (culprit && lost.has(s.name)) {
       skip(r, culprit, deps.log)
-    } else if (culprit && exported?.state !== 'done') {
+    } else if (culprit && (exported?.state !== 'done' || (s.output === 'push' && !pushed.has(s.name)))) {
       const error = `cancelled: bake stops every target of the session when one fails (${culprit})`
       Object.assign(r, { status: 'skipped', error })
       deps.log.warning(`${s.name}: ${error}`)

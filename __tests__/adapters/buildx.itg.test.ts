@@ -83,8 +83,9 @@ test('bake pushes, reads the digest from the metadata file; the progress counts 
   const two = await bakeOne(ws, 'Dockerfile.base', `${repo}:base-2`)
   const again = await buildx.bake(two.argv, { cwd: ws, onLine: l => two.progress.add(l) })
   expect(again.exitCode).toBe(0)
-  expect(two.progress.counter('t').cached).toBe(3)
-  expect(two.progress.counter('t').total).toBe(3)
+  // Every step cached (a step BuildKit shares with another session may show twice).
+  expect(two.progress.counter('t').total).toBeGreaterThanOrEqual(3)
+  expect(two.progress.counter('t').cached).toBe(two.progress.counter('t').total)
 })
 
 test('a failing RUN is recorded, not thrown, with its last error line', async () => {
