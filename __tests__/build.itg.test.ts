@@ -3,15 +3,17 @@
 // the scenarios of the base → tooling → app repository, which run in order like successive runs.
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Buildx } from '../src/adapters/buildx.js'
 import { createBuildx } from '../src/adapters/buildx.js'
 import { createRegistry } from '../src/adapters/registry.js'
 import type { BuildOptions, BuildResult } from '../src/build.js'
 import { executePlan } from '../src/build.js'
 import { parseConfig } from '../src/core/config.js'
-import { decide } from '../src/core/plan.js'
+import type { BakeTarget } from '../src/core/bake.js'
+import { decide, pinReused } from '../src/core/plan.js'
 import { layerTags } from '../src/core/tags.js'
 import type { EventContext, Logger, Plan, StrataConfig } from '../src/core/types.js'
 import {
@@ -121,6 +123,8 @@ interface Run {
   plan: Plan
   result: BuildResult
   log: Recorded
+  /** The Buildx adapter's docker processes (`buildx bake`, `buildx build`). */
+  processes: string[]
 }
 
 /** One run as the pipeline does it: stable tags looked up, decide(), reused layers pinned, executePlan(). */
@@ -137,7 +141,12 @@ async function strata(
 ): Promise<Run> {
   const env = o.dockerHost ? { DOCKER_HOST: o.dockerHost } : {}
   const registry = createRegistry({ env })
-  const buildx = createBuildx({ env })
+  const real = createBuildx({ env })
+  const processes: string[] = []
+  const buildx: Buildx = {
+    ...real,
+    bake: (argv, opts) => (processes.push(argv.slice(0, 2).join(' ')), real.bake(argv, opts))
+  }
   const parents = new Set(config.layers.flatMap(l => l.from.map(p => p.layer)))
   const stable: Record<string, string> = {}
   for (const l of config.layers) {
@@ -146,17 +155,14 @@ async function strata(
   const found = Object.fromEntries(
     await Promise.all(config.order.map(async n => [n, await registry.inspect(stable[n])] as const))
   )
-  const plan = decide({
+  const decided = decide({
     config,
     ctx,
     changes: { source: 'api', files: changed.map(path => ({ path, status: 'modified' as const })) },
     force: o.force ?? [],
     stableExists: Object.fromEntries(config.order.map(n => [n, found[n] !== null]))
   })
-  for (const [n, d] of Object.entries(plan.layers)) {
-    const info = found[n]
-    if (!d.build && info) d.ref = `${stable[n]}@${info.digest}`
-  }
+  const plan = pinReused(decided, Object.fromEntries(config.order.map(n => [n, found[n]?.digest])))
   const log = recorder()
   const result = await executePlan(
     config,
@@ -169,12 +175,20 @@ async function strata(
       buildArgs: o.buildArgs ?? {},
       runnerTemp: o.runnerTemp ?? (await mkdtemp(join(tmpdir(), 'strata-runner-'))),
       env: {},
+      secretValues: process.env,
       workspace: ws,
       builder: o.builder
     },
     { buildx, registry, log, mask: o.mask }
   )
-  return { plan, result, log }
+  return { plan, result, log, processes }
+}
+
+/** The bake target of a layer in the session's definition. */
+const targetOf = (r: Run, name: string): BakeTarget => {
+  const t = r.result.bake?.definition.target[name]
+  if (!t) throw new Error(`no bake target ${name}`)
+  return t
 }
 
 const built = (r: Run): string[] =>
@@ -225,36 +239,31 @@ describe('base → tooling → app on one repository, run after run', () => {
         [`tooling-${s7}`]: tooling.digest,
         'tooling-stable': tooling.digest,
         [`main-${s7}`]: app.digest,
-        latest: app.digest,
-        // The registry cache is written on pushes to the default branch (SPEC 6).
-        'cache-base': expect.stringMatching(/^sha256:/),
-        'cache-tooling': expect.stringMatching(/^sha256:/),
-        'cache-app': expect.stringMatching(/^sha256:/)
+        latest: app.digest
+        // No cache-<layer> tag: single-stage Dockerfiles that are pushed carry their cache inline (SPEC 6).
       })
       expect(base.ref).toBe(`${image}:base-${s7}@${base.digest}`)
-      // Children were built FROM the digest of the parent built in this run.
-      const toolingBuild = boot.result.commands.find(c => c.includes('Dockerfile.tooling')) as string[]
-      expect(toolingBuild).toContain(`BASE_IMAGE=${base.ref}`)
-      expect(toolingBuild).toContain('--push')
-      // Moving tags moved with imagetools create, after the builds.
-      const creates = boot.result.commands.filter(c => c.includes('create'))
-      expect(creates).toContainEqual([
-        'docker',
-        'buildx',
-        'imagetools',
-        'create',
-        '--tag',
-        `${image}:latest`,
-        app.ref
-      ])
-      expect(boot.result.commands.indexOf(creates[0])).toBeGreaterThan(
-        boot.result.commands.findIndex(c => c.includes('Dockerfile.app'))
+      // One bake session: children built FROM the parent's target in the same session.
+      expect(boot.processes).toEqual(['buildx bake'])
+      expect(boot.result.commands).toHaveLength(1)
+      expect(boot.result.commands[0].slice(0, 3)).toEqual(['docker', 'buildx', 'bake'])
+      expect(targetOf(boot, 'tooling')).toMatchObject({
+        args: { BASE_IMAGE: 'strata-layer-base' },
+        contexts: { 'strata-layer-base': 'target:base' },
+        tags: [`${image}:tooling-${s7}`],
+        output: ['type=image,push=true'],
+        'cache-to': ['type=inline,ignore-error=true']
+      })
+      expect(targetOf(boot, 'tooling')['cache-from'][0]).toBe(`type=registry,ref=${image}:tooling-stable`)
+      expect(boot.log.lines).toContain(
+        'info: tooling: cache export inline (single-stage Dockerfile: the pushed image holds its cache inline, no mode=max export)'
       )
       // Each layer's log in its own group; the gha cache left out with one notice.
       expect(Object.keys(boot.log.groups)).toEqual(['Build base', 'Build tooling', 'Build app'])
-      expect(boot.log.groups['Build tooling'].join('\n')).toContain('COPY tooling.txt /etc/tooling.txt')
+      expect(Object.values(boot.log.groups).flat().join('\n')).toContain('COPY tooling.txt /etc/tooling.txt')
+      expect(boot.log.groups['Build base'].join('\n')).toContain('[base] exporting to image')
       expect(boot.log.lines.filter(l => l.startsWith('notice: gha cache left out'))).toHaveLength(1)
-      expect(tooling.totalSteps).toBe(3) // FROM, COPY, RUN
+      expect(base.totalSteps).toBeGreaterThanOrEqual(3) // COPY, RUN, COPY
       expect(app.durationMs).toBeGreaterThan(0)
     },
     LONG
@@ -272,9 +281,12 @@ describe('base → tooling → app on one repository, run after run', () => {
         status: 'reused',
         ref: `${image}:tooling-stable@${before['tooling-stable']}`
       })
-      expect(r.result.commands.find(c => c.includes('Dockerfile.app'))).toContain(
-        `TOOLING_IMAGE=${image}:tooling-stable@${before['tooling-stable']}`
-      )
+      expect(targetOf(r, 'app')).toMatchObject({
+        args: { TOOLING_IMAGE: 'strata-layer-tooling' },
+        contexts: {
+          'strata-layer-tooling': `docker-image://${image}:tooling-stable@${before['tooling-stable']}`
+        }
+      })
       const after = await registryState(image)
       const app = r.result.layers.app.digest
       expect(after[`main-${ctx.sha.slice(0, 7)}`]).toBe(app)
@@ -296,6 +308,10 @@ describe('base → tooling → app on one repository, run after run', () => {
       const r = await strata(config, ws, pushToMain(), ['tooling.txt'])
       expect(built(r)).toEqual(['tooling', 'app'])
       expect(r.plan.layers.app.reasons).toEqual(['parent tooling rebuilt'])
+      // Exactly one docker build process for tooling and app together, and no imagetools.
+      expect(r.processes).toEqual(['buildx bake'])
+      expect(r.result.commands.map(c => c.slice(0, 3).join(' '))).toEqual(['docker buildx bake'])
+      expect(Object.keys(r.result.bake?.definition.target ?? {})).toEqual(['tooling', 'app'])
       const after = await registryState(image)
       expect(moving(after)).toEqual({
         'base-stable': before['base-stable'],
@@ -362,9 +378,7 @@ describe('base → tooling → app on one repository, run after run', () => {
       const app = r.result.layers.app.digest
       const after = await registryState(image)
       expect(after).toEqual({ ...before, [`pr-7-${ctx.sha.slice(0, 7)}`]: app, 'pr-7': app })
-      expect(r.result.commands.find(c => c.includes('Dockerfile.app'))?.join(' ')).not.toContain(
-        `type=registry,ref=${image}:cache-app,mode=max`
-      )
+      expect(targetOf(r, 'app')['cache-to']).toEqual(['type=inline,ignore-error=true'])
     },
     LONG
   )
@@ -380,11 +394,15 @@ describe('base → tooling → app on one repository, run after run', () => {
       expect(built(r)).toEqual(['tooling', 'app'])
       const toolingTag = `${image}:tooling-pr-8-${ctx.sha.slice(0, 7)}`
       expect(r.result.layers.tooling.ref).toBe(toolingTag)
-      const appBuild = r.result.commands.find(c => c.includes('Dockerfile.app')) as string[]
-      expect(appBuild).toContain(`TOOLING_IMAGE=${toolingTag}`)
-      expect(appBuild).toContain('--load')
-      expect(appBuild).not.toContain('--push')
-      expect(r.result.commands.some(c => c.includes('create'))).toBe(false)
+      expect(targetOf(r, 'app')).toMatchObject({
+        contexts: { 'strata-layer-tooling': 'target:tooling' },
+        output: ['type=docker']
+      })
+      expect(targetOf(r, 'tooling').output).toEqual(['type=docker'])
+      // Not pushed: no image carries the cache, so the gha/registry mode=max exports run (none here: no gha, no push to the registry cache).
+      expect(r.log.lines).toContain(
+        'info: app: cache export no cache export (not pushed: no image carries the cache)'
+      )
       expect(await registryState(image)).toEqual(before)
       // The images are in the local engine.
       const local = await docker([
@@ -407,18 +425,32 @@ describe('base → tooling → app on one repository, run after run', () => {
       const ctx = pushToMain()
       const r = await strata(threeLayers(image, 'Dockerfile.fail'), ws, ctx, ['base.txt'])
       expect(r.result.failed).toBe('tooling')
-      expect(r.result.layers.base.status).toBe('built')
+      expect(r.processes).toEqual(['buildx bake'])
+      // BuildKit names tooling's failing step after app, which asked for it: the error's Dockerfile tells.
       expect(r.result.layers.tooling).toMatchObject({
         status: 'failed',
         error: expect.stringMatching(/^buildx failed with: ERROR: .*exit code: 1/)
       })
       expect(r.result.layers.app).toMatchObject({ status: 'skipped', error: 'parent tooling failed' })
       expect(r.result.layers.app.reasons).toContain('parent tooling failed')
-      expect(r.result.commands.some(c => c.includes('Dockerfile.app'))).toBe(false)
       expect(r.log.lines).toContain('warning: No moving tag moved: a layer of this step failed.')
       const after = await registryState(image)
-      // base's versioned tag was pushed by its build; its stable tag did not move.
-      expect(after[`base-${ctx.sha.slice(0, 7)}`]).toBe(r.result.layers.base.digest)
+      // bake stops the whole session: base is built and pushed only if its export finished first.
+      const { base } = r.result.layers
+      const baseTag = after[`base-${ctx.sha.slice(0, 7)}`]
+      expect(
+        base.status === 'built'
+          ? { status: 'built', pushed: baseTag === base.digest }
+          : {
+              status: base.status,
+              cancelled: /^cancelled: /.test(base.error ?? ''),
+              pushed: baseTag !== undefined
+            }
+      ).toEqual(
+        base.status === 'built'
+          ? { status: 'built', pushed: true }
+          : { status: 'skipped', cancelled: true, pushed: false }
+      )
       expect(moving(after)).toEqual(moving(before))
       expect(after[`tooling-${ctx.sha.slice(0, 7)}`]).toBeUndefined()
     },
@@ -430,6 +462,8 @@ describe('base → tooling → app on one repository, run after run', () => {
     async () => {
       const before = await registryState(image)
       const r = await strata(config, ws, pushToMain(), [], { force: 'all' })
+      const errors = Object.values(r.result.layers).flatMap(l => (l.error ? [`${l.name}: ${l.error}`] : []))
+      expect({ failed: r.result.failed, errors }).toEqual({ failed: undefined, errors: [] })
       expect(built(r)).toEqual(['base', 'tooling', 'app'])
       expect(r.plan.layers.base.reasons).toEqual(['forced'])
       const after = await registryState(image)
@@ -449,15 +483,26 @@ describe('base → tooling → app on one repository, run after run', () => {
       const before = await registryState(image)
       const ctx = pushToMain()
       const r = await strata(config, ws, ctx, ['tooling.txt'], { dryRun: true })
-      expect(r.result.commands.map(c => c.slice(0, 3).join(' '))).toEqual([
-        'docker buildx build',
-        'docker buildx build',
-        'docker buildx imagetools',
-        'docker buildx imagetools'
-      ])
+      expect(r.processes).toEqual([])
+      expect(r.result.commands.map(c => c.slice(0, 3).join(' '))).toEqual(['docker buildx bake'])
       const toolingTag = `${image}:tooling-${ctx.sha.slice(0, 7)}`
-      expect(r.result.commands[1]).toContain(`TOOLING_IMAGE=${toolingTag}`)
-      expect(r.log.groups['Build tooling'].join('\n')).toContain(`--tag ${toolingTag}`)
+      const file = r.result.bake?.file as string
+      expect(r.result.commands[0]).toEqual([
+        'docker',
+        'buildx',
+        'bake',
+        '--progress=plain',
+        '--file',
+        file,
+        '--metadata-file',
+        file.replace(/strata-bake\.json$/, 'strata-bake-metadata.json'),
+        'tooling',
+        'app'
+      ])
+      expect(JSON.parse(await readFile(file, 'utf8'))).toEqual(r.result.bake?.definition)
+      expect(targetOf(r, 'tooling').tags).toEqual([toolingTag])
+      expect(r.log.lines).toContain(`info: Would run: docker ${r.result.commands[0].slice(1).join(' ')}`)
+      expect(r.log.groups['Build tooling'].join('\n')).toContain(`"${toolingTag}"`)
       expect(r.log.lines).toContain(`info: Would move ${image}:tooling-stable → ${toolingTag}`)
       expect(await registryState(image)).toEqual(before)
     },
@@ -476,9 +521,117 @@ test(
     )
     const r = await strata(config, ws, pushToMain(), [])
     expect(r.result.failed).toBeUndefined()
-    expect(r.result.commands[0]).toContain('linux/amd64,linux/arm64')
+    expect(targetOf(r, 'app').platforms).toEqual(['linux/amd64', 'linux/arm64'])
+    // The moving tag is the built index, byte for byte.
     expect(await digestOf(`${image}:latest`)).toBe(r.result.layers.app.digest)
     expect(await platformsOf(`${image}:latest`)).toEqual(['linux/amd64', 'linux/arm64'])
+  },
+  LONG
+)
+
+/** The digest the registry serves for `image:tag`, read over HTTP (the manifest's own bytes). */
+async function httpDigest(image: string, tag: string): Promise<string | undefined> {
+  const name = image.replace(/^localhost:5000\//, '')
+  const res = await fetch(`${REGISTRY}/v2/${name}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: {
+      accept: [
+        'application/vnd.oci.image.index.v1+json',
+        'application/vnd.oci.image.manifest.v1+json',
+        'application/vnd.docker.distribution.manifest.list.v2+json',
+        'application/vnd.docker.distribution.manifest.v2+json'
+      ].join(', ')
+    }
+  })
+  return res.ok ? (res.headers.get('docker-content-digest') ?? undefined) : undefined
+}
+
+test(
+  'three layers for linux/amd64 and linux/arm64 in one session: every moving tag is the built index',
+  async () => {
+    const image = uniqueRepo('multi-chain')
+    const ws = await makeWorkspace()
+    // COPY-only children FROM their parent: any platform builds without emulation.
+    await writeFile(
+      join(ws, 'Dockerfile.on-base'),
+      'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY tooling.txt /tooling.txt\n'
+    )
+    await writeFile(
+      join(ws, 'Dockerfile.on-tooling'),
+      'ARG TOOLING_IMAGE\nFROM ${TOOLING_IMAGE}\nCOPY app.txt /app.txt\n'
+    )
+    const config = parseConfig(
+      [
+        'version: 1',
+        `image: ${image}`,
+        'defaults:',
+        '  platforms: [linux/amd64, linux/arm64]',
+        'layers:',
+        '  base:',
+        '    dockerfile: Dockerfile.copy',
+        '  tooling:',
+        '    dockerfile: Dockerfile.on-base',
+        '    from: base',
+        '  app:',
+        '    dockerfile: Dockerfile.on-tooling',
+        '    from: tooling'
+      ].join('\n'),
+      '.github/strata.yml'
+    )
+    const r = await strata(config, ws, pushToMain(), [])
+    expect(r.result.failed).toBeUndefined()
+    expect(r.processes).toEqual(['buildx bake'])
+    const { base, tooling, app } = r.result.layers
+    const moved = {
+      'base-stable': await httpDigest(image, 'base-stable'),
+      'tooling-stable': await httpDigest(image, 'tooling-stable'),
+      latest: await httpDigest(image, 'latest')
+    }
+    expect(moved).toEqual({
+      'base-stable': base.digest,
+      'tooling-stable': tooling.digest,
+      latest: app.digest
+    })
+    expect(await platformsOf(`${image}:latest`)).toEqual(['linux/amd64', 'linux/arm64'])
+    // app sits on tooling, which sits on base: built FROM each other inside the session.
+    const baseLayers = await layersOf(`${image}@${base.digest}`)
+    const toolingLayers = await layersOf(`${image}@${tooling.digest}`)
+    const appLayers = await layersOf(`${image}@${app.digest}`)
+    expect(toolingLayers.slice(0, baseLayers.length)).toEqual(baseLayers)
+    expect(appLayers.slice(0, toolingLayers.length)).toEqual(toolingLayers)
+    expect(appLayers).toHaveLength(baseLayers.length + 2)
+  },
+  LONG
+)
+
+test(
+  'labels and build args reach BuildKit as written: bake does not expand ${…} or %{…} in them',
+  async () => {
+    const image = uniqueRepo('literal')
+    const ws = await makeWorkspace()
+    const config = parseConfig(
+      [
+        'version: 1',
+        `image: ${image}`,
+        'layers:',
+        '  app:',
+        '    dockerfile: Dockerfile.copy',
+        "    labels: { note: 'home is ${HOME}, %{if x}' }"
+      ].join('\n'),
+      '.github/strata.yml'
+    )
+    const r = await strata(config, ws, pullRequest(9), [], { push: false })
+    expect(r.result.failed).toBeUndefined()
+    const labels = JSON.parse(
+      await docker([
+        'image',
+        'inspect',
+        '--format',
+        '{{json .Config.Labels}}',
+        r.result.layers.app.ref as string
+      ])
+    ) as Record<string, string>
+    expect(labels.note).toBe('home is ${HOME}, %{if x}')
   },
   LONG
 )
@@ -509,7 +662,7 @@ describe('two platforms without push', () => {
       const r = await strata(config(image), await makeWorkspace(), pushToMain(), [], { push: false })
       expect(r.result.failed).toBeUndefined()
       expect(built(r)).toEqual(['base', 'app'])
-      for (const c of r.result.commands) expect(c).toContain('--load')
+      for (const n of ['base', 'app']) expect(targetOf(r, n).output).toEqual(['type=docker'])
       const local = await docker([
         'image',
         'inspect',
@@ -523,7 +676,7 @@ describe('two platforms without push', () => {
   )
 
   test(
-    'a driver that cannot load them keeps the result in the build cache; the child fails saying why',
+    'a driver that cannot load them keeps the results in the build cache; the child builds in the same session',
     async () => {
       const image = uniqueRepo('multi-cache')
       // An unknown builder: the dry run goes on with a driver that is not `docker`.
@@ -533,13 +686,14 @@ describe('two platforms without push', () => {
         builder: 'strata-no-such-builder'
       })
       expect(r.result.commands).toHaveLength(1)
-      expect(r.result.commands[0]).not.toContain('--load')
+      expect(targetOf(r, 'base').output).toEqual(['type=cacheonly'])
+      expect(targetOf(r, 'app')).toMatchObject({
+        output: ['type=cacheonly'],
+        contexts: { 'strata-layer-base': 'target:base' }
+      })
+      expect(r.result.failed).toBeUndefined()
       expect(r.result.layers.base).toMatchObject({ status: 'built', ref: undefined })
-      expect(r.result.failed).toBe('app')
-      expect(r.result.layers.app.error).toBe(
-        'parent layer "base" was built for linux/amd64, linux/arm64 without push, so it stays in the build ' +
-          'cache and no image exists to build FROM: push (push: true), or build one platform (platforms: linux/amd64)'
-      )
+      expect(r.result.layers.app).toMatchObject({ status: 'built', ref: undefined })
       expect(r.log.lines.some(l => l.includes('base: built for linux/amd64, linux/arm64 without push'))).toBe(
         true
       )
@@ -549,7 +703,7 @@ describe('two platforms without push', () => {
 })
 
 test(
-  'secrets: values masked, never on the command line, an unset one warned; a dry run prints imagetools create',
+  'secrets: values masked, never on the command line or in the definition, an unset one warned',
   async () => {
     const image = uniqueRepo('secrets')
     const config = parseConfig(
@@ -568,18 +722,22 @@ test(
       })
       expect(masked).toEqual([value])
       expect(JSON.stringify(r.result.commands)).not.toContain(value)
-      expect(r.result.commands[0]).toContain('id=STRATA_TEST_TOKEN,env=STRATA_TEST_TOKEN')
+      expect(await readFile(r.result.bake?.file as string, 'utf8')).not.toContain(value)
+      expect(targetOf(r, 'app').secret).toEqual([
+        'id=STRATA_TEST_TOKEN,env=STRATA_TEST_TOKEN',
+        'id=gh,env=STRATA_TEST_UNSET'
+      ])
       expect(r.log.lines.filter(l => l.includes('STRATA_TEST_UNSET is not set'))).toHaveLength(1)
-      const create = `docker buildx imagetools create --builder strata-no-such-builder --tag ${image}:latest ${image}:main-`
-      expect(r.log.lines.some(l => l.startsWith(`info: ${create}`))).toBe(true)
-      expect(r.result.commands[1].slice(0, 6)).toEqual([
+      expect(r.result.commands[0].slice(0, 5)).toEqual([
         'docker',
         'buildx',
-        'imagetools',
-        'create',
+        'bake',
         '--builder',
         'strata-no-such-builder'
       ])
+      expect(r.log.lines.some(l => l.startsWith(`info: Would move ${image}:latest → ${image}:main-`))).toBe(
+        true
+      )
     } finally {
       delete process.env.STRATA_TEST_TOKEN
     }
@@ -602,9 +760,10 @@ test(
       await writeFile(join(ws, 'app.txt'), `app ${round} ${sha()}\n`)
       const r = await strata(config, ws, pushToMain(), ['app.txt'], { runnerTemp })
       expect(r.result.failed).toBeUndefined()
-      const argv = r.result.commands[0]
-      expect(argv).toContain(`type=local,src=${dir}`)
-      expect(argv).toContain(`type=local,dest=${dir}-new,mode=max,ignore-error=true`)
+      expect(targetOf(r, 'app')['cache-from']).toContain(`type=local,src=${dir}`)
+      expect(targetOf(r, 'app')['cache-to']).toContain(
+        `type=local,dest=${dir}-new,mode=max,ignore-error=true`
+      )
       expect(existsSync(join(dir, 'index.json'))).toBe(true)
       expect(existsSync(`${dir}-new`)).toBe(false)
       expect(r.log.lines.filter(l => l.includes('local cache not kept between runs'))).toHaveLength(1)
@@ -647,10 +806,8 @@ describe('the docker driver without the containerd image store', () => {
       const warnings = r.log.lines.filter(l => l.startsWith('warning:'))
       expect(warnings).toHaveLength(1)
       expect(warnings[0]).toContain('cannot export cache: no --cache-to, inline cache instead')
-      for (const c of r.result.commands.filter(c => c.includes('build'))) {
-        const to = c.flatMap((a, i) => (c[i - 1] === '--cache-to' ? [a] : []))
-        expect(to).toEqual(['type=inline,ignore-error=true'])
-      }
+      for (const n of ['base', 'app'])
+        expect(targetOf(r, n)['cache-to']).toEqual(['type=inline,ignore-error=true'])
       const state = await registryState(image)
       const { base, app } = r.result.layers
       expect(state[`main-${ctx.sha.slice(0, 7)}`]).toBe(app.digest)

@@ -188,7 +188,9 @@ test('mode build on a push to main builds and pushes all three layers and moves 
 
   expect(s.exitCode).toBeUndefined()
   expect(s.outputs).toMatchObject({ build_base: 'true', build_tooling: 'true', build_app: 'true' })
-  expect(s.docker.filter(l => l.startsWith('buildx build'))).toHaveLength(3)
+  // One bake session for the three layers (SPEC 7). (Tag moves go through the registry adapter.)
+  expect(s.docker.filter(l => l.startsWith('buildx bake'))).toHaveLength(1)
+  expect(s.docker.filter(l => l.startsWith('buildx build'))).toEqual([])
   const sha7 = c1.slice(0, 7)
   for (const [layer, tag] of [
     ['base', `base-${sha7}`],
@@ -231,21 +233,33 @@ test('mode plan on an application-only pull request reuses base and tooling by d
   // A later job follows that plan for its one layer: only app builds, FROM the pinned tooling digest.
   const follow = await step(event, { mode: 'build', plan: s.outputs.plan, layers: 'app' })
   expect(follow.exitCode).toBeUndefined()
-  const builds = follow.docker.filter(l => l.startsWith('buildx build'))
+  const builds = follow.docker.filter(l => l.startsWith('buildx bake'))
   expect(builds).toHaveLength(1)
-  expect(builds[0]).toContain(`TOOLING_IMAGE=${s.outputs.tooling_ref}`)
+  const argv = builds[0].split(' ')
+  expect(argv.at(-1)).toBe('app')
+  const definition = JSON.parse(readFileSync(argv[argv.indexOf('--file') + 1], 'utf8')) as {
+    target: Record<string, { args: Record<string, string>; contexts: Record<string, string> }>
+  }
+  expect(Object.keys(definition.target)).toEqual(['app'])
+  expect(definition.target.app.args.TOOLING_IMAGE).toBe('strata-layer-tooling')
+  expect(definition.target.app.contexts).toEqual({
+    'strata-layer-tooling': `docker-image://${s.outputs.tooling_ref}`
+  })
   const digest = await digestOf(`${image}:pr-43-${c2.slice(0, 7)}`)
   expect(follow.outputs.app_ref).toBe(`${image}:pr-43-${c2.slice(0, 7)}@${digest}`)
   expect(follow.outputs.digest).toBe(digest)
-  // Following a plan decides nothing again: no registry look-up of stable tags.
-  expect(follow.docker.filter(l => l.startsWith('buildx imagetools inspect'))).toEqual([])
+  // Following a plan decides nothing again: no registry look-up of stable tags (only the moving
+  // tag's digest before it moves, the way back if a move fails).
+  expect(
+    follow.docker.filter(l => l.startsWith('buildx imagetools inspect') && !l.includes(`${image}:pr-43 `))
+  ).toEqual([])
 })
 
 test('dry-run plans and prints the buildx commands without running them', async () => {
   const s = await step(loadEvent('push', { before: c1, after: c2 }), { mode: 'build', 'dry-run': 'true' })
   expect(s.exitCode).toBeUndefined()
   expect(s.outputs).toMatchObject({ build_base: 'false', build_tooling: 'false', build_app: 'true' })
-  expect(s.docker.filter(l => l.startsWith('buildx build') || l.includes('imagetools create'))).toEqual([])
+  expect(s.docker.filter(l => /^buildx (build|bake)/.test(l) || l.includes('imagetools create'))).toEqual([])
   expect(s.outputs.app_ref).toBe(`${image}:main-${c2.slice(0, 7)}`)
   expect(await digestOf(`${image}:main-${c2.slice(0, 7)}`)).toBeUndefined()
   expect(s.summary).toContain('dry run')

@@ -1,16 +1,34 @@
-// executePlan(): build the plan's selected layers (parents first, independent ones side by side),
-// then move the moving tags, only once every layer of this step succeeded (SPEC 7).
+// executePlan(): every layer a step builds in one `docker buildx bake` session (SPEC 7), then the
+// moving tags, only once every layer succeeded. The pure parts live in core/build-steps.ts (what
+// each layer's target is), core/bake.ts (the definition, the command, which target failed) and
+// core/progress.ts (the session's output split by target); the session in bake-session.ts;
+// promotion in promote.ts.
 import * as core from '@actions/core'
-import { rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import type { Buildx, BuilderInfo } from './adapters/buildx.js'
-import { describeBuildFailure } from './adapters/buildx.js'
 import type { LocalCache } from './adapters/cache.js'
-import { createLocalCache, localCacheKeys, swapLocalCache } from './adapters/cache.js'
-import { buildArgv, outputOf, platformsOf, quoteCommand, secretEnv } from './core/buildx-args.js'
+import { runSession, skip } from './bake-session.js'
+import type { BakeDefinition } from './core/bake.js'
+import type { LayerStep, ParentSource, StepSettings } from './core/build-steps.js'
+import { layerStep, movesOf } from './core/build-steps.js'
+import { secretEnv } from './core/buildx-args.js'
 import { cacheFlags, ghaAvailability } from './core/cache-flags.js'
+import { mapLimit } from './core/limit.js'
+import { splitTags } from './core/plan.js'
+import type { CacheExport } from './core/progress.js'
 import { layerTags, parentLayers, sanitizeTag } from './core/tags.js'
-import type { EventContext, LayerConfig, Logger, Plan, Registry, StrataConfig } from './core/types.js'
+import type {
+  EventContext,
+  LayerConfig,
+  LayerDecision,
+  Logger,
+  Plan,
+  Registry,
+  StrataConfig
+} from './core/types.js'
+import type { TagSnapshot } from './promote.js'
+import { promote, snapshotTags } from './promote.js'
 
 export interface BuildOptions {
   push: boolean
@@ -19,7 +37,12 @@ export interface BuildOptions {
   platforms?: string[]
   buildArgs: Record<string, string>
   runnerTemp: string
+  /** The runner's environment as far as the build needs it: ACTIONS_* (gha cache), GITHUB_SERVER_URL, GITHUB_ACTIONS. */
   env: Record<string, string | undefined>
+  /** Values of the environment variables that secrets name, to mask them (buildx reads them itself). */
+  secretValues?: Record<string, string | undefined>
+  /** Push one platform by digest, without tags and without moving tags (issue 14). */
+  pushByDigest?: boolean
   /** Repository root: Dockerfile and context paths are relative to it (default: the current directory). */
   workspace?: string
 }
@@ -29,12 +52,16 @@ export interface LayerResult {
   status: 'built' | 'reused' | 'failed' | 'skipped' | 'not-selected'
   ref?: string
   digest?: string
+  /** With pushByDigest: the one platform whose manifest `digest` is. */
+  platform?: string
   durationMs?: number
   cachedSteps?: number
   totalSteps?: number
   /** From the build's progress: blobs fetched (parents, cache) and, where shown, pushed. */
   bytesPulled?: number
   bytesPushed?: number
+  /** Each `--cache-to` export the progress showed: kind, seconds, blobs and bytes. */
+  cacheExports?: CacheExport[]
   error?: string
   reasons: string[]
 }
@@ -45,6 +72,10 @@ export interface BuildResult {
   failed?: string
   /** Every docker command, argv with `docker` first: what ran, or in a dry run what would run. */
   commands: string[][]
+  /** The bake definition the session ran (or would run), and where it was written. */
+  bake?: { file: string; definition: BakeDefinition }
+  /** After a failed tag move: tags put back on their earlier images, and tags that could not be. */
+  promotion?: { restored: string[]; leftMoved: string[] }
 }
 
 export interface BuildDeps {
@@ -57,10 +88,19 @@ export interface BuildDeps {
   mask?: (secret: string) => void
 }
 
-/** At most this many builds at once: the runner's 2 cores and BuildKit's own parallelism. */
-const SIDE_BY_SIDE = 2
-
-type Outcome = { ok: true } | { ok: false; failedLayer: string }
+export interface Run {
+  config: StrataConfig
+  plan: Plan
+  ctx: EventContext
+  opts: BuildOptions
+  deps: BuildDeps
+  result: BuildResult
+  layers: Map<string, LayerConfig>
+  /** Parents this session does not build, resolved once each. */
+  refs: Map<string, Promise<string>>
+  /** Dockerfile text of each layer built, to tell which target a step of the session's log is. */
+  dockerfiles: Map<string, string>
+}
 
 export async function executePlan(
   config: StrataConfig,
@@ -69,96 +109,65 @@ export async function executePlan(
   opts: BuildOptions,
   deps: BuildDeps
 ): Promise<BuildResult> {
-  const { buildx, registry, log } = deps
-  const workspace = opts.workspace ?? process.cwd()
-  const layers = new Map(config.layers.map(l => [l.name, l]))
-  const parents = parentLayers(config.layers)
-  const tagsOf = (l: LayerConfig) => layerTags(l, ctx, { isLeaf: !parents.has(l.name), parents })
   const result: BuildResult = { layers: {}, commands: [] }
-
-  // Versioned tags go on the build; moving ones (stable, latest, pr-N, branch) move at the end.
-  const split = (l: LayerConfig): { versioned: string[]; moving: string[] } => {
-    const moving = new Set(tagsOf(l).moving.map(t => `${l.image}:${t}`))
-    const tags = plan.layers[l.name]?.tags ?? []
-    const versioned = tags.filter(t => !moving.has(t))
-    return {
-      versioned: versioned.length ? versioned : tags,
-      moving: versioned.length ? tags.filter(t => moving.has(t)) : []
-    }
+  const run: Run = {
+    config,
+    plan,
+    ctx,
+    opts,
+    deps,
+    result,
+    layers: new Map(config.layers.map(l => [l.name, l])),
+    refs: new Map(),
+    dockerfiles: new Map()
   }
-
-  const toBuild = config.order.filter(n => plan.layers[n]?.build && plan.layers[n].selected)
   for (const name of config.order) {
     const d = plan.layers[name]
     if (!d) continue
     const status = !d.build ? 'reused' : d.selected ? 'built' : 'not-selected'
     result.layers[name] = { name, status, ref: d.ref, reasons: [...d.reasons] }
   }
-  // A parent's ref for a child: built here → its new image; else what the plan or registry says.
-  const built = new Map<string, { ref: string; digest?: string }>()
-  const resolved = new Map<string, Promise<string>>()
-  // Built for several platforms without push on a driver that cannot load them: no image exists.
-  const cacheOnly = new Map<string, string[]>()
-  const parentRef = (name: string): Promise<string> => {
-    const platforms = cacheOnly.get(name)
-    if (platforms) {
-      return Promise.reject(
-        new Error(
-          `parent layer "${name}" was built for ${platforms.join(', ')} without push, so it stays in the ` +
-            'build cache and no image exists to build FROM: push (push: true), or build one platform ' +
-            `(platforms: ${platforms[0]})`
-        )
-      )
-    }
-    const mine = built.get(name)
-    if (mine) return Promise.resolve(mine.ref)
-    if (!resolved.has(name)) resolved.set(name, resolveFromRegistry(name))
-    return resolved.get(name) as Promise<string>
-  }
-  const resolveFromRegistry = async (name: string): Promise<string> => {
-    const l = layers.get(name) as LayerConfig
-    const d = plan.layers[name]
-    if (d && !d.build && d.ref) return d.ref
-    const stable = `${l.image}:${tagsOf(l).stable}`
-    // Built by another job of this run: the tag its own step pushes, else the stable tag.
-    const candidates = d?.build ? [split(l).versioned[0], stable] : [stable]
-    for (const ref of candidates) {
-      if (!ref) continue
-      if (opts.dryRun) return ref
-      const info = await registry.inspect(ref)
-      if (info) return `${ref}@${info.digest}`
-    }
-    throw new Error(
-      `parent layer "${name}" has no image: ${candidates.filter(Boolean).join(' and ')} not found in the registry; ` +
-        `build it first (force: ${name}) or let its own job push it`
-    )
-  }
-
-  // Layers that another step builds: their outputs name the image that step pushes (SPEC 4).
-  // Looked up now, side by side with the builds, not after them.
-  const others = config.order
-    .filter(n => result.layers[n]?.status === 'not-selected')
-    .map(n => ({
-      n,
-      ref: parentRef(n).then(
-        ref => ({ ref }),
-        (e: Error) => ({ error: e.message })
-      )
-    }))
+  const toBuild = config.order.filter(n => plan.layers[n]?.build && plan.layers[n].selected)
+  // Layers that another step builds: their outputs name the image that step pushes (SPEC 4),
+  // looked up side by side with the build.
+  const others = config.order.filter(n => result.layers[n]?.status === 'not-selected')
+  const otherRefs = others.map(n => parentRef(run, n).catch((e: Error) => e))
   const finish = async (): Promise<BuildResult> => {
-    for (const { n, ref } of others) {
-      const got = await ref
-      if ('ref' in got) result.layers[n].ref = got.ref
-      else log.warning(`${n}: ${got.error}`)
-    }
+    const refs = await Promise.all(otherRefs)
+    refs.forEach((ref, i) => {
+      if (ref instanceof Error) deps.log.warning(`${others[i]}: ${ref.message}`)
+      else result.layers[others[i]].ref = ref
+    })
     return result
   }
   if (toBuild.length === 0) {
-    log.info('Nothing to build in this step.')
+    deps.log.info('Nothing to build in this step.')
     return finish()
   }
+  const builder = await inspect(deps.buildx, opts, deps.log)
+  const steps = await prepareSteps(run, toBuild, builder)
+  // Each moving tag's digest now, side by side with the build: the way back if a move fails.
+  const movingTags = steps.flatMap(s => s.moving)
+  const before =
+    opts.push && !opts.dryRun && movingTags.length ? snapshotTags(deps.registry, movingTags) : undefined
+  before?.catch(() => undefined)
 
-  const builder = await inspect(buildx, opts, log)
+  await runSession(run, steps, builder)
+  const failed = toBuild.filter(n => result.layers[n].status === 'failed')
+  if (failed.length) {
+    result.failed = failed[0]
+    for (const n of failed) deps.log.warning(`Layer ${n} failed: ${result.layers[n].error}`)
+    deps.log.warning('No moving tag moved: a layer of this step failed.')
+    return finish()
+  }
+  await moveTags(run, steps, before)
+  return finish()
+}
+
+/** Each layer's step: parents resolved, cache flags chosen (and logged), secrets masked. A layer that cannot be prepared fails here. */
+async function prepareSteps(run: Run, toBuild: string[], builder: BuilderInfo): Promise<LayerStep[]> {
+  const { ctx, opts, deps, result } = run
+  const workspace = resolve(opts.workspace ?? process.cwd())
   const gha = ghaAvailability(opts.env, builder.buildkitVersion)
   const said = new Set<string>()
   const once = (say: (m: string) => void, m: string): void => {
@@ -167,220 +176,183 @@ export async function executePlan(
   }
   const defaultBranch = sanitizeTag(ctx.defaultBranch)
   const branch = ctx.branch ? sanitizeTag(ctx.branch) : ctx.tag ? sanitizeTag(ctx.tag) : defaultBranch
-  const localCache = deps.cache ?? createLocalCache(log)
-  const oci = {
-    source: `${opts.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${ctx.owner}/${ctx.repo}`,
-    revision: ctx.sha,
-    created: ctx.time.toISOString()
+  const settings: StepSettings = {
+    push: opts.push,
+    pushByDigest: opts.pushByDigest,
+    platforms: opts.platforms,
+    buildArgs: opts.buildArgs,
+    driver: builder.driver,
+    workspace,
+    oci: {
+      source: `${opts.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${ctx.owner}/${ctx.repo}`,
+      revision: ctx.sha,
+      created: ctx.time.toISOString()
+    }
   }
-  log.info(
-    `${opts.dryRun ? 'Would build' : 'Building'} ${toBuild.join(', ')} ` +
-      `(${opts.push ? 'push' : 'no push: --load, children FROM the local tag'}) with builder ` +
-      `${builder.name} (${builder.driver} driver, BuildKit ${builder.buildkitVersion ?? 'unknown'})`
+  const common = { settings, gha, builder, branch, defaultBranch, once }
+  const dockerfiles = await mapLimit(toBuild, 4, n =>
+    readDockerfile(workspace, run.layers.get(n) as LayerConfig)
   )
-
-  const buildLayer = async (name: string, emit: (line: string) => void): Promise<boolean> => {
-    const l = layers.get(name) as LayerConfig
-    const r = result.layers[name]
-    const { versioned } = split(l)
-    maskSecrets(l, deps.mask ?? log.mask?.bind(log) ?? defaultMask, log)
-    const parents: Record<string, string> = {}
+  const steps: LayerStep[] = []
+  const inSession = new Set<string>()
+  for (const [i, name] of toBuild.entries()) {
+    const l = run.layers.get(name) as LayerConfig
+    const lost = l.from.find(p => toBuild.includes(p.layer) && !inSession.has(p.layer))
+    if (lost) {
+      skip(result.layers[name], lost.layer, deps.log)
+      continue
+    }
     try {
-      for (const p of l.from) parents[p.buildArg] = await parentRef(p.layer)
+      steps.push(await prepareLayer(run, l, dockerfiles[i], inSession, common))
+      inSession.add(name)
     } catch (e) {
-      Object.assign(r, { status: 'failed', error: (e as Error).message })
-      log.warning(`${name}: ${(e as Error).message}`)
-      return false
+      Object.assign(result.layers[name], { status: 'failed', error: (e as Error).message })
+      deps.log.warning(`${name}: ${(e as Error).message}`)
     }
-    const localDir = join(opts.runnerTemp, 'strata-cache', name)
-    const flags = cacheFlags(
-      l,
-      {
-        branch,
-        defaultBranch,
-        pushToDefault: ctx.isDefaultBranch,
-        push: opts.push,
-        localDir,
-        inlineRef: `${l.image}:${tagsOf(l).stable}`
-      },
-      {
-        ghaAvailable: gha.available,
-        ghaWhy: gha.why,
-        canExportCache: builder.canExportCache,
-        builder: builder.name
-      }
-    )
-    flags.notices.forEach(m => once(log.notice.bind(log), m))
-    flags.warnings.forEach(m => once(log.warning.bind(log), m))
-    const metadataFile = join(opts.runnerTemp, `strata-${name}-metadata.json`)
-    const argv = buildArgv({
-      layer: l,
-      parents,
-      tags: versioned,
+  }
+  return steps
+}
+
+interface Common {
+  settings: StepSettings
+  gha: { available: boolean; why?: string }
+  builder: BuilderInfo
+  branch: string
+  defaultBranch: string
+  /** Says a notice or warning once a run. */
+  once: (say: (m: string) => void, m: string) => void
+}
+
+/** One layer's step: its parents, cache flags (logged with why), target; its secrets masked. Throws what stops it. */
+async function prepareLayer(
+  run: Run,
+  l: LayerConfig,
+  dockerfile: { text: string; stages: number } | Error,
+  inSession: Set<string>,
+  c: Common
+): Promise<LayerStep> {
+  const { ctx, opts, deps } = run
+  if (dockerfile instanceof Error) throw dockerfile
+  run.dockerfiles.set(l.name, dockerfile.text)
+  const parents: Record<string, ParentSource> = {}
+  for (const p of l.from) {
+    parents[p.buildArg] = inSession.has(p.layer)
+      ? { layer: p.layer, inSession: true }
+      : { layer: p.layer, inSession: false, ref: await parentRef(run, p.layer) }
+  }
+  const d = run.plan.layers[l.name]
+  const flags = cacheFlags(
+    l,
+    {
+      branch: c.branch,
+      defaultBranch: c.defaultBranch,
+      pushToDefault: ctx.isDefaultBranch,
       push: opts.push,
-      platforms: opts.platforms,
-      buildArgs: opts.buildArgs,
-      oci,
-      metadataFile,
-      cache: flags,
-      builder: opts.builder,
-      driver: builder.driver
-    })
-    result.commands.push(['docker', ...argv])
-    emit(`docker ${quoteCommand(argv)}`)
-    const platforms = platformsOf(l, opts.platforms)
-    const kept = outputOf(opts.push, platforms, builder.driver) === 'cache'
-    if (kept) {
-      log.warning(
-        `${name}: built for ${platforms.join(', ')} without push: the ${builder.driver} driver cannot load ` +
-          'several platforms into the local engine, so the result stays in the build cache only ' +
-          `(push, or build one platform with the platforms input to get a local image)`
-      )
+      localDir: join(opts.runnerTemp, 'strata-cache', l.name),
+      inlineRef: d.stable,
+      stableRef: d.stable,
+      stages: dockerfile.stages
+    },
+    {
+      ghaAvailable: c.gha.available,
+      ghaWhy: c.gha.why,
+      canExportCache: c.builder.canExportCache,
+      builder: c.builder.name
     }
-    if (opts.dryRun) {
-      if (kept) cacheOnly.set(name, platforms)
-      else built.set(name, { ref: versioned[0] })
-      Object.assign(r, { status: 'built', ref: kept ? undefined : versioned[0] })
-      return true
-    }
-
-    const keys = l.cache.includes('local')
-      ? await localCacheKeys(workspace, l, branch, defaultBranch)
-      : undefined
-    if (keys) await localCache.restore(localDir, keys)
-    await rm(metadataFile, { force: true })
-    const run = await buildx.build(argv, { cwd: workspace, onLine: emit })
-    const { durationMs, cachedSteps, totalSteps, bytesPulled, bytesPushed } = run
-    Object.assign(r, { durationMs, cachedSteps, totalSteps, bytesPulled, bytesPushed })
-    if (run.exitCode !== 0 || (opts.push && !run.digest)) {
-      const error =
-        run.exitCode !== 0 ? describeBuildFailure(run.lastErrorLine, l.image) : 'buildx wrote no digest'
-      Object.assign(r, { status: 'failed', error })
-      return false
-    }
-    if (keys && (await swapLocalCache(localDir))) await localCache.save(localDir, keys.key)
-    if (kept) {
-      cacheOnly.set(name, platforms)
-      Object.assign(r, { status: 'built', ref: undefined })
-      return true
-    }
-    // Without push the child must use the local tag: a digest-pinned FROM goes to the registry.
-    const ref = opts.push ? `${versioned[0]}@${run.digest}` : versioned[0]
-    built.set(name, { ref, digest: run.digest })
-    Object.assign(r, { status: 'built', ref, digest: run.digest })
-    return true
-  }
-
-  // One group at a time in the log: the build that finds the log free streams live; one that
-  // starts while another holds it keeps its lines and prints its group when it gets the log.
-  let logHeld = false
-  const logQueue: (() => void)[] = []
-  const lockLog = async (): Promise<void> => {
-    if (!logHeld) logHeld = true
-    else await new Promise<void>(res => logQueue.push(res))
-  }
-  const unlockLog = (): void => {
-    const next = logQueue.shift()
-    if (next) next()
-    else logHeld = false
-  }
-  const inGroup = async (name: string): Promise<boolean> => {
-    if (!logHeld) {
-      logHeld = true
-      try {
-        return await log.group(`Build ${name}`, () => buildLayer(name, line => log.info(line)))
-      } finally {
-        unlockLog()
-      }
-    }
-    const lines: string[] = []
-    const ok = await buildLayer(name, line => lines.push(line))
-    await lockLog()
-    try {
-      await log.group(`Build ${name}`, async () => lines.forEach(line => log.info(line)))
-    } finally {
-      unlockLog()
-    }
-    return ok
-  }
-
-  // Parents first; a layer waits for its parents of this step without holding a slot.
-  let slots = SIDE_BY_SIDE
-  const waiting: (() => void)[] = []
-  const acquire = async (): Promise<void> => {
-    if (slots > 0) slots--
-    else await new Promise<void>(res => waiting.push(res))
-  }
-  const releaseSlot = (): void => {
-    const next = waiting.shift()
-    if (next) next()
-    else slots++
-  }
-  const outcomes = new Map<string, Promise<Outcome>>()
-  for (const name of toBuild) {
-    const l = layers.get(name) as LayerConfig
-    const parentsHere = l.from.map(p => p.layer).filter(p => outcomes.has(p))
-    outcomes.set(
-      name,
-      (async (): Promise<Outcome> => {
-        for (const p of parentsHere) {
-          const o = await (outcomes.get(p) as Promise<Outcome>)
-          if (!o.ok) {
-            const reason = `parent ${o.failedLayer} failed`
-            Object.assign(result.layers[name], { status: 'skipped', error: reason })
-            result.layers[name].reasons.push(reason)
-            log.warning(`${name}: not built: ${reason}`)
-            return o
-          }
-        }
-        await acquire()
-        try {
-          return (await inGroup(name)) ? { ok: true } : { ok: false, failedLayer: name }
-        } finally {
-          releaseSlot()
-        }
-      })()
+  )
+  flags.notices.forEach(m => c.once(deps.log.notice.bind(deps.log), m))
+  flags.warnings.forEach(m => c.once(deps.log.warning.bind(deps.log), m))
+  const { versioned, moving } = tagsOf(run, l, d)
+  const step = layerStep({ layer: l, versioned, moving, parents, cache: flags }, c.settings)
+  deps.log.info(`${l.name}: cache export ${flags.why}`)
+  if (step.output === 'cache') {
+    deps.log.warning(
+      `${l.name}: built for ${step.platforms.join(', ')} without push: the ${c.builder.driver} driver cannot load ` +
+        'several platforms into the local engine, so the result stays in the build cache only ' +
+        '(push, or build one platform with the platforms input to get a local image)'
     )
   }
-  await Promise.all(outcomes.values())
-  const firstFailed = toBuild.find(n => result.layers[n].status === 'failed')
-  if (firstFailed) {
-    result.failed = firstFailed
-    for (const n of toBuild.filter(n => result.layers[n].status === 'failed')) {
-      log.warning(`Layer ${n} failed: ${result.layers[n].error}`)
-    }
-    log.warning('No moving tag moved: a layer of this step failed.')
-    return finish()
-  }
+  maskSecrets(l, opts, deps)
+  return step
+}
 
-  // Every layer of this step succeeded: move the moving tags, side by side, without pulling.
-  if (opts.push) {
-    const moves = toBuild
-      .map(n => ({ name: n, moving: split(layers.get(n) as LayerConfig).moving }))
-      .filter(m => m.moving.length)
-    for (const m of moves) {
-      const source = result.layers[m.name].ref as string
-      const argv = ['buildx', 'imagetools', 'create', ...(opts.builder ? ['--builder', opts.builder] : [])]
-      argv.push(...m.moving.flatMap(t => ['--tag', t]), source)
-      result.commands.push(['docker', ...argv])
-      log.info(`${opts.dryRun ? 'Would move' : 'Moving'} ${m.moving.join(', ')} → ${source}`)
-      if (opts.dryRun) log.info(`docker ${quoteCommand(argv)}`)
+/** The plan's versioned and moving tags; a plan made before they were recorded gets them from the config. */
+function tagsOf(run: Run, l: LayerConfig, d: LayerDecision): { versioned: string[]; moving: string[] } {
+  if (d.versioned && d.moving) return { versioned: d.versioned, moving: d.moving }
+  const parents = parentLayers(run.config.layers)
+  return splitTags(
+    d.tags,
+    layerTags(l, run.ctx, { isLeaf: !parents.has(l.name), parents }).moving.map(t => `${l.image}:${t}`)
+  )
+}
+
+/** Every layer built: move the moving tags (all or nothing), or in a dry run say what would move. */
+async function moveTags(run: Run, steps: LayerStep[], before?: Promise<TagSnapshot>): Promise<void> {
+  const { opts, deps, result } = run
+  const built = Object.fromEntries(steps.map(s => [s.name, result.layers[s.name]]))
+  const moves = movesOf(steps, built)
+  if (opts.dryRun) {
+    for (const s of steps.filter(s => s.moving.length)) {
+      deps.log.info(`Would move ${s.moving.join(', ')} → ${result.layers[s.name].ref ?? s.tags[0]}`)
     }
-    if (!opts.dryRun) {
-      const moved = await Promise.allSettled(
-        moves.map(m => registry.retag(result.layers[m.name].ref as string, m.moving))
-      )
-      moved.forEach((o, i) => {
-        if (o.status === 'rejected') {
-          const name = moves[i].name
-          result.layers[name].error = `moving tags not moved: ${(o.reason as Error).message ?? o.reason}`
-          result.failed ??= name
-          log.warning(`${name}: ${result.layers[name].error}`)
-        }
-      })
-    }
+    return
   }
-  return finish()
+  for (const m of moves) deps.log.info(`Moving ${m.tags.join(', ')} → ${m.source}`)
+  if (!moves.length) return
+  const promotion = await promote(deps.registry, moves, (await before) ?? new Map(), deps.log)
+  if (promotion.failed) {
+    const { layer, error } = promotion.failed
+    const restored = promotion.restored.length ? `; put back: ${promotion.restored.join(', ')}` : ''
+    const left = promotion.leftMoved.length ? `; not put back: ${promotion.leftMoved.join(', ')}` : ''
+    result.layers[layer].error = `${error}${restored}${left}`
+    result.failed ??= layer
+    result.promotion = { restored: promotion.restored, leftMoved: promotion.leftMoved }
+  }
+}
+
+/** A parent this session does not build: the plan's pinned ref, else what the registry has. */
+function parentRef(run: Run, name: string): Promise<string> {
+  if (!run.refs.has(name)) run.refs.set(name, resolveParent(run, name))
+  return run.refs.get(name) as Promise<string>
+}
+
+async function resolveParent(run: Run, name: string): Promise<string> {
+  const l = run.layers.get(name) as LayerConfig
+  const d = run.plan.layers[name]
+  if (d && !d.build && d.ref) return d.ref
+  const stable =
+    d?.stable ??
+    `${l.image}:${layerTags(l, run.ctx, { isLeaf: !parentLayers(run.config.layers).has(name), parents: parentLayers(run.config.layers) }).stable}`
+  // Built by another job of this run: the tag its own step pushes, else the stable tag.
+  const candidates = d?.build ? [tagsOf(run, l, d).versioned[0], stable] : [stable]
+  for (const ref of candidates) {
+    if (!ref) continue
+    if (run.opts.dryRun) return ref
+    const info = await run.deps.registry.inspect(ref)
+    if (info) return `${ref}@${info.digest}`
+  }
+  throw new Error(
+    `parent layer "${name}" has no image: ${candidates.filter(Boolean).join(' and ')} not found in the registry; ` +
+      `build it first (force: ${name}) or let its own job push it`
+  )
+}
+
+/** The layer's Dockerfile and its `FROM` lines (SPEC 6: more than one makes a mode=max export pay). */
+async function readDockerfile(
+  workspace: string,
+  l: LayerConfig
+): Promise<{ text: string; stages: number } | Error> {
+  let text: string
+  try {
+    text = await readFile(join(workspace, l.dockerfile), 'utf8')
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message
+    return new Error(
+      `layer "${l.name}": cannot read its Dockerfile ${l.dockerfile}: ${why}; fix \`dockerfile\` in the config`
+    )
+  }
+  const { DockerfileParser } = await import('dockerfile-ast')
+  return { text, stages: DockerfileParser.parse(text).getFROMs().length }
 }
 
 async function inspect(buildx: Buildx, opts: BuildOptions, log: Logger): Promise<BuilderInfo> {
@@ -393,20 +365,20 @@ async function inspect(buildx: Buildx, opts: BuildOptions, log: Logger): Promise
   }
 }
 
-/** On a runner, a masked value never reaches the log; in a terminal there is no log to hide it from. */
-function defaultMask(secret: string): void {
-  if (process.env.GITHUB_ACTIONS === 'true') core.setSecret(secret)
-}
-
 /** Masks the values of a layer's environment-variable secrets, and says which are not set. */
-function maskSecrets(layer: LayerConfig, mask: (secret: string) => void, log: Logger): void {
+function maskSecrets(layer: LayerConfig, opts: BuildOptions, deps: BuildDeps): void {
+  // On a runner, a masked value never reaches the log; in a terminal there is no log to hide it from.
+  const mask =
+    deps.mask ??
+    deps.log.mask?.bind(deps.log) ??
+    ((v: string) => opts.env.GITHUB_ACTIONS === 'true' && core.setSecret(v))
   for (const s of layer.secrets) {
     const name = secretEnv(s)
     if (!name) continue
-    const value = process.env[name]
+    const value = opts.secretValues?.[name]
     if (value) mask(value)
     else {
-      log.warning(
+      deps.log.warning(
         `${layer.name}: secret ${name} is empty: the environment variable ${name} is not set, so the build gets no ` +
           `such secret (set it on the step: env: ${name}: \${{ secrets.${name} }})`
       )

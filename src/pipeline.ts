@@ -13,7 +13,7 @@ import { describeRange, diffRange, readEvent } from './core/event.js'
 import type { RunnerEnv } from './core/event.js'
 import type { Mode, PushSetting } from './core/inputs-parse.js'
 import { resolvePush } from './core/inputs-parse.js'
-import { decide, describePlan, followPlan, parsePlanInput } from './core/plan.js'
+import { decide, describePlan, followPlan, parsePlanInput, pinReused } from './core/plan.js'
 import type { PlatformDigest } from './core/merge.js'
 import { checkPlan } from './core/plan-check.js'
 import { layerTags, parentLayers } from './core/tags.js'
@@ -156,6 +156,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     runnerTemp: s.runnerTemp,
     env: s.buildEnv,
     workspace: s.workspace,
+    secretValues: process.env,
     ...(s.platform && { pushByDigest: true })
   }
   const build = await executePlan(planned.config, planned.plan, planned.ctx, opts, {
@@ -266,20 +267,17 @@ export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<Plan
     log.info(`External images: ${shown.join(', ')}`)
   }
   // A reused layer is pinned to the digest its stable tag had now, for the whole run.
-  for (const [name, d] of Object.entries(decided.layers)) {
-    const info = found[name]
-    if (!d.build && info) d.ref = `${stable[name]}@${info.digest}`
-  }
+  const pinned = pinReused(decided, Object.fromEntries(Object.entries(found).map(([n, i]) => [n, i?.digest])))
   const plan = deps.contentIds
     ? await applySameInputs(
-        decided,
+        pinned,
         config,
         ctx,
         layerMaterial(reads, decided.externals ?? {}),
         { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms },
         { registry: deps.registry, contentIds: deps.contentIds, log }
       )
-    : decided
+    : pinned
   describePlan(plan, config).forEach(l => log.info(l))
   return { config, ctx, range, changes, plan, push, reads }
 }

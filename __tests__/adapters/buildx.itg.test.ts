@@ -8,25 +8,36 @@ import {
   parseInspect,
   ProgressCounter
 } from '../../src/adapters/buildx.js'
+import type { BakeTarget } from '../../src/core/bake.js'
+import { bakeArgv, bakeDefinition } from '../../src/core/bake.js'
+import { BakeProgress } from '../../src/core/progress.js'
 import { classicDockerd, digestOf, makeWorkspace, uniqueRepo } from '../../__fixtures__/images/index.js'
 
 const buildx = createBuildx()
 
-function argv(ws: string, dockerfile: string, tag: string, extra: string[] = []): string[] {
-  return [
-    'buildx',
-    'build',
-    '--progress=plain',
-    '--file',
-    dockerfile,
-    '--metadata-file',
-    join(ws, `meta-${Math.random().toString(16).slice(2)}.json`),
-    '--tag',
-    tag,
-    ...extra,
-    '--push',
-    '.'
-  ]
+/** A one-target bake of `dockerfile` pushed as `tag`: its argv, written definition and progress. */
+async function bakeOne(
+  ws: string,
+  dockerfile: string,
+  tag: string,
+  extra: Partial<BakeTarget> = {}
+): Promise<{ argv: string[]; progress: BakeProgress }> {
+  const id = Math.random().toString(16).slice(2)
+  const file = join(ws, `bake-${id}.json`)
+  const target: BakeTarget = {
+    context: ws,
+    dockerfile: join(ws, dockerfile),
+    args: {},
+    tags: [tag],
+    labels: {},
+    'cache-from': [],
+    'cache-to': [],
+    output: ['type=image,push=true'],
+    ...extra
+  }
+  await writeFile(file, JSON.stringify(bakeDefinition({ t: target })))
+  const argv = bakeArgv({ file, metadataFile: join(ws, `meta-${id}.json`), targets: ['t'] })
+  return { argv, progress: new BakeProgress(['t']) }
 }
 
 test('version reads the buildx CLI plugin', async () => {
@@ -50,60 +61,67 @@ test('the default builder on the containerd image store can export cache, known 
   expect(await readFile(join(dir, 'calls'), 'utf8')).toBe('buildx inspect\n')
 })
 
-test('build pushes, reads the digest from the metadata file, counts cached steps', async () => {
+test('bake pushes, reads the digest from the metadata file; the progress counts cached steps', async () => {
   const ws = await makeWorkspace()
   const repo = uniqueRepo('adapter')
+  const one = await bakeOne(ws, 'Dockerfile.base', `${repo}:base-1`)
   const lines: string[] = []
-  const first = await buildx.build(argv(ws, 'Dockerfile.base', `${repo}:base-1`), {
+  const first = await buildx.bake(one.argv, {
     cwd: ws,
-    onLine: l => lines.push(l)
+    onLine: l => (lines.push(l), one.progress.add(l))
   })
   expect(first.exitCode).toBe(0)
-  expect(first.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
-  expect(await digestOf(`${repo}:base-1`)).toBe(first.digest)
-  expect(first.totalSteps).toBe(3) // COPY busybox, RUN --install, COPY base.txt
+  expect(first.digests.t).toMatch(/^sha256:[0-9a-f]{64}$/)
+  expect(await digestOf(`${repo}:base-1`)).toBe(first.digests.t)
+  expect(one.progress.counter('t').total).toBe(3) // COPY busybox, RUN --install, COPY base.txt
   // busybox steps may be cached by earlier tests on this engine; base.txt is new each run.
-  expect(first.cachedSteps).toBeLessThan(3)
-  expect(first.lastErrorLine).toBeUndefined()
+  expect(one.progress.counter('t').cached).toBeLessThan(3)
+  expect(one.progress.exportOf('t')).toEqual({ state: 'done', digest: first.digests.t })
   expect(first.durationMs).toBeGreaterThan(0)
   expect(lines.some(l => l.includes('RUN ["/bin/busybox","--install","-s","/bin"]'))).toBe(true)
 
-  const again = await buildx.build(argv(ws, 'Dockerfile.base', `${repo}:base-2`), { cwd: ws })
+  const two = await bakeOne(ws, 'Dockerfile.base', `${repo}:base-2`)
+  const again = await buildx.bake(two.argv, { cwd: ws, onLine: l => two.progress.add(l) })
   expect(again.exitCode).toBe(0)
-  expect(again.cachedSteps).toBe(3)
-  expect(again.totalSteps).toBe(3)
+  // Every step cached (a step BuildKit shares with another session may show twice).
+  expect(two.progress.counter('t').total).toBeGreaterThanOrEqual(3)
+  expect(two.progress.counter('t').cached).toBe(two.progress.counter('t').total)
 })
 
 test('a failing RUN is recorded, not thrown, with its last error line', async () => {
   const ws = await makeWorkspace()
   const repo = uniqueRepo('adapter')
-  const base = await buildx.build(argv(ws, 'Dockerfile.base', `${repo}:base`), { cwd: ws })
-  expect(base.exitCode).toBe(0)
-  const run = await buildx.build(
-    argv(ws, 'Dockerfile.fail', `${repo}:fail`, ['--build-arg', `BASE_IMAGE=${repo}:base@${base.digest}`]),
-    { cwd: ws }
-  )
+  const base = await bakeOne(ws, 'Dockerfile.base', `${repo}:base`)
+  const built = await buildx.bake(base.argv, { cwd: ws })
+  expect(built.exitCode).toBe(0)
+  const fail = await bakeOne(ws, 'Dockerfile.fail', `${repo}:fail`, {
+    args: { BASE_IMAGE: `${repo}:base@${built.digests.t}` }
+  })
+  const run = await buildx.bake(fail.argv, { cwd: ws, onLine: l => fail.progress.add(l) })
   expect(run.exitCode).not.toBe(0)
-  expect(run.digest).toBeUndefined()
-  expect(run.lastErrorLine).toMatch(/^ERROR: .*did not complete successfully: exit code: 1/)
-  expect(describeBuildFailure(run.lastErrorLine, repo)).toBe(`buildx failed with: ${run.lastErrorLine}`)
+  expect(run.digests).toEqual({})
+  expect(fail.progress.lastError).toMatch(/^ERROR: .*did not complete successfully: exit code: 1/)
+  expect(fail.progress.errorDockerfile).toBe('Dockerfile.fail')
+  expect(describeBuildFailure(fail.progress.lastError, repo)).toBe(
+    `buildx failed with: ${fail.progress.lastError}`
+  )
   expect(await digestOf(`${repo}:fail`)).toBeUndefined()
 })
 
 test('a denied push says to log in (htpasswd registry, no login), and packages: write on GHCR', async () => {
   const ws = await makeWorkspace()
   const repo = `localhost:5001/strata-test/denied-${Math.random().toString(16).slice(2, 10)}`
-  const run = await buildx.build(argv(ws, 'Dockerfile.copy', `${repo}:x`), { cwd: ws })
+  const one = await bakeOne(ws, 'Dockerfile.copy', `${repo}:x`)
+  const run = await buildx.bake(one.argv, { cwd: ws, onLine: l => one.progress.add(l) })
   expect(run.exitCode).not.toBe(0)
-  expect(run.lastErrorLine).toContain('401 Unauthorized')
-  const local = describeBuildFailure(run.lastErrorLine, repo)
-  expect(local).toContain(`buildx failed with: ${run.lastErrorLine}`)
+  const last = one.progress.lastError
+  expect(last).toContain('401 Unauthorized')
+  const local = describeBuildFailure(last, repo)
+  expect(local).toContain(`buildx failed with: ${last}`)
   expect(local).toContain('log in to localhost:5001')
   expect(local).toContain('docker login localhost:5001')
   // The same denial for a GHCR image names the missing permission.
-  expect(describeBuildFailure(run.lastErrorLine, 'ghcr.io/acme/sindri')).toContain(
-    '`permissions: packages: write`'
-  )
+  expect(describeBuildFailure(last, 'ghcr.io/acme/sindri')).toContain('`permissions: packages: write`')
 })
 
 describe('the docker driver without the containerd image store', () => {
@@ -121,15 +139,12 @@ describe('the docker driver without the containerd image store', () => {
 
     const ws = await makeWorkspace()
     const repo = uniqueRepo('classic')
-    const run = await classic.build(
-      argv(ws, 'Dockerfile.copy', `${repo}:x`, [
-        '--cache-to',
-        `type=registry,ref=${repo}:cache,ignore-error=true`
-      ]),
-      { cwd: ws }
-    )
+    const one = await bakeOne(ws, 'Dockerfile.copy', `${repo}:x`, {
+      'cache-to': [`type=registry,ref=${repo}:cache,ignore-error=true`]
+    })
+    const run = await classic.bake(one.argv, { cwd: ws, onLine: l => one.progress.add(l) })
     expect(run.exitCode).not.toBe(0)
-    expect(run.lastErrorLine).toBe('ERROR: Cache export is not supported for the docker driver.')
+    expect(one.progress.lastError).toBe('ERROR: Cache export is not supported for the docker driver.')
   })
 })
 

@@ -51,6 +51,10 @@ beforeAll(async () => {
       'RUN ["/bin/busybox", "echo", "::error::in-a-step-name"]'
     ].join('\n')
   )
+  await writeFile(
+    join(work, 'bake.json'),
+    JSON.stringify({ target: { hostile: { context: '.', dockerfile: 'Dockerfile', 'no-cache': true } } })
+  )
 })
 afterAll(async () => rm(work, { recursive: true, force: true }))
 
@@ -69,9 +73,9 @@ test('hostile buildx output runs no workflow command; the build still reads as i
   const log = createActionsLogger()
   const buildx = createBuildx()
   const run = await log.group('Build hostile', () =>
-    buildx.build(['buildx', 'build', '--progress=plain', '--no-cache', '--file', 'Dockerfile', '.'], {
+    buildx.bake(['buildx', 'bake', '--progress=plain', '--file', 'bake.json', 'hostile'], {
       cwd: work,
-      onLine: line => log.info(line)
+      onLine: (line: string) => log.info(line)
     })
   )
   log.warning(`layer hostile: ${PRINTED[0]}`)

@@ -3,9 +3,11 @@ import type { CacheContext, CacheFeatures } from '../../src/core/cache-flags.js'
 import type { CacheKind, LayerConfig } from '../../src/core/types.js'
 import { layer as baseLayer } from '../../__fixtures__/layers.js'
 
-// Only the cache kinds matter here.
-const layer = (name: string, cache: CacheKind[]): LayerConfig =>
-  baseLayer(name, { dockerfile: 'Dockerfile', cache })
+// Only the cache kinds matter here; `listed`: written in the config (mode=max exports as listed).
+const layer = (name: string, cache: CacheKind[], listed = true): LayerConfig => ({
+  ...baseLayer(name, { dockerfile: 'Dockerfile', cache }),
+  ...(listed && { cacheListed: true })
+})
 
 const GHA: CacheFeatures = { ghaAvailable: true, canExportCache: true }
 const NO_GHA: CacheFeatures = {
@@ -26,7 +28,7 @@ test.each<[number, CacheKind[], CacheContext, CacheFeatures, string[], string[]]
     PR,
     GHA,
     ['type=gha,scope=app-feat-x', 'type=gha,scope=app-main', `type=registry,ref=${IMG}:cache-app`],
-    ['type=gha,scope=app-feat-x,mode=max,ignore-error=true']
+    ['type=inline,ignore-error=true', 'type=gha,scope=app-feat-x,mode=max,ignore-error=true']
   ],
   [
     2,
@@ -35,6 +37,7 @@ test.each<[number, CacheKind[], CacheContext, CacheFeatures, string[], string[]]
     GHA,
     ['type=gha,scope=app-main', `type=registry,ref=${IMG}:cache-app`],
     [
+      'type=inline,ignore-error=true',
       'type=gha,scope=app-main,mode=max,ignore-error=true',
       `type=registry,ref=${IMG}:cache-app,mode=max,ignore-error=true`
     ]
@@ -45,7 +48,7 @@ test.each<[number, CacheKind[], CacheContext, CacheFeatures, string[], string[]]
     MAIN_PUSH,
     NO_GHA,
     [`type=registry,ref=${IMG}:cache-app`],
-    [`type=registry,ref=${IMG}:cache-app,mode=max,ignore-error=true`]
+    ['type=inline,ignore-error=true', `type=registry,ref=${IMG}:cache-app,mode=max,ignore-error=true`]
   ],
   [
     4,
@@ -74,7 +77,7 @@ test.each<[number, CacheKind[], CacheContext, CacheFeatures, string[], string[]]
     { ...PR, localDir: '/tmp/c/app' },
     GHA,
     ['type=local,src=/tmp/c/app'],
-    ['type=local,dest=/tmp/c/app-new,mode=max,ignore-error=true']
+    ['type=inline,ignore-error=true', 'type=local,dest=/tmp/c/app-new,mode=max,ignore-error=true']
   ],
   [
     7,
@@ -85,19 +88,64 @@ test.each<[number, CacheKind[], CacheContext, CacheFeatures, string[], string[]]
     ['type=inline,ignore-error=true']
   ],
   [8, [], MAIN_PUSH, GHA, [], []],
-  [9, ['registry'], { ...PR, branch: undefined }, GHA, [`type=registry,ref=${IMG}:cache-app`], []],
+  [
+    9,
+    ['registry'],
+    { ...PR, branch: undefined },
+    GHA,
+    [`type=registry,ref=${IMG}:cache-app`],
+    ['type=inline,ignore-error=true']
+  ],
   [
     10,
     ['gha'],
     { ...MAIN_PUSH, branch: undefined },
     GHA,
     ['type=gha,scope=app-main'],
-    ['type=gha,scope=app-main,mode=max,ignore-error=true']
+    ['type=inline,ignore-error=true', 'type=gha,scope=app-main,mode=max,ignore-error=true']
   ]
 ])('[%d] cache %j in %j with %j → from, to', (_id, kinds, ctx, features, from, to) => {
   const flags = cacheFlags(layer('app', kinds), ctx, features)
   expect(flags.from).toEqual(from)
   expect(flags.to).toEqual(to)
+})
+
+// SPEC 6: a mode=max export must hold what the pushed image does not (kinds not listed in the config).
+const STABLE = `${IMG}:app-stable`
+test.each<[number, CacheContext, number, string[], string[], string]>([
+  [
+    1,
+    { ...MAIN_PUSH, stableRef: STABLE, inlineRef: STABLE },
+    1,
+    [`type=registry,ref=${STABLE}`, 'type=gha,scope=app-main', `type=registry,ref=${IMG}:cache-app`],
+    ['type=inline,ignore-error=true'],
+    'inline (single-stage Dockerfile: the pushed image holds its cache inline, no mode=max export)'
+  ],
+  [
+    2,
+    { ...MAIN_PUSH, stableRef: STABLE, inlineRef: STABLE },
+    3,
+    [`type=registry,ref=${STABLE}`, 'type=gha,scope=app-main', `type=registry,ref=${IMG}:cache-app`],
+    [
+      'type=inline,ignore-error=true',
+      'type=gha,scope=app-main,mode=max,ignore-error=true',
+      `type=registry,ref=${IMG}:cache-app,mode=max,ignore-error=true`
+    ],
+    'inline, gha mode=max, registry mode=max (multi-stage Dockerfile (3 FROM): mode=max keeps the intermediate stages)'
+  ],
+  [
+    3,
+    { ...NO_PUSH, stableRef: STABLE, inlineRef: STABLE },
+    1,
+    [`type=registry,ref=${STABLE}`, 'type=gha,scope=app-main', `type=registry,ref=${IMG}:cache-app`],
+    ['type=gha,scope=app-main,mode=max,ignore-error=true'],
+    'gha mode=max (not pushed: no image carries the cache)'
+  ]
+])('[%d] default cache kinds in %j, %d FROM → from, to, why', (_id, ctx, stages, from, to, why) => {
+  const flags = cacheFlags(layer('app', ['gha', 'registry'], false), { ...ctx, stages }, GHA)
+  expect(flags.from).toEqual(from)
+  expect(flags.to).toEqual(to)
+  expect(flags.why).toBe(why)
 })
 
 test('every cache-to carries ignore-error=true', () => {

@@ -160,6 +160,7 @@ describe('parseConfig: valid configs', () => {
         ...common,
         buildArgs: { A: '1', B: 'three', C: 'true' },
         cache: ['local', 'inline'],
+        cacheListed: true,
         labels: { team: 'core' },
         target: 'runtime'
       }),
@@ -169,6 +170,7 @@ describe('parseConfig: valid configs', () => {
         image: 'registry.local:5000/team/app',
         buildArgs: { A: '1', B: 'two' },
         cache: ['registry'],
+        cacheListed: true,
         labels: { team: 'core', tier: 'web' },
         tags: ['{branch}-{sha7}', 'v{version}', '{date}-{timestamp}'],
         stableTag: '{layer}-current'

@@ -1,6 +1,9 @@
-// docker buildx: version, builder features, and one build run with its progress counted.
+// docker buildx: version, builder features, and one bake session (its progress is read by core/progress.ts).
 import { readFile } from 'node:fs/promises'
 import * as exec from '@actions/exec'
+import { registryHost } from '../core/image-ref.js'
+
+export { ProgressCounter } from '../core/progress.js'
 
 export interface BuilderInfo {
   name: string
@@ -11,23 +14,11 @@ export interface BuilderInfo {
   canExportCache: boolean
 }
 
-export interface BuildRun {
+export interface BakeRun {
   exitCode: number
-  /** containerimage.digest from the metadata file (`sha256:…`), when the build produced one. */
-  digest?: string
-  /** Steps (`[n/m] …` vertices) that came from cache, and all steps. */
-  cachedSteps: number
-  totalSteps: number
-  /** The last `ERROR:` line of the build (else its last stderr line). */
-  lastErrorLine?: string
   durationMs: number
-  /** Bytes of the blobs this build fetched from registries (parents, cache), each blob once. */
-  bytesPulled?: number
-  /**
-   * Bytes pushed, where the progress shows them: only the docker driver without the containerd
-   * image store pushes with the engine and prints sizes; BuildKit's own push prints none (undefined).
-   */
-  bytesPushed?: number
+  /** Per target, from bake's `--metadata-file` (written only when every target succeeded). */
+  digests: Record<string, string>
 }
 
 export interface Buildx {
@@ -35,8 +26,8 @@ export interface Buildx {
   version(): Promise<string>
   /** Memoized per builder: asking early (side by side with the plan's look-ups) makes the later ask free. */
   inspectBuilder(name?: string): Promise<BuilderInfo>
-  /** Runs `docker <argv>` (argv from core/buildx-args.ts); never throws on a failed build: read exitCode. */
-  build(argv: string[], opts?: { cwd?: string; onLine?: (line: string) => void }): Promise<BuildRun>
+  /** Runs `docker <argv>` (argv from core/bake.ts), every output line to onLine; never throws on a failed build. */
+  bake(argv: string[], opts?: { cwd?: string; onLine?: (line: string) => void }): Promise<BakeRun>
 }
 
 export interface BuildxOptions {
@@ -86,38 +77,34 @@ export function createBuildx(opts: BuildxOptions = {}): Buildx {
       return inspected.get(key) as Promise<BuilderInfo>
     },
 
-    async build(argv, o = {}) {
-      const progress = new ProgressCounter()
-      let lastError: string | undefined
-      let lastStderr: string | undefined
+    async bake(argv, o = {}) {
       const started = Date.now()
-      const onLine = (line: string): void => {
-        progress.add(line)
-        if (line.startsWith('ERROR:')) lastError = line
-        if (line.trim()) lastStderr = line
-        o.onLine?.(line)
-      }
       const exitCode = await exec.exec(docker, argv, {
         cwd: o.cwd,
         env,
         silent: true,
         ignoreReturnCode: true,
-        listeners: { stdline: onLine, errline: onLine }
+        listeners: { stdline: line => o.onLine?.(line), errline: line => o.onLine?.(line) }
       })
       const durationMs = Date.now() - started
-      const metadataFile = argv[argv.indexOf('--metadata-file') + 1]
-      const digest = argv.includes('--metadata-file') ? await readDigest(metadataFile) : undefined
-      return {
-        exitCode,
-        digest,
-        cachedSteps: progress.cached,
-        totalSteps: progress.total,
-        lastErrorLine: exitCode === 0 ? undefined : (lastError ?? lastStderr),
-        durationMs,
-        bytesPulled: progress.bytesPulled,
-        bytesPushed: progress.bytesPushed
-      }
+      const i = argv.indexOf('--metadata-file')
+      return { exitCode, durationMs, digests: i >= 0 ? await readBakeDigests(argv[i + 1]) : {} }
     }
+  }
+}
+
+/** target → containerimage.digest of bake's metadata file; empty when it is missing (a failed session). */
+async function readBakeDigests(file: string): Promise<Record<string, string>> {
+  try {
+    const meta = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
+    const out: Record<string, string> = {}
+    for (const [target, m] of Object.entries(meta)) {
+      const digest = (m as Record<string, unknown> | null)?.['containerimage.digest']
+      if (typeof digest === 'string') out[target] = digest
+    }
+    return out
+  } catch {
+    return {}
   }
 }
 
@@ -137,68 +124,6 @@ export function parseInspect(text: string): Omit<BuilderInfo, 'canExportCache'> 
   }
 }
 
-// A size as the plain progress prints it (`946B`, `3.50kB`, `64.02MB`): decimal units, 2 decimals.
-const SIZE = String.raw`(\d+(?:\.\d+)?)(B|kB|MB|GB|TB)`
-const UNIT: Record<string, number> = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 }
-// `<current>`, `<current> / <total>` or `/ <total>` (a zero current is not printed), then time, done.
-const AMOUNT = String.raw`(?: ${SIZE})?(?: / ${SIZE})?(?: \d+(?:\.\d+)?s)?(?: done)?\s*$`
-// A blob fetched from a registry: a parent's layers under its FROM step, cache blobs under the
-// step they serve (`#5 sha256:<hex> 15.73MB / 64.02MB 0.2s`, then `… 64.02MB / 64.02MB 0.5s done`).
-const PULL = new RegExp(String.raw`^#\d+ sha256:([0-9a-f]{64})${AMOUNT}`)
-// The engine's own push (docker driver, classic image store): `#8 pushing layer ede921545ab2 5.64MB / 6.00MB 0.3s`.
-const PUSH = new RegExp(String.raw`^#\d+ pushing layer ([0-9a-f]{12})${AMOUNT}`)
-
-const bytesOf = (n?: string, unit?: string): number => (n && unit ? Math.round(Number(n) * UNIT[unit]) : 0)
-
-/**
- * Reads `--progress=plain` output: `[n/m]` steps and the ones reported `CACHED`, and the bytes
- * pulled and pushed, each blob counted once at the largest size shown for it.
- */
-export class ProgressCounter {
-  private steps = new Set<string>()
-  private cachedIds = new Set<string>()
-  private pulled = new Map<string, number>()
-  private pushed = new Map<string, number>()
-
-  add(line: string): void {
-    const step = /^#(\d+) \[(?:[^\]]* )?\d+\/\d+\] /.exec(line)
-    if (step) this.steps.add(step[1])
-    const cached = /^#(\d+) CACHED\s*$/.exec(line)
-    if (cached) this.cachedIds.add(cached[1])
-    for (const [re, seen] of [
-      [PULL, this.pulled],
-      [PUSH, this.pushed]
-    ] as const) {
-      const m = re.exec(line)
-      if (!m) continue
-      const size = Math.max(bytesOf(m[2], m[3]), bytesOf(m[4], m[5]))
-      if (size > 0) seen.set(m[1], Math.max(size, seen.get(m[1]) ?? 0))
-    }
-  }
-
-  get total(): number {
-    return this.steps.size
-  }
-
-  get cached(): number {
-    return [...this.steps].filter(id => this.cachedIds.has(id)).length
-  }
-
-  /** Always a number: BuildKit prints every blob it fetches, with its size. */
-  get bytesPulled(): number {
-    return sum(this.pulled)
-  }
-
-  /** Undefined when no push line showed a size (BuildKit's own push prints none). */
-  get bytesPushed(): number | undefined {
-    return this.pushed.size ? sum(this.pushed) : undefined
-  }
-}
-
-function sum(sizes: Map<string, number>): number {
-  return [...sizes.values()].reduce((a, b) => a + b, 0)
-}
-
 /**
  * `buildx failed with: <line>`, plus what to do when the registry denied the push:
  * GHCR needs `packages: write`; elsewhere the job must log in first.
@@ -213,7 +138,7 @@ export function describeBuildFailure(lastErrorLine: string | undefined, image: s
   ) {
     return message
   }
-  const registry = registryOf(image)
+  const registry = registryHost(image)
   if (registry === 'ghcr.io') {
     return (
       `${message}\nThe push to ${image} was denied: give the job \`permissions: packages: write\` ` +
@@ -223,22 +148,8 @@ export function describeBuildFailure(lastErrorLine: string | undefined, image: s
   return `${message}\nThe push to ${image} was denied: log in to ${registry} before Strata runs (docker/login-action, or \`docker login ${registry}\`) with an account that may push there.`
 }
 
-export function registryOf(image: string): string {
-  const first = image.split('/')[0]
-  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
-    ? first
-    : 'docker.io'
-}
-
-async function readDigest(file: string): Promise<string | undefined> {
-  try {
-    const meta = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
-    const digest = meta['containerimage.digest']
-    return typeof digest === 'string' ? digest : undefined
-  } catch {
-    return undefined
-  }
-}
+/** @deprecated registryHost of core/image-ref.ts; kept until the registry adapter stops importing it. */
+export const registryOf = registryHost
 
 /** The last non-blank line of a process's output, for one-line error messages. */
 export function lastLine(text: string): string {

@@ -1,9 +1,7 @@
 // GHCR through the GitHub Packages API, for mode: cleanup: every version of a container package
 // (a version is one digest, with its tags and creation time) and delete a version. The registry's
 // own API cannot delete on ghcr.io; this one can, with a token that has `packages: write`.
-import { getOctokit } from '@actions/github'
-import { retry } from '@octokit/plugin-retry'
-import { throttling } from '@octokit/plugin-throttling'
+import type { getOctokit } from '@actions/github'
 
 export interface PackageVersion {
   id: number
@@ -56,23 +54,33 @@ interface ApiVersion {
 export function createGhcrPackages(opts: GhcrPackagesOptions): GhcrPackages {
   const { owner, packageName } = ghcrPackage(opts.image)
   const baseUrl = (opts.apiUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '')
-  const octokit: Octokit = getOctokit(
-    opts.token,
-    {
-      baseUrl,
-      retry: { retryAfterBaseValue: opts.retryAfterBaseMs ?? 1000 },
-      throttle: {
-        enabled: opts.throttle ?? true,
-        // Bottleneck groups are shared by every client of the process, keyed by id.
-        id: `strata-ghcr-${Math.random().toString(36).slice(2)}`,
-        // Wait out a rate limit twice, then give up: nothing loops forever.
-        onRateLimit: (_after: number, _o: unknown, _k: unknown, count: number) => count < 2,
-        onSecondaryRateLimit: (_after: number, _o: unknown, _k: unknown, count: number) => count < 2
-      }
-    },
-    retry,
-    throttling
-  )
+  // Octokit loads on the first request (mode cleanup only), not when the action starts.
+  let client: Promise<Octokit> | undefined
+  const octokit = (): Promise<Octokit> => (client ??= createOctokit())
+  const createOctokit = async (): Promise<Octokit> => {
+    const [{ getOctokit }, { retry }, { throttling }] = await Promise.all([
+      import('@actions/github'),
+      import('@octokit/plugin-retry'),
+      import('@octokit/plugin-throttling')
+    ])
+    return getOctokit(
+      opts.token,
+      {
+        baseUrl,
+        retry: { retryAfterBaseValue: opts.retryAfterBaseMs ?? 1000 },
+        throttle: {
+          enabled: opts.throttle ?? true,
+          // Bottleneck groups are shared by every client of the process, keyed by id.
+          id: `strata-ghcr-${Math.random().toString(36).slice(2)}`,
+          // Wait out a rate limit twice, then give up: nothing loops forever.
+          onRateLimit: (_after: number, _o: unknown, _k: unknown, count: number) => count < 2,
+          onSecondaryRateLimit: (_after: number, _o: unknown, _k: unknown, count: number) => count < 2
+        }
+      },
+      retry,
+      throttling
+    )
+  }
   const state: GhcrPackages['owner'] = { name: owner }
   const pkg = encodeURIComponent(packageName)
   const path = (kind: 'orgs' | 'users'): string => `/${kind}/${owner}/packages/container/${pkg}/versions`
@@ -84,7 +92,7 @@ export function createGhcrPackages(opts: GhcrPackagesOptions): GhcrPackages {
     for (let page = 1; url; page++) {
       if (seen.has(url)) throw new Error(`listing versions of ${opts.image}: page ${page} repeats ${url}`)
       seen.add(url)
-      const res = await octokit.request({ method: 'GET', url })
+      const res = await (await octokit()).request({ method: 'GET', url })
       if (!Array.isArray(res.data)) {
         throw new Error(`listing versions of ${opts.image}: page ${page} is not a list of versions`)
       }
@@ -139,7 +147,7 @@ export function createGhcrPackages(opts: GhcrPackagesOptions): GhcrPackages {
     const kind = state.kind
     if (!kind) throw new Error(`deleting a version of ${opts.image}: list the versions first`)
     try {
-      await octokit.request({ method: 'DELETE', url: `${baseUrl}${path(kind)}/${id}` })
+      await (await octokit()).request({ method: 'DELETE', url: `${baseUrl}${path(kind)}/${id}` })
     } catch (e) {
       if (status(e) === 404) return // already gone: what we wanted
       throw new Error(explain(e, `deleting version ${id} of ${opts.image}`))

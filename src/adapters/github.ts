@@ -1,9 +1,7 @@
 // GitHub's REST API: changed files of a pull request or a comparison (SPEC 3), through Octokit's
 // throttling and retry plugins. Lists are fetched page 1 first, then the remaining pages side by side
 // once the Link header tells how many there are: a 3000-file pull request is 30 page calls.
-import { getOctokit } from '@actions/github'
-import { retry } from '@octokit/plugin-retry'
-import { throttling } from '@octokit/plugin-throttling'
+import type { getOctokit } from '@actions/github'
 import { API_FILE_LIMIT, isTruncated } from '../core/changes.js'
 import { mapLimit } from '../core/limit.js'
 import type { ChangedFile, FileStatus, Logger } from '../core/types.js'
@@ -109,28 +107,38 @@ export function createGitHub(opts: GitHubOptions): GitHubClient {
       return again
     }
 
-  const octokit = getOctokit(
-    opts.token,
-    {
-      baseUrl: apiUrl,
-      throttle: {
-        // Bottleneck groups are shared by every client of the process, keyed by id.
-        id: `strata-${Math.random().toString(36).slice(2)}`,
-        retryAfterBaseValue: opts.rateLimitMsPerSecond ?? 1000,
-        onRateLimit: onLimit('primary'),
-        onSecondaryRateLimit: onLimit('secondary')
+  // Octokit and its plugins load on the first request, not before the run's first log line.
+  let client: Promise<ReturnType<typeof getOctokit>> | undefined
+  const octokit = (): Promise<ReturnType<typeof getOctokit>> => (client ??= createOctokit())
+  const createOctokit = async (): Promise<ReturnType<typeof getOctokit>> => {
+    const [{ getOctokit }, { retry }, { throttling }] = await Promise.all([
+      import('@actions/github'),
+      import('@octokit/plugin-retry'),
+      import('@octokit/plugin-throttling')
+    ])
+    return getOctokit(
+      opts.token,
+      {
+        baseUrl: apiUrl,
+        throttle: {
+          // Bottleneck groups are shared by every client of the process, keyed by id.
+          id: `strata-${Math.random().toString(36).slice(2)}`,
+          retryAfterBaseValue: opts.rateLimitMsPerSecond ?? 1000,
+          onRateLimit: onLimit('primary'),
+          onSecondaryRateLimit: onLimit('secondary')
+        },
+        retry: { retries, retryAfterBaseValue: opts.retryBaseMs ?? 1000 },
+        log: {
+          debug: () => {},
+          info: () => {},
+          warn: (m: string) => log?.info(m),
+          error: (m: string) => log?.info(m)
+        }
       },
-      retry: { retries, retryAfterBaseValue: opts.retryBaseMs ?? 1000 },
-      log: {
-        debug: () => {},
-        info: () => {},
-        warn: (m: string) => log?.info(m),
-        error: (m: string) => log?.info(m)
-      }
-    },
-    throttling,
-    retry
-  )
+      throttling,
+      retry
+    )
+  }
 
   /**
    * Page 1, then the other pages side by side; `files` picks the file list out of a page. Files never
@@ -143,7 +151,8 @@ export function createGitHub(opts: GitHubOptions): GitHubClient {
     files: (data: unknown) => ApiFile[],
     maxFiles: number
   ): Promise<{ files: ChangedFile[]; first: unknown }> {
-    const get = (page: number) => octokit.request(route, { ...params, per_page: PER_PAGE, page })
+    const get = async (page: number) =>
+      (await octokit()).request(route, { ...params, per_page: PER_PAGE, page })
     const first = await get(1)
     const full = files(first.data).length >= PER_PAGE
     const last = full ? Math.min(lastPage(first.headers.link), Math.ceil(maxFiles / PER_PAGE)) : 1
@@ -184,11 +193,11 @@ export function createGitHub(opts: GitHubOptions): GitHubClient {
       return list
     },
     async defaultBranch(owner, repo) {
-      const { data } = await octokit.rest.repos.get({ owner, repo })
+      const { data } = await (await octokit()).rest.repos.get({ owner, repo })
       return data.default_branch
     },
     async pullState(owner, repo, number) {
-      const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: number })
+      const { data } = await (await octokit()).rest.pulls.get({ owner, repo, pull_number: number })
       return {
         state: data.state as 'open' | 'closed',
         merged: data.merged === true,

@@ -26,6 +26,10 @@ export interface CacheContext {
   localDir?: string
   /** `image:tag` that carries inline cache (the stable tag), read back with `inline`. */
   inlineRef?: string
+  /** `image:stable-tag`: the first cache source of every layer (pushed images carry inline cache). */
+  stableRef?: string
+  /** `FROM` lines of the layer's Dockerfile (more than one: intermediate stages worth a mode=max export). */
+  stages?: number
 }
 
 export interface CacheFlags {
@@ -34,18 +38,25 @@ export interface CacheFlags {
   /** Log once per run (the caller de-duplicates across layers). */
   notices: string[]
   warnings: string[]
+  /** The exports that run and why, for the plan log (`inline; no mode=max: …`). */
+  why: string
 }
 
 export function cacheFlags(layer: LayerConfig, ctx: CacheContext, features: CacheFeatures): CacheFlags {
   const kinds = new Set(layer.cache)
-  const out: CacheFlags = { from: [], to: [], notices: [], warnings: [] }
+  const out: CacheFlags = { from: [], to: [], notices: [], warnings: [], why: '' }
   const L = layer.name
   const B = ctx.branch || ctx.defaultBranch
   const D = ctx.defaultBranch
   const exportable = features.canExportCache
+  // SPEC 6: a mode=max export must hold what the pushed image does not.
+  const max = maxExport(layer, ctx)
   const to = (spec: string): void => {
-    if (exportable) out.to.push(`${spec},ignore-error=true`)
+    if (exportable && (max.wanted || !spec.includes('mode=max'))) out.to.push(`${spec},ignore-error=true`)
   }
+  // `cache: []` turns every cache off, the stable image's inline cache too.
+  const any = layer.cache.length > 0
+  if (ctx.stableRef && any) out.from.push(`type=registry,ref=${ctx.stableRef}`)
 
   if (kinds.has('gha')) {
     if (features.ghaAvailable) {
@@ -69,10 +80,12 @@ export function cacheFlags(layer: LayerConfig, ctx: CacheContext, features: Cach
     // buildx appends to a local cache forever; write a fresh copy that replaces the old one.
     to(`type=local,dest=${ctx.localDir}-new,mode=max`)
   }
-  const inline = kinds.has('inline') || (!exportable && layer.cache.length > 0)
+  // Pushed images carry inline cache: the next run's first cache source is this image.
+  const inline = kinds.has('inline') || (any && (!exportable || ctx.push))
   if (inline) {
-    if (ctx.inlineRef) out.from.push(`type=registry,ref=${ctx.inlineRef}`)
-    out.to.push('type=inline,ignore-error=true')
+    const ref = ctx.inlineRef && `type=registry,ref=${ctx.inlineRef}`
+    if (ref && !out.from.includes(ref)) out.from.push(ref)
+    out.to.unshift('type=inline,ignore-error=true')
   }
   if (!exportable && layer.cache.some(k => k !== 'inline')) {
     out.warnings.push(
@@ -81,7 +94,25 @@ export function cacheFlags(layer: LayerConfig, ctx: CacheContext, features: Cach
         'Turn on the containerd image store or use a docker-container builder (docker/setup-buildx-action).'
     )
   }
+  const kindsOut = out.to.map(t => /type=(\w+)/.exec(t)?.[1] + (t.includes('mode=max') ? ' mode=max' : ''))
+  out.why = `${kindsOut.length ? kindsOut.join(', ') : 'no cache export'} (${max.why})`
   return out
+}
+
+/** Whether mode=max exports run, and why, in words for the plan log. */
+export function maxExport(layer: LayerConfig, ctx: CacheContext): { wanted: boolean; why: string } {
+  if (layer.cacheListed) return { wanted: true, why: 'cache kinds listed in the config' }
+  if (!ctx.push) return { wanted: true, why: 'not pushed: no image carries the cache' }
+  if ((ctx.stages ?? 1) > 1) {
+    return {
+      wanted: true,
+      why: `multi-stage Dockerfile (${ctx.stages} FROM): mode=max keeps the intermediate stages`
+    }
+  }
+  return {
+    wanted: false,
+    why: 'single-stage Dockerfile: the pushed image holds its cache inline, no mode=max export'
+  }
 }
 
 export interface GhaAvailability {

@@ -299,6 +299,7 @@ class Reader {
         target: raw.target ?? defaults.target,
         platforms: raw.platforms ?? defaults.platforms ?? ['linux/amd64'],
         cache: raw.cache ?? defaults.cache ?? ['gha', 'registry'],
+        ...((raw.cache ?? defaults.cache) !== undefined && { cacheListed: true }),
         secrets: raw.secrets ?? defaults.secrets ?? [],
         labels: { ...defaults.labels, ...raw.labels },
         provenance: raw.provenance ?? defaults.provenance,

@@ -93,7 +93,11 @@ export function decide(input: DecideInput): Plan {
       matches,
       tags: refs,
       selected: selected.has(name),
-      stable
+      stable,
+      ...splitTags(
+        refs,
+        tags.moving.map(t => `${layer.image}:${t}`)
+      )
     }
   }
 
@@ -107,6 +111,31 @@ export function decide(input: DecideInput): Plan {
   }
   if (deleted) plan.deleted = true
   return plan
+}
+
+/**
+ * Versioned tags go on the build, moving ones (stable, latest, pr-N, branch) move once every layer
+ * of the step succeeded (SPEC 7). A layer whose every tag moves (custom `tags`) pushes them all.
+ */
+export function splitTags(refs: string[], movingRefs: string[]): { versioned: string[]; moving: string[] } {
+  const moving = new Set(movingRefs)
+  const versioned = refs.filter(t => !moving.has(t))
+  return versioned.length
+    ? { versioned, moving: refs.filter(t => moving.has(t)) }
+    : { versioned: [...refs], moving: [] }
+}
+
+/**
+ * A reused layer pinned to the digest its stable tag had at plan time, for the whole run (SPEC 4):
+ * a new plan; the decided one is left as it was.
+ */
+export function pinReused(plan: Plan, digests: Record<string, string | undefined>): Plan {
+  const layers: Record<string, LayerDecision> = {}
+  for (const [name, d] of Object.entries(plan.layers)) {
+    const digest = digests[name]
+    layers[name] = !d.build && digest && d.stable ? { ...d, ref: `${d.stable}@${digest}` } : d
+  }
+  return { ...plan, layers }
 }
 
 /** A `plan` input: the decision is kept as it was made; only which layers this step may build changes. */

@@ -28,6 +28,8 @@ export interface LayerConfig {
   target?: string
   platforms: string[]
   cache: CacheKind[]
+  /** `cache` was written in the config (the layer's or the defaults'), not the built-in default (SPEC 6). */
+  cacheListed?: boolean
   secrets: string[]
   labels: Record<string, string>
   provenance?: string | boolean

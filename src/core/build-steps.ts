@@ -1,0 +1,150 @@
+// What a step does for each layer it builds (SPEC 7): the bake target, where the image goes and the
+// tags to move afterwards. Pure: the plan, the config and the builder's features come in as data.
+import { isAbsolute, join } from 'node:path'
+import type { BakeTarget } from './bake.js'
+import { attestations, parentContextName } from './bake.js'
+import { outputOf, platformsOf, secretSpec } from './buildx-args.js'
+import type { LayerConfig } from './types.js'
+
+/** How a parent reaches its child: built in this session, or an image (digest-pinned, or a local tag). */
+export type ParentSource =
+  { layer: string; inSession: true } | { layer: string; inSession: false; ref: string }
+
+export interface StepSettings {
+  push: boolean
+  /** Push one platform by digest, without tags (issue 14): the merge step tags the index. */
+  pushByDigest?: boolean
+  /** The `platforms` input; overrides the layer's. */
+  platforms?: string[]
+  /** The `build-args` input, added to every layer (wins over the layer's own). */
+  buildArgs: Record<string, string>
+  /** OCI labels: repository URL, commit, build time (ISO 8601). */
+  oci: { source: string; revision: string; created: string }
+  /** The builder's driver: whether several platforms can be loaded. */
+  driver?: string
+  /** Absolute repository root: bake resolves a target's Dockerfile against its context, so both go absolute. */
+  workspace: string
+}
+
+export type Output = 'push' | 'digest' | 'load' | 'cache'
+
+export interface LayerStep {
+  name: string
+  /** The layer's repository. */
+  image: string
+  target: BakeTarget
+  output: Output
+  platforms: string[]
+  /** Full refs the build pushes (or loads); none when pushing by digest. */
+  tags: string[]
+  /** Full refs moved onto the built image once every layer of the step succeeded. */
+  moving: string[]
+  /** Parents built in the same session (their targets run first). */
+  sessionParents: string[]
+}
+
+export interface StepInput {
+  layer: LayerConfig
+  versioned: string[]
+  moving: string[]
+  /** Build-arg name → parent. */
+  parents: Record<string, ParentSource>
+  cache: { from: string[]; to: string[] }
+}
+
+/** The output spec of a bake target. */
+export function outputSpec(output: Output, image: string): string[] {
+  switch (output) {
+    case 'push':
+      return ['type=image,push=true']
+    case 'digest':
+      return [`type=image,name=${image},push-by-digest=true,name-canonical=true,push=true`]
+    case 'load':
+      return ['type=docker']
+    case 'cache':
+      return ['type=cacheonly']
+  }
+}
+
+export function layerStep(input: StepInput, s: StepSettings): LayerStep {
+  const { layer } = input
+  const platforms = platformsOf(layer, s.platforms)
+  if (s.pushByDigest && platforms.length !== 1) {
+    throw new Error(
+      `layer "${layer.name}": a push by digest builds one platform, not ${platforms.length ? platforms.join(', ') : 'none'}: ` +
+        'give the platforms input one platform (the merge step puts the platforms together)'
+    )
+  }
+  const output: Output = s.pushByDigest ? 'digest' : outputOf(s.push, platforms, s.driver)
+  const args: Record<string, string> = {}
+  const contexts: Record<string, string> = {}
+  for (const [arg, p] of Object.entries(input.parents)) {
+    if (p.inSession) {
+      args[arg] = parentContextName(p.layer)
+      contexts[args[arg]] = `target:${p.layer}`
+    } else if (p.ref.includes('@')) {
+      args[arg] = parentContextName(p.layer)
+      contexts[args[arg]] = `docker-image://${p.ref}`
+    } else {
+      // Without push the parent is a local tag: a digest-pinned FROM would go to the registry (SPEC 7).
+      args[arg] = p.ref
+    }
+  }
+  for (const [k, v] of Object.entries({ ...layer.buildArgs, ...s.buildArgs })) if (!(k in args)) args[k] = v
+  const abs = (p: string): string => (isAbsolute(p) ? p : join(s.workspace, p))
+  const tags = output === 'digest' ? [] : input.versioned
+  // A push by digest is one platform's image manifest for the merge: no attestation index around it.
+  const provenance = output === 'digest' && layer.provenance === undefined ? false : layer.provenance
+  const attest = attestations(provenance, layer.sbom)
+  const target: BakeTarget = {
+    context: abs(layer.context),
+    dockerfile: abs(layer.dockerfile),
+    args,
+    ...(Object.keys(contexts).length > 0 && { contexts }),
+    tags,
+    labels: {
+      'org.opencontainers.image.source': s.oci.source,
+      'org.opencontainers.image.revision': s.oci.revision,
+      'org.opencontainers.image.created': s.oci.created,
+      ...layer.labels
+    },
+    ...(platforms.length > 0 && { platforms }),
+    ...(layer.target !== undefined && { target: layer.target }),
+    'cache-from': input.cache.from,
+    'cache-to': input.cache.to,
+    output: outputSpec(output, layer.image),
+    ...(layer.secrets.length > 0 && { secret: layer.secrets.map(x => secretSpec(layer.name, x)) }),
+    ...(attest.length > 0 && { attest })
+  }
+  return {
+    name: layer.name,
+    image: layer.image,
+    target,
+    output,
+    platforms,
+    tags,
+    // Only a pushed, tagged image has moving tags; a push by digest leaves tagging to the merge.
+    moving: output === 'push' ? input.moving : [],
+    sessionParents: Object.values(input.parents).flatMap(p => (p.inSession ? [p.layer] : []))
+  }
+}
+
+/** Tags to move after a successful step: layer → moving tags onto its built image (`repo:tag@digest`). */
+export function movesOf(
+  steps: LayerStep[],
+  built: Record<string, { ref?: string; digest?: string }>
+): { layer: string; source: string; tags: string[] }[] {
+  return steps.flatMap(st => {
+    const b = built[st.name]
+    if (!st.moving.length || !b?.digest || !b.ref) return []
+    return [{ layer: st.name, source: b.ref, tags: st.moving }]
+  })
+}
+
+/** The ref a built layer is known by: digest-pinned when pushed, else its local tag. */
+export function builtRef(step: LayerStep, digest?: string): string | undefined {
+  if (step.output === 'cache') return undefined
+  if (step.output === 'digest') return digest ? `${step.image}@${digest}` : undefined
+  if (step.output === 'push') return digest ? `${step.tags[0]}@${digest}` : undefined
+  return step.tags[0]
+}
