@@ -5,14 +5,12 @@
 // parent's job pushed in this run, or, when the plan reused the parent, its stable tag's digest.
 // Then one runner per platform (issue 14): a plan job, a job per platform pushing by digest, a merge.
 import { execFile, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
-import { createRegistry } from '../src/adapters/registry.js'
 import { digestOf, docker, makeWorkspace, uniqueRepo } from '../__fixtures__/images/index.js'
 
 const exec = promisify(execFile)
@@ -347,12 +345,6 @@ RUN ["/bin/busybox", "sh", "-c", "test \\"$TARGETARCH\\" != arm64"]
 COPY base.txt /etc/base.txt
 `
 
-// The platform steps need the build's push by digest (h2: BuildOptions.pushByDigest) and the merges
-// the registry adapter's putIndex (h1); both land in other branches of this round.
-const nativePlatforms =
-  /\bpushByDigest\b/.test(readFileSync(join(root, 'src/build.ts'), 'utf8')) &&
-  typeof createRegistry().putIndex === 'function'
-
 describe('one runner per platform: plan, a job per platform, then the merge', () => {
   let action: string
   const repo: Repo = { dir: '', image: uniqueRepo('platforms'), sha: '', event: '' }
@@ -401,8 +393,7 @@ describe('one runner per platform: plan, a job per platform, then the merge', ()
     expect((await indexOf(repo.image, 'base-stable')).status).toBe(404)
   })
 
-  const withBoth = nativePlatforms ? describe : describe.skip
-  withBoth('with push by digest and putIndex', () => {
+  describe('with push by digest and putIndex', () => {
     /** One platform job: a fresh runner and RUNNER_TEMP, `layers` and `platform` set, following the plan. */
     const platformJob = async (layer: string, platform: string, p: JobRun): Promise<JobRun> => {
       await freshRunner(repo.image)

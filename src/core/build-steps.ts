@@ -92,7 +92,11 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
   }
   for (const [k, v] of Object.entries({ ...layer.buildArgs, ...s.buildArgs })) if (!(k in args)) args[k] = v
   const abs = (p: string): string => (isAbsolute(p) ? p : join(s.workspace, p))
-  const tags = output === 'digest' ? [] : input.versioned
+  // The docker driver cannot push by digest ("not implemented"): the platform's image then goes under
+  // its own tag, `<versioned tag>-<os>-<arch>`, and the merge still puts the index by that digest.
+  const platformTag =
+    output === 'digest' && s.driver === 'docker' ? [platformTagOf(input.versioned[0], platforms[0])] : []
+  const tags = output === 'digest' ? platformTag : input.versioned
   // A push by digest is one platform's image manifest for the merge: no attestation index around it.
   const provenance = output === 'digest' && layer.provenance === undefined ? false : layer.provenance
   const attest = attestations(provenance, layer.sbom)
@@ -112,7 +116,7 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
     ...(layer.target !== undefined && { target: layer.target }),
     'cache-from': input.cache.from,
     'cache-to': input.cache.to,
-    output: outputSpec(output, layer.image),
+    output: platformTag.length ? outputSpec('push', layer.image) : outputSpec(output, layer.image),
     ...(layer.secrets.length > 0 && { secret: layer.secrets.map(x => secretSpec(layer.name, x)) }),
     ...(attest.length > 0 && { attest })
   }
@@ -127,6 +131,13 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
     moving: output === 'push' ? input.moving : [],
     sessionParents: Object.values(input.parents).flatMap(p => (p.inSession ? [p.layer] : []))
   }
+}
+
+/** `repo:tooling-3f2a9c1` + `linux/arm64/v8` → `repo:tooling-3f2a9c1-linux-arm64-v8` (at most 128 characters). */
+export function platformTagOf(versioned: string, platform: string): string {
+  const colon = versioned.lastIndexOf(':')
+  const suffix = `-${platform.replace(/[^A-Za-z0-9_.-]+/g, '-')}`
+  return `${versioned.slice(0, colon)}:${versioned.slice(colon + 1, colon + 1 + 128 - suffix.length)}${suffix}`
 }
 
 /** Tags to move after a successful step: layer → moving tags onto its built image (`repo:tag@digest`). */
