@@ -21,7 +21,7 @@ beforeAll(async () => {
   ws = await mkdtemp(join(tmpdir(), 'strata-names-'))
   await mkdir(join(ws, '.github'))
   copyFileSync('/bin/busybox', join(ws, 'busybox'))
-  await writeFile(join(ws, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\n')
+  await writeFile(join(ws, 'Dockerfile'), 'FROM scratch AS final\nCOPY busybox /bin/busybox\n')
 })
 afterAll(async () => rm(ws, { recursive: true, force: true }))
 

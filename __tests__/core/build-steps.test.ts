@@ -89,10 +89,20 @@ test.each<[string, Partial<StepInput>, Partial<StepSettings>, Record<string, unk
   [
     'push by digest: one platform, no tags, no provenance index around the image',
     {},
-    { pushByDigest: true, platforms: ['linux/arm64'] },
+    { pushByDigest: true, platforms: ['linux/arm64'], driver: 'docker-container' },
     {
       tags: [],
       output: [`type=image,name=${IMAGE},push-by-digest=true,name-canonical=true,push=true`],
+      attest: ['type=provenance,disabled=true']
+    }
+  ],
+  [
+    'push by digest on the docker driver, which cannot: the platform image under its own tag',
+    {},
+    { pushByDigest: true, platforms: ['linux/arm64/v8'], driver: 'docker' },
+    {
+      tags: [`${IMAGE}:main-abc-linux-arm64-v8`],
+      output: ['type=image,push=true'],
       attest: ['type=provenance,disabled=true']
     }
   ],
