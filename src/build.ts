@@ -16,6 +16,7 @@ import { secretEnv } from './core/buildx-args.js'
 import { cacheFlags, ghaAvailability } from './core/cache-flags.js'
 import { mapLimit } from './core/limit.js'
 import { splitTags } from './core/plan.js'
+import { sameInputsRetags } from './core/same-inputs.js'
 import type { CacheExport } from './core/progress.js'
 import { layerTags, parentLayers, sanitizeTag } from './core/tags.js'
 import type {
@@ -27,7 +28,7 @@ import type {
   Registry,
   StrataConfig
 } from './core/types.js'
-import type { TagSnapshot } from './promote.js'
+import type { Move, TagSnapshot } from './promote.js'
 import { promote, snapshotTags } from './promote.js'
 
 export interface BuildOptions {
@@ -43,6 +44,8 @@ export interface BuildOptions {
   secretValues?: Record<string, string | undefined>
   /** Push one platform by digest, without tags and without moving tags (issue 14). */
   pushByDigest?: boolean
+  /** Per layer, SPEC 4a's labels for a layer whose input digest the plan knows. */
+  inputLabels?: Record<string, Record<string, string>>
   /** Repository root: Dockerfile and context paths are relative to it (default: the current directory). */
   workspace?: string
 }
@@ -140,17 +143,28 @@ export async function executePlan(
     })
     return result
   }
+  // SPEC 4a: a layer reused by its inputs gets its tags at the end of the step, like a built one.
+  const reused: Move[] =
+    opts.push && !opts.pushByDigest
+      ? sameInputsRetags(plan.layers).map(r => ({ layer: r.layer, source: r.source, tags: r.targets }))
+      : []
   if (toBuild.length === 0) {
     deps.log.info('Nothing to build in this step.')
+    await moveTags(
+      run,
+      [],
+      reused,
+      snapshot(
+        run,
+        reused.flatMap(m => m.tags)
+      )
+    )
     return finish()
   }
   const builder = await inspect(deps.buildx, opts, deps.log)
   const steps = await prepareSteps(run, toBuild, builder)
   // Each moving tag's digest now, side by side with the build: the way back if a move fails.
-  const movingTags = steps.flatMap(s => s.moving)
-  const before =
-    opts.push && !opts.dryRun && movingTags.length ? snapshotTags(deps.registry, movingTags) : undefined
-  before?.catch(() => undefined)
+  const before = snapshot(run, [...steps.flatMap(s => s.moving), ...reused.flatMap(m => m.tags)])
 
   await runSession(run, steps, builder)
   const failed = toBuild.filter(n => result.layers[n].status === 'failed')
@@ -160,8 +174,16 @@ export async function executePlan(
     deps.log.warning('No moving tag moved: a layer of this step failed.')
     return finish()
   }
-  await moveTags(run, steps, before)
+  await moveTags(run, steps, reused, before)
   return finish()
+}
+
+/** The tags' digests before any move (the way back), asked for side by side with the build. */
+function snapshot(run: Run, tags: string[]): Promise<TagSnapshot> | undefined {
+  if (!run.opts.push || run.opts.dryRun || tags.length === 0) return undefined
+  const p = snapshotTags(run.deps.registry, tags)
+  p.catch(() => undefined)
+  return p
 }
 
 /** Each layer's step: parents resolved, cache flags chosen (and logged), secrets masked. A layer that cannot be prepared fails here. */
@@ -263,7 +285,8 @@ async function prepareLayer(
   flags.notices.forEach(m => c.once(deps.log.notice.bind(deps.log), m))
   flags.warnings.forEach(m => c.once(deps.log.warning.bind(deps.log), m))
   const { versioned, moving } = tagsOf(run, l, d)
-  const step = layerStep({ layer: l, versioned, moving, parents, cache: flags }, c.settings)
+  const labels = opts.inputLabels?.[l.name]
+  const step = layerStep({ layer: l, versioned, moving, parents, cache: flags, labels }, c.settings)
   deps.log.info(`${l.name}: cache export ${flags.why}`)
   if (step.output === 'cache') {
     deps.log.warning(
@@ -287,14 +310,20 @@ function tagsOf(run: Run, l: LayerConfig, d: LayerDecision): { versioned: string
 }
 
 /** Every layer built: move the moving tags (all or nothing), or in a dry run say what would move. */
-async function moveTags(run: Run, steps: LayerStep[], before?: Promise<TagSnapshot>): Promise<void> {
+async function moveTags(
+  run: Run,
+  steps: LayerStep[],
+  reused: Move[],
+  before?: Promise<TagSnapshot>
+): Promise<void> {
   const { opts, deps, result } = run
   const built = Object.fromEntries(steps.map(s => [s.name, result.layers[s.name]]))
-  const moves = movesOf(steps, built)
+  const moves = [...movesOf(steps, built), ...reused]
   if (opts.dryRun) {
     for (const s of steps.filter(s => s.moving.length)) {
       deps.log.info(`Would move ${s.moving.join(', ')} → ${result.layers[s.name].ref ?? s.tags[0]}`)
     }
+    for (const m of reused) deps.log.info(`Would move ${m.tags.join(', ')} → ${m.source}`)
     return
   }
   for (const m of moves) deps.log.info(`Moving ${m.tags.join(', ')} → ${m.source}`)

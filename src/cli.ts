@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createBuildx } from './adapters/buildx.js'
 import { loadConfig } from './adapters/config-file.js'
+import { createContentIds } from './adapters/content-ids.js'
 import { createGit } from './adapters/git.js'
 import { createRegistry } from './adapters/registry.js'
 import { safeJson, safeText } from './core/log-safe.js'
@@ -167,6 +168,7 @@ async function command(
   const outcome = await runPipeline(settings, {
     log,
     registry: createRegistry(),
+    contentIds: createContentIds(top),
     buildx: mode === 'build' ? createBuildx() : undefined,
     git
   })

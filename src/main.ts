@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import * as core from '@actions/core'
 import { createActionsLogger } from './adapters/actions-log.js'
 import { createBuildx } from './adapters/buildx.js'
+import { createContentIds } from './adapters/content-ids.js'
 import { createGit } from './adapters/git.js'
 import { createGitHub } from './adapters/github.js'
 import { createRegistry } from './adapters/registry.js'
@@ -85,7 +86,8 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
     registry: createRegistry(),
     buildx: inputs.mode === 'build' ? createBuildx() : undefined,
     github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
-    git: createGit(workspace)
+    git: createGit(workspace),
+    contentIds: createContentIds(workspace)
   })
   await record(outcome, inputs, runnerTemp, log)
   return failureOf(outcome)

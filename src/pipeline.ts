@@ -18,6 +18,7 @@ import type { PlatformDigest } from './core/merge.js'
 import { checkPlan } from './core/plan-check.js'
 import { layerTags, parentLayers } from './core/tags.js'
 import type { ContentIds } from './adapters/content-ids.js'
+import { inputLabels } from './core/same-inputs.js'
 import { applySameInputs } from './reuse.js'
 import type { LayerMaterial } from './reuse.js'
 import { mergePlatforms, platformStepProblem } from './merge.js'
@@ -147,7 +148,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     if (problem) throw new Error(problem)
   }
   // A platform step builds that platform alone and pushes it by digest, without tags (src/build.ts).
-  const opts: BuildOptions & { pushByDigest?: boolean } = {
+  const opts: BuildOptions = {
     push: planned.push,
     dryRun: s.dryRun,
     builder: s.builder,
@@ -157,6 +158,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     env: s.buildEnv,
     workspace: s.workspace,
     secretValues: process.env,
+    inputLabels: strataLabels(planned),
     ...(s.platform && { pushByDigest: true })
   }
   const build = await executePlan(planned.config, planned.plan, planned.ctx, opts, {
@@ -333,6 +335,18 @@ async function resolveExternals(
     )
   }
   return Object.fromEntries(images.map(i => [i, out[i]]))
+}
+
+/** SPEC 4a's labels of every layer whose input digest the plan knows, with its own external images. */
+function strataLabels(p: PlanOutcome): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {}
+  for (const [name, d] of Object.entries(p.plan.layers)) {
+    if (!d.inputs) continue
+    const uses = p.reads.externals[name] ?? []
+    const externals = Object.fromEntries(uses.map(u => [u.image, p.plan.externals?.[u.image] ?? '']))
+    out[name] = inputLabels(d.inputs, externals, p.ctx)
+  }
+  return out
 }
 
 /** What SPEC 4a hashes per layer: the files it reads (section 3a) and its external images' digests. */

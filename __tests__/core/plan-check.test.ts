@@ -207,3 +207,55 @@ test('a layer "constructor" added to a real plan is named', () => {
     `${PREFIX}it names layer "constructor", which the config has not`
   )
 })
+
+// SPEC 4a: a plan made with input digests carries input tags and, for a reused layer, `same-inputs`.
+describe('input tags and same-inputs', () => {
+  const INPUTS = `sha256:${'1234abcd'.repeat(8)}`
+  const withInputs = (): Plan => {
+    const p = made()
+    p.layers.tooling.inputs = INPUTS
+    p.layers.tooling.tags.push(`${IMAGE}:tooling-inputs-1234abcd1234abcd`)
+    return p
+  }
+  test('the input tag of the layer’s own input digest is one of its tags', () => {
+    expect(() => check(withInputs())).not.toThrow()
+  })
+
+  test.each<[string, (p: Plan) => void, string]>([
+    [
+      'an input tag of other inputs',
+      p => p.layers.tooling.tags.push(`${IMAGE}:tooling-inputs-ffffffffffffffff`),
+      `layer "tooling" tag "${IMAGE}:tooling-inputs-ffffffffffffffff" is not one of the layer's tags`
+    ],
+    [
+      'inputs that are not a digest',
+      p => (p.layers.tooling.inputs = 'sha256:../x'),
+      'layer "tooling" inputs "sha256:../x" is not an input digest'
+    ],
+    [
+      'same-inputs in another repository',
+      p => (p.layers.tooling.sameInputs = `evil.io/x:tooling-inputs-1234abcd1234abcd@${DIGEST}`),
+      `layer "tooling" same-inputs "evil.io/x:tooling-inputs-1234abcd1234abcd@${DIGEST}" is not in the layer's repository`
+    ],
+    [
+      'same-inputs without a digest',
+      p => (p.layers.tooling.sameInputs = `${IMAGE}:tooling-inputs-1234abcd1234abcd`),
+      `layer "tooling" same-inputs "${IMAGE}:tooling-inputs-1234abcd1234abcd" is not one of the layer's tags`
+    ],
+    [
+      'same-inputs under another tag of the layer',
+      p => (p.layers.tooling.sameInputs = `${IMAGE}:tooling-stable@${DIGEST}`),
+      `layer "tooling" same-inputs "${IMAGE}:tooling-stable@${DIGEST}" is not one of the layer's tags`
+    ]
+  ])('%s is refused', (_what, tamper, message) => {
+    const p = withInputs()
+    tamper(p)
+    expect(() => check(p)).toThrow(PREFIX + message)
+  })
+
+  test('same-inputs under the layer’s input tag, pinned by digest, is followed', () => {
+    const p = withInputs()
+    p.layers.tooling.sameInputs = `${IMAGE}:tooling-inputs-1234abcd1234abcd@${DIGEST}`
+    expect(() => check(p)).not.toThrow()
+  })
+})

@@ -50,6 +50,8 @@ export interface StepInput {
   /** Build-arg name → parent. */
   parents: Record<string, ParentSource>
   cache: { from: string[]; to: string[] }
+  /** SPEC 4a's labels (`dev.strata.inputs`, …) when the layer's input digest is known. */
+  labels?: Record<string, string>
 }
 
 /** The output spec of a bake target. */
@@ -110,7 +112,8 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
       'org.opencontainers.image.source': s.oci.source,
       'org.opencontainers.image.revision': s.oci.revision,
       'org.opencontainers.image.created': s.oci.created,
-      ...layer.labels
+      ...layer.labels,
+      ...input.labels
     },
     ...(platforms.length > 0 && { platforms }),
     ...(layer.target !== undefined && { target: layer.target }),

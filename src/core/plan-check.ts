@@ -1,6 +1,7 @@
 // A `plan` input is untrusted (SPEC 10): it comes through a job output that anyone who can edit the
 // workflow, or a compromised step, could rewrite. Before it is followed, every layer, tag, ref and
 // stable ref in it must be one this config and this event would make. Pure.
+import { inputTag, isInputDigest, shortInputs } from './input-digest.js'
 import { layerTags, parentLayers } from './tags.js'
 import type { EventContext, Plan, StrataConfig } from './types.js'
 
@@ -35,10 +36,15 @@ export function checkPlan(plan: Plan, config: StrataConfig, ctx: EventContext): 
   const parents = parentLayers(config.layers)
   for (const [name, d] of Object.entries(plan.layers)) {
     const layer = byName.get(name)!
-    const tags = layerTags(layer, ctx, { isLeaf: !parents.has(name), parents })
+    if (d.inputs !== undefined && !isInputDigest(d.inputs))
+      refuse(`layer "${name}" inputs ${JSON.stringify(d.inputs)} is not an input digest (sha256:<64 hex>)`)
+    const inputs = d.inputs && shortInputs(d.inputs)
+    const tags = layerTags(layer, ctx, { isLeaf: !parents.has(name), parents, inputs })
     const stable = `${layer.image}:${tags.stable}`
+    // SPEC 4a: the input tag goes with the versioned tags, and a reused-by-inputs layer's ref is it.
+    const inputTags = d.inputs ? [inputTag(name, d.inputs)] : []
     const own = new Set(
-      [...tags.versioned, ...tags.moving, tags.stable].map(t => shape(`${layer.image}:${t}`))
+      [...tags.versioned, ...inputTags, ...tags.moving, tags.stable].map(t => shape(`${layer.image}:${t}`))
     )
     const at = `layer "${name}"`
     const check = (what: string, ref: string, ok: boolean): void => {
@@ -54,5 +60,9 @@ export function checkPlan(plan: Plan, config: StrataConfig, ctx: EventContext): 
     if (d.stable !== undefined) check('stable ref', d.stable, d.stable === stable)
     // A reused layer's ref is its stable tag pinned by digest; a built one's, its tag (and digest).
     if (d.ref !== undefined) check('ref', d.ref, own.has(shape(d.ref.replace(DIGEST, ''))))
+    if (d.sameInputs !== undefined) {
+      const ok = inputTags.length > 0 && d.sameInputs.replace(DIGEST, '') === `${layer.image}:${inputTags[0]}`
+      check('same-inputs', d.sameInputs, ok && DIGEST.test(d.sameInputs))
+    }
   }
 }
