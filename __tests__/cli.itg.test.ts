@@ -31,6 +31,8 @@ beforeAll(() => {
   c1 = commitFiles(repo, { 'docker/app/hello.sh': 'echo changed\n' }, 'app: change', { branch: 'feature' })
 })
 
+const inputTag = (): unknown => expect.stringMatching(new RegExp(`^${image}:app-inputs-[0-9a-f]{16}$`))
+
 async function strata(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = ''
   let err = ''
@@ -55,7 +57,8 @@ test('plan --json on a feature branch compares with its merge-base with main, fr
     'always',
     'no latest in registry'
   ])
-  expect(json.layers.app.tags).toEqual([`${image}:feature-${c1.slice(0, 7)}`, `${image}:feature`])
+  // SPEC 4a: the input tag goes with the versioned tags.
+  expect(json.layers.app.tags).toEqual([`${image}:feature-${c1.slice(0, 7)}`, inputTag(), `${image}:feature`])
   // The example has no `paths`: the Dockerfile line that reads the file is what made it an input.
   expect(json.layers.app.matches).toEqual([{ path: 'docker/app/hello.sh', pattern: 'Dockerfile:5 COPY' }])
   // The log (stderr) says the event, the commits and where the list came from, before the decision.
@@ -104,7 +107,7 @@ test('--event-file replays a pull request event; the diff comes from git without
   expect(json.changes.source).toBe('git')
   expect(json.changed_files).toEqual(['docker/app/hello.sh'])
   expect(json.layers.tooling.reasons).toEqual(['forced'])
-  expect(json.layers.app.tags).toEqual([`${image}:pr-42-${c1.slice(0, 7)}`, `${image}:pr-42`])
+  expect(json.layers.app.tags).toEqual([`${image}:pr-42-${c1.slice(0, 7)}`, inputTag(), `${image}:pr-42`])
 })
 
 test('--event-file replays a schedule event, whose payload names no commit, on the checked-out one', async () => {
@@ -118,6 +121,7 @@ test('--event-file replays a schedule event, whose payload names no commit, on t
   expect(json.layers.app.tags).toEqual([
     expect.stringMatching(new RegExp(`^${image}:nightly-\\d{8}$`)),
     `${image}:feature-${c1.slice(0, 7)}`,
+    inputTag(),
     `${image}:feature`
   ])
 })
