@@ -81,8 +81,14 @@ layers:
   app: { dockerfile: Dockerfile, from: tooling, paths: [Dockerfile, 'src/**', 'app/'] }
 `
   )
-  for (const f of ['Dockerfile.base', 'Dockerfile.tooling', 'Dockerfile']) {
-    await writeFile(join(repo, f), 'FROM scratch\n')
+  // Children build FROM their parent's build-arg (SPEC 3a refuses a child that ignores its parent).
+  const dockerfiles: Record<string, string> = {
+    'Dockerfile.base': 'FROM scratch\n',
+    'Dockerfile.tooling': 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n',
+    Dockerfile: 'ARG TOOLING_IMAGE\nFROM ${TOOLING_IMAGE}\n'
+  }
+  for (const f of Object.keys(dockerfiles)) {
+    await writeFile(join(repo, f), dockerfiles[f])
   }
   const baseSha = await initRepo(repo)
   // 3,000 files over the three layers' folders and docs, in one commit on the PR branch.
