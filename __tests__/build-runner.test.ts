@@ -17,19 +17,34 @@ const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../__fixtures__'
 const D = (c: string): string => `sha256:${c.repeat(64)}`
 
 /** A Buildx whose bake prints `lines`, exits with `exitCode` and reports `digests`; every call in `events`. */
-function fakeBuildx(events: string[], run: Partial<BakeRun> & { lines?: string[] } = {}): Buildx {
+function fakeBuildx(
+  events: string[],
+  run: Partial<BakeRun> & { lines?: string[]; driver?: string } = {},
+  pushed?: Record<string, string>
+): Buildx {
+  const stored: Record<string, string> = {}
   return {
     version: async () => '0.13.1',
     inspectBuilder: async () => ({
       name: 'default',
-      driver: 'docker',
+      driver: run.driver ?? 'docker',
       buildkitVersion: 'v0.13.1',
       canExportCache: true
     }),
     bake: async (argv, o) => {
       events.push(`bake ${argv.slice(argv.indexOf('--metadata-file') + 2).join(' ')}`)
       for (const line of run.lines ?? []) o?.onLine?.(line)
+      // What a push after the session finds: each target's first tag holds its digest.
+      const definition = JSON.parse(await readFile(argv[argv.indexOf('--file') + 1], 'utf8')) as {
+        target: Record<string, { tags: string[] }>
+      }
+      for (const [name, t] of Object.entries(definition.target)) stored[t.tags[0]] = run.digests?.[name] ?? ''
       return { exitCode: run.exitCode ?? 0, durationMs: 5, digests: run.digests ?? {} }
+    },
+    push: async ref => {
+      events.push(`push ${ref}`)
+      if (pushed && stored[ref]) pushed[ref] = stored[ref]
+      return { exitCode: 0 }
     }
   }
 }
@@ -122,7 +137,7 @@ test('a tooling change: one bake for tooling and app, then the moving tags, onto
   const r = await run(
     cfg,
     planFor(cfg, STABLE, [], ['tooling']),
-    fakeBuildx(events, { digests: { tooling: D('b'), app: D('c') } }),
+    fakeBuildx(events, { digests: { tooling: D('b'), app: D('c') }, driver: 'docker-container' }),
     fakeRegistry(events, tags)
   )
   expect(r.failed).toBeUndefined()
@@ -149,6 +164,63 @@ test('a tooling change: one bake for tooling and app, then the moving tags, onto
     ['tooling', 'built', `${IMAGE}:tooling-${s7}@${D('b')}`],
     ['app', 'built', `${IMAGE}:main-${s7}@${D('c')}`]
   ])
+})
+
+test('docker driver, parent and child in one session: stored, then pushed parents first, then tags moved', async () => {
+  const events: string[] = []
+  const tags: Record<string, string> = { ...STABLE_TAGS }
+  const cfg = three()
+  const r = await run(
+    cfg,
+    planFor(cfg, STABLE, [], ['base']),
+    fakeBuildx(events, { digests: { base: D('a'), tooling: D('b'), app: D('c') } }, tags),
+    fakeRegistry(events, tags)
+  )
+  expect(r.failed).toBeUndefined()
+  for (const name of ['base', 'tooling', 'app']) {
+    expect(r.bake?.definition.target[name].output).toEqual(['type=image,push=false'])
+  }
+  // One push at a time, parents first: a child's push finds its parent's layers already there.
+  expect(events.filter(e => /^(bake|push|retag)/.test(e))).toEqual([
+    'bake base tooling app',
+    `push ${IMAGE}:base-${s7}`,
+    `push ${IMAGE}:tooling-${s7}`,
+    `push ${IMAGE}:main-${s7}`,
+    `retag ${IMAGE}:base-${s7}@${D('a')} → ${IMAGE}:base-stable`,
+    `retag ${IMAGE}:tooling-${s7}@${D('b')} → ${IMAGE}:tooling-stable`,
+    `retag ${IMAGE}:main-${s7}@${D('c')} → ${IMAGE}:latest`
+  ])
+  expect(r.commands.filter(c => c[1] === 'push')).toEqual([
+    ['docker', 'push', '--quiet', '--', `${IMAGE}:base-${s7}`],
+    ['docker', 'push', '--quiet', '--', `${IMAGE}:tooling-${s7}`],
+    ['docker', 'push', '--quiet', '--', `${IMAGE}:main-${s7}`]
+  ])
+  expect(Object.values(r.layers).map(l => [l.name, l.status, l.ref])).toEqual([
+    ['base', 'built', `${IMAGE}:base-${s7}@${D('a')}`],
+    ['tooling', 'built', `${IMAGE}:tooling-${s7}@${D('b')}`],
+    ['app', 'built', `${IMAGE}:main-${s7}@${D('c')}`]
+  ])
+})
+
+test('docker driver: a push that fails fails its layer, pushes nothing after it and moves no tag', async () => {
+  const events: string[] = []
+  const tags: Record<string, string> = { ...STABLE_TAGS }
+  const cfg = three()
+  const buildx = fakeBuildx(events, { digests: { base: D('a'), tooling: D('b'), app: D('c') } }, tags)
+  buildx.push = async ref => {
+    events.push(`push ${ref}`)
+    return { exitCode: 1, lastErrorLine: 'denied: requested access to the resource is denied' }
+  }
+  const r = await run(cfg, planFor(cfg, STABLE, [], ['base']), buildx, fakeRegistry(events, tags))
+  expect(r.failed).toBe('base')
+  expect(events.filter(e => /^(push|retag)/.test(e))).toEqual([`push ${IMAGE}:base-${s7}`])
+  expect(Object.values(r.layers).map(l => [l.name, l.status])).toEqual([
+    ['base', 'failed'],
+    ['tooling', 'failed'],
+    ['app', 'failed']
+  ])
+  expect(r.layers.tooling.error).toBe('not pushed: the push of base failed first')
+  expect(tags).toEqual(STABLE_TAGS)
 })
 
 test('a failing target: its descendants skipped, what bake cancelled said so, and no moving tag moves', async () => {
@@ -195,7 +267,7 @@ test.each<[string, boolean, string, string | undefined]>([
   const r = await run(
     cfg,
     planFor(cfg, {}, [], ['base']),
-    fakeBuildx(events, { lines, exitCode: 1 }),
+    fakeBuildx(events, { lines, exitCode: 1, driver: 'docker-container' }),
     fakeRegistry(events, tags)
   )
   expect(r.failed).toBe('tooling')
@@ -246,7 +318,10 @@ test('one move fails after others succeeded: the moved tags go back to their pla
   const r = await run(
     cfg,
     planFor(cfg, { base: D('1'), tooling: D('2') }, [], ['base']),
-    fakeBuildx(events, { digests: { base: D('a'), tooling: D('b'), app: D('c') } }),
+    fakeBuildx(events, {
+      digests: { base: D('a'), tooling: D('b'), app: D('c') },
+      driver: 'docker-container'
+    }),
     fakeRegistry(events, tags, `${IMAGE}:tooling-stable`)
   )
   expect(r.failed).toBe('tooling')

@@ -123,7 +123,7 @@ interface Run {
   plan: Plan
   result: BuildResult
   log: Recorded
-  /** The Buildx adapter's docker processes (`buildx bake`, `buildx build`). */
+  /** The Buildx adapter's docker processes (`buildx bake`, `push`). */
   processes: string[]
 }
 
@@ -145,7 +145,8 @@ async function strata(
   const processes: string[] = []
   const buildx: Buildx = {
     ...real,
-    bake: (argv, opts) => (processes.push(argv.slice(0, 2).join(' ')), real.bake(argv, opts))
+    bake: (argv, opts) => (processes.push(argv.slice(0, 2).join(' ')), real.bake(argv, opts)),
+    push: ref => (processes.push('push'), real.push(ref))
   }
   const parents = new Set(config.layers.flatMap(l => l.from.map(p => p.layer)))
   const stable: Record<string, string> = {}
@@ -244,14 +245,25 @@ describe('base → tooling → app on one repository, run after run', () => {
       })
       expect(base.ref).toBe(`${image}:base-${s7}@${base.digest}`)
       // One bake session: children built FROM the parent's target in the same session.
-      expect(boot.processes).toEqual(['buildx bake'])
-      expect(boot.result.commands).toHaveLength(1)
-      expect(boot.result.commands[0].slice(0, 3)).toEqual(['docker', 'buildx', 'bake'])
+      // Stored by the session, then pushed one at a time, parents first, so each layer goes up once.
+      expect(boot.processes).toEqual(['buildx bake', 'push', 'push', 'push'])
+      expect(boot.result.commands.map(c => c.slice(0, 3).join(' '))).toEqual([
+        'docker buildx bake',
+        'docker push --quiet',
+        'docker push --quiet',
+        'docker push --quiet'
+      ])
+      expect(boot.result.commands.slice(1).map(c => c.at(-1))).toEqual([
+        `${image}:base-${s7}`,
+        `${image}:tooling-${s7}`,
+        `${image}:main-${s7}`
+      ])
+      expect(targetOf(boot, 'base').output).toEqual(['type=image,push=false'])
       expect(targetOf(boot, 'tooling')).toMatchObject({
         args: { BASE_IMAGE: 'strata-layer-base' },
         contexts: { 'strata-layer-base': 'target:base' },
         tags: [`${image}:tooling-${s7}`],
-        output: ['type=image,push=true'],
+        output: ['type=image,push=false'],
         'cache-to': ['type=inline,ignore-error=true']
       })
       expect(targetOf(boot, 'tooling')['cache-from'][0]).toBe(`type=registry,ref=${image}:tooling-stable`)
@@ -309,8 +321,12 @@ describe('base → tooling → app on one repository, run after run', () => {
       expect(built(r)).toEqual(['tooling', 'app'])
       expect(r.plan.layers.app.reasons).toEqual(['parent tooling rebuilt'])
       // Exactly one docker build process for tooling and app together, and no imagetools.
-      expect(r.processes).toEqual(['buildx bake'])
-      expect(r.result.commands.map(c => c.slice(0, 3).join(' '))).toEqual(['docker buildx bake'])
+      expect(r.processes).toEqual(['buildx bake', 'push', 'push'])
+      expect(r.result.commands.map(c => c.slice(0, 3).join(' '))).toEqual([
+        'docker buildx bake',
+        'docker push --quiet',
+        'docker push --quiet'
+      ])
       expect(Object.keys(r.result.bake?.definition.target ?? {})).toEqual(['tooling', 'app'])
       const after = await registryState(image)
       expect(moving(after)).toEqual({
@@ -425,7 +441,10 @@ describe('base → tooling → app on one repository, run after run', () => {
       const ctx = pushToMain()
       const r = await strata(threeLayers(image, 'Dockerfile.fail'), ws, ctx, ['base.txt'])
       expect(r.result.failed).toBe('tooling')
-      expect(r.processes).toEqual(['buildx bake'])
+      // The session stores images; what it finished (base, if its export did) is pushed after it.
+      expect(r.processes).toEqual(
+        r.result.layers.base.status === 'built' ? ['buildx bake', 'push'] : ['buildx bake']
+      )
       // BuildKit names tooling's failing step after app, which asked for it: the error's Dockerfile tells.
       expect(r.result.layers.tooling).toMatchObject({
         status: 'failed',
@@ -484,8 +503,15 @@ describe('base → tooling → app on one repository, run after run', () => {
       const ctx = pushToMain()
       const r = await strata(config, ws, ctx, ['tooling.txt'], { dryRun: true })
       expect(r.processes).toEqual([])
-      expect(r.result.commands.map(c => c.slice(0, 3).join(' '))).toEqual(['docker buildx bake'])
+      expect(r.result.commands.map(c => c.slice(0, 3).join(' '))).toEqual([
+        'docker buildx bake',
+        'docker push --quiet',
+        'docker push --quiet'
+      ])
       const toolingTag = `${image}:tooling-${ctx.sha.slice(0, 7)}`
+      expect(r.log.lines).toContain(
+        `info: Would push ${toolingTag} (tooling): docker push --quiet -- ${toolingTag}`
+      )
       const file = r.result.bake?.file as string
       expect(r.result.commands[0]).toEqual([
         'docker',

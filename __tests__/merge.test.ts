@@ -290,7 +290,7 @@ layers:
   const refuse = (): never => {
     throw new Error('called')
   }
-  const buildx: Buildx = { version: refuse, inspectBuilder: async () => refuse(), bake: refuse }
+  const buildx: Buildx = { version: refuse, inspectBuilder: async () => refuse(), bake: refuse, push: refuse }
   const { registry, calls } = fakeRegistry()
 
   test.each([

@@ -153,6 +153,52 @@ async function recordOutcomes(
   }
 }
 
+/**
+ * Images the session kept in the engine (`store`): pushed one after another, parents first, so that a
+ * layer shared by several images goes up once (the next push finds its blobs there). Other tags of the
+ * image are put over HTTP. A failed push fails its layer; later ones are not pushed.
+ */
+export async function pushStored(run: Run, steps: LayerStep[]): Promise<void> {
+  const { deps, result } = run
+  let failed: string | undefined
+  for (const s of steps.filter(st => st.output === 'store')) {
+    const r = result.layers[s.name]
+    if (r.status !== 'built') continue
+    if (failed) {
+      Object.assign(r, { status: 'failed', error: `not pushed: the push of ${failed} failed first` })
+      continue
+    }
+    const started = Date.now()
+    result.commands.push(['docker', 'push', '--quiet', '--', s.tags[0]])
+    if (run.opts.dryRun) {
+      deps.log.info(`Would push ${s.tags[0]} (${s.name}): docker push --quiet -- ${s.tags[0]}`)
+      continue
+    }
+    deps.log.info(`Pushing ${s.tags[0]} (${s.name})`)
+    const pushed = await deps.buildx.push(s.tags[0])
+    const info = pushed.exitCode === 0 ? await deps.registry.inspect(s.tags[0]).catch(() => null) : null
+    if (!info) {
+      failed = s.name
+      Object.assign(r, { status: 'failed', error: describeBuildFailure(pushed.lastErrorLine, s.image) })
+      continue
+    }
+    const ref = `${s.tags[0]}@${info.digest}`
+    const rest = s.tags.slice(1)
+    const tagged = rest.length
+      ? await deps.registry.retag(ref, rest).then(
+          () => undefined,
+          (e: Error) => e.message
+        )
+      : undefined
+    if (tagged) {
+      failed = s.name
+      Object.assign(r, { status: 'failed', error: `pushed as ${ref}, but not tagged: ${tagged}` })
+      continue
+    }
+    Object.assign(r, { ref, digest: info.digest, durationMs: (r.durationMs ?? 0) + Date.now() - started })
+  }
+}
+
 async function restoreLocalCaches(
   run: Run,
   steps: LayerStep[],

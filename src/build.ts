@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Buildx, BuilderInfo } from './adapters/buildx.js'
 import type { LocalCache } from './adapters/cache.js'
-import { runSession, skip } from './bake-session.js'
+import { pushStored, runSession, skip } from './bake-session.js'
 import type { BakeDefinition } from './core/bake.js'
 import type { LayerStep, ParentSource, StepSettings } from './core/build-steps.js'
 import { layerStep, movesOf } from './core/build-steps.js'
@@ -167,6 +167,7 @@ export async function executePlan(
   const before = snapshot(run, [...steps.flatMap(s => s.moving), ...reused.flatMap(m => m.tags)])
 
   await runSession(run, steps, builder)
+  await pushStored(run, steps)
   const failed = toBuild.filter(n => result.layers[n].status === 'failed')
   if (failed.length) {
     result.failed = failed[0]
@@ -205,6 +206,8 @@ async function prepareSteps(run: Run, toBuild: string[], builder: BuilderInfo): 
     buildArgs: opts.buildArgs,
     driver: builder.driver,
     workspace,
+    // A parent and its child in one session: pushed from inside it, the parent's layers would go up twice.
+    pushAfter: toBuild.some(n => run.layers.get(n)?.from.some(p => toBuild.includes(p.layer))),
     oci: {
       source: `${opts.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${ctx.owner}/${ctx.repo}`,
       revision: ctx.sha,

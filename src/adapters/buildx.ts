@@ -28,6 +28,8 @@ export interface Buildx {
   inspectBuilder(name?: string): Promise<BuilderInfo>
   /** Runs `docker <argv>` (argv from core/bake.ts), every output line to onLine; never throws on a failed build. */
   bake(argv: string[], opts?: { cwd?: string; onLine?: (line: string) => void }): Promise<BakeRun>
+  /** `docker push <ref>` of an image the session stored in the engine; the last error line when it fails. */
+  push(ref: string): Promise<{ exitCode: number; lastErrorLine?: string }>
 }
 
 export interface BuildxOptions {
@@ -89,6 +91,14 @@ export function createBuildx(opts: BuildxOptions = {}): Buildx {
       const durationMs = Date.now() - started
       const i = argv.indexOf('--metadata-file')
       return { exitCode, durationMs, digests: i >= 0 ? await readBakeDigests(argv[i + 1]) : {} }
+    },
+
+    async push(ref) {
+      // `--` first: a reference is never read as an option (it is validated before too).
+      const out = await run(['push', '--quiet', '--', ref])
+      return out.exitCode === 0
+        ? { exitCode: 0 }
+        : { exitCode: out.exitCode, lastErrorLine: lastLine(out.stderr) }
     }
   }
 }

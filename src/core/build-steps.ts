@@ -24,9 +24,15 @@ export interface StepSettings {
   driver?: string
   /** Absolute repository root: bake resolves a target's Dockerfile against its context, so both go absolute. */
   workspace: string
+  /**
+   * Store pushed images in the engine and push them after the session, parents first (docker driver,
+   * one platform): pushed from inside one session, a parent's layers go up once per image that holds them.
+   */
+  pushAfter?: boolean
 }
 
-export type Output = 'push' | 'digest' | 'load' | 'cache'
+/** `store`: kept in the engine's image store by the session, pushed right after it (`pushAfter`). */
+export type Output = 'push' | 'store' | 'digest' | 'load' | 'cache'
 
 export interface LayerStep {
   name: string
@@ -59,6 +65,8 @@ export function outputSpec(output: Output, image: string): string[] {
   switch (output) {
     case 'push':
       return ['type=image,push=true']
+    case 'store':
+      return ['type=image,push=false']
     case 'digest':
       return [`type=image,name=${image},push-by-digest=true,name-canonical=true,push=true`]
     case 'load':
@@ -77,7 +85,9 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
         'give the platforms input one platform (the merge step puts the platforms together)'
     )
   }
-  const output: Output = s.pushByDigest ? 'digest' : outputOf(s.push, platforms, s.driver)
+  const direct: Output = s.pushByDigest ? 'digest' : outputOf(s.push, platforms, s.driver)
+  const output: Output =
+    direct === 'push' && s.pushAfter && s.driver === 'docker' && platforms.length === 1 ? 'store' : direct
   const args: Record<string, string> = {}
   const contexts: Record<string, string> = {}
   for (const [arg, p] of Object.entries(input.parents)) {
@@ -131,7 +141,7 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
     platforms,
     tags,
     // Only a pushed, tagged image has moving tags; a push by digest leaves tagging to the merge.
-    moving: output === 'push' ? input.moving : [],
+    moving: output === 'push' || output === 'store' ? input.moving : [],
     sessionParents: Object.values(input.parents).flatMap(p => (p.inSession ? [p.layer] : []))
   }
 }
@@ -159,6 +169,7 @@ export function movesOf(
 export function builtRef(step: LayerStep, digest?: string): string | undefined {
   if (step.output === 'cache') return undefined
   if (step.output === 'digest') return digest ? `${step.image}@${digest}` : undefined
-  if (step.output === 'push') return digest ? `${step.tags[0]}@${digest}` : undefined
+  if (step.output === 'push' || step.output === 'store')
+    return digest ? `${step.tags[0]}@${digest}` : undefined
   return step.tags[0]
 }
