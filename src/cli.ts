@@ -21,12 +21,13 @@ import {
   parseKeyValueLines,
   parseList,
   parseMode,
-  parsePlatforms
+  parsePlatforms,
+  type Mode
 } from './core/inputs-parse.js'
 import type { Plan, StrataConfig } from './core/types.js'
 import { readLayers } from './layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
-import type { RunSettings } from './pipeline.js'
+import type { CommonSettings, RunSettings } from './pipeline.js'
 import { planPaths, runPipeline } from './pipeline.js'
 
 const USAGE = `usage: strata <plan|build|cleanup|inputs> [options]
@@ -135,35 +136,7 @@ async function command(
   const log = createTerminalLogger({ verbose: !values.quiet, write: line => io.err(`${line}\n`) })
 
   const event = await localEvent(git, top, values)
-  const layers = parseList(values.layers ?? '')
-  const settings: RunSettings = {
-    mode,
-    workspace: top,
-    configPath: values.config ?? '.github/strata.yml',
-    eventName: event.name,
-    payload: event.payload,
-    env: event.env,
-    now: new Date(),
-    layers: layers.length ? layers : undefined,
-    force: parseForce(values.force ?? ''),
-    push: values.push === true,
-    base: event.base,
-    head: event.head,
-    platforms: parsePlatforms(values.platforms ?? ''),
-    buildArgs: parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n')),
-    builder: parseBuilder('--builder', values.builder ?? ''),
-    dryRun: values['dry-run'] === true,
-    runnerTemp: await mkdtemp(join(tmpdir(), 'strata-cli-')),
-    buildEnv: process.env,
-    maxDeletions: Number(values['max-deletions'] ?? 20),
-    token: process.env.GITHUB_TOKEN,
-    apiUrl: process.env.GITHUB_API_URL,
-    repository: event.env.GITHUB_REPOSITORY
-  }
-  if (!Number.isInteger(settings.maxDeletions) || settings.maxDeletions < 0) {
-    throw new Error(`--max-deletions ${values['max-deletions']}: give a whole number, e.g. 20`)
-  }
-
+  const settings = await runSettings(mode, top, event, values)
   const outcome = await runPipeline(settings, {
     log,
     registry: createRegistry(),
@@ -187,6 +160,55 @@ async function command(
     return 1
   }
   return 0
+}
+
+/** The settings of the command's mode, made once from the flags and the local event. */
+async function runSettings(
+  mode: Mode,
+  top: string,
+  event: LocalEvent,
+  values: ReturnType<typeof parse>['values']
+): Promise<RunSettings> {
+  const maxDeletions = Number(values['max-deletions'] ?? 20)
+  if (!Number.isInteger(maxDeletions) || maxDeletions < 0) {
+    throw new Error(`--max-deletions ${values['max-deletions']}: give a whole number, e.g. 20`)
+  }
+  const common: CommonSettings = {
+    workspace: top,
+    configPath: values.config ?? '.github/strata.yml',
+    eventName: event.name,
+    payload: event.payload,
+    env: event.env,
+    now: new Date()
+  }
+  const dryRun = values['dry-run'] === true
+  if (mode === 'cleanup') {
+    return {
+      ...common,
+      mode,
+      dryRun,
+      maxDeletions,
+      token: process.env.GITHUB_TOKEN,
+      apiUrl: process.env.GITHUB_API_URL,
+      repository: event.env.GITHUB_REPOSITORY
+    }
+  }
+  const layers = parseList(values.layers ?? '')
+  return {
+    ...common,
+    mode,
+    layers: layers.length ? layers : undefined,
+    force: parseForce(values.force ?? ''),
+    push: values.push === true,
+    base: event.base,
+    head: event.head,
+    platforms: parsePlatforms(values.platforms ?? ''),
+    buildArgs: parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n')),
+    builder: parseBuilder('--builder', values.builder ?? ''),
+    dryRun,
+    runnerTemp: await mkdtemp(join(tmpdir(), 'strata-cli-')),
+    buildEnv: process.env
+  }
 }
 
 /** `strata inputs [layer]`: every input file of each layer with what made it one, and its external images. */
@@ -251,7 +273,7 @@ function oneLine(s: string): string {
 interface LocalEvent {
   name: string
   payload: unknown
-  env: RunSettings['env']
+  env: CommonSettings['env']
   base?: string
   head?: string
 }
@@ -282,7 +304,7 @@ async function localEvent(
     const base = values.base ? await revParse(git, top, values.base) : undefined
     const head = values.head ? await revParse(git, top, values.head) : undefined
     // What the runner would have set: payloads of schedule (and others) name no commit or ref.
-    const env: RunSettings['env'] = {
+    const env: CommonSettings['env'] = {
       GITHUB_REPOSITORY: repository,
       GITHUB_EVENT_NAME: name,
       GITHUB_DEFAULT_BRANCH: defaultBranch,
