@@ -9,7 +9,7 @@ import { parseConfig } from '../src/core/config.js'
 import { readEvent } from '../src/core/event.js'
 import { decide, planToJson } from '../src/core/plan.js'
 import type { PlatformManifest, Plan, Registry } from '../src/core/types.js'
-import type { RunSettings } from '../src/pipeline.js'
+import type { PlanSettings } from '../src/pipeline.js'
 import { runPipeline } from '../src/pipeline.js'
 import { loadEvent } from '../__fixtures__/events/index.js'
 import { mergePlatforms, platformOutputs, platformStepOutputs, platformStepProblem } from '../src/merge.js'
@@ -268,7 +268,7 @@ layers:
     force: 'all',
     stableExists: {}
   })
-  const settings = (over: Partial<RunSettings>): RunSettings => ({
+  const settings = (over: Partial<PlanSettings>): PlanSettings => ({
     mode: 'build',
     workspace: ws,
     configPath: '.github/strata.yml',
@@ -283,7 +283,6 @@ layers:
     dryRun: false,
     runnerTemp: ws,
     buildEnv: {},
-    maxDeletions: 0,
     ...over
   })
   /** Any build or registry call fails the test: these steps must stop before either. */

@@ -12,7 +12,7 @@ import { createBuildx } from '../src/adapters/buildx.js'
 import { createRegistry } from '../src/adapters/registry.js'
 import { ConfigError } from '../src/core/config.js'
 import { InputError, parseBuilder } from '../src/core/inputs-parse.js'
-import { runPipeline, type RunSettings } from '../src/pipeline.js'
+import { runPipeline, type PlanSettings } from '../src/pipeline.js'
 
 const REPO = `localhost:5000/strata-test/names-${Date.now().toString(36)}`
 let ws: string
@@ -28,7 +28,7 @@ afterAll(async () => rm(ws, { recursive: true, force: true }))
 async function run(
   layerLines: string[],
   image = REPO,
-  mode: RunSettings['mode'] = 'build'
+  mode: PlanSettings['mode'] = 'build'
 ): Promise<unknown> {
   await writeFile(
     join(ws, '.github/strata.yml'),
@@ -50,8 +50,7 @@ async function run(
       buildArgs: {},
       dryRun: true,
       runnerTemp: ws,
-      buildEnv: {},
-      maxDeletions: 0
+      buildEnv: {}
     },
     {
       log: createTerminalLogger({ write: l => void lines.push(l) }),

@@ -10,7 +10,7 @@ import { createRegistry } from '../src/adapters/registry.js'
 import { createTerminalLogger } from '../src/adapters/terminal-log.js'
 import { decide, planToJson } from '../src/core/plan.js'
 import { parseConfig } from '../src/core/config.js'
-import type { RunSettings } from '../src/pipeline.js'
+import type { PlanSettings } from '../src/pipeline.js'
 import { describeChanges, makePlan, overrideRange } from '../src/pipeline.js'
 
 const B = 'b'.repeat(40)
@@ -71,7 +71,7 @@ test('following a plan warns that the force and base given to this step are not 
     force: [],
     stableExists: { app: true }
   })
-  const settings: RunSettings = {
+  const settings: PlanSettings = {
     mode: 'plan',
     workspace: ws,
     configPath: '.github/strata.yml',
@@ -86,8 +86,7 @@ test('following a plan warns that the force and base given to this step are not 
     buildArgs: {},
     dryRun: false,
     runnerTemp: ws,
-    buildEnv: {},
-    maxDeletions: 0
+    buildEnv: {}
   }
   const lines: string[] = []
   const log = createTerminalLogger({ write: l => void lines.push(l) })

@@ -12,7 +12,7 @@ import { createTerminalLogger } from '../src/adapters/terminal-log.js'
 import { sha256 } from '../src/core/input-digest.js'
 import { planToJson } from '../src/core/plan.js'
 import type { Plan } from '../src/core/types.js'
-import { makePlan, type RunSettings } from '../src/pipeline.js'
+import { makePlan, type PlanSettings } from '../src/pipeline.js'
 import { digestOf, type LayerMaterial } from '../src/reuse.js'
 import { parseConfig } from '../src/core/config.js'
 
@@ -90,7 +90,7 @@ afterAll(() => repo.cleanup())
 
 async function plan(): Promise<{ plan: Plan; lines: string[] }> {
   const { eventName, payload, env } = loadEvent('schedule', { head: repo.sha })
-  const settings: RunSettings = {
+  const settings: PlanSettings = {
     mode: 'plan',
     workspace: repo.dir,
     configPath: '.github/strata.yml',
@@ -103,8 +103,7 @@ async function plan(): Promise<{ plan: Plan; lines: string[] }> {
     buildArgs: {},
     dryRun: false,
     runnerTemp: repo.dir,
-    buildEnv: {},
-    maxDeletions: 0
+    buildEnv: {}
   }
   const lines: string[] = []
   const log = createTerminalLogger({ write: l => void lines.push(l) })

@@ -1,6 +1,5 @@
 // `strata plan|build|cleanup`: the action's pipeline in a local clone. Changes come from git
 // (--base … --head), or a real event is replayed with --event-file and --event-name.
-import { execFile } from 'node:child_process'
 import { realpathSync } from 'node:fs'
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,7 +9,7 @@ import { parseArgs } from 'node:util'
 import { createBuildx } from './adapters/buildx.js'
 import { loadConfig } from './adapters/config-file.js'
 import { createContentIds } from './adapters/content-ids.js'
-import { createGit } from './adapters/git.js'
+import { createGit, type Git } from './adapters/git.js'
 import { createRegistry } from './adapters/registry.js'
 import { safeJson, safeText } from './core/log-safe.js'
 import { createTerminalLogger, renderTable, type TableRow } from './adapters/terminal-log.js'
@@ -22,12 +21,13 @@ import {
   parseKeyValueLines,
   parseList,
   parseMode,
-  parsePlatforms
+  parsePlatforms,
+  type Mode
 } from './core/inputs-parse.js'
 import type { Plan, StrataConfig } from './core/types.js'
 import { readLayers } from './layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
-import type { RunSettings } from './pipeline.js'
+import type { CommonSettings, RunSettings } from './pipeline.js'
 import { planPaths, runPipeline } from './pipeline.js'
 
 const USAGE = `usage: strata <plan|build|cleanup|inputs> [options]
@@ -130,41 +130,13 @@ async function command(
   const cwd = resolve(values.C ?? '.')
   if (name === 'inputs') return inputsCommand(cwd, positionals[1], values, io)
   const mode = parseMode(name)
-  const git = createGit(cwd)
-  const top = (await gitOut(cwd, ['rev-parse', '--show-toplevel']).catch(() => undefined))?.trim()
+  const top = await createGit(cwd).topLevel()
   if (!top) throw new Error(`${cwd} is not in a git repository: run strata in a clone (or give -C <dir>)`)
+  const git = createGit(top)
   const log = createTerminalLogger({ verbose: !values.quiet, write: line => io.err(`${line}\n`) })
 
-  const event = await localEvent(top, values)
-  const layers = parseList(values.layers ?? '')
-  const settings: RunSettings = {
-    mode,
-    workspace: top,
-    configPath: values.config ?? '.github/strata.yml',
-    eventName: event.name,
-    payload: event.payload,
-    env: event.env,
-    now: new Date(),
-    layers: layers.length ? layers : undefined,
-    force: parseForce(values.force ?? ''),
-    push: values.push === true,
-    base: event.base,
-    head: event.head,
-    platforms: parsePlatforms(values.platforms ?? ''),
-    buildArgs: parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n')),
-    builder: parseBuilder('--builder', values.builder ?? ''),
-    dryRun: values['dry-run'] === true,
-    runnerTemp: await mkdtemp(join(tmpdir(), 'strata-cli-')),
-    buildEnv: process.env,
-    maxDeletions: Number(values['max-deletions'] ?? 20),
-    token: process.env.GITHUB_TOKEN,
-    apiUrl: process.env.GITHUB_API_URL,
-    repository: event.env.GITHUB_REPOSITORY
-  }
-  if (!Number.isInteger(settings.maxDeletions) || settings.maxDeletions < 0) {
-    throw new Error(`--max-deletions ${values['max-deletions']}: give a whole number, e.g. 20`)
-  }
-
+  const event = await localEvent(git, top, values)
+  const settings = await runSettings(mode, top, event, values)
   const outcome = await runPipeline(settings, {
     log,
     registry: createRegistry(),
@@ -190,6 +162,55 @@ async function command(
   return 0
 }
 
+/** The settings of the command's mode, made once from the flags and the local event. */
+async function runSettings(
+  mode: Mode,
+  top: string,
+  event: LocalEvent,
+  values: ReturnType<typeof parse>['values']
+): Promise<RunSettings> {
+  const maxDeletions = Number(values['max-deletions'] ?? 20)
+  if (!Number.isInteger(maxDeletions) || maxDeletions < 0) {
+    throw new Error(`--max-deletions ${values['max-deletions']}: give a whole number, e.g. 20`)
+  }
+  const common: CommonSettings = {
+    workspace: top,
+    configPath: values.config ?? '.github/strata.yml',
+    eventName: event.name,
+    payload: event.payload,
+    env: event.env,
+    now: new Date()
+  }
+  const dryRun = values['dry-run'] === true
+  if (mode === 'cleanup') {
+    return {
+      ...common,
+      mode,
+      dryRun,
+      maxDeletions,
+      token: process.env.GITHUB_TOKEN,
+      apiUrl: process.env.GITHUB_API_URL,
+      repository: event.env.GITHUB_REPOSITORY
+    }
+  }
+  const layers = parseList(values.layers ?? '')
+  return {
+    ...common,
+    mode,
+    layers: layers.length ? layers : undefined,
+    force: parseForce(values.force ?? ''),
+    push: values.push === true,
+    base: event.base,
+    head: event.head,
+    platforms: parsePlatforms(values.platforms ?? ''),
+    buildArgs: parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n')),
+    builder: parseBuilder('--builder', values.builder ?? ''),
+    dryRun,
+    runnerTemp: await mkdtemp(join(tmpdir(), 'strata-cli-')),
+    buildEnv: process.env
+  }
+}
+
 /** `strata inputs [layer]`: every input file of each layer with what made it one, and its external images. */
 async function inputsCommand(
   cwd: string,
@@ -197,7 +218,7 @@ async function inputsCommand(
   values: ReturnType<typeof parse>['values'],
   io: CliIO
 ): Promise<number> {
-  const top = (await gitOut(cwd, ['rev-parse', '--show-toplevel']).catch(() => undefined))?.trim() ?? cwd
+  const top = (await createGit(cwd).topLevel()) ?? cwd
   const config = await loadConfig(values.config ?? '.github/strata.yml', top)
   if (only !== undefined && !config.order.includes(only)) {
     throw new Error(`no layer "${only}" in ${config.file}; its layers: ${config.order.join(', ')}`)
@@ -252,15 +273,19 @@ function oneLine(s: string): string {
 interface LocalEvent {
   name: string
   payload: unknown
-  env: RunSettings['env']
+  env: CommonSettings['env']
   base?: string
   head?: string
 }
 
 /** The event to plan for: a replayed payload, or a push of base…head on the current branch. */
-async function localEvent(top: string, values: ReturnType<typeof parse>['values']): Promise<LocalEvent> {
-  const defaultBranch = await findDefaultBranch(top)
-  const repository = await repositoryName(top)
+async function localEvent(
+  git: Git,
+  top: string,
+  values: ReturnType<typeof parse>['values']
+): Promise<LocalEvent> {
+  const defaultBranch = await findDefaultBranch(git)
+  const repository = await repositoryName(git, top)
   if (values['event-file']) {
     const file = values['event-file']
     let payload: Record<string, unknown>
@@ -276,22 +301,24 @@ async function localEvent(top: string, values: ReturnType<typeof parse>['values'
         `--event-file ${file}: the payload is not a JSON object; give the JSON payload of a workflow run`
       )
     const name = values['event-name'] ?? guessEventName(payload)
-    const base = values.base ? await revParse(top, values.base) : undefined
-    const head = values.head ? await revParse(top, values.head) : undefined
+    const base = values.base ? await revParse(git, top, values.base) : undefined
+    const head = values.head ? await revParse(git, top, values.head) : undefined
     // What the runner would have set: payloads of schedule (and others) name no commit or ref.
-    const env: RunSettings['env'] = {
+    const env: CommonSettings['env'] = {
       GITHUB_REPOSITORY: repository,
       GITHUB_EVENT_NAME: name,
       GITHUB_DEFAULT_BRANCH: defaultBranch,
-      GITHUB_SHA: head ?? (await revParse(top, 'HEAD'))
+      GITHUB_SHA: head ?? (await revParse(git, top, 'HEAD'))
     }
-    if (!payload.ref && !payload.pull_request) env.GITHUB_REF = `refs/heads/${await currentBranch(top)}`
+    if (!payload.ref && !payload.pull_request) env.GITHUB_REF = `refs/heads/${await currentBranch(git)}`
     return { name, payload, env, base, head }
   }
 
-  const headSha = await revParse(top, values.head ?? 'HEAD')
-  const base = values.base ? await revParse(top, values.base) : await defaultBase(top, defaultBranch, headSha)
-  const branch = await currentBranch(top)
+  const headSha = await revParse(git, top, values.head ?? 'HEAD')
+  const base = values.base
+    ? await revParse(git, top, values.base)
+    : await defaultBase(git, defaultBranch, headSha)
+  const branch = await currentBranch(git)
   const [owner, repo] = repository.split('/')
   // A push of base…head to the current branch: the same tags and decisions as CI would make for it.
   const payload = {
@@ -308,8 +335,8 @@ async function localEvent(top: string, values: ReturnType<typeof parse>['values'
 }
 
 /** The checked-out branch; `local` on a detached HEAD. */
-async function currentBranch(top: string): Promise<string> {
-  return (await gitOut(top, ['symbolic-ref', '-q', '--short', 'HEAD']).catch(() => '')).trim() || 'local'
+async function currentBranch(git: Git): Promise<string> {
+  return (await git.symbolicRef('HEAD')) ?? 'local'
 }
 
 function guessEventName(payload: Record<string, unknown>): string {
@@ -320,21 +347,16 @@ function guessEventName(payload: Record<string, unknown>): string {
 }
 
 /** origin/HEAD's branch, else main or master when there, else the current branch. */
-async function findDefaultBranch(top: string): Promise<string> {
-  const originHead = (
-    await gitOut(top, ['symbolic-ref', '-q', '--short', 'refs/remotes/origin/HEAD']).catch(() => '')
-  )
-    .trim()
-    .replace(/^origin\//, '')
+async function findDefaultBranch(git: Git): Promise<string> {
+  const originHead = (await git.symbolicRef('refs/remotes/origin/HEAD'))?.replace(/^origin\//, '')
   if (originHead) return originHead
-  for (const b of ['main', 'master'])
-    if (await revParse(top, `refs/heads/${b}`).catch(() => undefined)) return b
-  return (await gitOut(top, ['symbolic-ref', '-q', '--short', 'HEAD']).catch(() => '')).trim() || 'main'
+  for (const b of ['main', 'master']) if (await git.revParse(`refs/heads/${b}`)) return b
+  return (await git.symbolicRef('HEAD')) ?? 'main'
 }
 
-async function defaultBase(top: string, defaultBranch: string, head: string): Promise<string> {
+async function defaultBase(git: Git, defaultBranch: string, head: string): Promise<string> {
   for (const ref of ['refs/remotes/origin/HEAD', `refs/heads/${defaultBranch}`]) {
-    const mb = (await gitOut(top, ['merge-base', ref, head]).catch(() => '')).trim()
+    const mb = await git.mergeBase(ref, head)
     if (mb) return mb
   }
   throw new Error(
@@ -343,8 +365,8 @@ async function defaultBase(top: string, defaultBranch: string, head: string): Pr
 }
 
 /** `owner/repo` from the origin remote's URL, else `local/<folder>`. */
-async function repositoryName(top: string): Promise<string> {
-  const url = (await gitOut(top, ['remote', 'get-url', 'origin']).catch(() => '')).trim()
+async function repositoryName(git: Git, top: string): Promise<string> {
+  const url = ((await git.remoteUrl('origin')) ?? '').trim()
   const m = /[:/]([^/:]+)\/([^/]+?)(\.git)?\/?$/.exec(url)
   // A folder name may hold any character; owner/name may not (it goes into API paths).
   return m
@@ -354,19 +376,14 @@ async function repositoryName(top: string): Promise<string> {
         .replace(/^\.+$/, 'repo')}`
 }
 
-async function revParse(cwd: string, rev: string): Promise<string> {
+/** A revision from the command line, as a sha; an error that says the fix when it names no commit. */
+async function revParse(git: Git, top: string, rev: string): Promise<string> {
   if (rev.startsWith('-')) throw new Error(`"${rev}" is not a revision`)
-  try {
-    return (await gitOut(cwd, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim()
-  } catch {
-    throw new Error(`"${rev}" is not a commit in ${cwd} (fetch it, or give a branch, tag or sha that exists)`)
+  const sha = await git.revParse(rev).catch(() => undefined)
+  if (!sha) {
+    throw new Error(`"${rev}" is not a commit in ${top} (fetch it, or give a branch, tag or sha that exists)`)
   }
-}
-
-function gitOut(cwd: string, args: string[]): Promise<string> {
-  return new Promise((res, rej) =>
-    execFile('git', args, { cwd, encoding: 'utf8' }, (err, stdout) => (err ? rej(err) : res(stdout)))
-  )
+  return sha
 }
 
 function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult): TableRow[] {

@@ -16,7 +16,7 @@ import { getInputs } from './inputs.js'
 import { platformOutputs, platformStepOutputs } from './merge.js'
 import { computeOutputs, writePlanFile } from './outputs.js'
 import type { Logger } from './core/types.js'
-import type { RunOutcome, RunSettings } from './pipeline.js'
+import type { CommonSettings, RunOutcome, RunSettings } from './pipeline.js'
 import { planPaths, runPipeline } from './pipeline.js'
 
 export async function run(): Promise<void> {
@@ -46,13 +46,36 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
   // Off a runner: a private directory, never fixed file names in the shared temp directory.
   const runnerTemp = env.RUNNER_TEMP || (await mkdtemp(join(tmpdir(), 'strata-')))
   const apiUrl = env.GITHUB_API_URL || 'https://api.github.com'
-  const eventName = env.GITHUB_EVENT_NAME || ''
-  const settings: RunSettings = {
-    mode: inputs.mode,
+  const settings = runSettings(inputs, env, {
     workspace,
+    payload: await readPayload(env.GITHUB_EVENT_PATH),
+    runnerTemp,
+    apiUrl
+  })
+  const outcome = await runPipeline(settings, {
+    log,
+    registry: createRegistry(),
+    buildx: inputs.mode === 'build' ? createBuildx() : undefined,
+    github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
+    git: createGit(workspace),
+    contentIds: createContentIds(workspace)
+  })
+  await record(outcome, inputs, runnerTemp, log)
+  return failureOf(outcome)
+}
+
+/** The settings of the mode the inputs name, made once: the event from the runner's environment. */
+function runSettings(
+  inputs: Inputs,
+  env: NodeJS.ProcessEnv,
+  run: { workspace: string; payload: unknown; runnerTemp: string; apiUrl: string }
+): RunSettings {
+  const eventName = env.GITHUB_EVENT_NAME || ''
+  const common: CommonSettings = {
+    workspace: run.workspace,
     configPath: inputs.config,
     eventName,
-    payload: await readPayload(env.GITHUB_EVENT_PATH),
+    payload: run.payload,
     env: {
       GITHUB_REPOSITORY: env.GITHUB_REPOSITORY,
       GITHUB_REF: env.GITHUB_REF,
@@ -61,7 +84,22 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
       GITHUB_HEAD_REF: env.GITHUB_HEAD_REF,
       GITHUB_BASE_REF: env.GITHUB_BASE_REF
     },
-    now: new Date(),
+    now: new Date()
+  }
+  if (inputs.mode === 'cleanup') {
+    return {
+      ...common,
+      mode: 'cleanup',
+      dryRun: inputs.dryRun,
+      maxDeletions: inputs.maxDeletions,
+      token: inputs.token || undefined,
+      apiUrl: run.apiUrl,
+      repository: env.GITHUB_REPOSITORY
+    }
+  }
+  return {
+    ...common,
+    mode: inputs.mode,
     layers: inputs.layers,
     plan: inputs.plan,
     force: inputs.force,
@@ -74,23 +112,9 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
     buildArgs: inputs.buildArgs,
     builder: inputs.builder,
     dryRun: inputs.dryRun,
-    runnerTemp,
-    buildEnv: env,
-    maxDeletions: inputs.maxDeletions,
-    token: inputs.token || undefined,
-    apiUrl,
-    repository: env.GITHUB_REPOSITORY
+    runnerTemp: run.runnerTemp,
+    buildEnv: env
   }
-  const outcome = await runPipeline(settings, {
-    log,
-    registry: createRegistry(),
-    buildx: inputs.mode === 'build' ? createBuildx() : undefined,
-    github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
-    git: createGit(workspace),
-    contentIds: createContentIds(workspace)
-  })
-  await record(outcome, inputs, runnerTemp, log)
-  return failureOf(outcome)
 }
 
 /** Outputs, plan-file and job summary: written even when a layer failed (run, record, then fail). */

@@ -11,7 +11,7 @@ import { runCleanup } from './cleanup.js'
 import { changedPaths } from './core/changes.js'
 import { describeRange, diffRange, readEvent } from './core/event.js'
 import type { RunnerEnv } from './core/event.js'
-import type { Mode, PushSetting } from './core/inputs-parse.js'
+import type { PushSetting } from './core/inputs-parse.js'
 import { resolvePush } from './core/inputs-parse.js'
 import { decide, describePlan, followPlan, parsePlanInput, pinReused } from './core/plan.js'
 import type { PlatformDigest } from './core/merge.js'
@@ -34,11 +34,8 @@ import type {
   StrataConfig
 } from './core/types.js'
 
-/** Where SPEC 4a's look-ups get each layer's input files and external images, and their content ids. */
-
-/** Everything one run needs, already read from inputs (action) or flags (CLI). */
-export interface RunSettings {
-  mode: Mode
+/** What every mode reads, from inputs (action) or flags (CLI): the workspace, its config, the event. */
+export interface CommonSettings {
   /** Repository root; the config, Dockerfiles and contexts are relative to it. */
   workspace: string
   /** The layer config, relative to the workspace. */
@@ -47,6 +44,11 @@ export interface RunSettings {
   payload: unknown
   env: RunnerEnv
   now: Date
+}
+
+/** Modes plan, build and merge: what deciding, building and merging need. */
+export interface PlanSettings extends CommonSettings {
+  mode: 'plan' | 'build' | 'merge'
   /** The layers this step may build; undefined: all. */
   layers?: string[]
   /** A plan (JSON) to follow instead of deciding again. */
@@ -66,15 +68,24 @@ export interface RunSettings {
   dryRun: boolean
   /** Scratch directory (metadata files, local cache). */
   runnerTemp: string
-  /** Environment for the builds (the runner's ACTIONS_* for gha cache, GITHUB_SERVER_URL). */
+  /** Environment for the builds (the runner's ACTIONS_* for gha cache, GITHUB_SERVER_URL, env secrets). */
   buildEnv: Record<string, string | undefined>
-  /** mode cleanup */
+}
+
+/** Mode cleanup: the config's retention rules. */
+export interface CleanupSettings extends CommonSettings {
+  mode: 'cleanup'
+  /** Decide and print; delete nothing. */
+  dryRun: boolean
   maxDeletions: number
   token?: string
   apiUrl?: string
   /** `owner/repo` (GITHUB_REPOSITORY), whose pull requests cleanup asks about. */
   repository?: string
 }
+
+/** Everything one run needs, made once from inputs (action) or flags (CLI); `mode` says which part. */
+export type RunSettings = PlanSettings | CleanupSettings
 
 export interface PipelineDeps {
   log: Logger
@@ -157,7 +168,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     runnerTemp: s.runnerTemp,
     env: s.buildEnv,
     workspace: s.workspace,
-    secretValues: process.env,
+    secretValues: s.buildEnv,
     inputLabels: strataLabels(planned),
     ...(s.platform && { pushByDigest: true })
   }
@@ -174,7 +185,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
  * retention deletes another branch's images by it. GitHub runs schedules on the default branch.
  */
 export function knownDefaultBranch(
-  s: Pick<RunSettings, 'eventName' | 'payload' | 'env'>
+  s: Pick<CommonSettings, 'eventName' | 'payload' | 'env'>
 ): string | undefined {
   const payload = s.payload as { repository?: { default_branch?: unknown } } | undefined
   const named = payload?.repository?.default_branch
@@ -186,7 +197,7 @@ export function knownDefaultBranch(
 }
 
 /** Config, event, changes and registry → the plan, logged in words (SPEC 3 and 8). */
-export async function makePlan(s: RunSettings, deps: PipelineDeps): Promise<PlanOutcome> {
+export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<PlanOutcome> {
   const { log } = deps
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
   // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.

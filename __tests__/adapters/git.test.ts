@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { commitFiles, git, makeRepo, renameFile } from '../../__fixtures__/github-api-server.js'
 import { createGit, GitError, parseLsTreeZ, parseNameStatusZ } from '../../src/adapters/git.js'
@@ -132,5 +135,83 @@ describe('createGit on a real repository', () => {
     } finally {
       shallow.cleanup()
     }
+  })
+})
+
+describe('createGit: what the CLI asks of a local clone', () => {
+  let repo: ReturnType<typeof makeRepo>
+  let first: string
+  let tip: string
+
+  beforeAll(() => {
+    repo = makeRepo()
+    first = repo.sha
+    tip = commitFiles(repo.dir, { 'sub/a.txt': 'a\n' }, 'second')
+    git(repo.dir, 'tag', 'v1', first)
+    git(repo.dir, 'tag', '-a', '-m', 'annotated', 'v2', tip)
+  })
+  afterAll(() => repo.cleanup())
+
+  test('topLevel is the work tree top, also from a sub-folder; undefined outside a work tree', async () => {
+    const top = realpathSync(repo.dir)
+    expect(await createGit(repo.dir).topLevel()).toBe(top)
+    expect(await createGit(join(repo.dir, 'sub')).topLevel()).toBe(top)
+    const outside = mkdtempSync(join(tmpdir(), 'strata-no-repo-'))
+    try {
+      expect(await createGit(outside).topLevel()).toBeUndefined()
+    } finally {
+      rmSync(outside, { recursive: true, force: true })
+    }
+  })
+
+  test.each<[string, () => string, () => string | undefined]>([
+    ['HEAD', () => 'HEAD', () => tip],
+    ['a branch', () => 'main', () => tip],
+    ['a full ref', () => 'refs/heads/main', () => tip],
+    ['a relative revision', () => 'HEAD~1', () => first],
+    ['a lightweight tag', () => 'v1', () => first],
+    ['an annotated tag, peeled to its commit', () => 'v2', () => tip],
+    ['an abbreviated sha', () => first.slice(0, 10), () => first],
+    ['a reflog date with spaces', () => 'HEAD@{0 seconds ago}', () => tip],
+    ['a missing branch', () => 'no-such-branch', () => undefined],
+    ['a missing sha', () => 'f'.repeat(40), () => undefined],
+    ['a tree, not a commit', () => 'HEAD^{tree}', () => undefined],
+    ['two revisions', () => 'HEAD main', () => undefined]
+  ])('revParse: %s', async (_, rev, want) => {
+    expect(await createGit(repo.dir).revParse(rev())).toBe(want())
+  })
+
+  test('revParse refuses a revision that git could read as an option, and runs nothing', async () => {
+    const out = join(repo.dir, 'pwned')
+    const g = createGit(repo.dir)
+    await expect(g.revParse(`--output=${out}`)).rejects.toThrow(GitError)
+    await expect(g.revParse('-q')).rejects.toThrow(/not a git revision: "-q"/)
+    await expect(g.revParse('')).rejects.toThrow(GitError)
+    expect(existsSync(out)).toBe(false)
+  })
+
+  test('symbolicRef: the branch of HEAD, undefined when detached or missing, origin/HEAD once set', async () => {
+    const g = createGit(repo.dir)
+    expect(await g.symbolicRef('HEAD')).toBe('main')
+    expect(await g.symbolicRef('refs/remotes/origin/HEAD')).toBeUndefined()
+    git(repo.dir, 'update-ref', 'refs/remotes/origin/trunk', first)
+    git(repo.dir, 'symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/trunk')
+    expect(await g.symbolicRef('refs/remotes/origin/HEAD')).toBe('origin/trunk')
+    git(repo.dir, 'checkout', '-q', '--detach', first)
+    try {
+      expect(await g.symbolicRef('HEAD')).toBeUndefined()
+    } finally {
+      git(repo.dir, 'checkout', '-q', 'main')
+    }
+    await expect(g.symbolicRef('--short')).rejects.toThrow(GitError)
+  })
+
+  test('remoteUrl: undefined without the remote, its URL with it; an option is refused', async () => {
+    const g = createGit(repo.dir)
+    expect(await g.remoteUrl('origin')).toBeUndefined()
+    git(repo.dir, 'remote', 'add', 'origin', 'https://github.com/acme/sindri.git')
+    expect(await g.remoteUrl('origin')).toBe('https://github.com/acme/sindri.git')
+    expect(await g.remoteUrl('upstream')).toBeUndefined()
+    await expect(g.remoteUrl('--push')).rejects.toThrow(GitError)
   })
 })

@@ -1,5 +1,6 @@
-// git in the workspace: the fallback source of changed files (SPEC 3). Fixed argv arrays, never a
-// shell; -z output, so that any byte a file name may hold (space, tab, newline, non-ASCII) survives.
+// git in the workspace: the fallback source of changed files (SPEC 3), and what the CLI asks of a
+// local clone (top folder, branches, commits, origin). Fixed argv arrays, never a shell; -z output,
+// so that any byte a file name may hold (space, tab, newline, non-ASCII) survives.
 import { execFile } from 'node:child_process'
 import type { ChangedFile, FileStatus } from '../core/types.js'
 
@@ -12,6 +13,14 @@ export interface Git {
   mergeBase(a: string, b: string): Promise<string | undefined>
   /** Every file of `head`, as added (the repository's first push). */
   allFiles(head: string): Promise<ChangedFile[]>
+  /** The work tree's top folder, or undefined outside a work tree. */
+  topLevel(): Promise<string | undefined>
+  /** The commit `rev` names (any revision git reads, peeled to a commit), or undefined when none. */
+  revParse(rev: string): Promise<string | undefined>
+  /** The short name a symbolic ref points to (`HEAD` → its branch), or undefined (detached, missing). */
+  symbolicRef(name: string): Promise<string | undefined>
+  /** A remote's URL, or undefined when there is no such remote. */
+  remoteUrl(remote: string): Promise<string | undefined>
 }
 
 const STATUS: Record<string, FileStatus> = {
@@ -71,6 +80,16 @@ function rev(r: string): string {
   return r
 }
 
+// A revision the user typed (`HEAD@{1 day ago}`) may hold spaces: only an option or a NUL is refused.
+function typedRev(r: string): string {
+  if (!r || r.startsWith('-') || r.includes('\0'))
+    throw new GitError(`not a git revision: ${JSON.stringify(r)}`, undefined, '')
+  return r
+}
+
+/** One line of git output without its newline, or undefined when empty. */
+const line = (out: string): string | undefined => out.replace(/\r?\n$/, '') || undefined
+
 export function createGit(cwd: string): Git {
   function run(args: string[]): Promise<string> {
     return new Promise((resolve, reject) => {
@@ -129,6 +148,20 @@ export function createGit(cwd: string): Git {
     async allFiles(head) {
       const out = await run(['ls-tree', '-r', '--name-only', '-z', '--full-tree', rev(head)])
       return parseLsTreeZ(out).map(path => ({ path, status: 'added' as const }))
+    },
+    async topLevel() {
+      return line(await run(['rev-parse', '--show-toplevel']).catch(() => ''))
+    },
+    async revParse(r) {
+      // --verify: one revision or nothing; `^{commit}` after it: never read as an option.
+      const arg = `${typedRev(r)}^{commit}`
+      return line(await run(['rev-parse', '--verify', '--quiet', arg]).catch(() => ''))
+    },
+    async symbolicRef(name) {
+      return line(await run(['symbolic-ref', '-q', '--short', rev(name)]).catch(() => ''))
+    },
+    async remoteUrl(remote) {
+      return line(await run(['remote', 'get-url', rev(remote)]).catch(() => ''))
     }
   }
 }
