@@ -164,6 +164,31 @@ test('a layer that another step builds, and untrusted text kept inside its cell'
   )
 })
 
+test('each cache export: its layer, kind, time, blobs and bytes (SPEC 6: an export must pay for itself)', () => {
+  const result: BuildResult = {
+    commands: [],
+    layers: {
+      base: { name: 'base', status: 'reused', reasons: [] },
+      tooling: { name: 'tooling', status: 'built', reasons: [], cacheExports: [] },
+      app: {
+        name: 'app',
+        status: 'built',
+        reasons: [],
+        cacheExports: [
+          { kind: 'registry', seconds: 0.34, blobs: 2, bytes: 1_200_000 },
+          { kind: 'gha', blobs: 1, bytes: 0 }
+        ]
+      }
+    }
+  }
+  const md = renderSummary(plan, result, { order: ['base', 'tooling', 'app'] })
+  expect(md.split('\n').filter(l => l.startsWith('| app | registry') || l.startsWith('| app | gha'))).toEqual(
+    ['| app | registry | 0.3 s | 2 | 1.2 MB |', '| app | gha | — | 1 | — |']
+  )
+  expect(md).toContain('| Layer | Cache export | Time | Blobs | Bytes |')
+  expect(renderSummary(plan, undefined, { order: ['base', 'tooling', 'app'] })).not.toContain('Cache export')
+})
+
 describe('writeSummary', () => {
   const saved = process.env.GITHUB_STEP_SUMMARY
   afterEach(() => {

@@ -63,6 +63,7 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
     )
   }
 
+  lines.push(...cacheExports(result, names))
   if (ctx.graph) lines.push('', ...layerGraph(plan, result, names, ctx))
   lines.push(...inputsAndWarnings(plan, names, ctx.warnings ?? []))
 
@@ -70,11 +71,24 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
   if (failures.length) {
     lines.push('')
     for (const r of failures) lines.push(`**${cell(r.name)}** ${r.status}: ${cell(r.error ?? '')}`, '')
-    // A failed build moves nothing; a failed move (the builds succeeded) leaves the other moves done.
+    // A failed build moves nothing; a failed move puts back the moves made (the error says which).
     const buildFailed = failures.some(r => r.status === 'failed' || r.status === 'skipped')
     if (buildFailed) lines.push('No moving tag (stable, `latest`, `pr-N`, branch) was moved.')
   }
   return lines.join('\n').trimEnd() + '\n'
+}
+
+/** What each cache export wrote and how long it took (SPEC 6: an export must pay for itself). */
+function cacheExports(result: BuildResult | undefined, names: string[]): string[] {
+  const rows = names.flatMap(n =>
+    (result?.layers[n]?.cacheExports ?? []).map(
+      e =>
+        `| ${cell(n)} | ${e.kind} | ${e.seconds !== undefined ? `${e.seconds.toFixed(1)} s` : '—'} | ` +
+        `${e.blobs} | ${e.bytes ? humanBytes(e.bytes) : '—'} |`
+    )
+  )
+  if (!rows.length) return []
+  return ['', '| Layer | Cache export | Time | Blobs | Bytes |', '| --- | --- | --- | --- | --- |', ...rows]
 }
 
 function statusOf(build: boolean, selected: boolean, r: LayerResult | undefined, dryRun?: boolean): string {
