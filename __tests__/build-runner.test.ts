@@ -292,11 +292,12 @@ test('a parent that is in no registry fails before the session; its child is ski
     selected: ['app', 'docs'],
     stableExists: {}
   })
+  const pushed: Record<string, string> = {}
   const r = await run(
     cfg,
     decided,
-    fakeBuildx(events, { digests: { docs: D('d') } }),
-    fakeRegistry(events, {})
+    fakeBuildx(events, { digests: { docs: D('d') } }, pushed),
+    fakeRegistry(events, pushed)
   )
   expect(r.failed).toBe('app')
   expect(r.layers.app.error).toBe(

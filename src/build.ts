@@ -206,8 +206,11 @@ async function prepareSteps(run: Run, toBuild: string[], builder: BuilderInfo): 
     buildArgs: opts.buildArgs,
     driver: builder.driver,
     workspace,
-    // A parent and its child in one session: pushed from inside it, the parent's layers would go up twice.
-    pushAfter: toBuild.some(n => run.layers.get(n)?.from.some(p => toBuild.includes(p.layer))),
+    // The docker driver pushes from inside the session once per image (a parent's layers go up again
+    // with its child) and pushes each image twice (BuildKit, then the engine: a registry that answers a
+    // HEAD while the tag is being written says 500). Stored, then pushed by the engine alone, parents
+    // first, each layer goes up once.
+    pushAfter: true,
     oci: {
       source: `${opts.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${ctx.owner}/${ctx.repo}`,
       revision: ctx.sha,

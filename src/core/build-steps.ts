@@ -24,10 +24,7 @@ export interface StepSettings {
   driver?: string
   /** Absolute repository root: bake resolves a target's Dockerfile against its context, so both go absolute. */
   workspace: string
-  /**
-   * Store pushed images in the engine and push them after the session, parents first (docker driver,
-   * one platform): pushed from inside one session, a parent's layers go up once per image that holds them.
-   */
+  /** Store pushed images in the engine and push them after the session, parents first (docker driver, one platform). */
   pushAfter?: boolean
 }
 
