@@ -23,5 +23,8 @@ export default {
   ],
   // A project-level testTimeout is ignored by jest; real builds on a shared 2-core machine need minutes.
   testTimeout: 600000,
-  maxWorkers: 2
+  // One test file at a time: the integration tests share one Docker engine, and the cross-job tests
+  // empty its build cache as a fresh runner has it (buildx prune), which pulls records from under a
+  // build that another file runs at the same moment ("failed to solve: not found").
+  maxWorkers: 1
 }
