@@ -112,7 +112,7 @@ describe('the two commands', () => {
     const commands = read('.ci/run')
       .split('\n')
       .filter(l => l.trim() && !l.startsWith('#'))
-    expect(commands).toEqual(['set -euo pipefail', 'exec bash "$(dirname "$0")/../scripts/test.sh"'])
+    expect(commands).toEqual(['set -euo pipefail', 'cd "$(dirname "$0")/.."', 'bash scripts/test.sh'])
   })
 
   test('scripts/test.sh installs the locked dependencies and starts the stack before any check', () => {
