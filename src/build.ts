@@ -15,7 +15,7 @@ import { layerStep, movesOf } from './core/build-steps.js'
 import { secretEnv } from './core/buildx-args.js'
 import { cacheFlags, ghaAvailability } from './core/cache-flags.js'
 import { mapLimit } from './core/limit.js'
-import { splitTags } from './core/plan.js'
+import { tagsOfLayer } from './core/plan.js'
 import { sameInputsRetags } from './core/same-inputs.js'
 import type { CacheExport } from './core/progress.js'
 import { layerTags, parentLayers, sanitizeTag } from './core/tags.js'
@@ -305,14 +305,9 @@ async function prepareLayer(
   return step
 }
 
-/** The plan's versioned and moving tags; a plan made before they were recorded gets them from the config. */
+/** The plan's versioned and moving tags (from the config for a followed plan). */
 function tagsOf(run: Run, l: LayerConfig, d: LayerDecision): { versioned: string[]; moving: string[] } {
-  if (d.versioned && d.moving) return { versioned: d.versioned, moving: d.moving }
-  const parents = parentLayers(run.config.layers)
-  return splitTags(
-    d.tags,
-    layerTags(l, run.ctx, { isLeaf: !parents.has(l.name), parents }).moving.map(t => `${l.image}:${t}`)
-  )
+  return tagsOfLayer(l, d, run.ctx, parentLayers(run.config.layers))
 }
 
 /** Every layer built: move the moving tags (all or nothing), or in a dry run say what would move. */

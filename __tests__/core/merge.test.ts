@@ -1,13 +1,8 @@
 // One runner per platform, the pure half: the digests and runners inputs, the platform matrix, and
 // what a merge puts in the registry (or every reason it puts nothing).
-import {
-  buildPlatforms,
-  parseDigests,
-  parseRunners,
-  planMerge,
-  platformSplit,
-  splitTags
-} from '../../src/core/merge.js'
+import { buildPlatforms, parseDigests, parseRunners, planMerge, platformSplit } from '../../src/core/merge.js'
+import { tagsOfLayer } from '../../src/core/plan.js'
+import { parentLayers } from '../../src/core/tags.js'
 import type { PlatformDigest } from '../../src/core/merge.js'
 import type { LayerDecision, Plan } from '../../src/core/types.js'
 import { config, eventContext, from, IMAGE, layer } from '../../__fixtures__/layers.js'
@@ -173,7 +168,8 @@ describe('buildPlatforms and platformSplit', () => {
   })
 })
 
-describe('splitTags', () => {
+// A followed plan carries only `tags`: the merge splits them as decide() does, from the config.
+describe('tagsOfLayer', () => {
   test.each([
     [
       'parent on main',
@@ -208,7 +204,18 @@ describe('splitTags', () => {
     ]
   ])('[%#] %s', (_, name, ctx, isLeaf, tags, want) => {
     const l = cfg.layers.find(x => x.name === name)!
-    expect(splitTags(l, tags, ctx, isLeaf)).toEqual(want)
+    const parents = parentLayers(cfg.layers)
+    expect(!parents.has(name)).toBe(isLeaf)
+    expect(tagsOfLayer(l, { tags }, ctx, parents)).toEqual(want)
+  })
+
+  test("the plan's own split is taken as it is", () => {
+    const l = cfg.layers.find(x => x.name === 'base')!
+    const own = { tags: baseTags, versioned: [baseTags[1]], moving: [baseTags[0]] }
+    expect(tagsOfLayer(l, own, eventContext(), parentLayers(cfg.layers))).toEqual({
+      versioned: [baseTags[1]],
+      moving: [baseTags[0]]
+    })
   })
 })
 

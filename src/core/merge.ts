@@ -1,8 +1,9 @@
 // One runner per platform (issue 14), the pure half: which platforms a step builds and on which runner,
 // the per-platform digests that the platform jobs hand over, and what the merge puts in the registry.
 import { platformsOf } from './buildx-args.js'
-import { layerTags, parentLayers } from './tags.js'
-import type { EventContext, LayerConfig, Plan, PlatformManifest, StrataConfig } from './types.js'
+import { tagsOfLayer } from './plan.js'
+import { parentLayers } from './tags.js'
+import type { EventContext, Plan, PlatformManifest, StrataConfig } from './types.js'
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/
@@ -137,20 +138,6 @@ export function platformSplit(
   return { split: true, matrix: { include } }
 }
 
-/** Versioned and moving tags (full refs) of a layer the plan builds, as the build splits them (SPEC 7). */
-export function splitTags(
-  layer: LayerConfig,
-  tags: string[],
-  ctx: EventContext,
-  isLeaf: boolean
-): { versioned: string[]; moving: string[] } {
-  const moving = new Set(layerTags(layer, ctx, { isLeaf }).moving.map(t => `${layer.image}:${t}`))
-  const versioned = tags.filter(t => !moving.has(t))
-  return versioned.length
-    ? { versioned, moving: tags.filter(t => moving.has(t)) }
-    : { versioned: tags, moving: [] }
-}
-
 /** What the merge does for one layer: one index under the versioned tags, then the moving tags. */
 export interface MergeStep {
   layer: string
@@ -225,10 +212,7 @@ export function planMerge(input: MergeInput): { steps: MergeStep[] } | { errors:
     }
     const d = plan.layers[l.name]
     // The plan's own split when it carries one; else the build's rule (SPEC 7).
-    const { versioned, moving } =
-      d.versioned?.length && d.moving
-        ? { versioned: d.versioned, moving: d.moving }
-        : splitTags(l, d.tags, ctx, !parents.has(l.name))
+    const { versioned, moving } = tagsOfLayer(l, d, ctx, parents)
     const manifests = platforms
       .filter(p => byPlatform.has(p))
       .map(p => ({ platform: p, digest: byPlatform.get(p)! }))

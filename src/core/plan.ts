@@ -126,6 +126,24 @@ export function splitTags(refs: string[], movingRefs: string[]): { versioned: st
 }
 
 /**
+ * A layer's versioned and moving tags (full refs): the plan's own split, or, for a followed plan whose
+ * JSON carries only `tags`, the split decide() makes, from the config.
+ */
+export function tagsOfLayer(
+  layer: LayerConfig,
+  d: Pick<LayerDecision, 'tags' | 'versioned' | 'moving'>,
+  ctx: EventContext,
+  parents: ReadonlySet<string>
+): { versioned: string[]; moving: string[] } {
+  if (d.versioned && d.moving) return { versioned: d.versioned, moving: d.moving }
+  const moving = layerTags(layer, ctx, { isLeaf: !parents.has(layer.name), parents }).moving
+  return splitTags(
+    d.tags,
+    moving.map(t => `${layer.image}:${t}`)
+  )
+}
+
+/**
  * A reused layer pinned to the digest its stable tag had at plan time, for the whole run (SPEC 4):
  * a new plan; the decided one is left as it was.
  */
