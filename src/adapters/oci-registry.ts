@@ -2,8 +2,8 @@
 // every tag (all pages), read each manifest for its digest, creation time and children, delete
 // by digest. Credentials come from the Docker config that `docker login` / docker/login-action
 // leave; a Bearer challenge is answered with a token from the registry's token service.
-import { createHash } from 'node:crypto'
 import { parseImageRef } from '../core/image-ref.js'
+import { sha256 } from '../core/input-digest.js'
 import { mapLimit } from '../core/limit.js'
 import type { Credentials } from './docker-auth.js'
 import { MANIFEST_TYPES } from './registry.js'
@@ -131,9 +131,7 @@ export function createOciRegistry(opts: OciRegistryOptions): OciRegistry {
       accept: MANIFEST_TYPES.join(', ')
     })
     if (!res.ok) fail(res, what)
-    const digest =
-      res.headers.get('docker-content-digest') ??
-      `sha256:${createHash('sha256').update(res.body).digest('hex')}`
+    const digest = res.headers.get('docker-content-digest') ?? sha256(res.body)
     const doc = json<{
       mediaType?: string
       config?: { mediaType?: string; digest?: string }

@@ -1,8 +1,8 @@
 // The registry as Strata sees it, over the OCI distribution API (no docker process): existence and
 // digests (HEAD, memoized: one request per ref per run, side by side), tag moves that put the
 // source manifest's bytes under each new tag, image config labels, and per-platform indexes.
-import { createHash } from 'node:crypto'
 import { parseImageRef, type ImageRef } from '../core/image-ref.js'
+import { sha256 } from '../core/input-digest.js'
 import { createLimiter } from '../core/limit.js'
 import type { ImageInfo, PlatformManifest, Registry } from '../core/types.js'
 import { createRegistryClient, RegistryAuthError, type RegistryClient, type Reply } from './registry-http.js'
@@ -38,7 +38,6 @@ interface Manifest {
   manifests?: { digest: string; mediaType?: string; platform?: { os?: string; architecture?: string } }[]
 }
 
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
 const mediaTypeOf = (r: Reply): string | undefined =>
   r.headers.get('content-type')?.split(';')[0].trim() || undefined
 const reference = (r: ImageRef): string => r.digest ?? r.tag ?? 'latest'

@@ -83,7 +83,7 @@ export function secretId(spec: string): string {
   return fields.get('env') ?? spec
 }
 
-/** `sha256:<hex>` of bytes (the Dockerfile's). */
+/** `sha256:<hex>` of bytes: a Dockerfile, a manifest. */
 export function sha256(bytes: string | Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 }
