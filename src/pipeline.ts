@@ -352,10 +352,8 @@ async function resolveExternals(
 function strataLabels(p: PlanOutcome): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {}
   for (const [name, d] of Object.entries(p.plan.layers)) {
-    if (!d.inputs) continue
-    const uses = p.reads.externals[name] ?? []
-    const externals = Object.fromEntries(uses.map(u => [u.image, p.plan.externals?.[u.image] ?? '']))
-    out[name] = inputLabels(d.inputs, externals, p.ctx)
+    if (d.inputs)
+      out[name] = inputLabels(d.inputs, layerExternals(p.reads, name, p.plan.externals ?? {}), p.ctx)
   }
   return out
 }
@@ -364,13 +362,18 @@ function strataLabels(p: PlanOutcome): Record<string, Record<string, string>> {
 function layerMaterial(reads: LayerReads, digests: Record<string, string>): Record<string, LayerMaterial> {
   const out: Record<string, LayerMaterial> = {}
   for (const [name, files] of Object.entries(reads.files)) {
-    const uses = reads.externals[name] ?? []
-    out[name] = {
-      files: [...files.keys()].sort(),
-      externals: Object.fromEntries(uses.map(u => [u.image, digests[u.image] ?? '']))
-    }
+    out[name] = { files: [...files.keys()].sort(), externals: layerExternals(reads, name, digests) }
   }
   return out
+}
+
+/** The external images one layer reads → their digests ('' where not resolved). */
+function layerExternals(
+  reads: LayerReads,
+  layer: string,
+  digests: Record<string, string>
+): Record<string, string> {
+  return Object.fromEntries((reads.externals[layer] ?? []).map(u => [u.image, digests[u.image] ?? '']))
 }
 
 /** The paths the plan was made from (renamed files under both paths). */
