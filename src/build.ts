@@ -350,9 +350,9 @@ async function resolveParent(run: Run, name: string): Promise<string> {
   const l = run.layers.get(name) as LayerConfig
   const d = run.plan.layers[name]
   if (d && !d.build && d.ref) return d.ref
+  const parents = parentLayers(run.config.layers)
   const stable =
-    d?.stable ??
-    `${l.image}:${layerTags(l, run.ctx, { isLeaf: !parentLayers(run.config.layers).has(name), parents: parentLayers(run.config.layers) }).stable}`
+    d?.stable ?? `${l.image}:${layerTags(l, run.ctx, { isLeaf: !parents.has(name), parents }).stable}`
   // Built by another job of this run: the tag its own step pushes, else the stable tag.
   const candidates = d?.build ? [tagsOf(run, l, d).versioned[0], stable] : [stable]
   for (const ref of candidates) {
