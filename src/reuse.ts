@@ -3,11 +3,15 @@
 // `Registry` interface) and walks the layers parents first, so that a child sees its parent reused.
 import { readFile } from 'node:fs/promises'
 import * as path from 'node:path'
+import type { AttestationFinder } from './adapters/attestations.js'
 import type { ContentIds } from './adapters/content-ids.js'
 import { inputDigest, inputSettings, inputTag, sha256 } from './core/input-digest.js'
 import type { InputFile } from './core/input-digest.js'
 import {
+  LABEL_INPUTS,
+  LABEL_REF,
   decideSameInputs,
+  mustVerify,
   syncParentReasons,
   inputsChangedReason,
   reusableReasons,
@@ -15,6 +19,7 @@ import {
 } from './core/same-inputs.js'
 import type { FoundImage, SameInputsFacts } from './core/same-inputs.js'
 import { parentLayers } from './core/tags.js'
+import { judge, type TrustPolicy } from './core/trust.js'
 import type {
   EventContext,
   LayerConfig,
@@ -39,12 +44,16 @@ export interface SameInputsSettings {
   buildArgs: Record<string, string>
   /** The `platforms` input. */
   platforms?: string[]
+  /** SPEC 4b: the server and Strata's reusable workflow at the ref this step was pinned to. */
+  trust?: Pick<TrustPolicy, 'serverUrl' | 'strataWorkflows'>
 }
 
 export interface SameInputsDeps {
   registry: Registry
   contentIds: ContentIds
   log: Logger
+  /** SPEC 4b: finds and verifies attestations; absent: no image that needs one is reused. */
+  attestations?: AttestationFinder
 }
 
 /**
@@ -99,7 +108,7 @@ export async function applySameInputs(
                   layer,
                   d,
                   { inputs, stable: stables[name], externals: m.externals },
-                  ctx,
+                  { ctx, policy: policyOf(config, ctx, s) },
                   deps
                 ),
                 layer,
@@ -118,31 +127,51 @@ export async function applySameInputs(
   return { ...plan, layers }
 }
 
+/** SPEC 4b's policy for this run, but for `defaultBranchOnly`, which is the layer's. */
+function policyOf(config: StrataConfig, ctx: EventContext, s: SameInputsSettings): TrustPolicy {
+  return {
+    serverUrl: s.trust?.serverUrl ?? 'https://github.com',
+    repository: `${ctx.owner}/${ctx.repo}`,
+    defaultBranch: ctx.defaultBranch,
+    strataWorkflows: s.trust?.strataWorkflows ?? [],
+    trustedSigners: config.trustedSigners ?? [],
+    defaultBranchOnly: false
+  }
+}
+
 /** One layer with a known input digest: the input tag is looked up only when it could change the decision. */
 async function decideLayer(
   layer: LayerConfig,
   d: LayerDecision,
   facts: SameInputsFacts & { inputs: string },
-  ctx: EventContext,
+  run: { ctx: EventContext; policy: TrustPolicy },
   deps: SameInputsDeps
 ): Promise<LayerDecision> {
+  const reuse = layer.reuse ?? 'verified'
   const wouldBuild = d.build
     ? reusableReasons(d.reasons)
     : !!inputsChangedReason(facts, tagOf(d.stable, layer))
   const found =
-    wouldBuild && layer.reuse !== 'off'
+    wouldBuild && reuse !== 'off'
       ? await lookUp(`${layer.image}:${inputTag(layer.name, facts.inputs)}`, deps)
       : undefined
+  const verify = mustVerify(reuse, run.ctx)
+  // Attestations are fetched only for an image that the labels alone would let through.
+  const labelled =
+    found?.labels?.[LABEL_INPUTS] === facts.inputs &&
+    (reuse !== 'default-branch' || found.labels[LABEL_REF] === run.ctx.defaultBranch)
+  if (found && verify && labelled) {
+    const policy = { ...run.policy, defaultBranchOnly: reuse === 'default-branch' }
+    const attestations = deps.attestations
+      ? await deps.attestations.find(layer.image, found.digest)
+      : [{ error: 'this run does not check attestations' }]
+    found.trust = judge(found.digest, attestations, policy)
+  }
   return decideSameInputs(
     layer.name,
     d,
     { ...facts, found },
-    {
-      reuse: layer.reuse ?? 'any',
-      defaultBranch: ctx.defaultBranch,
-      stable: d.stable ?? '',
-      image: layer.image
-    }
+    { reuse, verify, defaultBranch: run.ctx.defaultBranch, stable: d.stable ?? '', image: layer.image }
   ).decision
 }
 

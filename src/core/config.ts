@@ -62,7 +62,7 @@ export const CACHE_KINDS: CacheKind[] = ['gha', 'registry', 'local', 'inline']
 export const TAG_KINDS: TagKind[] = ['stable', 'versioned', 'inputs', 'pr', 'branch', 'cache', 'untagged']
 export const LAYER_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/
 
-const TOP_KEYS = ['version', 'image', 'defaults', 'layers', 'retention']
+const TOP_KEYS = ['version', 'image', 'defaults', 'layers', 'retention', 'trusted-signers']
 const LAYER_KEYS = [
   'dockerfile',
   'context',
@@ -82,7 +82,9 @@ const LAYER_KEYS = [
   'sbom',
   'reuse'
 ]
-const REUSE: NonNullable<LayerConfig['reuse']>[] = ['any', 'default-branch', 'off']
+const REUSE: NonNullable<LayerConfig['reuse']>[] = ['verified', 'any', 'default-branch', 'off']
+const SIGNER =
+  /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/\.github\/workflows\/[A-Za-z0-9_.\/-]+\.ya?ml@[A-Za-z0-9_.\/-]+$/
 const RETENTION_KEYS = ['min-keep', 'default', 'layers']
 const RULE_KEYS = ['keep', 'max-age-days', 'delete-when-closed', 'keep-forever']
 const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/
@@ -329,6 +331,8 @@ class Reader {
     }
     const retention = top.get('retention')
     if (retention && !isNull(retention.value)) config.retention = this.retention(retention, names)
+    const signers = top.get('trusted-signers')
+    if (signers && !isNull(signers.value)) config.trustedSigners = this.trustedSigners(signers)
     // One notice for all of them: Docker repositories are lower case.
     const notices = this.lowered.length
       ? [
@@ -734,6 +738,21 @@ class Reader {
     return p
   }
 
+  /** SPEC 4b: workflow identities `owner/repo/.github/workflows/file.yml@ref`, each checked. */
+  private trustedSigners(e: Entry): string[] {
+    const example = '[acme/release/.github/workflows/images.yml@refs/heads/main]'
+    const list = this.strings(e, 'the config', example)
+    this.seqItems(e).forEach((n, i) => {
+      if (!SIGNER.test(list[i]))
+        this.fail(
+          n,
+          `"trusted-signers" entry "${list[i]}" is not a workflow identity`,
+          'write owner/repo/.github/workflows/file.yml@ref, e.g. acme/release/.github/workflows/images.yml@refs/heads/main'
+        )
+    })
+    return list
+  }
+
   /** SPEC 4a: which earlier images with the same inputs a layer may reuse. */
   private reuse(e: Entry, ctx: string): LayerConfig['reuse'] {
     const v = this.string(e, ctx, 'default-branch')
@@ -741,7 +760,7 @@ class Reader {
       this.fail(
         e.value,
         `${ctx} has unknown reuse "${v}"`,
-        suggest(v, REUSE, 'use any, default-branch or off')
+        suggest(v, REUSE, 'use verified, any, default-branch or off')
       )
     return v as LayerConfig['reuse']
   }

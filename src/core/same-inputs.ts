@@ -3,6 +3,7 @@
 // does the registry look-ups and walks the layers.
 import { inputTag, shortInputs } from './input-digest.js'
 import { layerTags } from './tags.js'
+import { builtBy, type TrustAnswer } from './trust.js'
 import type { EventContext, LayerConfig, LayerDecision } from './types.js'
 
 export const LABEL_INPUTS = 'dev.strata.inputs'
@@ -68,6 +69,16 @@ export function reusableReasons(reasons: string[]): boolean {
 export interface FoundImage {
   digest: string
   labels: Record<string, string> | null
+  /** SPEC 4b: what its attestations say, where `mustVerify` asked. */
+  trust?: TrustAnswer
+}
+
+/**
+ * SPEC 4b: whether an image found under an input tag needs a verified attestation before this run
+ * reuses it. `verified`: everywhere but pull requests, which promote nothing; `default-branch`: always.
+ */
+export function mustVerify(reuse: ReuseSetting, ctx: Pick<EventContext, 'pr'>): boolean {
+  return reuse === 'default-branch' || (reuse === 'verified' && !ctx.pr)
 }
 
 export interface SameInputsFacts {
@@ -84,6 +95,8 @@ export interface SameInputsFacts {
 export interface SameInputsOptions {
   reuse: ReuseSetting
   defaultBranch: string
+  /** `mustVerify` for this run: the found image is reused only when its `trust` says ok (unset: not asked). */
+  verify?: boolean
   /** `image:stable-tag`, as the plan's `stable`. */
   stable: string
   image: string
@@ -116,14 +129,16 @@ function movedExternals(label: string | undefined, now: Record<string, string>):
     .sort()
 }
 
-/** Whether the image under the input tag may stand for this build, by the layer's `reuse`. */
+/** Whether the image under the input tag may stand for this build, by the layer's `reuse` (SPEC 4a, 4b). */
 export function trusted(found: FoundImage, inputs: string, opts: SameInputsOptions): boolean {
   if (opts.reuse === 'off') return false
   // Labels unknown (a registry adapter without labels): only `any` takes the tag's word for it.
   if (found.labels === null) return opts.reuse === 'any'
   // The tag holds 64 bits of the digest; the label holds all of it.
   if (found.labels[LABEL_INPUTS] !== inputs) return false
-  return opts.reuse === 'any' || found.labels[LABEL_REF] === opts.defaultBranch
+  if (opts.reuse === 'default-branch' && found.labels[LABEL_REF] !== opts.defaultBranch) return false
+  // Labels and tags are anyone's to write: where it counts, only a verified attestation vouches.
+  return !opts.verify || found.trust?.ok === true
 }
 
 /**
@@ -147,11 +162,20 @@ export function decideSameInputs(
     delete out.ref
   }
   if (!out.build || !reusableReasons(out.reasons) || !facts.found) return { decision: out }
-  if (!trusted(facts.found, facts.inputs, opts)) return { decision: out }
+  if (!trusted(facts.found, facts.inputs, opts)) {
+    const trust = facts.found.trust
+    // SPEC 4b: the layer builds, and says why the image with the same inputs was not taken.
+    if (opts.verify && trust && !trust.ok) {
+      const last = out.reasons.length - 1
+      out.reasons[last] = `${out.reasons[last]} (not reused: ${trust.why})`
+    }
+    return { decision: out }
+  }
   const tag = inputTag(name, facts.inputs)
   out.build = false
   out.sameInputs = `${opts.image}:${tag}@${facts.found.digest}`
   out.ref = out.sameInputs
+  if (facts.found.trust?.ok) out.attested = builtBy(facts.found.trust.by)
   return {
     decision: out,
     line: `${name}: reuse — ${out.reasons.join(', ')}, but ${tag} has the same inputs`

@@ -34,8 +34,8 @@ export interface LayerConfig {
   labels: Record<string, string>
   provenance?: string | boolean
   sbom?: string | boolean
-  /** SPEC 4a: which earlier images with the same inputs may be reused (`any` when unset). */
-  reuse?: 'any' | 'default-branch' | 'off'
+  /** SPEC 4a/4b: which earlier images with the same inputs may be reused, and who must vouch (`verified` when unset). */
+  reuse?: 'verified' | 'any' | 'default-branch' | 'off'
 }
 
 /** Retention rules (issue 6); validated by the config loader, applied by mode: cleanup. */
@@ -71,6 +71,8 @@ export interface StrataConfig {
   /** Layer names in topological order (parents first, ties in config order). */
   order: string[]
   retention?: RetentionConfig
+  /** SPEC 4b: workflow identities (`owner/repo/.github/workflows/file.yml@ref`) whose attestations `reuse: verified` accepts. */
+  trustedSigners?: string[]
 }
 
 // ---------- events and changes ----------
@@ -176,6 +178,8 @@ export interface LayerDecision {
   inputs?: string
   /** SPEC 4a: `<image>:<input tag>@<digest>` of an image with the same inputs, reused instead of building. */
   sameInputs?: string
+  /** SPEC 4b: who built the reused image, from its verified attestation (`<run> (<ref>, <commit>)`). */
+  attested?: string
 }
 
 export interface Plan {
