@@ -53,7 +53,6 @@ export async function startSigstoreServers(): Promise<SigstoreServers> {
   let identity: JobIdentity | undefined
   let fulcio = fulcioHandler(await initializeCA(caKeys))
   const trustedCa = fulcio
-  let rekor: ReturnType<typeof rekorHandler> | undefined
   let url = ''
 
   const issuer = (): string => `${url}/oidc`
@@ -174,7 +173,7 @@ export async function startSigstoreServers(): Promise<SigstoreServers> {
   })
   await new Promise<void>(r => server.listen(0, '127.0.0.1', r))
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  rekor = rekorHandler(await initializeTLog(url, logKeys))
+  const rekor = rekorHandler(await initializeTLog(url, logKeys))
 
   const dir = mkdtempSync(join(tmpdir(), 'strata-sigstore-'))
   const trustedRoot = join(dir, 'trusted_root.json')

@@ -156,7 +156,9 @@ const SPEC_INPUTS: Record<string, string> = {
   // Issue 14: one runner per platform.
   platform: '',
   digests: '',
-  runners: ''
+  runners: '',
+  // SPEC 4b: signed build provenance.
+  attest: 'auto'
 }
 
 describe('action.yml', () => {

@@ -19,6 +19,11 @@ import { checkPlan } from './core/plan-check.js'
 import { layerTags, parentLayers } from './core/tags.js'
 import type { ContentIds } from './adapters/content-ids.js'
 import { inputLabels } from './core/same-inputs.js'
+import type { Attester } from './adapters/attest.js'
+import type { AttestationFinder } from './adapters/attestations.js'
+import { ATTEST_PERMISSIONS, attestPushed, pushedImages } from './attest-pushed.js'
+import type { AttestSetting } from './core/inputs-parse.js'
+import type { TrustPolicy } from './core/trust.js'
 import { applySameInputs } from './reuse.js'
 import type { LayerMaterial } from './reuse.js'
 import { mergePlatforms, platformStepProblem } from './merge.js'
@@ -70,6 +75,10 @@ export interface PlanSettings extends CommonSettings {
   runnerTemp: string
   /** Environment for the builds (the runner's ACTIONS_* for gha cache, GITHUB_SERVER_URL, env secrets). */
   buildEnv: Record<string, string | undefined>
+  /** SPEC 4b: sign the pushed images (default auto). */
+  attest?: AttestSetting
+  /** SPEC 4b: the server and Strata's reusable workflow at this step's ref, for the trust policy. */
+  trust?: Pick<TrustPolicy, 'serverUrl' | 'strataWorkflows'>
 }
 
 /** Mode cleanup: the config's retention rules. */
@@ -96,6 +105,10 @@ export interface PipelineDeps {
   git?: ChangeDeps['git']
   /** SPEC 4a: content ids of the input files as the build reads them; absent: no same-inputs reuse. */
   contentIds?: ContentIds
+  /** SPEC 4b: finds and verifies attestations; absent: no image that needs one is reused. */
+  attestations?: AttestationFinder
+  /** SPEC 4b: signs pushed images; absent: the job cannot request an OIDC token. */
+  attester?: Attester
 }
 
 export interface PlanOutcome {
@@ -144,9 +157,22 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
   }
   const planned = await makePlan(s, deps)
   if (s.mode === 'plan') return { mode: 'plan', ...planned }
+  const signs = planned.push && !s.dryRun && s.attest !== false
+  if (signs && s.attest === true && !deps.attester)
+    throw new Error(`attest: true, but this job cannot request an OIDC token: ${ATTEST_PERMISSIONS}`)
+  const attest = async (build: BuildResult): Promise<BuildResult> => {
+    if (signs && !build.failed)
+      await attestPushed(
+        pushedImages(planned.config, build.layers),
+        s.attest ?? 'auto',
+        deps.attester,
+        deps.log
+      )
+    return build
+  }
   if (s.mode === 'merge') {
     const opts = { digests: s.digests ?? [], platforms: s.platforms, push: planned.push, dryRun: s.dryRun }
-    const build = await mergePlatforms(planned.config, planned.plan, planned.ctx, opts, deps)
+    const build = await attest(await mergePlatforms(planned.config, planned.plan, planned.ctx, opts, deps))
     return { mode: 'merge', build, ...planned }
   }
   if (!deps.buildx) throw new Error('mode build needs docker buildx (no Buildx adapter was given)')
@@ -177,7 +203,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     registry: deps.registry,
     log: deps.log
   })
-  return { mode: 'build', build, ...planned }
+  return { mode: 'build', build: await attest(build), ...planned }
 }
 
 /**
@@ -287,8 +313,8 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
         config,
         ctx,
         layerMaterial(reads, decided.externals ?? {}),
-        { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms },
-        { registry: deps.registry, contentIds: deps.contentIds, log }
+        { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms, trust: s.trust },
+        { registry: deps.registry, contentIds: deps.contentIds, log, attestations: deps.attestations }
       )
     : pinned
   describePlan(plan, config).forEach(l => log.info(l))

@@ -120,12 +120,9 @@ describe('judge: one attestation against the trust policy (SPEC 4b)', () => {
     ]
   ])('%s', (_name, found, over, want) => {
     const answer = judge(DIGEST, found, { ...policy, ...over })
-    if (want === true) {
-      expect(answer.ok).toBe(true)
-    } else {
-      expect(answer.ok).toBe(false)
-      expect(answer.ok === false && answer.why).toContain(want)
-    }
+    const why = answer.ok ? true : answer.why
+    expect(why === true ? true : why.includes(want as string) || why).toBe(true)
+    expect(answer.ok).toBe(want === true)
   })
 })
 

@@ -63,6 +63,7 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
     )
   }
 
+  lines.push(...reusedImages(plan, names))
   lines.push(...cacheExports(result, names))
   if (ctx.graph) lines.push('', ...layerGraph(plan, result, names, ctx))
   lines.push(...inputsAndWarnings(plan, names, ctx.warnings ?? []))
@@ -76,6 +77,21 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
     if (buildFailed) lines.push('No moving tag (stable, `latest`, `pr-N`, branch) was moved.')
   }
   return lines.join('\n').trimEnd() + '\n'
+}
+
+/** SPEC 4b: each layer reused by its inputs, who built that image, and whether an attestation vouched for it. */
+function reusedImages(plan: Plan, names: string[]): string[] {
+  const rows = names.flatMap(n => {
+    const d = plan.layers[n]
+    if (!d?.sameInputs) return []
+    const who = d.attested
+      ? `built by ${cell(d.attested)}; its build provenance attestation verified`
+      : 'trusted by its labels and tags alone (no attestation was asked for)'
+    const at = d.sameInputs.lastIndexOf('@')
+    const image = `${tagOf(d.sameInputs.slice(0, at))}@${d.sameInputs.slice(at + 1, at + 20)}…`
+    return [`- **${cell(n)}** reused \`${cell(image)}\`: ${who}`]
+  })
+  return rows.length ? ['', '**Reused images with the same inputs**', '', ...rows] : []
 }
 
 /** What each cache export wrote and how long it took (SPEC 6: an export must pay for itself). */

@@ -84,7 +84,7 @@ const LAYER_KEYS = [
 ]
 const REUSE: NonNullable<LayerConfig['reuse']>[] = ['verified', 'any', 'default-branch', 'off']
 const SIGNER =
-  /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/\.github\/workflows\/[A-Za-z0-9_.\/-]+\.ya?ml@[A-Za-z0-9_.\/-]+$/
+  /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/\.github\/workflows\/[A-Za-z0-9_./-]+\.ya?ml@[A-Za-z0-9_./-]+$/
 const RETENTION_KEYS = ['min-keep', 'default', 'layers']
 const RULE_KEYS = ['keep', 'max-age-days', 'delete-when-closed', 'keep-forever']
 const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/

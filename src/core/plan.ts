@@ -242,6 +242,7 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       // SPEC 2 / 4a: the input digest where known at plan time; `same-inputs` on a reused-by-inputs layer.
       ...(d.inputs !== undefined && { inputs: d.inputs }),
       ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
+      ...(d.attested !== undefined && { attested: d.attested }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
     }
   }
@@ -300,6 +301,9 @@ export function parsePlanInput(json: string): Plan {
     if (same !== undefined && !(isString(same) && /^[^\s@]+:[^\s@]+@sha256:[0-9a-f]{64}$/.test(same)))
       throw fail(`${at} "same-inputs" is not <image>:<input tag>@sha256:<digest>`)
     if (same !== undefined && d.build !== false) throw fail(`${at} has "same-inputs" but builds`)
+    const attested = d.attested ?? ''
+    if (!(isString(attested) && /^[^\p{Cc}]{0,500}$/u.test(attested)) || (attested && !same))
+      throw fail(`${at} "attested" is not one line about a same-inputs image`)
     const matches = d.matches ?? []
     if (
       !Array.isArray(matches) ||
@@ -316,6 +320,7 @@ export function parsePlanInput(json: string): Plan {
       ...(d.stable !== undefined && { stable: d.stable as string }),
       ...(d.inputs !== undefined && { inputs: d.inputs as string }),
       ...(same !== undefined && { sameInputs: same as string }),
+      ...(attested && { attested }),
       selected: true
     }
   }
