@@ -39,8 +39,12 @@ export async function attestPushed(
   const started = Date.now()
   try {
     const done = await attester.attest(images)
-    log.info(`Attested ${done.length} image(s) (SLSA build provenance, ${Date.now() - started} ms)`)
-    return done
+    log.info(`Attested ${done.attested.length} image(s) (SLSA build provenance, ${Date.now() - started} ms)`)
+    if (done.apiError)
+      log.notice(
+        `The attestation is stored in the registry, not in the repository's attestations: ${done.apiError}`
+      )
+    return done.attested
   } catch (e) {
     const message = `cannot attest ${images.map(i => `${i.image}@${i.digest}`).join(', ')}: ${(e as Error).message}`
     if (setting === true) throw new Error(message)

@@ -29,6 +29,7 @@ import { readLayers } from './layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
 import type { CommonSettings, RunSettings } from './pipeline.js'
 import { planPaths, runPipeline } from './pipeline.js'
+import { trustServices } from './trust-services.js'
 
 const USAGE = `usage: strata <plan|build|cleanup|inputs> [options]
 
@@ -137,7 +138,16 @@ async function command(
 
   const event = await localEvent(git, top, values)
   const settings = await runSettings(mode, top, event, values)
-  const outcome = await runPipeline(settings, {
+  // SPEC 4b: a terminal has no OIDC token, so it signs nothing (and says nothing about it); a CLI run
+  // inside a job that can request one signs like the action.
+  const services = trustServices(process.env, { token: process.env.GITHUB_TOKEN })
+  const trusted =
+    settings.mode === 'cleanup'
+      ? settings
+      : { ...settings, trust: services.trust, attest: services.attester ? ('auto' as const) : false }
+  const outcome = await runPipeline(trusted, {
+    attestations: services.attestations,
+    attester: services.attester,
     log,
     registry: createRegistry(),
     contentIds: createContentIds(top),

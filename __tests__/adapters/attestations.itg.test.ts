@@ -69,7 +69,7 @@ test('signed in a pull request through the reusable workflow: stored next to the
     ref: 'refs/pull/42/merge',
     sha: 'c0ffee0123'
   })
-  expect(await attester().attest([{ image, digest }])).toEqual([digest])
+  expect(await attester().attest([{ image, digest }])).toEqual({ attested: [digest] })
   // Distribution 2.8 has no referrers API: the referrers tag lists the bundle.
   expect(await digestOf(`${image}:${fallbackTag(digest)}`)).toMatch(/^sha256:/)
   const [fromRegistry] = await finder(false).find(image, digest)

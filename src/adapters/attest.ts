@@ -18,8 +18,11 @@ export interface PushedImage {
 }
 
 export interface Attester {
-  /** Signs one statement for every image and attaches it to each; returns the statement's subjects. */
-  attest(images: PushedImage[]): Promise<string[]>
+  /**
+   * Signs one statement for every image and attaches it to each (throws when that fails); `apiError`:
+   * why the repository's attestations did not take it (the registry copy is the one reuse reads).
+   */
+  attest(images: PushedImage[]): Promise<{ attested: string[]; apiError?: string }>
 }
 
 export interface SigningEndpoints {
@@ -88,7 +91,7 @@ export function createAttester(opts: AttesterOptions): Attester {
 
   return {
     async attest(images) {
-      if (images.length === 0) return []
+      if (images.length === 0) return { attested: [] }
       const predicate = await buildSLSAProvenancePredicate(opts.oidcIssuer)
       const subject = images.map(i => {
         const r = parseImageRef(i.image)
@@ -110,11 +113,13 @@ export function createAttester(opts: AttesterOptions): Attester {
         'dev.sigstore.bundle.content': 'dsse-envelope',
         'dev.sigstore.bundle.predicateType': predicate.type
       }
-      await Promise.all([
-        ...images.map(i => opts.referrers.attach(i.image, i.digest, text, annotations)),
-        store(bundle)
-      ])
-      return images.map(i => i.digest)
+      const stored = store(bundle).then(
+        () => undefined,
+        (e: Error) => e.message
+      )
+      await Promise.all(images.map(i => opts.referrers.attach(i.image, i.digest, text, annotations)))
+      const apiError = await stored
+      return { attested: images.map(i => i.digest), ...(apiError && { apiError }) }
     }
   }
 }
