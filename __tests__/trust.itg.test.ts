@@ -71,7 +71,7 @@ async function pullRequest(content: string, sign: (n: number) => void): Promise<
   sign(n)
   const { plan } = await strata('build', '--push', '--event-file', event, '--event-name', 'pull_request')
   expect(plan.layers.tool.build).toBe(true)
-  return (await digestOf(`${image}:tool-pr-${n}-${head.slice(0, 7)}`)) as string
+  return (await digestOf(`${image}:pr-${n}-${head.slice(0, 7)}`)) as string
 }
 
 /** The merge push of the last pull request, run by the default branch's own workflow. */
