@@ -15,7 +15,7 @@ import type { Plan } from '../src/core/types.js'
 import type { PlanSettings } from '../src/core/settings.js'
 import { makePlan } from '../src/plan/make-plan.js'
 import { digestOf, type LayerMaterial } from '../src/plan/reuse.js'
-import { parseConfig } from '../src/core/config.js'
+import { parseConfig } from '../src/core/config/index.js'
 
 const HTTP = 'http://127.0.0.1:5000'
 const OCI = 'application/vnd.oci.image.manifest.v1+json'

@@ -1,7 +1,7 @@
 // Reads what SPEC 3a needs from the workspace (Dockerfiles, .dockerignore files, the files of every
 // build context, the files git tracks) and checks the layers before anything else runs.
 import { createWorkspaceFiles, type WorkspaceFiles } from '../adapters/workspace-files.js'
-import { parseConfigWithPositions } from '../core/config.js'
+import { parseConfigWithPositions } from '../core/config/index.js'
 import { dockerignoreCandidates } from '../core/derived-inputs.js'
 import {
   checkLayers,
