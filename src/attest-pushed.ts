@@ -3,7 +3,7 @@
 // it cannot; a failure to sign is a warning, never a failed build. `attest: true` makes both errors.
 import type { Attester } from './adapters/attest.js'
 import type { AttestSetting } from './core/inputs-parse.js'
-import type { LayerResult } from './build.js'
+import type { LayerResult } from './core/types.js'
 import type { Logger, StrataConfig } from './core/types.js'
 
 export const ATTEST_PERMISSIONS =

@@ -2,6 +2,7 @@
 import { changedPaths } from './changes.js'
 import { inputReason, type LayerInputs } from './derived-inputs.js'
 import { compilePatterns, matchPath } from './patterns.js'
+import { sameInputsJson, sameInputsOfPlan } from './same-inputs.js'
 import { layerTags, parentLayers } from './tags.js'
 import type {
   ChangeSet,
@@ -241,8 +242,8 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       ...(d.stable !== undefined && { stable: d.stable }),
       // SPEC 2 / 4a: the input digest where known at plan time; `same-inputs` on a reused-by-inputs layer.
       ...(d.inputs !== undefined && { inputs: d.inputs }),
-      ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
-      ...(d.attested !== undefined && { attested: d.attested }),
+      ...sameInputsJson(d),
+      ...(d.unknown && { unknown: true }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
     }
   }
@@ -297,13 +298,12 @@ export function parsePlanInput(json: string): Plan {
     }
     if (d.inputs !== undefined && !(isString(d.inputs) && /^sha256:[0-9a-f]{64}$/.test(d.inputs)))
       throw fail(`${at} "inputs" is not sha256:<64 hex>`)
-    const same = d['same-inputs']
-    if (same !== undefined && !(isString(same) && /^[^\s@]+:[^\s@]+@sha256:[0-9a-f]{64}$/.test(same)))
-      throw fail(`${at} "same-inputs" is not <image>:<input tag>@sha256:<digest>`)
-    if (same !== undefined && d.build !== false) throw fail(`${at} has "same-inputs" but builds`)
-    const attested = d.attested ?? ''
-    if (!(isString(attested) && /^[^\p{Cc}]{0,500}$/u.test(attested)) || (attested && !same))
-      throw fail(`${at} "attested" is not one line about a same-inputs image`)
+    const reused = sameInputsOfPlan(d, why => {
+      throw fail(`${at} ${why}`)
+    })
+    // SPEC 8: nothing follows a decision that could not be made.
+    if (d.unknown !== undefined)
+      throw fail(`${at} is unknown (its registry could not be read); run the plan step again once it can`)
     const matches = d.matches ?? []
     if (
       !Array.isArray(matches) ||
@@ -319,8 +319,7 @@ export function parsePlanInput(json: string): Plan {
       ...(d.ref !== undefined && { ref: d.ref as string }),
       ...(d.stable !== undefined && { stable: d.stable as string }),
       ...(d.inputs !== undefined && { inputs: d.inputs as string }),
-      ...(same !== undefined && { sameInputs: same as string }),
-      ...(attested && { attested }),
+      ...reused,
       selected: true
     }
   }
@@ -359,7 +358,9 @@ export function describePlan(plan: Plan, config: StrataConfig): string[] {
   const lines: string[] = []
   for (const name of unique(order)) {
     const d = plan.layers[name]
-    if (d.sameInputs !== undefined) {
+    if (d.unknown) {
+      lines.push(`${name}: unknown — its registry could not be read (see the error below)`)
+    } else if (d.sameInputs !== undefined) {
       // SPEC 4a's line: the reasons it would have built for, and the image with the same inputs.
       const ref = d.sameInputs.slice(0, d.sameInputs.lastIndexOf('@'))
       const tag = ref.slice(ref.lastIndexOf(':') + 1)

@@ -1,5 +1,5 @@
 // Same inputs, same image (SPEC 4a): the labels and input tag of a built image, and the decision to
-// reuse an image already built from the same inputs instead of building it again. Pure: src/reuse.ts
+// reuse an image already built from the same inputs instead of building it again. Pure: src/plan/reuse.ts
 // does the registry look-ups and walks the layers.
 import { inputTag, shortInputs } from './input-digest.js'
 import { layerTags } from './tags.js'
@@ -203,6 +203,36 @@ export function syncParentReasons(
   if (out.build) delete out.ref
   else if (stable && d.stable) out.ref = `${d.stable}@${stable.digest}`
   return out
+}
+
+/** The plan JSON's `same-inputs` of a layer reused by its inputs, and `attested` where one vouched (SPEC 4b). */
+export function sameInputsJson(d: LayerDecision): { 'same-inputs'?: string; attested?: string } {
+  if (d.sameInputs === undefined) return {}
+  return { 'same-inputs': d.sameInputs, ...(d.attested !== undefined && { attested: d.attested }) }
+}
+
+/**
+ * A `plan` input's `same-inputs` of one layer and who built that image (`attested`, SPEC 4b), checked:
+ * `fail` gets why they cannot be followed.
+ */
+export function sameInputsOfPlan(
+  d: Record<string, unknown>,
+  fail: (why: string) => never
+): { sameInputs?: string; attested?: string } {
+  const same = d['same-inputs']
+  if (same !== undefined && !(typeof same === 'string' && /^[^\s@]+:[^\s@]+@sha256:[0-9a-f]{64}$/.test(same)))
+    fail('"same-inputs" is not <image>:<input tag>@sha256:<digest>')
+  if (same !== undefined && d.build !== false) fail('has "same-inputs" but builds')
+  const attested = d.attested
+  if (
+    attested !== undefined &&
+    !(same && typeof attested === 'string' && /^[^\p{Cc}]{1,500}$/u.test(attested))
+  )
+    fail('"attested" is not one line about a same-inputs image')
+  return {
+    ...(same !== undefined && { sameInputs: same as string }),
+    ...(attested !== undefined && { attested })
+  }
 }
 
 /** Where the versioned and moving tags of a layer reused by its inputs go at the end of the step. */
