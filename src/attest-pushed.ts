@@ -46,7 +46,7 @@ export async function attestPushed(
       )
     return done.attested
   } catch (e) {
-    const message = `cannot attest ${images.map(i => `${i.image}@${i.digest}`).join(', ')}: ${(e as Error).message}`
+    const message = `cannot attest ${images.map(i => `${i.image}@${i.digest}`).join(', ')}: ${(e as Error).message.replace(/\s+/g, ' ').slice(0, 300)}`
     if (setting === true) throw new Error(message)
     log.warning(
       `${message}; the images are pushed without attestation, so the default branch will build them again`
