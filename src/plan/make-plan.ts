@@ -1,5 +1,6 @@
 // Mode plan, and the first half of build and merge: config → Dockerfiles → event → changes →
 // registry look-ups → decision → same-inputs reuse, logged in words (SPEC 3, 3a, 4, 4a, 8).
+import { pinnedDigest } from '../core/image-ref.js'
 import type { Buildx } from '../adapters/buildx.js'
 import { loadConfig } from '../adapters/config-file.js'
 import type { ContentIds } from '../adapters/content-ids.js'
@@ -180,9 +181,9 @@ async function resolveExternals(
   const failed: string[] = []
   await Promise.all(
     images.map(async image => {
-      const pinned = /@(sha256:[0-9a-f]{64})$/.exec(image)
+      const pinned = pinnedDigest(image)
       if (pinned) {
-        out[image] = pinned[1]
+        out[image] = pinned
         return
       }
       try {
