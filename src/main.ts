@@ -19,7 +19,7 @@ import type { CommonSettings, RunSettings } from './core/settings.js'
 import type { Logger } from './core/types.js'
 import { planPaths } from './plan/make-plan.js'
 import type { RunOutcome } from './run.js'
-import { runPipeline } from './run.js'
+import { runPipeline, unknownProblem } from './run.js'
 
 export async function run(): Promise<void> {
   try {
@@ -159,7 +159,8 @@ function failureOf(outcome: RunOutcome): string | undefined {
     const errors = outcome.cleanup.errors
     return errors.length ? `cleanup stopped: ${errors.join('; ')}` : undefined
   }
-  if (outcome.mode !== 'plan' && outcome.build.failed) {
+  if (outcome.mode === 'plan') return unknownProblem(outcome.plan)
+  if (outcome.build.failed) {
     const r = outcome.build.layers[outcome.build.failed]
     return `layer ${outcome.build.failed} failed: ${r?.error ?? 'see its log group'}`
   }

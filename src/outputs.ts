@@ -22,7 +22,8 @@ export function withFinalRefs(plan: Plan, build?: BuildResult): Plan {
   const layers: Plan['layers'] = {}
   for (const [name, d] of Object.entries(plan.layers)) {
     const built = build?.layers[name]
-    const failed = built?.status === 'failed' || built?.status === 'skipped'
+    // An unknown decision (SPEC 8) names no image: its stable tag may not exist.
+    const failed = built?.status === 'failed' || built?.status === 'skipped' || d.unknown === true
     // Not built yet (plan mode, or another job's layer): the versioned tag its build pushes.
     const ref = failed ? undefined : (built?.ref ?? d.ref ?? (d.build ? d.tags[0] : d.stable))
     layers[name] = { ...d, ...(ref !== undefined && { ref }) }

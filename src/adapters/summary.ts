@@ -47,8 +47,10 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
     const d = plan.layers[name]
     if (!d) continue
     const r: LayerResult | undefined = result?.layers[name]
-    const status = statusOf(d.build, d.selected, r, ctx.dryRun)
-    const reasons = (r?.reasons ?? d.reasons).map(cell).join('<br>') || '—'
+    const status = d.unknown ? '❓ unknown' : statusOf(d.build, d.selected, r, ctx.dryRun)
+    const reasons = d.unknown
+      ? 'the registry could not be read'
+      : (r?.reasons ?? d.reasons).map(cell).join('<br>') || '—'
     const tags = d.build ? d.tags.map(t => `\`${cell(tagOf(t))}\``).join('<br>') : '—'
     const ref = r?.ref ?? d.ref
     const digest = r?.digest ?? pinnedDigest(ref)
@@ -68,6 +70,8 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
   if (ctx.graph) lines.push('', ...layerGraph(plan, result, names, ctx))
   lines.push(...inputsAndWarnings(plan, names, ctx.warnings ?? []))
 
+  // SPEC 8: why the decision is unknown, once per registry.
+  for (const m of plan.unreadable ?? []) lines.push('', `> ❓ ${cell(m)}`)
   const failures = names.map(n => result?.layers[n]).filter((r): r is LayerResult => !!r?.error)
   if (failures.length) {
     lines.push('')

@@ -243,6 +243,7 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       // SPEC 2 / 4a: the input digest where known at plan time; `same-inputs` on a reused-by-inputs layer.
       ...(d.inputs !== undefined && { inputs: d.inputs }),
       ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
+      ...(d.unknown && { unknown: true }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
     }
   }
@@ -301,6 +302,9 @@ export function parsePlanInput(json: string): Plan {
     if (same !== undefined && !(isString(same) && /^[^\s@]+:[^\s@]+@sha256:[0-9a-f]{64}$/.test(same)))
       throw fail(`${at} "same-inputs" is not <image>:<input tag>@sha256:<digest>`)
     if (same !== undefined && d.build !== false) throw fail(`${at} has "same-inputs" but builds`)
+    // SPEC 8: nothing follows a decision that could not be made.
+    if (d.unknown !== undefined)
+      throw fail(`${at} is unknown (its registry could not be read); run the plan step again once it can`)
     const matches = d.matches ?? []
     if (
       !Array.isArray(matches) ||
@@ -355,7 +359,9 @@ export function describePlan(plan: Plan, config: StrataConfig): string[] {
   const lines: string[] = []
   for (const name of unique(order)) {
     const d = plan.layers[name]
-    if (d.sameInputs !== undefined) {
+    if (d.unknown) {
+      lines.push(`${name}: unknown — its registry could not be read (see the error below)`)
+    } else if (d.sameInputs !== undefined) {
       // SPEC 4a's line: the reasons it would have built for, and the image with the same inputs.
       const { tag } = splitImageRef(d.sameInputs)
       lines.push(`${name}: reuse — ${d.reasons.join(', ')}, but ${tag} has the same inputs`)

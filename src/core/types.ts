@@ -178,6 +178,8 @@ export interface LayerDecision {
   inputs?: string
   /** SPEC 4a: `<image>:<input tag>@<digest>` of an image with the same inputs, reused instead of building. */
   sameInputs?: string
+  /** SPEC 8: a registry look-up this decision needs failed; nothing may build or follow this plan. */
+  unknown?: boolean
 }
 
 export interface Plan {
@@ -190,6 +192,8 @@ export interface Plan {
   deleted?: boolean
   /** SPEC 3a: external images (`FROM`/`COPY --from=` that are not layers) → digest, or '' when not resolved. */
   externals?: Record<string, string>
+  /** SPEC 8: one message per registry that could not be read (the layers it left `unknown`). */
+  unreadable?: string[]
 }
 
 // ---------- adapter seams ----------

@@ -27,6 +27,8 @@ import { detectChanges } from './changes.js'
 import { checkedLayerReads } from './layer-reads.js'
 import type { LayerMaterial } from './reuse.js'
 import { applySameInputs } from './reuse.js'
+import type { Unreadable } from './unreadable.js'
+import { createUnreadable, markUnknown } from './unreadable.js'
 
 export interface PipelineDeps {
   log: Logger
@@ -113,8 +115,9 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
   reads.warnings.forEach(w => log.warning(w))
 
   // Every stable tag at once, each once: the registry adapter memoizes and runs them side by side.
+  const unreadable = createUnreadable()
   const [found, externalDigests] = await Promise.all([
-    deleted ? ({} as Awaited<ReturnType<typeof lookUp>>) : lookUp(deps.registry, stable, log),
+    deleted ? ({} as Awaited<ReturnType<typeof lookUp>>) : lookUp(deps.registry, stable, unreadable),
     resolveExternals(deps.registry, externals, log)
   ])
   const stableExists: Record<string, boolean> = {}
@@ -137,16 +140,18 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
   }
   // A reused layer is pinned to the digest its stable tag had now, for the whole run.
   const pinned = pinReused(decided, Object.fromEntries(Object.entries(found).map(([n, i]) => [n, i?.digest])))
-  const plan = deps.contentIds
+  const reused = deps.contentIds
     ? await applySameInputs(
         pinned,
         config,
         ctx,
         layerMaterial(reads, decided.externals ?? {}),
         { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms },
-        { registry: deps.registry, contentIds: deps.contentIds, log }
+        { registry: deps.registry, contentIds: deps.contentIds, log, unreadable }
       )
     : pinned
+  // SPEC 8: a layer whose look-up failed is unknown, never "reuse"; the step says so and fails.
+  const plan = markUnknown(reused, config, unreadable)
   describePlan(plan, config).forEach(l => log.info(l))
   return { config, ctx, range, changes, plan, push, reads }
 }
@@ -280,11 +285,11 @@ export function stableRefs(config: StrataConfig, ctx: EventContext): Record<stri
   return refs
 }
 
-/** name → image (found), null (no such tag), undefined (look-up failed: warned, decided without it). */
+/** name → image (found), null (no such tag), undefined (look-up failed: recorded, the layer is unknown). */
 async function lookUp(
   registry: Registry,
   refs: Record<string, string>,
-  log: Logger
+  unreadable: Unreadable
 ): Promise<Record<string, { digest: string } | null | undefined>> {
   const names = Object.keys(refs)
   const settled = await Promise.allSettled(names.map(n => registry.inspect(refs[n])))
@@ -292,8 +297,7 @@ async function lookUp(
   settled.forEach((r, i) => {
     if (r.status === 'fulfilled') out[names[i]] = r.value
     else {
-      const why = r.reason instanceof Error ? r.reason.message : String(r.reason)
-      log.warning(`${names[i]}: ${why}; deciding without knowing whether ${refs[names[i]]} exists`)
+      unreadable.add(names[i], refs[names[i]], r.reason)
       out[names[i]] = undefined
     }
   })
