@@ -150,7 +150,7 @@ async function command(
     attester: services.attester,
     log,
     registry: createRegistry(),
-    contentIds: createContentIds(top),
+    contentIds: createContentIds(top, git),
     buildx: mode === 'build' ? createBuildx() : undefined,
     git
   })

@@ -52,6 +52,7 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
   const payload = await readPayload(env.GITHUB_EVENT_PATH)
   const services = trustServices(env, { token: inputs.token, visibility: visibilityOf(payload) })
   const settings = runSettings(inputs, env, { workspace, payload, runnerTemp, apiUrl })
+  const git = createGit(workspace)
   const outcome = await runPipeline(
     settings.mode === 'cleanup' ? settings : { ...settings, trust: services.trust },
     {
@@ -61,8 +62,8 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
       registry: createRegistry(),
       buildx: inputs.mode === 'build' ? createBuildx() : undefined,
       github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
-      git: createGit(workspace),
-      contentIds: createContentIds(workspace)
+      git,
+      contentIds: createContentIds(workspace, git)
     }
   )
   await record(outcome, inputs, runnerTemp, log)
