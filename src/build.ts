@@ -7,8 +7,11 @@ import * as core from '@actions/core'
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Buildx, BuilderInfo } from './adapters/buildx.js'
+import type { ImageStore } from './adapters/registry-images.js'
+import { assembleLayers } from './assemble-step.js'
 import type { LocalCache } from './adapters/cache.js'
 import { pushStored, runSession, skip } from './bake-session.js'
+import { ASSEMBLED, type Assembly } from './core/assemble.js'
 import type { BakeDefinition } from './core/bake.js'
 import type { LayerStep, ParentSource, StepSettings } from './core/build-steps.js'
 import { layerStep, movesOf } from './core/build-steps.js'
@@ -48,11 +51,13 @@ export interface BuildOptions {
   inputLabels?: Record<string, Record<string, string>>
   /** Repository root: Dockerfile and context paths are relative to it (default: the current directory). */
   workspace?: string
+  /** SPEC 7a: the assembly of each layer the plan says is `assembled` (from its Dockerfile). */
+  assemblies?: Record<string, Assembly>
 }
 
 export interface LayerResult {
   name: string
-  status: 'built' | 'reused' | 'failed' | 'skipped' | 'not-selected'
+  status: 'built' | 'assembled' | 'reused' | 'failed' | 'skipped' | 'not-selected'
   ref?: string
   digest?: string
   /** With pushByDigest: the one platform whose manifest `digest` is. */
@@ -79,6 +84,8 @@ export interface BuildResult {
   bake?: { file: string; definition: BakeDefinition }
   /** After a failed tag move: tags put back on their earlier images, and tags that could not be. */
   promotion?: { restored: string[]; leftMoved: string[] }
+  /** Per layer, every manifest digest this step pushed (an assembled layer's per platform, then its index): what attestations sign. */
+  pushed?: Record<string, string[]>
 }
 
 export interface BuildDeps {
@@ -89,6 +96,8 @@ export interface BuildDeps {
   cache?: LocalCache
   /** Hides a secret value from the log; default: core.setSecret on a runner, nothing in a terminal. */
   mask?: (secret: string) => void
+  /** Writes images to the registry; without it no layer is assembled (SPEC 7a), BuildKit builds them. */
+  images?: ImageStore
 }
 
 export interface Run {
@@ -131,6 +140,10 @@ export async function executePlan(
     result.layers[name] = { name, status, ref: d.ref, reasons: [...d.reasons] }
   }
   const toBuild = config.order.filter(n => plan.layers[n]?.build && plan.layers[n].selected)
+  // SPEC 7a: layers the plan assembles go to the registry, the others into the bake session.
+  const assemblies = deps.images ? (opts.assemblies ?? {}) : {}
+  const assembled = toBuild.filter(n => plan.layers[n].assembly === ASSEMBLED && assemblies[n])
+  const baked = toBuild.filter(n => !assembled.includes(n))
   // Layers that another step builds: their outputs name the image that step pushes (SPEC 4),
   // looked up side by side with the build.
   const others = config.order.filter(n => result.layers[n]?.status === 'not-selected')
@@ -141,6 +154,10 @@ export async function executePlan(
       if (ref instanceof Error) deps.log.warning(`${others[i]}: ${ref.message}`)
       else result.layers[others[i]].ref = ref
     })
+    for (const n of baked) {
+      const r = result.layers[n]
+      if (opts.push && r.status === 'built' && r.digest) (result.pushed ??= {})[n] = [r.digest]
+    }
     return result
   }
   // SPEC 4a: a layer reused by its inputs gets its tags at the end of the step, like a built one.
@@ -161,13 +178,31 @@ export async function executePlan(
     )
     return finish()
   }
-  const builder = await inspect(deps.buildx, opts, deps.log)
-  const steps = await prepareSteps(run, toBuild, builder)
+  const oci = ociLabels(run)
+  const assemble = (names: string[]): Promise<Move[]> =>
+    assembleLayers(run, names, {
+      images: deps.images as ImageStore,
+      assemblies,
+      oci,
+      parentRef: n => parentRef(run, n)
+    })
+  // Assembled layers whose parent is not built here go side by side with the session; the others after it.
+  const later = assembled.filter(n => baked.some(b => run.layers.get(n)?.from.some(p => p.layer === b)))
+  const now = assemble(assembled.filter(n => !later.includes(n)))
+  const movingOf = (n: string): string[] =>
+    tagsOf(run, run.layers.get(n) as LayerConfig, plan.layers[n]).moving
+  const builder = baked.length ? await inspect(deps.buildx, opts, deps.log) : undefined
+  const steps = builder ? await prepareSteps(run, baked, builder, oci) : []
   // Each moving tag's digest now, side by side with the build: the way back if a move fails.
-  const before = snapshot(run, [...steps.flatMap(s => s.moving), ...reused.flatMap(m => m.tags)])
+  const before = snapshot(run, [
+    ...steps.flatMap(s => s.moving),
+    ...reused.flatMap(m => m.tags),
+    ...(opts.pushByDigest ? [] : assembled.flatMap(movingOf))
+  ])
 
-  await runSession(run, steps, builder)
+  if (builder) await runSession(run, steps, builder)
   await pushStored(run, steps)
+  const assembledMoves = [...(await now), ...(await assemble(later))]
   const failed = toBuild.filter(n => result.layers[n].status === 'failed')
   if (failed.length) {
     result.failed = failed[0]
@@ -175,8 +210,18 @@ export async function executePlan(
     deps.log.warning('No moving tag moved: a layer of this step failed.')
     return finish()
   }
-  await moveTags(run, steps, reused, before)
+  await moveTags(run, steps, [...reused, ...assembledMoves], before)
   return finish()
+}
+
+/** The OCI labels of every image of the step (SPEC 7): repository URL, commit, build time. */
+function ociLabels(run: Run): StepSettings['oci'] {
+  const { ctx, opts } = run
+  return {
+    source: `${opts.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${ctx.owner}/${ctx.repo}`,
+    revision: ctx.sha,
+    created: ctx.time.toISOString()
+  }
 }
 
 /** The tags' digests before any move (the way back), asked for side by side with the build. */
@@ -188,7 +233,12 @@ function snapshot(run: Run, tags: string[]): Promise<TagSnapshot> | undefined {
 }
 
 /** Each layer's step: parents resolved, cache flags chosen (and logged), secrets masked. A layer that cannot be prepared fails here. */
-async function prepareSteps(run: Run, toBuild: string[], builder: BuilderInfo): Promise<LayerStep[]> {
+async function prepareSteps(
+  run: Run,
+  toBuild: string[],
+  builder: BuilderInfo,
+  oci: StepSettings['oci']
+): Promise<LayerStep[]> {
   const { ctx, opts, deps, result } = run
   const workspace = resolve(opts.workspace ?? process.cwd())
   const gha = ghaAvailability(opts.env, builder.buildkitVersion)
@@ -211,11 +261,7 @@ async function prepareSteps(run: Run, toBuild: string[], builder: BuilderInfo): 
     // HEAD while the tag is being written says 500). Stored, then pushed by the engine alone, parents
     // first, each layer goes up once.
     pushAfter: true,
-    oci: {
-      source: `${opts.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${ctx.owner}/${ctx.repo}`,
-      revision: ctx.sha,
-      created: ctx.time.toISOString()
-    }
+    oci
   }
   const common = { settings, gha, builder, branch, defaultBranch, once }
   const dockerfiles = await mapLimit(toBuild, 4, n =>

@@ -52,9 +52,11 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
     runnerTemp,
     apiUrl
   })
+  const registry = createRegistry()
   const outcome = await runPipeline(settings, {
     log,
-    registry: createRegistry(),
+    registry,
+    images: registry.images,
     buildx: inputs.mode === 'build' ? createBuildx() : undefined,
     github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
     git: createGit(workspace),

@@ -18,6 +18,8 @@ import type { PlatformDigest } from './core/merge.js'
 import { checkPlan } from './core/plan-check.js'
 import { layerTags, parentLayers } from './core/tags.js'
 import type { ContentIds } from './adapters/content-ids.js'
+import type { ImageStore } from './adapters/registry-images.js'
+import { withAssembly, type Assembly } from './core/assemble.js'
 import { inputLabels } from './core/same-inputs.js'
 import { applySameInputs } from './reuse.js'
 import type { LayerMaterial } from './reuse.js'
@@ -96,6 +98,8 @@ export interface PipelineDeps {
   git?: ChangeDeps['git']
   /** SPEC 4a: content ids of the input files as the build reads them; absent: no same-inputs reuse. */
   contentIds?: ContentIds
+  /** SPEC 7a: writes images to the registry; absent: no layer is assembled. */
+  images?: ImageStore
 }
 
 export interface PlanOutcome {
@@ -170,12 +174,14 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     workspace: s.workspace,
     secretValues: s.buildEnv,
     inputLabels: strataLabels(planned),
+    assemblies: assemblies(planned),
     ...(s.platform && { pushByDigest: true })
   }
   const build = await executePlan(planned.config, planned.plan, planned.ctx, opts, {
     buildx: deps.buildx,
     registry: deps.registry,
-    log: deps.log
+    log: deps.log,
+    ...(deps.images && { images: deps.images })
   })
   return { mode: 'build', build, ...planned }
 }
@@ -236,8 +242,9 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
           'input, decided with the inputs of its `mode: plan` step (give them there)'
       )
     }
-    describePlan(plan, config).forEach(l => log.info(l))
-    return { config, ctx, range, plan, push, reads }
+    const followed = withAssembly(plan, config, reads.assembly, { push, pushByDigest: !!s.platform })
+    describePlan(followed, config).forEach(l => log.info(l))
+    return { config, ctx, range, plan: followed, push, reads }
   }
 
   const deleted = range.kind === 'deleted'
@@ -281,7 +288,7 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
   }
   // A reused layer is pinned to the digest its stable tag had now, for the whole run.
   const pinned = pinReused(decided, Object.fromEntries(Object.entries(found).map(([n, i]) => [n, i?.digest])))
-  const plan = deps.contentIds
+  const sameInputs = deps.contentIds
     ? await applySameInputs(
         pinned,
         config,
@@ -291,6 +298,8 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
         { registry: deps.registry, contentIds: deps.contentIds, log }
       )
     : pinned
+  // SPEC 7a: which building layers are assembled in the registry, and why the others are not.
+  const plan = withAssembly(sameInputs, config, reads.assembly, { push, pushByDigest: !!s.platform })
   describePlan(plan, config).forEach(l => log.info(l))
   return { config, ctx, range, changes, plan, push, reads }
 }
@@ -354,6 +363,16 @@ function strataLabels(p: PlanOutcome): Record<string, Record<string, string>> {
   for (const [name, d] of Object.entries(p.plan.layers)) {
     if (d.inputs)
       out[name] = inputLabels(d.inputs, layerExternals(p.reads, name, p.plan.externals ?? {}), p.ctx)
+  }
+  return out
+}
+
+/** SPEC 7a: the assembly of each layer the plan assembles. */
+function assemblies(p: PlanOutcome): Record<string, Assembly> {
+  const out: Record<string, Assembly> = {}
+  for (const [name, d] of Object.entries(p.plan.layers)) {
+    const e = p.reads.assembly[name]
+    if (d.assembly === 'assembled' && e && 'assembly' in e) out[name] = e.assembly
   }
   return out
 }

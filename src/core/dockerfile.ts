@@ -9,12 +9,14 @@ import {
   imageUse,
   lineStarts,
   place,
+  rawInstruction,
   readCopy,
   readMount,
   stageIndex,
   LAYER_MARK,
   type Expand,
-  type Fail
+  type Fail,
+  type RawInstruction
 } from './dockerfile-steps.js'
 import { expandWord } from './shell-words.js'
 
@@ -73,11 +75,19 @@ export interface Stage extends Place {
   images: ImageUse[]
   /** COPY/ADD (any source) without --link: line and keyword. */
   unlinked: (Place & { keyword: string })[]
+  /** Every instruction after the FROM, as written (core/assemble.ts evaluates them). */
+  instructions: RawInstruction[]
 }
 
 export interface ParsedDockerfile {
   file: string
   stages: Stage[]
+  /** The escape character (`# escape=`). */
+  escape: string
+  /** Global ARG values before the first FROM (build args applied, BuildKit's automatic ones included). */
+  globals: Record<string, string>
+  /** Parser directives by lower-case name (`syntax`, `escape`, `check`). */
+  directives: Record<string, string>
 }
 
 export interface ParseOptions {
@@ -145,6 +155,7 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
       )
     }
     if (keyword === 'ARG') {
+      current?.instructions.push(rawInstruction(ins, keyword, at, { text, lines, expand, fail }))
       declareArgs(ins, at, current ? vars : global, current ? global : undefined, given, expand)
       continue
     }
@@ -162,6 +173,7 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
         'start the Dockerfile with FROM (only ARG may come before it)'
       )
     const stage = current as Stage
+    stage.instructions.push(rawInstruction(ins, keyword, at, { text, lines, expand, fail }))
     if (keyword === 'ENV') {
       for (const p of envProperties(ins)) vars[p.name] = p.value === null ? '' : expand(p.value, at)
     } else if (keyword === 'COPY' || keyword === 'ADD') {
@@ -173,7 +185,10 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
   }
   if (stages.length === 0)
     fail({ line: 1, column: 1 }, 'no FROM instruction', 'add FROM <image> to say what the image builds on')
-  return { file, stages }
+  const directives = Object.fromEntries(
+    doc.getDirectives().map(d => [d.getName().toLowerCase(), d.getValue()] as [string, string])
+  )
+  return { file, stages, escape, globals: { ...global }, directives }
 }
 
 /** The stage `target` names (or the last one) and every stage it needs, in Dockerfile order. */
@@ -261,7 +276,8 @@ function fromStage(
     needs: [],
     sources: [],
     images: [],
-    unlinked: []
+    unlinked: [],
+    instructions: []
   }
 }
 

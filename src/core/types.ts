@@ -36,6 +36,8 @@ export interface LayerConfig {
   sbom?: string | boolean
   /** SPEC 4a: which earlier images with the same inputs may be reused (`any` when unset). */
   reuse?: 'any' | 'default-branch' | 'off'
+  /** SPEC 7a: assemble an eligible layer in the registry (`auto`, the default) or always build it (`off`). */
+  assemble?: 'auto' | 'off'
 }
 
 /** Retention rules (issue 6); validated by the config loader, applied by mode: cleanup. */
@@ -176,6 +178,8 @@ export interface LayerDecision {
   inputs?: string
   /** SPEC 4a: `<image>:<input tag>@<digest>` of an image with the same inputs, reused instead of building. */
   sameInputs?: string
+  /** SPEC 7a, on a layer that builds: `assembled`, or why BuildKit builds it (`RUN at Dockerfile:7`). */
+  assembly?: string
 }
 
 export interface Plan {
