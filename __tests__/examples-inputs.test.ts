@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { parseConfig } from '../src/core/config.js'
 import { decide } from '../src/core/plan.js'
 import type { ChangeSet, StrataConfig } from '../src/core/types.js'
-import { readLayers } from '../src/layer-reads.js'
+import { readLayers } from '../src/plan/layer-reads.js'
 import { eventContext } from '../__fixtures__/layers.js'
 
 const ws = mkdtempSync(join(tmpdir(), 'strata-examples-'))

@@ -13,8 +13,7 @@ import { createGit, type Git } from './adapters/git.js'
 import { createRegistry } from './adapters/registry.js'
 import { safeJson, safeText } from './core/log-safe.js'
 import { createTerminalLogger, renderTable, type TableRow } from './adapters/terminal-log.js'
-import type { BuildResult } from './build.js'
-import { decisionTable } from './cleanup.js'
+import { decisionTable } from './cleanup/cleanup.js'
 import {
   parseBuilder,
   parseForce,
@@ -24,11 +23,12 @@ import {
   parsePlatforms,
   type Mode
 } from './core/inputs-parse.js'
-import type { Plan, StrataConfig } from './core/types.js'
-import { readLayers } from './layer-reads.js'
+import type { CommonSettings, RunSettings } from './core/settings.js'
+import type { BuildResult, Plan, StrataConfig } from './core/types.js'
+import { readLayers } from './plan/layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
-import type { CommonSettings, RunSettings } from './pipeline.js'
-import { planPaths, runPipeline } from './pipeline.js'
+import { planPaths } from './plan/make-plan.js'
+import { runPipeline } from './run.js'
 
 const USAGE = `usage: strata <plan|build|cleanup|inputs> [options]
 

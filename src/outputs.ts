@@ -1,10 +1,9 @@
 // The action's outputs (SPEC 2): small values, file names only inside JSON; the whole plan goes to a file.
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { BuildResult } from './build.js'
 import { planToJson } from './core/plan.js'
 import { parentLayers } from './core/tags.js'
-import type { Plan, StrataConfig } from './core/types.js'
+import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 
 /** changed_files holds at most this many paths; plan-file has them all. */
 export const MAX_CHANGED_FILES = 1000

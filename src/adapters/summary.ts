@@ -1,7 +1,7 @@
 // The job summary (SPEC 8): one row a layer. renderSummary() is pure, so tests read its markdown;
 // writeSummary() is the only part that touches the runner.
 import * as core from '@actions/core'
-import type { BuildResult, LayerResult } from '../build.js'
+import type { BuildResult, LayerResult } from '../core/types.js'
 import type { Plan } from '../core/types.js'
 
 export interface SummaryContext {

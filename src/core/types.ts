@@ -1,4 +1,6 @@
 // The domain types shared by the pure core and the adapters. No I/O here.
+import type { BakeDefinition } from './bake.js'
+import type { CacheExport } from './progress.js'
 
 // ---------- config (.github/strata.yml) ----------
 
@@ -243,4 +245,39 @@ export interface Logger {
    * core.setSecret, while a group is open: a group's output runs with workflow commands stopped.
    */
   mask?(secret: string): void
+}
+
+// ---------- results (one per layer, folded into the step's result) ----------
+
+export interface LayerResult {
+  name: string
+  status: 'built' | 'assembled' | 'reused' | 'failed' | 'skipped' | 'not-selected'
+  ref?: string
+  digest?: string
+  /** With pushByDigest: the one platform whose manifest `digest` is. */
+  platform?: string
+  durationMs?: number
+  cachedSteps?: number
+  totalSteps?: number
+  /** From the build's progress: blobs fetched (parents, cache) and, where shown, pushed. */
+  bytesPulled?: number
+  bytesPushed?: number
+  /** Each `--cache-to` export the progress showed: kind, seconds, blobs and bytes. */
+  cacheExports?: CacheExport[]
+  error?: string
+  reasons: string[]
+}
+
+export interface BuildResult {
+  layers: Record<string, LayerResult>
+  /** The first layer that failed (or whose moving tags could not be moved). */
+  failed?: string
+  /** Every docker command, argv with `docker` first: what ran, or in a dry run what would run. */
+  commands: string[][]
+  /** The bake definition the session ran (or would run), and where it was written. */
+  bake?: { file: string; definition: BakeDefinition }
+  /** After a failed tag move: tags put back on their earlier images, and tags that could not be. */
+  promotion?: { restored: string[]; leftMoved: string[] }
+  /** Per layer, every manifest digest this step pushed (an assembled layer's per platform, then its index): what attestations sign. */
+  pushed?: Record<string, string[]>
 }

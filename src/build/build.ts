@@ -6,113 +6,29 @@
 import * as core from '@actions/core'
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import type { Buildx, BuilderInfo } from './adapters/buildx.js'
-import type { ImageStore } from './adapters/registry-images.js'
-import { assembleLayers } from './assemble-step.js'
-import type { LocalCache } from './adapters/cache.js'
+import type { Buildx, BuilderInfo } from '../adapters/buildx.js'
 import { pushStored, runSession, skip } from './bake-session.js'
-import { ASSEMBLED, type Assembly } from './core/assemble.js'
-import type { BakeDefinition } from './core/bake.js'
-import type { LayerStep, ParentSource, StepSettings } from './core/build-steps.js'
-import { layerStep, movesOf } from './core/build-steps.js'
-import { secretEnv } from './core/buildx-args.js'
-import { cacheFlags, ghaAvailability } from './core/cache-flags.js'
-import { mapLimit } from './core/limit.js'
-import { tagsOfLayer } from './core/plan.js'
-import { sameInputsRetags } from './core/same-inputs.js'
-import type { CacheExport } from './core/progress.js'
-import { layerTags, parentLayers, sanitizeTag } from './core/tags.js'
+import { splitAssembled } from './assemble-step.js'
+import type { LayerStep, ParentSource, StepSettings } from '../core/build-steps.js'
+import { layerStep, movesOf } from '../core/build-steps.js'
+import { secretEnv } from '../core/buildx-args.js'
+import { cacheFlags, ghaAvailability } from '../core/cache-flags.js'
+import { mapLimit } from '../core/limit.js'
+import { tagsOfLayer } from '../core/plan.js'
+import { sameInputsRetags } from '../core/same-inputs.js'
+import { layerTags, parentLayers, sanitizeTag } from '../core/tags.js'
 import type {
+  BuildResult,
   EventContext,
   LayerConfig,
   LayerDecision,
   Logger,
   Plan,
-  Registry,
   StrataConfig
-} from './core/types.js'
+} from '../core/types.js'
 import type { Move, TagSnapshot } from './promote.js'
 import { promote, snapshotTags } from './promote.js'
-
-export interface BuildOptions {
-  push: boolean
-  dryRun: boolean
-  builder?: string
-  platforms?: string[]
-  buildArgs: Record<string, string>
-  runnerTemp: string
-  /** The runner's environment as far as the build needs it: ACTIONS_* (gha cache), GITHUB_SERVER_URL, GITHUB_ACTIONS. */
-  env: Record<string, string | undefined>
-  /** Values of the environment variables that secrets name, to mask them (buildx reads them itself). */
-  secretValues?: Record<string, string | undefined>
-  /** Push one platform by digest, without tags and without moving tags (issue 14). */
-  pushByDigest?: boolean
-  /** Per layer, SPEC 4a's labels for a layer whose input digest the plan knows. */
-  inputLabels?: Record<string, Record<string, string>>
-  /** Repository root: Dockerfile and context paths are relative to it (default: the current directory). */
-  workspace?: string
-  /** SPEC 7a: the assembly of each layer the plan says is `assembled` (from its Dockerfile). */
-  assemblies?: Record<string, Assembly>
-}
-
-export interface LayerResult {
-  name: string
-  status: 'built' | 'assembled' | 'reused' | 'failed' | 'skipped' | 'not-selected'
-  ref?: string
-  digest?: string
-  /** With pushByDigest: the one platform whose manifest `digest` is. */
-  platform?: string
-  durationMs?: number
-  cachedSteps?: number
-  totalSteps?: number
-  /** From the build's progress: blobs fetched (parents, cache) and, where shown, pushed. */
-  bytesPulled?: number
-  bytesPushed?: number
-  /** Each `--cache-to` export the progress showed: kind, seconds, blobs and bytes. */
-  cacheExports?: CacheExport[]
-  error?: string
-  reasons: string[]
-}
-
-export interface BuildResult {
-  layers: Record<string, LayerResult>
-  /** The first layer that failed (or whose moving tags could not be moved). */
-  failed?: string
-  /** Every docker command, argv with `docker` first: what ran, or in a dry run what would run. */
-  commands: string[][]
-  /** The bake definition the session ran (or would run), and where it was written. */
-  bake?: { file: string; definition: BakeDefinition }
-  /** After a failed tag move: tags put back on their earlier images, and tags that could not be. */
-  promotion?: { restored: string[]; leftMoved: string[] }
-  /** Per layer, every manifest digest this step pushed (an assembled layer's per platform, then its index): what attestations sign. */
-  pushed?: Record<string, string[]>
-}
-
-export interface BuildDeps {
-  buildx: Buildx
-  registry: Registry
-  log: Logger
-  /** The `local` cache; default: @actions/cache. */
-  cache?: LocalCache
-  /** Hides a secret value from the log; default: core.setSecret on a runner, nothing in a terminal. */
-  mask?: (secret: string) => void
-  /** Writes images to the registry; without it no layer is assembled (SPEC 7a), BuildKit builds them. */
-  images?: ImageStore
-}
-
-export interface Run {
-  config: StrataConfig
-  plan: Plan
-  ctx: EventContext
-  opts: BuildOptions
-  deps: BuildDeps
-  result: BuildResult
-  layers: Map<string, LayerConfig>
-  /** Parents this session does not build, resolved once each. */
-  refs: Map<string, Promise<string>>
-  /** Dockerfile text of each layer built, to tell which target a step of the session's log is. */
-  dockerfiles: Map<string, string>
-}
+import type { BuildDeps, BuildOptions, Run } from './types.js'
 
 export async function executePlan(
   config: StrataConfig,
@@ -140,10 +56,6 @@ export async function executePlan(
     result.layers[name] = { name, status, ref: d.ref, reasons: [...d.reasons] }
   }
   const toBuild = config.order.filter(n => plan.layers[n]?.build && plan.layers[n].selected)
-  // SPEC 7a: layers the plan assembles go to the registry, the others into the bake session.
-  const assemblies = deps.images ? (opts.assemblies ?? {}) : {}
-  const assembled = toBuild.filter(n => plan.layers[n].assembly === ASSEMBLED && assemblies[n])
-  const baked = toBuild.filter(n => !assembled.includes(n))
   // Layers that another step builds: their outputs name the image that step pushes (SPEC 4),
   // looked up side by side with the build.
   const others = config.order.filter(n => result.layers[n]?.status === 'not-selected')
@@ -154,7 +66,7 @@ export async function executePlan(
       if (ref instanceof Error) deps.log.warning(`${others[i]}: ${ref.message}`)
       else result.layers[others[i]].ref = ref
     })
-    for (const n of baked) {
+    for (const n of toBuild) {
       const r = result.layers[n]
       if (opts.push && r.status === 'built' && r.digest) (result.pushed ??= {})[n] = [r.digest]
     }
@@ -178,31 +90,23 @@ export async function executePlan(
     )
     return finish()
   }
-  const oci = ociLabels(run)
-  const assemble = (names: string[]): Promise<Move[]> =>
-    assembleLayers(run, names, {
-      images: deps.images as ImageStore,
-      assemblies,
-      oci,
-      parentRef: n => parentRef(run, n)
-    })
-  // Assembled layers whose parent is not built here go side by side with the session; the others after it.
-  const later = assembled.filter(n => baked.some(b => run.layers.get(n)?.from.some(p => p.layer === b)))
-  const now = assemble(assembled.filter(n => !later.includes(n)))
-  const movingOf = (n: string): string[] =>
-    tagsOf(run, run.layers.get(n) as LayerConfig, plan.layers[n]).moving
-  const builder = baked.length ? await inspect(deps.buildx, opts, deps.log) : undefined
-  const steps = builder ? await prepareSteps(run, baked, builder, oci) : []
+  const oci = ociOf(run)
+  // SPEC 7a: layers the plan assembles go to the registry (beside the session when their parent is not
+  // built in it, else after it); no builder is asked for when nothing is left to bake.
+  const assembly = splitAssembled(run, toBuild, oci, n => parentRef(run, n))
+  const now = assembly.independent()
+  const builder = assembly.baked.length ? await inspect(deps.buildx, opts, deps.log) : undefined
+  const steps = builder ? await prepareSteps(run, assembly.baked, builder, oci) : []
   // Each moving tag's digest now, side by side with the build: the way back if a move fails.
   const before = snapshot(run, [
     ...steps.flatMap(s => s.moving),
     ...reused.flatMap(m => m.tags),
-    ...(opts.pushByDigest ? [] : assembled.flatMap(movingOf))
+    ...assembly.moving
   ])
 
   if (builder) await runSession(run, steps, builder)
   await pushStored(run, steps)
-  const assembledMoves = [...(await now), ...(await assemble(later))]
+  const assembled = [...(await now), ...(await assembly.afterSession())]
   const failed = toBuild.filter(n => result.layers[n].status === 'failed')
   if (failed.length) {
     result.failed = failed[0]
@@ -210,12 +114,12 @@ export async function executePlan(
     deps.log.warning('No moving tag moved: a layer of this step failed.')
     return finish()
   }
-  await moveTags(run, steps, [...reused, ...assembledMoves], before)
+  await moveTags(run, steps, [...reused, ...assembled], before)
   return finish()
 }
 
-/** The OCI labels of every image of the step (SPEC 7): repository URL, commit, build time. */
-function ociLabels(run: Run): StepSettings['oci'] {
+/** The OCI labels' values for every image of the step (SPEC 7): repository URL, commit, build time. */
+function ociOf(run: Run): StepSettings['oci'] {
   const { ctx, opts } = run
   return {
     source: `${opts.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${ctx.owner}/${ctx.repo}`,

@@ -3,20 +3,21 @@
 // results, tags and moves are those of a built layer; no docker process runs for them.
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import type { ImageStore } from './adapters/registry-images.js'
+import type { ImageStore } from '../adapters/registry-images.js'
 import { assembleLayer } from './assemble.js'
 import type { ContextView } from './assemble-tar.js'
 import { skip } from './bake-session.js'
-import type { LayerResult, Run } from './build.js'
-import type { Assembly } from './core/assemble.js'
-import { imageLabels, type StepSettings } from './core/build-steps.js'
-import { platformsOf } from './core/buildx-args.js'
-import { dockerignoreCandidates } from './core/derived-inputs.js'
-import { compileDockerignore } from './core/dockerignore.js'
-import { mapLimit } from './core/limit.js'
-import { tagsOfLayer } from './core/plan.js'
-import { parentLayers } from './core/tags.js'
-import type { LayerConfig } from './core/types.js'
+import type { Run } from './types.js'
+import { ASSEMBLED } from '../core/assemble.js'
+import type { Assembly } from '../core/assemble.js'
+import { imageLabels, type StepSettings } from '../core/build-steps.js'
+import { platformsOf } from '../core/buildx-args.js'
+import { dockerignoreCandidates } from '../core/derived-inputs.js'
+import { compileDockerignore } from '../core/dockerignore.js'
+import { mapLimit } from '../core/limit.js'
+import { tagsOfLayer } from '../core/plan.js'
+import { parentLayers } from '../core/tags.js'
+import type { LayerConfig, LayerResult } from '../core/types.js'
 import type { Move } from './promote.js'
 
 export interface AssembleContext {
@@ -26,6 +27,46 @@ export interface AssembleContext {
   oci: StepSettings['oci']
   /** A parent's image: the plan's pinned ref, or what the registry has. */
   parentRef: (name: string) => Promise<string>
+}
+
+export interface AssemblySplit {
+  /** The layers the bake session builds. */
+  baked: string[]
+  /** The moving tags of the assembled layers (their digests are read before anything moves). */
+  moving: string[]
+  /** Assembles the layers whose parent the session does not build; started beside the session. */
+  independent(): Promise<Move[]>
+  /** Assembles the layers whose parent the session built; after it. */
+  afterSession(): Promise<Move[]>
+}
+
+/** SPEC 7a: which layers of the step are assembled (the plan says so, and the step can write images). */
+export function splitAssembled(
+  run: Run,
+  toBuild: string[],
+  oci: StepSettings['oci'],
+  parentRef: (name: string) => Promise<string>
+): AssemblySplit {
+  const { deps, opts, plan } = run
+  const assemblies = deps.images ? (opts.assemblies ?? {}) : {}
+  const assembled = toBuild.filter(n => plan.layers[n].assembly === ASSEMBLED && assemblies[n])
+  const baked = toBuild.filter(n => !assembled.includes(n))
+  const later = assembled.filter(n => baked.includes(assemblies[n].parent))
+  const c: AssembleContext = { images: deps.images as ImageStore, assemblies, oci, parentRef }
+  const tags = (n: string): string[] =>
+    tagsOfLayer(run.layers.get(n) as LayerConfig, plan.layers[n], run.ctx, parentLayers(run.config.layers))
+      .moving
+  return {
+    baked,
+    moving: opts.pushByDigest ? [] : assembled.flatMap(tags),
+    independent: () =>
+      assembleLayers(
+        run,
+        assembled.filter(n => !later.includes(n)),
+        c
+      ),
+    afterSession: () => assembleLayers(run, later, c)
+  }
 }
 
 /** Assembles `names`; returns the moving-tag moves of those that succeeded. */

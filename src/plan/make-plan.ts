@@ -1,31 +1,19 @@
-// The pipeline shared by the action (main.ts) and the CLI (cli.ts): config → event → changes →
-// registry look-ups → decision → (build mode) build, (merge mode) platform digests → index, or
-// (cleanup mode) retention.
-import type { Buildx } from './adapters/buildx.js'
-import { loadConfig } from './adapters/config-file.js'
-import type { BuildOptions, BuildResult } from './build.js'
-import { executePlan } from './build.js'
-import type { ChangeDeps } from './changes.js'
-import { detectChanges } from './changes.js'
-import { runCleanup } from './cleanup.js'
-import { changedPaths } from './core/changes.js'
-import { describeRange, diffRange, readEvent } from './core/event.js'
-import type { RunnerEnv } from './core/event.js'
-import type { PushSetting } from './core/inputs-parse.js'
-import { resolvePush } from './core/inputs-parse.js'
-import { decide, describePlan, followPlan, parsePlanInput, pinReused } from './core/plan.js'
-import type { PlatformDigest } from './core/merge.js'
-import { checkPlan } from './core/plan-check.js'
-import { layerTags, parentLayers } from './core/tags.js'
-import type { ContentIds } from './adapters/content-ids.js'
-import type { ImageStore } from './adapters/registry-images.js'
-import { withAssembly, type Assembly } from './core/assemble.js'
-import { inputLabels } from './core/same-inputs.js'
-import { applySameInputs } from './reuse.js'
-import type { LayerMaterial } from './reuse.js'
-import { mergePlatforms, platformStepProblem } from './merge.js'
-import type { LayerReads } from './core/layer-reads.js'
-import { checkedLayerReads } from './layer-reads.js'
+// Mode plan, and the first half of build and merge: config → Dockerfiles → event → changes →
+// registry look-ups → decision → same-inputs reuse, logged in words (SPEC 3, 3a, 4, 4a, 8).
+import type { Buildx } from '../adapters/buildx.js'
+import { loadConfig } from '../adapters/config-file.js'
+import type { ContentIds } from '../adapters/content-ids.js'
+import type { ImageStore } from '../adapters/registry-images.js'
+import { withAssembly, type Assembly } from '../core/assemble.js'
+import { changedPaths } from '../core/changes.js'
+import { describeRange, diffRange, readEvent } from '../core/event.js'
+import { resolvePush } from '../core/inputs-parse.js'
+import type { LayerReads } from '../core/layer-reads.js'
+import { decide, describePlan, followPlan, parsePlanInput, pinReused } from '../core/plan.js'
+import { checkPlan } from '../core/plan-check.js'
+import { inputLabels } from '../core/same-inputs.js'
+import type { PlanSettings } from '../core/settings.js'
+import { layerTags, parentLayers } from '../core/tags.js'
 import type {
   ChangeSet,
   DiffRange,
@@ -34,60 +22,12 @@ import type {
   Plan,
   Registry,
   StrataConfig
-} from './core/types.js'
-
-/** What every mode reads, from inputs (action) or flags (CLI): the workspace, its config, the event. */
-export interface CommonSettings {
-  /** Repository root; the config, Dockerfiles and contexts are relative to it. */
-  workspace: string
-  /** The layer config, relative to the workspace. */
-  configPath: string
-  eventName: string
-  payload: unknown
-  env: RunnerEnv
-  now: Date
-}
-
-/** Modes plan, build and merge: what deciding, building and merging need. */
-export interface PlanSettings extends CommonSettings {
-  mode: 'plan' | 'build' | 'merge'
-  /** The layers this step may build; undefined: all. */
-  layers?: string[]
-  /** A plan (JSON) to follow instead of deciding again. */
-  plan?: string
-  force: string[] | 'all'
-  push: PushSetting
-  /** Override the commits compared (a sha or, in the CLI, any git revision already resolved to a sha). */
-  base?: string
-  head?: string
-  platforms?: string[]
-  /** Build this one platform and push it by digest, no tags (a platform job of issue 14). */
-  platform?: string
-  /** mode merge: the platform steps' digests. */
-  digests?: PlatformDigest[]
-  buildArgs: Record<string, string>
-  builder?: string
-  dryRun: boolean
-  /** Scratch directory (metadata files, local cache). */
-  runnerTemp: string
-  /** Environment for the builds (the runner's ACTIONS_* for gha cache, GITHUB_SERVER_URL, env secrets). */
-  buildEnv: Record<string, string | undefined>
-}
-
-/** Mode cleanup: the config's retention rules. */
-export interface CleanupSettings extends CommonSettings {
-  mode: 'cleanup'
-  /** Decide and print; delete nothing. */
-  dryRun: boolean
-  maxDeletions: number
-  token?: string
-  apiUrl?: string
-  /** `owner/repo` (GITHUB_REPOSITORY), whose pull requests cleanup asks about. */
-  repository?: string
-}
-
-/** Everything one run needs, made once from inputs (action) or flags (CLI); `mode` says which part. */
-export type RunSettings = PlanSettings | CleanupSettings
+} from '../core/types.js'
+import type { ChangeDeps } from './changes.js'
+import { detectChanges } from './changes.js'
+import { checkedLayerReads } from './layer-reads.js'
+import type { LayerMaterial } from './reuse.js'
+import { applySameInputs } from './reuse.js'
 
 export interface PipelineDeps {
   log: Logger
@@ -113,93 +53,6 @@ export interface PlanOutcome {
   push: boolean
   /** SPEC 3a: what each layer reads, and the images it names that are not layers. */
   reads: LayerReads
-}
-
-export type RunOutcome =
-  | ({ mode: 'plan' } & PlanOutcome)
-  | ({ mode: 'build'; build: BuildResult } & PlanOutcome)
-  | ({ mode: 'merge'; build: BuildResult } & PlanOutcome)
-  | { mode: 'cleanup'; config: StrataConfig; cleanup: Awaited<ReturnType<typeof runCleanup>> }
-
-/** Runs the mode the settings name. */
-export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<RunOutcome> {
-  if (s.mode === 'cleanup') {
-    const config = await loadConfig(s.configPath, s.workspace, deps.log)
-    const cleanup = await runCleanup(
-      config,
-      {
-        dryRun: s.dryRun,
-        maxDeletions: s.maxDeletions,
-        token: s.token,
-        apiUrl: s.apiUrl,
-        now: s.now,
-        repository: s.repository,
-        defaultBranch: knownDefaultBranch(s)
-      },
-      deps.log
-    )
-    return { mode: 'cleanup', config, cleanup }
-  }
-  if (s.mode === 'merge' && !s.plan) {
-    throw new Error(
-      'mode: merge needs the `plan` input: the plan that the platform steps followed (the `plan` output of ' +
-        'their `mode: plan` step)'
-    )
-  }
-  const planned = await makePlan(s, deps)
-  if (s.mode === 'plan') return { mode: 'plan', ...planned }
-  if (s.mode === 'merge') {
-    const opts = { digests: s.digests ?? [], platforms: s.platforms, push: planned.push, dryRun: s.dryRun }
-    const build = await mergePlatforms(planned.config, planned.plan, planned.ctx, opts, deps)
-    return { mode: 'merge', build, ...planned }
-  }
-  if (!deps.buildx) throw new Error('mode build needs docker buildx (no Buildx adapter was given)')
-  if (s.platform) {
-    const problem = platformStepProblem(planned.config, planned.plan, {
-      ...s,
-      platform: s.platform,
-      push: planned.push
-    })
-    if (problem) throw new Error(problem)
-  }
-  // A platform step builds that platform alone and pushes it by digest, without tags (src/build.ts).
-  const opts: BuildOptions = {
-    push: planned.push,
-    dryRun: s.dryRun,
-    builder: s.builder,
-    platforms: s.platform ? [s.platform] : s.platforms,
-    buildArgs: s.buildArgs,
-    runnerTemp: s.runnerTemp,
-    env: s.buildEnv,
-    workspace: s.workspace,
-    secretValues: s.buildEnv,
-    inputLabels: strataLabels(planned),
-    assemblies: assemblies(planned),
-    ...(s.platform && { pushByDigest: true })
-  }
-  const build = await executePlan(planned.config, planned.plan, planned.ctx, opts, {
-    buildx: deps.buildx,
-    registry: deps.registry,
-    log: deps.log,
-    ...(deps.images && { images: deps.images })
-  })
-  return { mode: 'build', build, ...planned }
-}
-
-/**
- * The default branch only where the event or the caller says it (never a guess such as `main`):
- * retention deletes another branch's images by it. GitHub runs schedules on the default branch.
- */
-export function knownDefaultBranch(
-  s: Pick<CommonSettings, 'eventName' | 'payload' | 'env'>
-): string | undefined {
-  const payload = s.payload as { repository?: { default_branch?: unknown } } | undefined
-  const named = payload?.repository?.default_branch
-  if (typeof named === 'string' && named) return named
-  if (s.env.GITHUB_DEFAULT_BRANCH) return s.env.GITHUB_DEFAULT_BRANCH
-  if (s.eventName === 'schedule' && s.env.GITHUB_REF?.startsWith('refs/heads/'))
-    return s.env.GITHUB_REF.slice('refs/heads/'.length)
-  return undefined
 }
 
 /** Config, event, changes and registry → the plan, logged in words (SPEC 3 and 8). */
@@ -358,21 +211,11 @@ async function resolveExternals(
 }
 
 /** SPEC 4a's labels of every layer whose input digest the plan knows, with its own external images. */
-function strataLabels(p: PlanOutcome): Record<string, Record<string, string>> {
+export function strataLabels(p: PlanOutcome): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {}
   for (const [name, d] of Object.entries(p.plan.layers)) {
     if (d.inputs)
       out[name] = inputLabels(d.inputs, layerExternals(p.reads, name, p.plan.externals ?? {}), p.ctx)
-  }
-  return out
-}
-
-/** SPEC 7a: the assembly of each layer the plan assembles. */
-function assemblies(p: PlanOutcome): Record<string, Assembly> {
-  const out: Record<string, Assembly> = {}
-  for (const [name, d] of Object.entries(p.plan.layers)) {
-    const e = p.reads.assembly[name]
-    if (d.assembly === 'assembled' && e && 'assembly' in e) out[name] = e.assembly
   }
   return out
 }
@@ -460,5 +303,15 @@ async function lookUp(
       out[names[i]] = undefined
     }
   })
+  return out
+}
+
+/** SPEC 7a: the assembly of each layer the plan assembles. */
+export function assemblies(p: PlanOutcome): Record<string, Assembly> {
+  const out: Record<string, Assembly> = {}
+  for (const [name, d] of Object.entries(p.plan.layers)) {
+    const e = p.reads.assembly[name]
+    if (d.assembly === 'assembled' && e && 'assembly' in e) out[name] = e.assembly
+  }
   return out
 }

@@ -3,18 +3,18 @@
 // `Registry` interface) and walks the layers parents first, so that a child sees its parent reused.
 import { readFile } from 'node:fs/promises'
 import * as path from 'node:path'
-import type { ContentIds } from './adapters/content-ids.js'
-import { inputDigest, inputSettings, inputTag, sha256 } from './core/input-digest.js'
-import type { InputFile } from './core/input-digest.js'
+import type { ContentIds } from '../adapters/content-ids.js'
+import { inputDigest, inputSettings, inputTag, sha256 } from '../core/input-digest.js'
+import type { InputFile } from '../core/input-digest.js'
 import {
   decideSameInputs,
   syncParentReasons,
   inputsChangedReason,
   reusableReasons,
   withInputTag
-} from './core/same-inputs.js'
-import type { FoundImage, SameInputsFacts } from './core/same-inputs.js'
-import { parentLayers } from './core/tags.js'
+} from '../core/same-inputs.js'
+import type { FoundImage, SameInputsFacts } from '../core/same-inputs.js'
+import { parentLayers } from '../core/tags.js'
 import type {
   EventContext,
   LayerConfig,
@@ -23,7 +23,7 @@ import type {
   Plan,
   Registry,
   StrataConfig
-} from './core/types.js'
+} from '../core/types.js'
 
 /** What a layer reads, from its Dockerfile and `paths` (SPEC 3a; issue 11 derives it). */
 export interface LayerMaterial {

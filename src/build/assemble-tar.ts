@@ -9,8 +9,8 @@ import { posix } from 'node:path'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import { pack } from 'tar-stream'
-import type { CopyLayer } from './core/assemble-image.js'
-import { cleanSource, hasWildcard, segmentMatcher, unescapeGlob } from './core/derived-inputs.js'
+import type { CopyLayer } from '../core/assemble-image.js'
+import { cleanSource, hasWildcard, segmentMatcher, unescapeGlob } from '../core/derived-inputs.js'
 
 export interface TarEntry {
   /** Absolute path in the image (`/app/run.sh`). */

@@ -3,14 +3,14 @@
 // the config (parent config + the stage's instructions + history + labels) and one manifest per platform
 // put, then the index (or the one manifest) under the layer's versioned tags. Media types follow the
 // parent's (OCI or Docker).
-import type { ImageStore, StoredManifest } from './adapters/registry-images.js'
+import type { ImageStore, StoredManifest } from '../adapters/registry-images.js'
 import type { TarEntry, ContextView, LayerBlob, Owners } from './assemble-tar.js'
 import { copyEntries, layerBlob } from './assemble-tar.js'
-import type { Assembly } from './core/assemble.js'
-import type { Evaluated, ImageConfigDoc } from './core/assemble-image.js'
-import { evaluate, imageConfig } from './core/assemble-image.js'
-import { parseImageRef } from './core/image-ref.js'
-import { sha256 } from './core/input-digest.js'
+import type { Assembly } from '../core/assemble.js'
+import type { Evaluated, ImageConfigDoc } from '../core/assemble-image.js'
+import { evaluate, imageConfig } from '../core/assemble-image.js'
+import { parseImageRef } from '../core/image-ref.js'
+import { sha256 } from '../core/input-digest.js'
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
