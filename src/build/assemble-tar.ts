@@ -25,12 +25,6 @@ export interface TarEntry {
   source?: string
 }
 
-export interface Owners {
-  mode: number
-  uid: number
-  gid: number
-}
-
 export interface ContextView {
   /** Absolute path of the build context. */
   root: string
@@ -38,20 +32,13 @@ export interface ContextView {
   ignored(rel: string): boolean
 }
 
-/**
- * The entries of one copy, sorted. `earlier`: folders the stage's earlier copies wrote; a parent folder
- * this copy makes again keeps their mode and owner (BuildKit merges the stage's linked copies).
- */
-export async function copyEntries(
-  ctx: ContextView,
-  layer: CopyLayer,
-  earlier: Map<string, Owners>
-): Promise<TarEntry[]> {
+/** The entries of one copy, sorted: what it copies and the folders it makes (each copy on its own). */
+export async function copyEntries(ctx: ContextView, layer: CopyLayer): Promise<TarEntry[]> {
   const out = new Map<string, TarEntry>()
   const own = { uid: layer.uid, gid: layer.gid }
   const mkdirs = (dir: string): void => {
     for (let d = dir; d !== '/' && !out.has(d); d = posix.dirname(d)) {
-      out.set(d, { path: d, type: 'directory', size: 0, ...own, mode: 0o755, ...earlier.get(d) })
+      out.set(d, { path: d, type: 'directory', size: 0, ...own, mode: 0o755 })
     }
   }
   const intoDir = layer.dest.endsWith('/')

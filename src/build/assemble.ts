@@ -4,7 +4,7 @@
 // put, then the index (or the one manifest) under the layer's versioned tags. Media types follow the
 // parent's (OCI or Docker).
 import type { ImageStore, StoredManifest } from '../adapters/registry-images.js'
-import type { TarEntry, ContextView, LayerBlob, Owners } from './assemble-tar.js'
+import type { ContextView, LayerBlob } from './assemble-tar.js'
 import { copyEntries, layerBlob } from './assemble-tar.js'
 import type { Assembly } from '../core/assemble.js'
 import type { Evaluated, ImageConfigDoc } from '../core/assemble-image.js'
@@ -160,24 +160,9 @@ function layerBlobs(
   e: Evaluated,
   blobs: Map<string, Promise<LayerBlob>>
 ): Promise<LayerBlob>[] {
-  const earlier = new Map<string, Owners>()
-  const entries: Promise<TarEntry[]>[] = []
-  let chain: Promise<unknown> = Promise.resolve()
-  for (const l of e.layers) {
-    // Each copy sees the folders the copies before it wrote: they are made in order.
-    const p = chain.then(async () => {
-      if (l.kind === 'empty') return []
-      const list = await copyEntries(input.context, l, earlier)
-      for (const t of list)
-        if (t.type === 'directory') earlier.set(t.path, { mode: t.mode, uid: t.uid, gid: t.gid })
-      return list
-    })
-    chain = p
-    entries.push(p)
-  }
-  return entries.map(async (p, i) => {
-    const list = await p
-    const key = JSON.stringify(e.layers[i].kind === 'empty' ? [] : list)
+  return e.layers.map(async l => {
+    const list = l.kind === 'empty' ? [] : await copyEntries(input.context, l)
+    const key = JSON.stringify(list)
     if (!blobs.has(key)) blobs.set(key, layerBlob(list, input.time))
     return blobs.get(key) as Promise<LayerBlob>
   })

@@ -161,7 +161,7 @@ function apply(s: State, a: Assembly, ins: RawInstruction): void {
       return note(`VOLUME ${JSON.stringify(list)}`)
     }
     case 'WORKDIR': {
-      const dir = posix.normalize(posix.join(c.WorkingDir || '/', x(ins.words.join(' '))))
+      const dir = absolute(c.WorkingDir, x(ins.words.join(' ')))
       c.WorkingDir = dir.length > 1 ? dir.replace(/\/+$/, '') : dir
       if (c.WorkingDir === '/') return note('WORKDIR /')
       if (!s.created.has(c.WorkingDir)) {
@@ -183,7 +183,7 @@ function copyLayer(s: State, a: Assembly, ins: RawInstruction, x: (w: string) =>
   const sources = words.slice(0, -1)
   let dest = words[words.length - 1]
   const dir = dest.endsWith('/') || dest === '.' || sources.length > 1
-  dest = posix.normalize(posix.join(s.config.WorkingDir || '/', dest))
+  dest = absolute(s.config.WorkingDir, dest)
   dest = dest.length > 1 ? dest.replace(/\/+$/, '') : dest
   const flag = (n: string): string | undefined => ins.flags.find(f => f.name === n)?.value ?? undefined
   const chmod = flag('chmod')
@@ -204,6 +204,11 @@ function copyLayer(s: State, a: Assembly, ins: RawInstruction, x: (w: string) =>
     gid: gid ?? uid,
     createdBy: `COPY ${[...flags, ...words].join(' ')} # buildkit`
   }
+}
+
+/** A path as BuildKit resolves it against the working folder: absolute ones as they are. */
+function absolute(workdir: string | undefined, path: string): string {
+  return posix.normalize(path.startsWith('/') ? path : posix.join(workdir || '/', path))
 }
 
 function shellOf(c: ContainerConfig): string[] {

@@ -80,8 +80,10 @@ const LAYER_KEYS = [
   'labels',
   'provenance',
   'sbom',
-  'reuse'
+  'reuse',
+  'assemble'
 ]
+const ASSEMBLE: NonNullable<LayerConfig['assemble']>[] = ['auto', 'off']
 const REUSE: NonNullable<LayerConfig['reuse']>[] = ['any', 'default-branch', 'off']
 const RETENTION_KEYS = ['min-keep', 'default', 'layers']
 const RULE_KEYS = ['keep', 'max-age-days', 'delete-when-closed', 'keep-forever']
@@ -118,6 +120,7 @@ interface RawLayer {
   provenance?: string | boolean
   sbom?: string | boolean
   reuse?: LayerConfig['reuse']
+  assemble?: LayerConfig['assemble']
   pos: { dockerfile?: Position; context?: Position; stableTag?: Position; tags?: Position[] }
 }
 
@@ -304,7 +307,10 @@ class Reader {
         labels: { ...defaults.labels, ...raw.labels },
         provenance: raw.provenance ?? defaults.provenance,
         sbom: raw.sbom ?? defaults.sbom,
-        reuse: raw.reuse ?? defaults.reuse
+        reuse: raw.reuse ?? defaults.reuse,
+        ...((raw.assemble ?? defaults.assemble) !== undefined && {
+          assemble: raw.assemble ?? defaults.assemble
+        })
       })
       positions.layers[name] = {
         name: this.pos(keyNode),
@@ -553,6 +559,9 @@ class Reader {
         case 'reuse':
           raw.reuse = this.reuse(e, ctx)
           break
+        case 'assemble':
+          raw.assemble = this.assemble(e, ctx)
+          break
         default:
           this.unknownKey(e, ctx, LAYER_KEYS)
       }
@@ -744,6 +753,15 @@ class Reader {
         suggest(v, REUSE, 'use any, default-branch or off')
       )
     return v as LayerConfig['reuse']
+  }
+
+  /** SPEC 7a: assemble an eligible layer in the registry (`auto`) or never (`off`). */
+  private assemble(e: Entry, ctx: string): LayerConfig['assemble'] {
+    // YAML reads a bare `off` as a string here (YAML 1.2 core schema), and `false` means off too.
+    const v = e.value && isScalar(e.value) && e.value.value === false ? 'off' : this.string(e, ctx, 'off')
+    if (!(ASSEMBLE as string[]).includes(v))
+      this.fail(e.value, `${ctx} has unknown assemble "${v}"`, suggest(v, ASSEMBLE, 'use auto or off'))
+    return v as LayerConfig['assemble']
   }
 
   /** A refusal from config-names.ts as a ConfigError at `node`. */
