@@ -83,9 +83,13 @@ test('shapes around the stage', () => {
   expect(why(eligibility(`# syntax=docker/dockerfile:1\n${HEAD}COPY --link a /a\n`))).toBe(
     '# syntax=docker/dockerfile:1 (the frontend it names decides the build)'
   )
-  expect(why(eligibility(`ARG TOOLING_IMAGE\nFROM scratch AS gen\nCOPY a /a\nFROM ${'${TOOLING_IMAGE}'}\nCOPY --link --from=gen /a /a\n`))).toBe(
-    'another stage (FROM at Dockerfile:2) is needed'
-  )
+  expect(
+    why(
+      eligibility(
+        `ARG TOOLING_IMAGE\nFROM scratch AS gen\nCOPY a /a\nFROM ${'${TOOLING_IMAGE}'}\nCOPY --link --from=gen /a /a\n`
+      )
+    )
+  ).toBe('another stage (FROM at Dockerfile:2) is needed')
   expect(
     why(eligibility(`${HEAD.replace('${TOOLING_IMAGE}', '${TOOLING_IMAGE}-slim')}COPY --link a /a\n`))
   ).toBe('FROM at Dockerfile:2 is not exactly the parent layer tooling')

@@ -4,7 +4,7 @@ import type { Buildx } from '../adapters/buildx.js'
 import { loadConfig } from '../adapters/config-file.js'
 import type { ContentIds } from '../adapters/content-ids.js'
 import type { ImageStore } from '../adapters/registry-images.js'
-import { withAssembly, type Assembly } from '../core/assemble.js'
+import { ASSEMBLED, withAssembly, type Assembly } from '../core/assemble.js'
 import { changedPaths } from '../core/changes.js'
 import { describeRange, diffRange, readEvent } from '../core/event.js'
 import { resolvePush } from '../core/inputs-parse.js'
@@ -109,7 +109,6 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
     for (const ref of [...Object.values(stable), ...externals])
       deps.registry.inspect(ref).catch(() => undefined)
   }
-  if (s.mode === 'build' && !s.dryRun) deps.buildx?.inspectBuilder(s.builder).catch(() => undefined)
 
   const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
   log.info(`Changed files: ${describeChanges(changes, range)}`)
@@ -134,6 +133,11 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
     deleted,
     inputs: reads.inputs
   })
+  // The builder is asked for side by side with the rest of the plan, unless every layer that builds is
+  // assembled in the registry (SPEC 7a: no docker process then).
+  const paths = withAssembly(decided, config, reads.assembly, { push, pushByDigest: !!s.platform })
+  const bakes = Object.values(paths.layers).some(d => d.build && d.selected && d.assembly !== ASSEMBLED)
+  if (s.mode === 'build' && !s.dryRun && bakes) deps.buildx?.inspectBuilder(s.builder).catch(() => undefined)
   if (externals.length) {
     decided.externals = externalDigests
     const shown = externals.map(i => (externalDigests[i] ? `${i} (${externalDigests[i].slice(0, 19)}…)` : i))
