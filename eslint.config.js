@@ -48,6 +48,37 @@ export default tseslint.config(
     }
   },
   {
+    // A folder inside the core (core/config/) is as pure, one level deeper.
+    files: ['src/core/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@actions/*',
+                'fs',
+                'fs/*',
+                'node:fs',
+                'node:fs/*',
+                'child_process',
+                'node:child_process',
+                '../../adapters/*',
+                '../../plan/*',
+                '../../build/*',
+                '../../merge/*',
+                '../../cleanup/*',
+                '../../*.js'
+              ],
+              message: 'src/core is pure: do I/O in src/adapters.'
+            }
+          ]
+        }
+      ]
+    }
+  },
+  {
     // Arrows point one way: entry points → mode folders → core/ and adapters/. No mode folder or
     // adapter imports an entry point, and adapters never import a mode folder.
     files: [

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { createRegistry } from '../src/adapters/registry.js'
 import { createTerminalLogger } from '../src/adapters/terminal-log.js'
 import { decide, planToJson } from '../src/core/plan.js'
-import { parseConfig } from '../src/core/config.js'
+import { parseConfig } from '../src/core/config/index.js'
 import type { PlanSettings } from '../src/core/settings.js'
 import { describeChanges, makePlan, overrideRange } from '../src/plan/make-plan.js'
 

@@ -28,7 +28,7 @@ import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { readLayers } from './plan/layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
 import { planPaths } from './plan/make-plan.js'
-import { runPipeline } from './run.js'
+import { runPipeline, unknownProblem } from './run.js'
 
 const USAGE = `usage: strata <plan|build|cleanup|inputs> [options]
 
@@ -142,7 +142,7 @@ async function command(
     log,
     registry,
     images: registry.images,
-    contentIds: createContentIds(top),
+    contentIds: createContentIds(top, git),
     buildx: mode === 'build' ? createBuildx() : undefined,
     git
   })
@@ -155,6 +155,12 @@ async function command(
   const build = outcome.mode === 'build' ? outcome.build : undefined
   if (values.json) io.out(safeJson(planFileContent(outcome.plan, planPaths(outcome), build)))
   else io.out(`${safeText(renderTable(tableRows(outcome.config, outcome.plan, build)))}\n`)
+  // SPEC 8: the plan is shown with its unknown layers, then the step fails once per registry.
+  const unknown = unknownProblem(outcome.plan)
+  if (unknown) {
+    io.err(`${safeText(`strata: ${unknown}`)}\n`)
+    return 1
+  }
   if (build?.failed) {
     io.err(
       `${safeText(`strata: layer ${build.failed} failed: ${build.layers[build.failed]?.error ?? ''}`)}\n`
@@ -395,7 +401,15 @@ function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult): Table
     .map(name => {
       const d = final.layers[name]
       const r = build?.layers[name]
-      const action = r ? r.status : d.build ? (d.selected ? 'build' : 'build (other step)') : 'reuse'
+      const action = d.unknown
+        ? 'unknown'
+        : r
+          ? r.status
+          : d.build
+            ? d.selected
+              ? 'build'
+              : 'build (other step)'
+            : 'reuse'
       const row: TableRow = {
         layer: name,
         action,

@@ -19,7 +19,7 @@ import type { CommonSettings, RunSettings } from './core/settings.js'
 import type { Logger } from './core/types.js'
 import { planPaths } from './plan/make-plan.js'
 import type { RunOutcome } from './run.js'
-import { runPipeline } from './run.js'
+import { runPipeline, unknownProblem } from './run.js'
 
 export async function run(): Promise<void> {
   try {
@@ -54,6 +54,7 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
     runnerTemp,
     apiUrl
   })
+  const git = createGit(workspace)
   const registry = createRegistry()
   const outcome = await runPipeline(settings, {
     log,
@@ -61,8 +62,8 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
     images: registry.images,
     buildx: inputs.mode === 'build' ? createBuildx() : undefined,
     github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
-    git: createGit(workspace),
-    contentIds: createContentIds(workspace)
+    git,
+    contentIds: createContentIds(workspace, git)
   })
   await record(outcome, inputs, runnerTemp, log)
   return failureOf(outcome)
@@ -160,7 +161,8 @@ function failureOf(outcome: RunOutcome): string | undefined {
     const errors = outcome.cleanup.errors
     return errors.length ? `cleanup stopped: ${errors.join('; ')}` : undefined
   }
-  if (outcome.mode !== 'plan' && outcome.build.failed) {
+  if (outcome.mode === 'plan') return unknownProblem(outcome.plan)
+  if (outcome.build.failed) {
     const r = outcome.build.layers[outcome.build.failed]
     return `layer ${outcome.build.failed} failed: ${r?.error ?? 'see its log group'}`
   }

@@ -1,4 +1,5 @@
 // The action's outputs (SPEC 2): small values, file names only inside JSON; the whole plan goes to a file.
+import { pinnedDigest } from './core/image-ref.js'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { planToJson } from './core/plan.js'
@@ -21,7 +22,8 @@ export function withFinalRefs(plan: Plan, build?: BuildResult): Plan {
   const layers: Plan['layers'] = {}
   for (const [name, d] of Object.entries(plan.layers)) {
     const built = build?.layers[name]
-    const failed = built?.status === 'failed' || built?.status === 'skipped'
+    // An unknown decision (SPEC 8) names no image: its stable tag may not exist.
+    const failed = built?.status === 'failed' || built?.status === 'skipped' || d.unknown === true
     // Not built yet (plan mode, or another job's layer): the versioned tag its build pushes.
     const ref = failed ? undefined : (built?.ref ?? d.ref ?? (d.build ? d.tags[0] : d.stable))
     layers[name] = { ...d, ...(ref !== undefined && { ref }) }
@@ -37,7 +39,7 @@ export function leafLayer(config: StrataConfig): string {
 }
 
 export function digestOf(ref: string | undefined): string | undefined {
-  return ref ? /@(sha256:[0-9a-f]{64})$/.exec(ref)?.[1] : undefined
+  return pinnedDigest(ref)
 }
 
 /** Every output but plan-file, as the strings setOutput takes. */

@@ -6,7 +6,7 @@ import { executePlan } from './build/build.js'
 import { runCleanup } from './cleanup/cleanup.js'
 import type { RunSettings } from './core/settings.js'
 import { knownDefaultBranch } from './core/settings.js'
-import type { BuildResult, StrataConfig } from './core/types.js'
+import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { mergePlatforms, platformStepProblem } from './merge/merge.js'
 import type { PipelineDeps, PlanOutcome } from './plan/make-plan.js'
 import { assemblies, makePlan, strataLabels } from './plan/make-plan.js'
@@ -44,6 +44,9 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
   }
   const planned = await makePlan(s, deps)
   if (s.mode === 'plan') return { mode: 'plan', ...planned }
+  // SPEC 8: a decision that is unknown builds nothing, not even the layers that are known.
+  const unknown = unknownProblem(planned.plan)
+  if (unknown) throw new Error(unknown)
   if (s.mode === 'merge') {
     const opts = { digests: s.digests ?? [], platforms: s.platforms, push: planned.push, dryRun: s.dryRun }
     const build = await mergePlatforms(planned.config, planned.plan, planned.ctx, opts, deps)
@@ -80,4 +83,10 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     ...(deps.images && { images: deps.images })
   })
   return { mode: 'build', build, ...planned }
+}
+
+/** SPEC 8: why the plan cannot be acted on (a registry that could not be read), or undefined. */
+export function unknownProblem(plan: Plan): string | undefined {
+  if (!Object.values(plan.layers).some(d => d.unknown)) return undefined
+  return (plan.unreadable ?? ['a registry could not be read, so a decision is unknown']).join('\n')
 }

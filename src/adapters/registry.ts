@@ -1,11 +1,17 @@
 // The registry as Strata sees it, over the OCI distribution API (no docker process): existence and
 // digests (HEAD, memoized: one request per ref per run, side by side), tag moves that put the
 // source manifest's bytes under each new tag, image config labels, and per-platform indexes.
-import { parseImageRef, type ImageRef } from '../core/image-ref.js'
+import { parseImageRef, registryHost, type ImageRef } from '../core/image-ref.js'
 import { sha256 } from '../core/input-digest.js'
 import { createLimiter } from '../core/limit.js'
 import type { ImageInfo, PlatformManifest, Registry } from '../core/types.js'
-import { createRegistryClient, RegistryAuthError, type RegistryClient, type Reply } from './registry-http.js'
+import {
+  createRegistryClient,
+  RegistryAuthError,
+  RegistryReplyError,
+  type RegistryClient,
+  type Reply
+} from './registry-http.js'
 import { createImageStore, type ImageStore } from './registry-images.js'
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
@@ -26,6 +32,8 @@ export interface RegistryOptions {
   env?: Record<string, string | undefined>
   /** At most this many requests at once (default 8). */
   parallel?: number
+  /** A request whose answer has not begun after this long fails as unanswered (default 30 s). */
+  answerTimeoutMs?: number
 }
 
 export interface RegistryAdapter extends Registry {
@@ -54,7 +62,14 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
   const client = (host: string): RegistryClient => {
     let c = clients.get(host)
     if (!c) {
-      c = createRegistryClient({ host, dockerConfig: opts.dockerConfig, env: opts.env, limit, log: requests })
+      c = createRegistryClient({
+        host,
+        dockerConfig: opts.dockerConfig,
+        env: opts.env,
+        limit,
+        log: requests,
+        answerTimeoutMs: opts.answerTimeoutMs
+      })
       clients.set(host, c)
     }
     return c
@@ -319,7 +334,10 @@ function errorsOf(body: Buffer): { codes: string[]; text: string } {
 function failure(what: string, reply: Reply, host: string): Error {
   const { text } = errorsOf(reply.body)
   const denied = reply.status === 401 || reply.status === 403
-  return new Error(`${what}: HTTP ${reply.status}${text ? ` ${text}` : ''}${denied ? denialHint(host) : ''}`)
+  return new RegistryReplyError(
+    `${what}: HTTP ${reply.status}${text ? ` ${text}` : ''}${denied ? denialHint(host) : ''}`,
+    reply.status
+  )
 }
 
 /** Runs `fn`; prefixes errors that are not yet about `ref` with `what`, and adds the login hint to refusals. */
@@ -329,16 +347,8 @@ async function guard<T>(what: string, ref: string, fn: () => Promise<T>): Promis
   } catch (e) {
     const message = (e as Error).message
     if (message.startsWith(what)) throw e
-    const denied = e instanceof RegistryAuthError ? denialHint(hostOf(ref)) : ''
+    const denied = e instanceof RegistryAuthError ? denialHint(registryHost(ref)) : ''
     throw new Error(`${what}: ${message}${denied}`, { cause: e })
-  }
-}
-
-function hostOf(ref: string): string {
-  try {
-    return parseImageRef(ref).host
-  } catch {
-    return ref.split('/')[0]
   }
 }
 

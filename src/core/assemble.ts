@@ -52,8 +52,8 @@ export function assemblyOf(input: AssemblyInput): Eligibility {
     return { why: layer.from.length ? `${layer.from.length} parent layers` : 'no parent layer' }
   }
   const parent = layer.from[0].layer
-  if (parsed.directives.syntax !== undefined) {
-    return { why: `# syntax=${parsed.directives.syntax} (the frontend it names decides the build)` }
+  if (parsed.syntax !== undefined) {
+    return { why: `# syntax=${parsed.syntax} (the frontend it names decides the build)` }
   }
   if (input.reincludes) return { why: 'the .dockerignore has ! exceptions' }
   if (input.parentOnbuild) return { why: `parent ${parent} has ONBUILD triggers` }

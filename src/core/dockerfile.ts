@@ -69,6 +69,10 @@ export interface Stage extends Place {
   base: { stage: number } | { image: ImageUse }
   /** Build-arg names the FROM line refers to (`FROM ${BASE_IMAGE}` → BASE_IMAGE). */
   fromArgs: string[]
+  /** The FROM's image as written (`${BASE_IMAGE}`), before any ARG is expanded. */
+  fromText: string
+  /** Line of the stage's first RUN: a COPY after it cannot skip the parent's layers (--link or not). */
+  firstRun?: number
   /** Stages this one needs besides its base: COPY --from, RUN --mount from=. */
   needs: number[]
   sources: ContextSource[]
@@ -86,8 +90,8 @@ export interface ParsedDockerfile {
   escape: string
   /** Global ARG values before the first FROM (build args applied, BuildKit's automatic ones included). */
   globals: Record<string, string>
-  /** Parser directives by lower-case name (`syntax`, `escape`, `check`). */
-  directives: Record<string, string>
+  /** The `# syntax=` frontend, when the Dockerfile names one. */
+  syntax?: string
 }
 
 export interface ParseOptions {
@@ -179,16 +183,18 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
     } else if (keyword === 'COPY' || keyword === 'ADD') {
       readCopy(ins, keyword, at, stage, stages, { text, lines, expand, fail })
     } else if (keyword === 'RUN') {
+      stage.firstRun ??= at.line
       for (const flag of flagsOf(ins))
         if (flag.getName() === 'mount') readMount(flag, at, stage, stages, expand)
     }
   }
   if (stages.length === 0)
     fail({ line: 1, column: 1 }, 'no FROM instruction', 'add FROM <image> to say what the image builds on')
-  const directives = Object.fromEntries(
-    doc.getDirectives().map(d => [d.getName().toLowerCase(), d.getValue()] as [string, string])
-  )
-  return { file, stages, escape, globals: { ...global }, directives }
+  const syntax = doc
+    .getDirectives()
+    .find(d => d.getName().toLowerCase() === 'syntax')
+    ?.getValue()
+  return { file, stages, escape, globals: { ...global }, ...(syntax && { syntax }) }
 }
 
 /** The stage `target` names (or the last one) and every stage it needs, in Dockerfile order. */
@@ -273,6 +279,7 @@ function fromStage(
     ...at,
     base,
     fromArgs: variablesIn(raw),
+    fromText: raw,
     needs: [],
     sources: [],
     images: [],

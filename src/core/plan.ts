@@ -1,4 +1,5 @@
 // The decision (SPEC 4): which layers build and every reason why, in topological order. Pure.
+import { splitImageRef } from './image-ref.js'
 import { changedPaths } from './changes.js'
 import { inputReason, type LayerInputs } from './derived-inputs.js'
 import { compilePatterns, matchPath } from './patterns.js'
@@ -243,6 +244,7 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       ...(d.inputs !== undefined && { inputs: d.inputs }),
       ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
       ...(d.assembly !== undefined && { assembly: d.assembly }),
+      ...(d.unknown && { unknown: true }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
     }
   }
@@ -301,6 +303,9 @@ export function parsePlanInput(json: string): Plan {
     if (same !== undefined && !(isString(same) && /^[^\s@]+:[^\s@]+@sha256:[0-9a-f]{64}$/.test(same)))
       throw fail(`${at} "same-inputs" is not <image>:<input tag>@sha256:<digest>`)
     if (same !== undefined && d.build !== false) throw fail(`${at} has "same-inputs" but builds`)
+    // SPEC 8: nothing follows a decision that could not be made.
+    if (d.unknown !== undefined)
+      throw fail(`${at} is unknown (its registry could not be read); run the plan step again once it can`)
     const matches = d.matches ?? []
     if (
       !Array.isArray(matches) ||
@@ -355,10 +360,11 @@ export function describePlan(plan: Plan, config: StrataConfig): string[] {
   const lines: string[] = []
   for (const name of unique(order)) {
     const d = plan.layers[name]
-    if (d.sameInputs !== undefined) {
+    if (d.unknown) {
+      lines.push(`${name}: unknown — its registry could not be read (see the error below)`)
+    } else if (d.sameInputs !== undefined) {
       // SPEC 4a's line: the reasons it would have built for, and the image with the same inputs.
-      const ref = d.sameInputs.slice(0, d.sameInputs.lastIndexOf('@'))
-      const tag = ref.slice(ref.lastIndexOf(':') + 1)
+      const { tag } = splitImageRef(d.sameInputs)
       lines.push(`${name}: reuse — ${d.reasons.join(', ')}, but ${tag} has the same inputs`)
     } else if (d.build) {
       const where = d.selected ? 'build' : 'build in another step'
@@ -393,6 +399,6 @@ function shownPath(path: string): string {
 function reuseName(d: LayerDecision, image: string | undefined): string {
   const stable = d.stable ?? 'its stable tag'
   const short = image && stable.startsWith(`${image}:`) ? stable.slice(image.length + 1) : stable
-  const at = d.ref?.indexOf('@') ?? -1
-  return d.ref && at >= 0 ? `${short}${d.ref.slice(at)}` : short
+  const digest = d.ref && splitImageRef(d.ref).digest
+  return digest !== undefined ? `${short}@${digest}` : short
 }

@@ -182,6 +182,8 @@ export interface LayerDecision {
   sameInputs?: string
   /** SPEC 7a, on a layer that builds: `assembled`, or why BuildKit builds it (`RUN at Dockerfile:7`). */
   assembly?: string
+  /** SPEC 8: a registry look-up this decision needs failed; nothing may build or follow this plan. */
+  unknown?: boolean
 }
 
 export interface Plan {
@@ -194,6 +196,8 @@ export interface Plan {
   deleted?: boolean
   /** SPEC 3a: external images (`FROM`/`COPY --from=` that are not layers) → digest, or '' when not resolved. */
   externals?: Record<string, string>
+  /** SPEC 8: one message per registry that could not be read (the layers it left `unknown`). */
+  unreadable?: string[]
 }
 
 // ---------- adapter seams ----------

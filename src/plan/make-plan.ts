@@ -1,5 +1,6 @@
 // Mode plan, and the first half of build and merge: config → Dockerfiles → event → changes →
 // registry look-ups → decision → same-inputs reuse, logged in words (SPEC 3, 3a, 4, 4a, 8).
+import { pinnedDigest } from '../core/image-ref.js'
 import type { Buildx } from '../adapters/buildx.js'
 import { loadConfig } from '../adapters/config-file.js'
 import type { ContentIds } from '../adapters/content-ids.js'
@@ -7,6 +8,7 @@ import type { ImageStore } from '../adapters/registry-images.js'
 import { ASSEMBLED, withAssembly, type Assembly } from '../core/assemble.js'
 import { changedPaths } from '../core/changes.js'
 import { describeRange, diffRange, readEvent } from '../core/event.js'
+import { requirePullRequest } from '../core/event-check.js'
 import { resolvePush } from '../core/inputs-parse.js'
 import type { LayerReads } from '../core/layer-reads.js'
 import { decide, describePlan, followPlan, parsePlanInput, pinReused } from '../core/plan.js'
@@ -28,6 +30,8 @@ import { detectChanges } from './changes.js'
 import { checkedLayerReads } from './layer-reads.js'
 import type { LayerMaterial } from './reuse.js'
 import { applySameInputs } from './reuse.js'
+import type { Unreadable } from './unreadable.js'
+import { createUnreadable, markUnknown } from './unreadable.js'
 
 export interface PipelineDeps {
   log: Logger
@@ -61,6 +65,8 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
   // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
   const reads = await checkedLayerReads(config, s.workspace, s.buildArgs)
+  // A pull request event without its pull request is refused: it would push as if not from a fork.
+  requirePullRequest(s.eventName, s.payload)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
   const range = overrideRange(diffRange(s.eventName, s.payload, ctx), ctx, s.base, s.head)
   const push = resolvePush(s.push, ctx.pr)
@@ -76,7 +82,7 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
   if (s.plan) {
     // A plan is untrusted: checked against this config and event before anything follows it.
     const plan = followPlan(parsePlanInput(s.plan), s.layers)
-    checkPlan(plan, config, ctx)
+    checkPlan(plan, config, ctx, range.kind === 'deleted')
     log.info(
       `Following the given plan (event ${plan.event || '?'}, ${plan.changes.count} changed files from ` +
         `${plan.changes.source}): no new decision`
@@ -116,8 +122,9 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
   reads.warnings.forEach(w => log.warning(w))
 
   // Every stable tag at once, each once: the registry adapter memoizes and runs them side by side.
+  const unreadable = createUnreadable()
   const [found, externalDigests] = await Promise.all([
-    deleted ? ({} as Awaited<ReturnType<typeof lookUp>>) : lookUp(deps.registry, stable, log),
+    deleted ? ({} as Awaited<ReturnType<typeof lookUp>>) : lookUp(deps.registry, stable, unreadable),
     resolveExternals(deps.registry, externals, log)
   ])
   const stableExists: Record<string, boolean> = {}
@@ -145,18 +152,22 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
   }
   // A reused layer is pinned to the digest its stable tag had now, for the whole run.
   const pinned = pinReused(decided, Object.fromEntries(Object.entries(found).map(([n, i]) => [n, i?.digest])))
-  const sameInputs = deps.contentIds
+  const reused = deps.contentIds
     ? await applySameInputs(
         pinned,
         config,
         ctx,
         layerMaterial(reads, decided.externals ?? {}),
         { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms },
-        { registry: deps.registry, contentIds: deps.contentIds, log }
+        { registry: deps.registry, contentIds: deps.contentIds, log, unreadable }
       )
     : pinned
+  // SPEC 8: a layer whose look-up failed is unknown, never "reuse"; the step says so and fails.
   // SPEC 7a: which building layers are assembled in the registry, and why the others are not.
-  const plan = withAssembly(sameInputs, config, reads.assembly, { push, pushByDigest: !!s.platform })
+  const plan = withAssembly(markUnknown(reused, config, unreadable), config, reads.assembly, {
+    push,
+    pushByDigest: !!s.platform
+  })
   describePlan(plan, config).forEach(l => log.info(l))
   return { config, ctx, range, changes, plan, push, reads }
 }
@@ -191,9 +202,9 @@ async function resolveExternals(
   const failed: string[] = []
   await Promise.all(
     images.map(async image => {
-      const pinned = /@(sha256:[0-9a-f]{64})$/.exec(image)
+      const pinned = pinnedDigest(image)
       if (pinned) {
-        out[image] = pinned[1]
+        out[image] = pinned
         return
       }
       try {
@@ -290,11 +301,11 @@ export function stableRefs(config: StrataConfig, ctx: EventContext): Record<stri
   return refs
 }
 
-/** name → image (found), null (no such tag), undefined (look-up failed: warned, decided without it). */
+/** name → image (found), null (no such tag), undefined (look-up failed: recorded, the layer is unknown). */
 async function lookUp(
   registry: Registry,
   refs: Record<string, string>,
-  log: Logger
+  unreadable: Unreadable
 ): Promise<Record<string, { digest: string } | null | undefined>> {
   const names = Object.keys(refs)
   const settled = await Promise.allSettled(names.map(n => registry.inspect(refs[n])))
@@ -302,8 +313,7 @@ async function lookUp(
   settled.forEach((r, i) => {
     if (r.status === 'fulfilled') out[names[i]] = r.value
     else {
-      const why = r.reason instanceof Error ? r.reason.message : String(r.reason)
-      log.warning(`${names[i]}: ${why}; deciding without knowing whether ${refs[names[i]]} exists`)
+      unreadable.add(names[i], refs[names[i]], r.reason)
       out[names[i]] = undefined
     }
   })

@@ -1,6 +1,7 @@
 // Same inputs, same image (SPEC 4a), wired: gathers what the pure decision needs (content ids of the
 // input files, Dockerfile bytes, the stable and input-tag images with their labels, through the
 // `Registry` interface) and walks the layers parents first, so that a child sees its parent reused.
+import { splitImageRef } from '../core/image-ref.js'
 import { readFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { ContentIds } from '../adapters/content-ids.js'
@@ -24,6 +25,7 @@ import type {
   Registry,
   StrataConfig
 } from '../core/types.js'
+import type { Unreadable } from './unreadable.js'
 
 /** What a layer reads, from its Dockerfile and `paths` (SPEC 3a; issue 11 derives it). */
 export interface LayerMaterial {
@@ -45,6 +47,8 @@ export interface SameInputsDeps {
   registry: Registry
   contentIds: ContentIds
   log: Logger
+  /** SPEC 8: failed look-ups are recorded here (the layer becomes unknown); absent: warned about. */
+  unreadable?: Unreadable
 }
 
 /**
@@ -70,7 +74,7 @@ export async function applySameInputs(
     gathered = await Promise.all([
       deps.contentIds.ids(allFiles),
       dockerfileHashes(config.layers, s.workspace),
-      settleAll(config.layers, l => stableImage(plan.layers[l.name]?.stable, deps))
+      settleAll(config.layers, l => stableImage(l.name, plan.layers[l.name]?.stable, deps))
     ])
   } catch (e) {
     // Reuse is a shortcut: without the inputs, every layer is decided as SPEC 4 alone decides it.
@@ -87,7 +91,12 @@ export async function applySameInputs(
     await Promise.all(
       level.map(async name => {
         const layer = byName.get(name)!
-        if (!layers[name]) return
+        // A layer (or parent) whose look-up failed is decided by no one: SPEC 8 marks it unknown.
+        if (
+          !layers[name] ||
+          [name, ...layer.from.map(p => p.layer)].some(n => deps.unreadable?.layers.has(n))
+        )
+          return
         const d = syncParentReasons(layers[name], layer, p => layers[p]?.build !== false, stables[name])
         const m = material[name]
         const inputs = m && digestOf(layer, m, ids, dockerfiles[name], layers, s, labelled)
@@ -131,7 +140,7 @@ async function decideLayer(
     : !!inputsChangedReason(facts, tagOf(d.stable, layer))
   const found =
     wouldBuild && layer.reuse !== 'off'
-      ? await lookUp(`${layer.image}:${inputTag(layer.name, facts.inputs)}`, deps)
+      ? await lookUp(layer.name, `${layer.image}:${inputTag(layer.name, facts.inputs)}`, deps)
       : undefined
   return decideSameInputs(
     layer.name,
@@ -166,9 +175,9 @@ export function digestOf(
   const parents: Record<string, string> = {}
   for (const p of layer.from) {
     const d = layers[p.layer]
-    const at = d?.ref?.lastIndexOf('@') ?? -1
+    const digest = d?.ref === undefined ? undefined : splitImageRef(d.ref).digest
     if (d?.inputs && labelled.has(p.layer)) parents[p.layer] = d.inputs
-    else if (d && !d.build && at >= 0) parents[p.layer] = d.ref!.slice(at + 1)
+    else if (d && !d.build && digest !== undefined) parents[p.layer] = digest
     else return undefined
   }
   const files: InputFile[] = m.files.map(p => ({ path: p, id: ids[p] }))
@@ -206,21 +215,27 @@ async function dockerfileHashes(layers: LayerConfig[], workspace: string): Promi
 
 /** The stable image with its labels; null: no such tag. Throws when the registry fails. */
 async function stableImage(
+  layer: string,
   ref: string | undefined,
   deps: SameInputsDeps
 ): Promise<FoundImage | null | undefined> {
   if (!ref) return undefined
-  return lookUp(ref, deps)
+  return lookUp(layer, ref, deps)
 }
 
-async function lookUp(ref: string, deps: SameInputsDeps): Promise<FoundImage | null | undefined> {
+async function lookUp(
+  layer: string,
+  ref: string,
+  deps: SameInputsDeps
+): Promise<FoundImage | null | undefined> {
   try {
     const info = await deps.registry.inspect(ref)
     if (!info) return null
     const labels = await deps.registry.labels(ref)
     return { digest: info.digest, labels: labels ?? {} }
   } catch (e) {
-    deps.log.warning(`${ref}: ${(e as Error).message}; deciding without it`)
+    if (deps.unreadable) deps.unreadable.add(layer, ref, e)
+    else deps.log.warning(`${ref}: ${(e as Error).message}; deciding without it`)
     return undefined
   }
 }
