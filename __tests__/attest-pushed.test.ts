@@ -62,12 +62,18 @@ test('a signing service that fails: a warning under auto, an error under true', 
   }
 })
 
-test('what a step pushed: built layers with a digest, not reused or failed ones', () => {
-  const c = config([layer('base'), layer('app')])
+test('what a step pushed: built and assembled layers with a digest, not reused or failed ones', () => {
+  const c = config([layer('base'), layer('tooling'), layer('app'), layer('docs')])
+  const OTHER = 'sha256:' + 'b'.repeat(64)
   expect(
     pushedImages(c, {
       base: { name: 'base', status: 'reused', digest: DIGEST, reasons: [] },
-      app: { name: 'app', status: 'built', digest: DIGEST, reasons: [] }
+      tooling: { name: 'tooling', status: 'failed', reasons: [] },
+      app: { name: 'app', status: 'built', digest: DIGEST, reasons: [] },
+      docs: { name: 'docs', status: 'assembled', digest: OTHER, reasons: [] }
     })
-  ).toEqual([{ image: c.layers[1].image, digest: DIGEST }])
+  ).toEqual([
+    { image: c.layers[2].image, digest: DIGEST },
+    { image: c.layers[3].image, digest: OTHER }
+  ])
 })

@@ -9,14 +9,19 @@ import type { Logger, StrataConfig } from './core/types.js'
 export const ATTEST_PERMISSIONS =
   'give the job `permissions: id-token: write` and `attestations: write` (the default branch reuses only images with a verified attestation)'
 
-/** The images a step pushed: built or merged layers with a digest. */
+/** The images a step pushed: built, assembled or merged layers with a digest. */
 export function pushedImages(
   config: StrataConfig,
   layers: Record<string, LayerResult>
 ): { image: string; digest: string }[] {
   const images = new Map(config.layers.map(l => [l.name, l.image]))
   return Object.values(layers)
-    .filter(r => r.status === 'built' && r.digest && /^sha256:[0-9a-f]{64}$/.test(r.digest))
+    .filter(
+      r =>
+        (r.status === 'built' || r.status === 'assembled') &&
+        r.digest &&
+        /^sha256:[0-9a-f]{64}$/.test(r.digest)
+    )
     .map(r => ({ image: images.get(r.name)!, digest: r.digest! }))
 }
 

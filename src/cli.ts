@@ -145,11 +145,13 @@ async function command(
     settings.mode === 'cleanup'
       ? settings
       : { ...settings, trust: services.trust, attest: services.attester ? ('auto' as const) : false }
+  const registry = createRegistry()
   const outcome = await runPipeline(trusted, {
     attestations: services.attestations,
     attester: services.attester,
     log,
-    registry: createRegistry(),
+    registry,
+    images: registry.images,
     contentIds: createContentIds(top, git),
     buildx: mode === 'build' ? createBuildx() : undefined,
     git

@@ -53,13 +53,15 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
   const services = trustServices(env, { token: inputs.token, visibility: visibilityOf(payload) })
   const settings = runSettings(inputs, env, { workspace, payload, runnerTemp, apiUrl })
   const git = createGit(workspace)
+  const registry = createRegistry()
   const outcome = await runPipeline(
     settings.mode === 'cleanup' ? settings : { ...settings, trust: services.trust },
     {
       attestations: services.attestations,
       attester: services.attester,
       log,
-      registry: createRegistry(),
+      registry,
+      images: registry.images,
       buildx: inputs.mode === 'build' ? createBuildx() : undefined,
       github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
       git,
