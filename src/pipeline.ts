@@ -201,7 +201,7 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
   const { log } = deps
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
   // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
-  const reads = await checkedLayerReads(config, s.workspace, s.buildArgs)
+  const reads = await checkedLayerReads(config, s.workspace, s.buildArgs, { platforms: s.platforms })
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
   const range = overrideRange(diffRange(s.eventName, s.payload, ctx), ctx, s.base, s.head)
   const push = resolvePush(s.push, ctx.pr)
@@ -362,7 +362,14 @@ function strataLabels(p: PlanOutcome): Record<string, Record<string, string>> {
 function layerMaterial(reads: LayerReads, digests: Record<string, string>): Record<string, LayerMaterial> {
   const out: Record<string, LayerMaterial> = {}
   for (const [name, files] of Object.entries(reads.files)) {
-    out[name] = { files: [...files.keys()].sort(), externals: layerExternals(reads, name, digests) }
+    const e = reads.entries[name]
+    out[name] = {
+      files: [...files.keys()].sort(),
+      externals: layerExternals(reads, name, digests),
+      ...(e && { folders: e.folders, followed: e.followed, modeSet: e.modeSet, problems: e.problems }),
+      ...(e?.unknowable !== undefined && { unknowable: e.unknowable }),
+      ...(reads.declared[name] && { declared: reads.declared[name] })
+    }
   }
   return out
 }

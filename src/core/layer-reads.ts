@@ -3,8 +3,10 @@
 // the texts and file lists come from the workspace adapter.
 import { compilePatterns, matchPath } from './patterns.js'
 import { DockerfileError, neededStages, parseDockerfile, rootOf } from './dockerfile.js'
-import type { ImageUse, ParsedDockerfile, Stage } from './dockerfile.js'
+import type { ImageUse, ParsedDockerfile, Stage, Trigger } from './dockerfile.js'
+import { platformsOf } from './buildx-args.js'
 import { layerInputs, resolveInputs } from './derived-inputs.js'
+import { inputEntries, type InputEntries, type InputTree } from './input-entries.js'
 import type { IgnoreMatchers, LayerInputs, ResolvedInputs } from './derived-inputs.js'
 import { parentLayers } from './tags.js'
 import type { LayerConfig, StrataConfig } from './types.js'
@@ -19,11 +21,18 @@ export interface LayerTexts {
 
 export interface PreparedLayer {
   layer: LayerConfig
+  /** As read for its first platform (checks and warnings). */
   parsed: ParsedDockerfile
   stages: Stage[]
+  /** The needed stages of every platform it builds for (SPEC 3a: inputs are the union). */
+  allStages: Stage[]
   inputs: LayerInputs
   /** The .dockerignore has `!` exceptions (a folder it ignores may still hold files BuildKit sends). */
   reincludes: boolean
+  /** Every name an ARG of its Dockerfile declares. */
+  declared: string[]
+  /** The ONBUILD instructions of its image (its target stage's), for its children. */
+  onbuild: Trigger[]
 }
 
 export interface Prepared {
@@ -34,58 +43,118 @@ export interface Prepared {
 /** Where the config names a layer, for errors about its keys (`target`). */
 export type LayerPlace = (layer: string) => { line: number; column: number } | undefined
 
-/** Parses every layer's Dockerfile with its build args (the layer's, then the step's) and compiles its inputs. */
+export interface PrepareOptions {
+  /** The `platforms` input (wins over each layer's `platforms`). */
+  platforms?: string[]
+  /** The builder's platform: BUILDPLATFORM, and the target of a layer without platforms. */
+  buildPlatform?: string
+}
+
+/**
+ * Parses every layer's Dockerfile with its build args (the layer's, then the step's), once for each
+ * platform it builds for, parents first (their ONBUILD runs in the child), and compiles its inputs.
+ */
 export function prepareLayers(
   config: StrataConfig,
   texts: Record<string, LayerTexts>,
   stepArgs: Record<string, string>,
-  placeOf: LayerPlace = () => undefined
+  placeOf: LayerPlace = () => undefined,
+  opts: PrepareOptions = {}
 ): Prepared {
+  const done = new Map<string, PreparedLayer | string>()
+  const matchers: IgnoreMatchers = new Map()
+  const byName = new Map(config.layers.map(l => [l.name, l]))
+  for (const name of [...config.order, ...config.layers.map(l => l.name)]) {
+    const layer = byName.get(name)
+    const text = texts[name]
+    if (!layer || done.has(name) || text?.dockerfile === undefined) continue
+    const onbuild: Record<string, Trigger[]> = {}
+    for (const p of layer.from) {
+      const parent = done.get(p.layer)
+      if (parent && typeof parent !== 'string') onbuild[p.layer] = parent.onbuild
+    }
+    const missing = (names: string[]): string => targetError(config, layer, placeOf, names)
+    done.set(
+      name,
+      prepareOne(layer, text, { ...layer.buildArgs, ...stepArgs }, onbuild, opts, matchers, missing)
+    )
+  }
   const layers: PreparedLayer[] = []
   const errors: string[] = []
-  const matchers: IgnoreMatchers = new Map()
-  for (const layer of config.layers) {
-    const t = texts[layer.name]
-    if (t?.dockerfile === undefined) continue
-    const layerArgs = Object.fromEntries(layer.from.map(p => [p.buildArg, p.layer]))
+  for (const l of config.layers) {
+    const r = done.get(l.name)
+    if (typeof r === 'string') errors.push(r)
+    else if (r) layers.push(r)
+  }
+  return { layers, errors }
+}
+
+/** One layer: its Dockerfile read per platform, or the error message. */
+function prepareOne(
+  layer: LayerConfig,
+  t: LayerTexts,
+  buildArgs: Record<string, string>,
+  onbuild: Record<string, Trigger[]>,
+  opts: PrepareOptions,
+  matchers: IgnoreMatchers,
+  missingTarget: (stageNames: string[]) => string
+): PreparedLayer | string {
+  const layerArgs = Object.fromEntries(layer.from.map(p => [p.buildArg, p.layer]))
+  const listed = platformsOf(layer, opts.platforms)
+  const platforms = listed.length ? listed : [opts.buildPlatform ?? 'linux/amd64']
+  const reads: { parsed: ParsedDockerfile; stages: Stage[] }[] = []
+  for (const platform of [...new Set(platforms)]) {
     let parsed: ParsedDockerfile
     try {
-      parsed = parseDockerfile(t.dockerfile, layer.dockerfile, {
-        buildArgs: { ...layer.buildArgs, ...stepArgs },
+      parsed = parseDockerfile(t.dockerfile ?? '', layer.dockerfile, {
+        buildArgs,
         layerArgs,
-        platform: layer.platforms[0]
+        platform,
+        buildPlatform: opts.buildPlatform,
+        onbuild
       })
     } catch (e) {
       if (!(e instanceof DockerfileError)) throw e
-      errors.push(e.message)
-      continue
+      return e.message
     }
     const stages = neededStages(parsed, layer.target)
-    if (!stages) {
-      const at = placeOf(layer.name)
-      const names = parsed.stages.filter(s => s.name).map(s => s.name)
-      errors.push(
-        `${config.file}:${at ? `${at.line}:${at.column}` : '1:1'}: layer "${layer.name}": target ` +
-          `${JSON.stringify(layer.target)} names no stage of ${layer.dockerfile}: ` +
-          (names.length
-            ? `use one of ${names.join(', ')}`
-            : 'name a stage with FROM <image> AS <name>, or remove `target`')
-      )
-      continue
-    }
-    const inputs = layerInputs({
-      layer: layer.name,
-      dockerfile: layer.dockerfile,
-      context: layer.context,
-      parsed,
-      stages,
-      dockerignore: t.dockerignore,
-      matchers
-    })
-    const reincludes = (t.dockerignore.text ?? '').split(/\r?\n/).some(l => l.trim().startsWith('!'))
-    layers.push({ layer, parsed, stages, inputs, reincludes })
+    if (!stages) return missingTarget(parsed.stages.flatMap(s => (s.name ? [s.name] : [])))
+    reads.push({ parsed, stages })
   }
-  return { layers, errors }
+  const { parsed, stages } = reads[0]
+  const allStages = reads.flatMap(r => r.stages)
+  const inputs = layerInputs({
+    layer: layer.name,
+    dockerfile: layer.dockerfile,
+    context: layer.context,
+    parsed,
+    stages: allStages,
+    dockerignore: t.dockerignore,
+    matchers
+  })
+  const reincludes = (t.dockerignore.text ?? '').split(/\r?\n/).some(l => l.trim().startsWith('!'))
+  const target = stages[stages.length - 1]
+  return {
+    layer,
+    parsed,
+    stages,
+    allStages,
+    inputs,
+    reincludes,
+    declared: parsed.declared,
+    onbuild: target ? target.onbuild : []
+  }
+}
+
+function targetError(config: StrataConfig, layer: LayerConfig, placeOf: LayerPlace, names: string[]): string {
+  const at = placeOf(layer.name)
+  return (
+    `${config.file}:${at ? `${at.line}:${at.column}` : '1:1'}: layer "${layer.name}": target ` +
+    `${JSON.stringify(layer.target)} names no stage of ${layer.dockerfile}: ` +
+    (names.length
+      ? `use one of ${names.join(', ')}`
+      : 'name a stage with FROM <image> AS <name>, or remove `target`')
+  )
 }
 
 /**
@@ -117,8 +186,12 @@ export interface LayerReads {
   inputs: Record<string, LayerInputs>
   /** Per layer, input file → what made it an input (Dockerfile line, or `paths` pattern). */
   files: Record<string, Map<string, string>>
-  /** Per layer, the images it reads that are not layers (`scratch` left out). */
+  /** Per layer, the images it reads that are not layers (`scratch` left out; the `# syntax=` frontend in). */
   externals: Record<string, ImageUse[]>
+  /** Per layer, its folders, followed links, modes set by --chmod, and what makes it unknowable (SPEC 4a). */
+  entries: Record<string, InputEntries>
+  /** Per layer, the names its Dockerfile's ARGs declare. */
+  declared: Record<string, string[]>
   errors: string[]
   warnings: string[]
 }
@@ -131,18 +204,36 @@ export function checkLayers(
   config: StrataConfig,
   prepared: Prepared,
   files: readonly string[],
-  tracked: readonly string[] = files
+  tracked: readonly string[] = files,
+  tree: InputTree = { files, folders: [], links: {}, git: [] }
 ): LayerReads {
-  const out: LayerReads = { inputs: {}, files: {}, externals: {}, errors: [...prepared.errors], warnings: [] }
+  const out: LayerReads = {
+    inputs: {},
+    files: {},
+    externals: {},
+    entries: {},
+    declared: {},
+    errors: [...prepared.errors],
+    warnings: []
+  }
   const parents = parentLayers(config.layers)
   for (const p of prepared.layers) {
     const { layer, parsed, stages, inputs } = p
     out.inputs[layer.name] = inputs
     const resolved: ResolvedInputs = resolveInputs(inputs, files)
-    out.files[layer.name] = withPaths(layer, resolved.files, tracked)
-    out.externals[layer.name] = stages
-      .flatMap(s => [...('image' in s.base ? [s.base.image] : []), ...s.images])
-      .filter(u => u.layer === undefined && u.image.toLowerCase() !== 'scratch')
+    const unknowable = [...new Set(p.allStages.flatMap(s => s.unknowable))]
+    const entries = inputEntries(inputs, resolved.files, tree, unknowable)
+    out.entries[layer.name] = entries
+    out.declared[layer.name] = p.declared
+    out.warnings.push(...entries.warnings)
+    const read = new Map(
+      [...resolved.files, ...entries.extra].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    )
+    out.files[layer.name] = withPaths(layer, entries.extra.size ? read : resolved.files, tracked)
+    out.externals[layer.name] = uniqueImages([
+      ...(parsed.syntax ? [parsed.syntax] : []),
+      ...p.allStages.flatMap(s => [...('image' in s.base ? [s.base.image] : []), ...s.images])
+    ])
 
     const target = stages[stages.length - 1]
     const root = target ? rootOf(parsed, target) : undefined
@@ -181,6 +272,16 @@ export function checkLayers(
     }
   }
   return out
+}
+
+/** External images, each once (first use kept), `scratch` and layers left out. */
+function uniqueImages(uses: ImageUse[]): ImageUse[] {
+  const seen = new Set<string>()
+  return uses.filter(u => {
+    if (u.layer !== undefined || u.image.toLowerCase() === 'scratch' || seen.has(u.image)) return false
+    seen.add(u.image)
+    return true
+  })
 }
 
 function builtOnLayer(parsed: ParsedDockerfile, stage: Stage): boolean {

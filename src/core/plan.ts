@@ -242,6 +242,8 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       // SPEC 2 / 4a: the input digest where known at plan time; `same-inputs` on a reused-by-inputs layer.
       ...(d.inputs !== undefined && { inputs: d.inputs }),
       ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
+      ...(d.noDigest !== undefined && { 'no-digest': d.noDigest }),
+      ...(d.notReused !== undefined && { 'not-reused': d.notReused }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
     }
   }
@@ -291,7 +293,7 @@ export function parsePlanInput(json: string): Plan {
     if (typeof d.build !== 'boolean') throw fail(`${at} has no boolean "build"`)
     if (!isStrings(d.reasons)) throw fail(`${at} "reasons" is not a list of strings`)
     if (!isStrings(d.tags)) throw fail(`${at} "tags" is not a list of strings`)
-    for (const key of ['ref', 'stable'] as const) {
+    for (const key of ['ref', 'stable', 'no-digest', 'not-reused'] as const) {
       if (d[key] !== undefined && typeof d[key] !== 'string') throw fail(`${at} "${key}" is not a string`)
     }
     if (d.inputs !== undefined && !(isString(d.inputs) && /^sha256:[0-9a-f]{64}$/.test(d.inputs)))
@@ -316,6 +318,8 @@ export function parsePlanInput(json: string): Plan {
       ...(d.stable !== undefined && { stable: d.stable as string }),
       ...(d.inputs !== undefined && { inputs: d.inputs as string }),
       ...(same !== undefined && { sameInputs: same as string }),
+      ...(d['no-digest'] !== undefined && { noDigest: d['no-digest'] as string }),
+      ...(d['not-reused'] !== undefined && { notReused: d['not-reused'] as string }),
       selected: true
     }
   }
@@ -369,10 +373,13 @@ export function describePlan(plan: Plan, config: StrataConfig): string[] {
       if (d.matches.length > MAX_LISTED_MATCHES) {
         lines.push(`  … and ${d.matches.length - MAX_LISTED_MATCHES} more (see plan-file)`)
       }
+      if (d.notReused !== undefined) lines.push(`  not reused: ${d.notReused}`)
     } else {
       const why = plan.changes.source === 'none' ? 'no diff for this event' : 'no matching change'
       lines.push(`${name}: reuse ${reuseName(d, images.get(name))} (${why})`)
     }
+    // SPEC 3a: why it has no input digest (never reused by its inputs).
+    if (d.noDigest !== undefined) lines.push(`  ${d.noDigest}`)
   }
   return lines
 }
