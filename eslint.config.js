@@ -29,7 +29,12 @@ export default tseslint.config(
                 'node:fs/*',
                 'child_process',
                 'node:child_process',
-                '../adapters/*'
+                '../adapters/*',
+                '../plan/*',
+                '../build/*',
+                '../merge/*',
+                '../cleanup/*',
+                '../*.js'
               ],
               message: 'src/core is pure: do I/O in src/adapters.'
             }
@@ -39,6 +44,61 @@ export default tseslint.config(
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'env', message: 'src/core is pure: pass values in.' }
+      ]
+    }
+  },
+  {
+    // A folder inside the core (core/config/) is as pure, one level deeper.
+    files: ['src/core/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@actions/*',
+                'fs',
+                'fs/*',
+                'node:fs',
+                'node:fs/*',
+                'child_process',
+                'node:child_process',
+                '../../adapters/*',
+                '../../plan/*',
+                '../../build/*',
+                '../../merge/*',
+                '../../cleanup/*',
+                '../../*.js'
+              ],
+              message: 'src/core is pure: do I/O in src/adapters.'
+            }
+          ]
+        }
+      ]
+    }
+  },
+  {
+    // Arrows point one way: entry points → mode folders → core/ and adapters/. No mode folder or
+    // adapter imports an entry point, and adapters never import a mode folder.
+    files: [
+      'src/adapters/**/*.ts',
+      'src/plan/**/*.ts',
+      'src/build/**/*.ts',
+      'src/merge/**/*.ts',
+      'src/cleanup/**/*.ts'
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*.js', '../plan/*', '../build/*', '../merge/*', '../cleanup/*'],
+              message: 'a mode folder or adapter imports only core/, adapters/ and its own folder.'
+            }
+          ]
+        }
       ]
     }
   },

@@ -1,5 +1,5 @@
 // The seed guides' retention policy (docs/retention.md), as a strata.yml for the cleanup tests.
-import { parseConfig } from '../src/core/config.js'
+import { parseConfig } from '../src/core/config/index.js'
 import type { StrataConfig } from '../src/core/types.js'
 
 /** base → tooling → app in `image`, with the seed's retention rules. */

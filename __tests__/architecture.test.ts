@@ -16,20 +16,24 @@ function sourceFiles(dir: string): string[] {
   })
 }
 
-/** The first fenced block: `src/` then indented names; a name ending in `/` opens a folder. */
+/**
+ * The first fenced block: `src/` then indented names, two spaces a level; a name ending in `/`
+ * opens a folder. A description's second line is indented far deeper than any name.
+ */
 function documentedModules(): string[] {
   const block = doc.split('```')[1]
   const lines = block.split('\n')
   const start = lines.findIndex(l => l.trim() === 'src/')
   const out: string[] = []
-  let folder = ''
+  const folders: string[] = []
   for (const line of lines.slice(start + 1)) {
     const m = /^( +)(\S+)/.exec(line)
     if (!m) break
-    if (m[1].length > 4) continue // a description's second line
-    if (m[1].length === 2) folder = ''
-    if (m[2].endsWith('/')) folder = m[2]
-    else out.push(folder + m[2])
+    if (m[1].length > 12 || m[1].length % 2 === 1) continue
+    const depth = m[1].length / 2 - 1
+    folders.length = depth
+    if (m[2].endsWith('/')) folders.push(m[2])
+    else out.push(folders.join('') + m[2])
   }
   return out
 }

@@ -12,7 +12,7 @@ import {
 } from '../__fixtures__/github-api-server.js'
 import { createGit } from '../src/adapters/git.js'
 import { createGitHub } from '../src/adapters/github.js'
-import { detectChanges } from '../src/changes.js'
+import { detectChanges } from '../src/plan/changes.js'
 import { changedPaths } from '../src/core/changes.js'
 import { diffRange, readEvent } from '../src/core/event.js'
 import type { ChangeSet, DiffRange, Logger } from '../src/core/types.js'

@@ -14,7 +14,7 @@ import { eventContext } from '../__fixtures__/layers.js'
 import { recordingLog as baseLog } from '../__fixtures__/log.js'
 import { createGit } from '../src/adapters/git.js'
 import { createGitHub } from '../src/adapters/github.js'
-import { detectChanges, type ChangeDeps } from '../src/changes.js'
+import { detectChanges, type ChangeDeps } from '../src/plan/changes.js'
 import { changedPaths } from '../src/core/changes.js'
 import type { DiffRange, EventContext, Logger } from '../src/core/types.js'
 

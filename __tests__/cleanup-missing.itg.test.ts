@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cleanupLog } from '../__fixtures__/log.js'
 import { pushTestImage } from '../__fixtures__/registry-proxy.js'
-import { renderCleanupSummary, runCleanup, type CleanupOptions } from '../src/cleanup.js'
-import { parseConfig } from '../src/core/config.js'
+import { renderCleanupSummary, runCleanup, type CleanupOptions } from '../src/cleanup/cleanup.js'
+import { parseConfig } from '../src/core/config/index.js'
 
 const OPEN = { url: 'http://127.0.0.1:5000', host: '127.0.0.1:5000' }
 const AUTH = { url: 'http://127.0.0.1:5001', host: '127.0.0.1:5001' }

@@ -4,7 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { renderCleanupSummary, runCleanup, type CleanupOptions } from '../src/cleanup.js'
+import { renderCleanupSummary, runCleanup, type CleanupOptions } from '../src/cleanup/cleanup.js'
 import { makeRepo, startGitHubApiServer, type GitHubApiServer } from '../__fixtures__/github-api-server.js'
 import { cleanupLog } from '../__fixtures__/log.js'
 import { seedConfig } from '../__fixtures__/retention.js'

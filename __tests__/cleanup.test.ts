@@ -2,7 +2,12 @@
 // local GitHub API server, which also answers ghcr.io's registry reads and the PR states.
 import { createGhcrPackages, ghcrPackage } from '../src/adapters/ghcr-packages.js'
 import { createOciRegistry } from '../src/adapters/oci-registry.js'
-import { renderCleanupSummary, runCleanup, type CleanupDeps, type CleanupOptions } from '../src/cleanup.js'
+import {
+  renderCleanupSummary,
+  runCleanup,
+  type CleanupDeps,
+  type CleanupOptions
+} from '../src/cleanup/cleanup.js'
 import {
   addPackagesRoutes,
   createPackagesStore,

@@ -3,10 +3,10 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseConfig } from '../src/core/config.js'
+import { parseConfig } from '../src/core/config/index.js'
 import { decide } from '../src/core/plan.js'
 import type { ChangeSet, StrataConfig } from '../src/core/types.js'
-import { readLayers } from '../src/layer-reads.js'
+import { readLayers } from '../src/plan/layer-reads.js'
 import { eventContext } from '../__fixtures__/layers.js'
 
 const ws = mkdtempSync(join(tmpdir(), 'strata-examples-'))

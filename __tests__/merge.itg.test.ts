@@ -1,5 +1,5 @@
 // mode: merge on the real registry (localhost:5000): two single-platform images pushed by the test,
-// merged by src/merge.ts through the real registry adapter, then the index read back over HTTP.
+// merged by src/merge/merge.ts through the real registry adapter, then the index read back over HTTP.
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -8,7 +8,7 @@ import { promisify } from 'node:util'
 import { createRegistry } from '../src/adapters/registry.js'
 import type { PlatformDigest } from '../src/core/merge.js'
 import type { Plan, StrataConfig } from '../src/core/types.js'
-import { mergePlatforms } from '../src/merge.js'
+import { mergePlatforms } from '../src/merge/merge.js'
 import { config, eventContext, from, layer } from '../__fixtures__/layers.js'
 import { recordingLog } from '../__fixtures__/log.js'
 import { uniqueRepo } from '../__fixtures__/images/index.js'

@@ -5,15 +5,20 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Buildx } from '../src/adapters/buildx.js'
-import { parseConfig } from '../src/core/config.js'
+import { parseConfig } from '../src/core/config/index.js'
 import { readEvent } from '../src/core/event.js'
 import { decide, planToJson } from '../src/core/plan.js'
 import type { PlatformManifest, Plan, Registry } from '../src/core/types.js'
-import type { PlanSettings } from '../src/pipeline.js'
-import { runPipeline } from '../src/pipeline.js'
+import type { PlanSettings } from '../src/core/settings.js'
+import { runPipeline } from '../src/run.js'
 import { loadEvent } from '../__fixtures__/events/index.js'
-import { mergePlatforms, platformOutputs, platformStepOutputs, platformStepProblem } from '../src/merge.js'
-import type { BuildResult } from '../src/build.js'
+import {
+  mergePlatforms,
+  platformOutputs,
+  platformStepOutputs,
+  platformStepProblem
+} from '../src/merge/merge.js'
+import type { BuildResult } from '../src/core/types.js'
 import { config, eventContext, from, IMAGE, layer } from '../__fixtures__/layers.js'
 import { recordingLog } from '../__fixtures__/log.js'
 

@@ -10,9 +10,10 @@ import { loadEvent } from '../__fixtures__/events/index.js'
 import { createTerminalLogger } from '../src/adapters/terminal-log.js'
 import { createBuildx } from '../src/adapters/buildx.js'
 import { createRegistry } from '../src/adapters/registry.js'
-import { ConfigError } from '../src/core/config.js'
+import { ConfigError } from '../src/core/config/index.js'
 import { InputError, parseBuilder } from '../src/core/inputs-parse.js'
-import { runPipeline, type PlanSettings } from '../src/pipeline.js'
+import type { PlanSettings } from '../src/core/settings.js'
+import { runPipeline } from '../src/run.js'
 
 const REPO = `localhost:5000/strata-test/names-${Date.now().toString(36)}`
 let ws: string

@@ -1,5 +1,5 @@
 // Retention deletes another branch's images by the default branch: it is taken only where it is said.
-import { knownDefaultBranch } from '../src/pipeline.js'
+import { knownDefaultBranch } from '../src/core/settings.js'
 
 test.each<[string, string, unknown, Record<string, string>, string | undefined]>([
   ['the payload names it', 'push', { repository: { default_branch: 'trunk' } }, {}, 'trunk'],

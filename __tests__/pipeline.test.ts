@@ -9,9 +9,9 @@ import { join } from 'node:path'
 import { createRegistry } from '../src/adapters/registry.js'
 import { createTerminalLogger } from '../src/adapters/terminal-log.js'
 import { decide, planToJson } from '../src/core/plan.js'
-import { parseConfig } from '../src/core/config.js'
-import type { PlanSettings } from '../src/pipeline.js'
-import { describeChanges, makePlan, overrideRange } from '../src/pipeline.js'
+import { parseConfig } from '../src/core/config/index.js'
+import type { PlanSettings } from '../src/core/settings.js'
+import { describeChanges, makePlan, overrideRange } from '../src/plan/make-plan.js'
 
 const B = 'b'.repeat(40)
 const H = 'c'.repeat(40)

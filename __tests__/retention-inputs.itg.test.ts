@@ -2,7 +2,7 @@
 // base kept forever, tooling the last 3, PR images after 7 days or when merged/closed, branch images
 // (of branches that no longer exist too) the last 10; input tags live as long as their image, and
 // input tags alone on a digest keep the newest 10 per layer.
-import { runCleanup } from '../src/cleanup.js'
+import { runCleanup } from '../src/cleanup/cleanup.js'
 import { makeRepo, startGitHubApiServer, type GitHubApiServer } from '../__fixtures__/github-api-server.js'
 import { cleanupLog } from '../__fixtures__/log.js'
 import { seedConfig } from '../__fixtures__/retention.js'

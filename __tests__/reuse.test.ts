@@ -20,8 +20,8 @@ import type {
   Registry,
   StrataConfig
 } from '../src/core/types.js'
-import { applySameInputs, levels } from '../src/reuse.js'
-import type { LayerMaterial } from '../src/reuse.js'
+import { applySameInputs, levels } from '../src/plan/reuse.js'
+import type { LayerMaterial } from '../src/plan/reuse.js'
 
 const MISE = 'docker/scripts/install-mise.sh'
 let repo: ReturnType<typeof makeRepo>

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { Ajv } from 'ajv'
 import { parse } from 'yaml'
-import { ConfigError, parseConfig } from '../src/core/config.js'
+import { ConfigError, parseConfig } from '../src/core/config/index.js'
 
 const schema = JSON.parse(readFileSync('schema/strata.schema.json', 'utf8'))
 const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(schema)

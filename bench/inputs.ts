@@ -13,7 +13,7 @@ import { createWorkspaceFiles } from '../src/adapters/workspace-files.js'
 import { checkLayers, prepareLayers, type LayerTexts } from '../src/core/layer-reads.js'
 import { decide } from '../src/core/plan.js'
 import type { ChangeSet, EventContext, LayerConfig, StrataConfig } from '../src/core/types.js'
-import { readLayers } from '../src/layer-reads.js'
+import { readLayers } from '../src/plan/layer-reads.js'
 
 const RUNS = Number(process.argv[2] ?? 15)
 const WARMUP = 3

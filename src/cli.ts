@@ -13,8 +13,7 @@ import { createGit, type Git } from './adapters/git.js'
 import { createRegistry } from './adapters/registry.js'
 import { safeJson, safeText } from './core/log-safe.js'
 import { createTerminalLogger, renderTable, type TableRow } from './adapters/terminal-log.js'
-import type { BuildResult } from './build.js'
-import { decisionTable } from './cleanup.js'
+import { decisionTable } from './cleanup/cleanup.js'
 import {
   parseBuilder,
   parseForce,
@@ -24,11 +23,12 @@ import {
   parsePlatforms,
   type Mode
 } from './core/inputs-parse.js'
-import type { Plan, StrataConfig } from './core/types.js'
-import { readLayers } from './layer-reads.js'
+import type { CommonSettings, RunSettings } from './core/settings.js'
+import type { BuildResult, Plan, StrataConfig } from './core/types.js'
+import { readLayers } from './plan/layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
-import type { CommonSettings, RunSettings } from './pipeline.js'
-import { planPaths, runPipeline } from './pipeline.js'
+import { planPaths } from './plan/make-plan.js'
+import { runPipeline, unknownProblem } from './run.js'
 
 const USAGE = `usage: strata <plan|build|cleanup|inputs> [options]
 
@@ -153,6 +153,12 @@ async function command(
   const build = outcome.mode === 'build' ? outcome.build : undefined
   if (values.json) io.out(safeJson(planFileContent(outcome.plan, planPaths(outcome), build)))
   else io.out(`${safeText(renderTable(tableRows(outcome.config, outcome.plan, build)))}\n`)
+  // SPEC 8: the plan is shown with its unknown layers, then the step fails once per registry.
+  const unknown = unknownProblem(outcome.plan)
+  if (unknown) {
+    io.err(`${safeText(`strata: ${unknown}`)}\n`)
+    return 1
+  }
   if (build?.failed) {
     io.err(
       `${safeText(`strata: layer ${build.failed} failed: ${build.layers[build.failed]?.error ?? ''}`)}\n`
@@ -393,7 +399,15 @@ function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult): Table
     .map(name => {
       const d = final.layers[name]
       const r = build?.layers[name]
-      const action = r ? r.status : d.build ? (d.selected ? 'build' : 'build (other step)') : 'reuse'
+      const action = d.unknown
+        ? 'unknown'
+        : r
+          ? r.status
+          : d.build
+            ? d.selected
+              ? 'build'
+              : 'build (other step)'
+            : 'reuse'
       const row: TableRow = {
         layer: name,
         action,

@@ -10,14 +10,16 @@ import { createGit } from './adapters/git.js'
 import { createGitHub } from './adapters/github.js'
 import { createRegistry } from './adapters/registry.js'
 import { renderSummary, writeSummary } from './adapters/summary.js'
-import { renderCleanupSummary } from './cleanup.js'
+import { renderCleanupSummary } from './cleanup/cleanup.js'
 import type { Inputs } from './inputs.js'
 import { getInputs } from './inputs.js'
-import { platformOutputs, platformStepOutputs } from './merge.js'
+import { platformOutputs, platformStepOutputs } from './merge/merge.js'
 import { computeOutputs, writePlanFile } from './outputs.js'
+import type { CommonSettings, RunSettings } from './core/settings.js'
 import type { Logger } from './core/types.js'
-import type { CommonSettings, RunOutcome, RunSettings } from './pipeline.js'
-import { planPaths, runPipeline } from './pipeline.js'
+import { planPaths } from './plan/make-plan.js'
+import type { RunOutcome } from './run.js'
+import { runPipeline, unknownProblem } from './run.js'
 
 export async function run(): Promise<void> {
   try {
@@ -156,7 +158,8 @@ function failureOf(outcome: RunOutcome): string | undefined {
     const errors = outcome.cleanup.errors
     return errors.length ? `cleanup stopped: ${errors.join('; ')}` : undefined
   }
-  if (outcome.mode !== 'plan' && outcome.build.failed) {
+  if (outcome.mode === 'plan') return unknownProblem(outcome.plan)
+  if (outcome.build.failed) {
     const r = outcome.build.layers[outcome.build.failed]
     return `layer ${outcome.build.failed} failed: ${r?.error ?? 'see its log group'}`
   }

@@ -1,10 +1,9 @@
 // The action's outputs (SPEC 2): small values, file names only inside JSON; the whole plan goes to a file.
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { BuildResult } from './build.js'
 import { planToJson } from './core/plan.js'
 import { parentLayers } from './core/tags.js'
-import type { Plan, StrataConfig } from './core/types.js'
+import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 
 /** changed_files holds at most this many paths; plan-file has them all. */
 export const MAX_CHANGED_FILES = 1000
@@ -22,7 +21,8 @@ export function withFinalRefs(plan: Plan, build?: BuildResult): Plan {
   const layers: Plan['layers'] = {}
   for (const [name, d] of Object.entries(plan.layers)) {
     const built = build?.layers[name]
-    const failed = built?.status === 'failed' || built?.status === 'skipped'
+    // An unknown decision (SPEC 8) names no image: its stable tag may not exist.
+    const failed = built?.status === 'failed' || built?.status === 'skipped' || d.unknown === true
     // Not built yet (plan mode, or another job's layer): the versioned tag its build pushes.
     const ref = failed ? undefined : (built?.ref ?? d.ref ?? (d.build ? d.tags[0] : d.stable))
     layers[name] = { ...d, ...(ref !== undefined && { ref }) }

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ProgressCounter } from '../../src/adapters/buildx.js'
 import { humanBytes, renderSummary } from '../../src/adapters/summary.js'
-import type { BuildResult } from '../../src/build.js'
+import type { BuildResult } from '../../src/core/types.js'
 import type { Plan } from '../../src/core/types.js'
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '../../__fixtures__/progress')

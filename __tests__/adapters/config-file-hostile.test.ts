@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { loadConfig } from '../../src/adapters/config-file.js'
-import { ConfigError } from '../../src/core/config.js'
+import { ConfigError } from '../../src/core/config/index.js'
 import type { Logger } from '../../src/core/types.js'
 
 let top: string

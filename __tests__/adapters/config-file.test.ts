@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { loadConfig } from '../../src/adapters/config-file.js'
-import { ConfigError } from '../../src/core/config.js'
+import { ConfigError } from '../../src/core/config/index.js'
 
 const CONFIG = '.github/strata.yml'
 let ws: string

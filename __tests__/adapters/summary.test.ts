@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { renderSummary, writeSummary } from '../../src/adapters/summary.js'
-import type { BuildResult } from '../../src/build.js'
+import type { BuildResult } from '../../src/core/types.js'
 import type { Plan } from '../../src/core/types.js'
 
 const IMG = 'ghcr.io/acme/sindri'

@@ -2,7 +2,7 @@
 // line and every path is checked, with file:line:column; nothing can be read as an option or leave
 // the repository.
 import { describe, expect, test } from '@jest/globals'
-import { ConfigError, parseConfig, parseConfigWithPositions } from '../../src/core/config.js'
+import { ConfigError, parseConfig, parseConfigWithPositions } from '../../src/core/config/index.js'
 
 const FILE = '.github/strata.yml'
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import { parse } from 'yaml'
-import { ConfigError, parseConfig } from '../../src/core/config.js'
+import { ConfigError, parseConfig } from '../../src/core/config/index.js'
 
 const FILE = '.github/strata.yml'
 const yml = (...lines: string[]): string => lines.join('\n') + '\n'

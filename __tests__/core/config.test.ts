@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { ConfigError, parseConfig, parseConfigWithPositions, parentBuildArg } from '../../src/core/config.js'
+import {
+  ConfigError,
+  parseConfig,
+  parseConfigWithPositions,
+  parentBuildArg
+} from '../../src/core/config/index.js'
 import type { LayerConfig, StrataConfig } from '../../src/core/types.js'
 import { IMAGE, layer as baseLayer, specExample } from '../../__fixtures__/layers.js'
 

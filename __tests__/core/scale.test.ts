@@ -2,7 +2,7 @@
 // The figures are printed for the report; the test holds the growth, not a machine-dependent time.
 import { expect, test } from '@jest/globals'
 import { loadEvent } from '../../__fixtures__/events/index.js'
-import { parseConfig } from '../../src/core/config.js'
+import { parseConfig } from '../../src/core/config/index.js'
 import { readEvent } from '../../src/core/event.js'
 import { checkPlan } from '../../src/core/plan-check.js'
 import { decide, describePlan, parsePlanInput, planToJson } from '../../src/core/plan.js'

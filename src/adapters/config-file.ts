@@ -1,10 +1,10 @@
-// Reads the layer config from the workspace, parses it (core/config.ts), and checks what the
+// Reads the layer config from the workspace, parses it (core/config/), and checks what the
 // parser cannot: that the config is UTF-8 text of a sane size, and that every layer's Dockerfile,
 // build context and .dockerignore exist and stay inside the repository once `..` and symlinks are
 // resolved (SPEC 10).
 import { readFile, realpath, stat } from 'node:fs/promises'
 import * as path from 'node:path'
-import { ConfigError, parseConfigWithPositions, type Position } from '../core/config.js'
+import { ConfigError, parseConfigWithPositions, type Position } from '../core/config/index.js'
 import type { Logger, StrataConfig } from '../core/types.js'
 
 // A layer config is a few kilobytes; 5,000 layers fit in 1 MB. Anything far bigger is another file.

@@ -20,6 +20,8 @@ export interface RegistryClientOptions {
   limit?: Limiter
   /** Each request sent, `METHOD URL` (never a credential). */
   log?: string[]
+  /** A request whose answer has not begun after this long fails as unanswered (default 30 s). */
+  answerTimeoutMs?: number
 }
 
 export interface RequestOptions {
@@ -54,6 +56,17 @@ export class RegistryAuthError extends Error {
   ) {
     super(message)
     this.name = 'RegistryAuthError'
+  }
+}
+
+/** A registry answer that is an error (not a missing tag): its HTTP status, for the fix to offer. */
+export class RegistryReplyError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message)
+    this.name = 'RegistryReplyError'
   }
 }
 
@@ -157,10 +170,16 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
     if (o.contentType) headers['content-type'] = o.contentType
     if (authorization) headers.authorization = authorization
     opts.log?.push(`${method} ${url.toString()}`)
+    // A host that accepts the connection and never answers must not hold the run up (SPEC 8).
+    const seconds = (opts.answerTimeoutMs ?? 30_000) / 1000
+    const silent = new AbortController()
+    const timer = setTimeout(() => silent.abort(new Error(`no answer in ${seconds} s`)), seconds * 1000)
     try {
-      return await fetch(url, { method, headers, body: o.body, redirect: 'manual' })
+      return await fetch(url, { method, headers, body: o.body, redirect: 'manual', signal: silent.signal })
     } catch (e) {
       throw new NetworkError(method, url, e)
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -337,8 +356,8 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
   return { host, base, request }
 }
 
-/** The request never got an answer (connection refused, reset, DNS). */
-class NetworkError extends Error {
+/** The request never got an answer (connection refused, reset, DNS, no answer in time). */
+export class NetworkError extends Error {
   constructor(method: string, url: URL, e: unknown) {
     const err = e as Error & { cause?: { code?: string; message?: string } }
     const cause =

@@ -5,7 +5,13 @@ import { parseImageRef, type ImageRef } from '../core/image-ref.js'
 import { sha256 } from '../core/input-digest.js'
 import { createLimiter } from '../core/limit.js'
 import type { ImageInfo, PlatformManifest, Registry } from '../core/types.js'
-import { createRegistryClient, RegistryAuthError, type RegistryClient, type Reply } from './registry-http.js'
+import {
+  createRegistryClient,
+  RegistryAuthError,
+  RegistryReplyError,
+  type RegistryClient,
+  type Reply
+} from './registry-http.js'
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
@@ -25,6 +31,8 @@ export interface RegistryOptions {
   env?: Record<string, string | undefined>
   /** At most this many requests at once (default 8). */
   parallel?: number
+  /** A request whose answer has not begun after this long fails as unanswered (default 30 s). */
+  answerTimeoutMs?: number
 }
 
 export interface RegistryAdapter extends Registry {
@@ -64,7 +72,14 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
   const client = (host: string): RegistryClient => {
     let c = clients.get(host)
     if (!c) {
-      c = createRegistryClient({ host, dockerConfig: opts.dockerConfig, env: opts.env, limit, log: requests })
+      c = createRegistryClient({
+        host,
+        dockerConfig: opts.dockerConfig,
+        env: opts.env,
+        limit,
+        log: requests,
+        answerTimeoutMs: opts.answerTimeoutMs
+      })
       clients.set(host, c)
     }
     return c
@@ -347,7 +362,10 @@ function errorsOf(body: Buffer): { codes: string[]; text: string } {
 function failure(what: string, reply: Reply, host: string): Error {
   const { text } = errorsOf(reply.body)
   const denied = reply.status === 401 || reply.status === 403
-  return new Error(`${what}: HTTP ${reply.status}${text ? ` ${text}` : ''}${denied ? denialHint(host) : ''}`)
+  return new RegistryReplyError(
+    `${what}: HTTP ${reply.status}${text ? ` ${text}` : ''}${denied ? denialHint(host) : ''}`,
+    reply.status
+  )
 }
 
 /** Runs `fn`; prefixes errors that are not yet about `ref` with `what`, and adds the login hint to refusals. */

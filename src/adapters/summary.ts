@@ -1,7 +1,7 @@
 // The job summary (SPEC 8): one row a layer. renderSummary() is pure, so tests read its markdown;
 // writeSummary() is the only part that touches the runner.
 import * as core from '@actions/core'
-import type { BuildResult, LayerResult } from '../build.js'
+import type { BuildResult, LayerResult } from '../core/types.js'
 import type { Plan } from '../core/types.js'
 
 export interface SummaryContext {
@@ -46,8 +46,10 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
     const d = plan.layers[name]
     if (!d) continue
     const r: LayerResult | undefined = result?.layers[name]
-    const status = statusOf(d.build, d.selected, r, ctx.dryRun)
-    const reasons = (r?.reasons ?? d.reasons).map(cell).join('<br>') || '—'
+    const status = d.unknown ? '❓ unknown' : statusOf(d.build, d.selected, r, ctx.dryRun)
+    const reasons = d.unknown
+      ? 'the registry could not be read'
+      : (r?.reasons ?? d.reasons).map(cell).join('<br>') || '—'
     const tags = d.build ? d.tags.map(t => `\`${cell(tagOf(t))}\``).join('<br>') : '—'
     const ref = r?.ref ?? d.ref
     const digest = r?.digest ?? /@(sha256:[0-9a-f]+)$/.exec(ref ?? '')?.[1]
@@ -67,6 +69,8 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
   if (ctx.graph) lines.push('', ...layerGraph(plan, result, names, ctx))
   lines.push(...inputsAndWarnings(plan, names, ctx.warnings ?? []))
 
+  // SPEC 8: why the decision is unknown, once per registry.
+  for (const m of plan.unreadable ?? []) lines.push('', `> ❓ ${cell(m)}`)
   const failures = names.map(n => result?.layers[n]).filter((r): r is LayerResult => !!r?.error)
   if (failures.length) {
     lines.push('')

@@ -244,6 +244,7 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
       ...(d.noDigest !== undefined && { 'no-digest': d.noDigest }),
       ...(d.notReused !== undefined && { 'not-reused': d.notReused }),
+      ...(d.unknown && { unknown: true }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
     }
   }
@@ -302,6 +303,9 @@ export function parsePlanInput(json: string): Plan {
     if (same !== undefined && !(isString(same) && /^[^\s@]+:[^\s@]+@sha256:[0-9a-f]{64}$/.test(same)))
       throw fail(`${at} "same-inputs" is not <image>:<input tag>@sha256:<digest>`)
     if (same !== undefined && d.build !== false) throw fail(`${at} has "same-inputs" but builds`)
+    // SPEC 8: nothing follows a decision that could not be made.
+    if (d.unknown !== undefined)
+      throw fail(`${at} is unknown (its registry could not be read); run the plan step again once it can`)
     const matches = d.matches ?? []
     if (
       !Array.isArray(matches) ||
@@ -346,56 +350,5 @@ function isStrings(v: unknown): v is string[] {
   return Array.isArray(v) && v.every(isString)
 }
 
-// ---------- the decision in words ----------
-
-const MAX_LISTED_MATCHES = 10
-
-/** Log lines that say the decision before any build (SPEC 8), one a layer in topological order. */
-export function describePlan(plan: Plan, config: StrataConfig): string[] {
-  if (plan.deleted) return ['the branch was deleted: nothing to build']
-  const images = new Map(config.layers.map(l => [l.name, l.image]))
-  const order = [...config.order.filter(n => n in plan.layers), ...Object.keys(plan.layers)]
-  const lines: string[] = []
-  for (const name of unique(order)) {
-    const d = plan.layers[name]
-    if (d.sameInputs !== undefined) {
-      // SPEC 4a's line: the reasons it would have built for, and the image with the same inputs.
-      const ref = d.sameInputs.slice(0, d.sameInputs.lastIndexOf('@'))
-      const tag = ref.slice(ref.lastIndexOf(':') + 1)
-      lines.push(`${name}: reuse — ${d.reasons.join(', ')}, but ${tag} has the same inputs`)
-    } else if (d.build) {
-      const where = d.selected ? 'build' : 'build in another step'
-      const note = d.selected ? '' : ' (not in this step’s `layers`)'
-      lines.push(`${name}: ${where} — ${d.reasons.join(', ')}${note}`)
-      for (const m of d.matches.slice(0, MAX_LISTED_MATCHES)) {
-        lines.push(`  ${shownPath(m.path)} (matches ${m.pattern})`)
-      }
-      if (d.matches.length > MAX_LISTED_MATCHES) {
-        lines.push(`  … and ${d.matches.length - MAX_LISTED_MATCHES} more (see plan-file)`)
-      }
-      if (d.notReused !== undefined) lines.push(`  not reused: ${d.notReused}`)
-    } else {
-      const why = plan.changes.source === 'none' ? 'no diff for this event' : 'no matching change'
-      lines.push(`${name}: reuse ${reuseName(d, images.get(name))} (${why})`)
-    }
-    // SPEC 3a: why it has no input digest (never reused by its inputs).
-    if (d.noDigest !== undefined) lines.push(`  ${d.noDigest}`)
-  }
-  return lines
-}
-
-/**
- * File names are untrusted: one with a line break could start a workflow command (`::error::`) or
- * move the terminal's cursor. Such a name is shown as a JSON string, on one line.
- */
-function shownPath(path: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f]/.test(path) ? JSON.stringify(path) : path
-}
-
-function reuseName(d: LayerDecision, image: string | undefined): string {
-  const stable = d.stable ?? 'its stable tag'
-  const short = image && stable.startsWith(`${image}:`) ? stable.slice(image.length + 1) : stable
-  const at = d.ref?.indexOf('@') ?? -1
-  return d.ref && at >= 0 ? `${short}${d.ref.slice(at)}` : short
-}
+// The decision in words (SPEC 8) lives in plan-words.ts; callers import it from here too.
+export { describePlan } from './plan-words.js'

@@ -1,5 +1,5 @@
 // Same inputs, same image (SPEC 4a): the labels and input tag of a built image, and the decision to
-// reuse an image already built from the same inputs instead of building it again. Pure: src/reuse.ts
+// reuse an image already built from the same inputs instead of building it again. Pure: src/plan/reuse.ts
 // does the registry look-ups and walks the layers.
 import { inputTag, shortInputs } from './input-digest.js'
 import { layerTags } from './tags.js'

@@ -1,4 +1,6 @@
 // The domain types shared by the pure core and the adapters. No I/O here.
+import type { BakeDefinition } from './bake.js'
+import type { CacheExport } from './progress.js'
 
 // ---------- config (.github/strata.yml) ----------
 
@@ -180,6 +182,8 @@ export interface LayerDecision {
   noDigest?: string
   /** SPEC 4a/4b: why an image with the same inputs was found but not reused (`tooling-inputs-… was built on another base image (linux/amd64)`). */
   notReused?: string
+  /** SPEC 8: a registry look-up this decision needs failed; nothing may build or follow this plan. */
+  unknown?: boolean
 }
 
 export interface Plan {
@@ -192,6 +196,8 @@ export interface Plan {
   deleted?: boolean
   /** SPEC 3a: external images (`FROM`/`COPY --from=` that are not layers) → digest, or '' when not resolved. */
   externals?: Record<string, string>
+  /** SPEC 8: one message per registry that could not be read (the layers it left `unknown`). */
+  unreadable?: string[]
 }
 
 // ---------- adapter seams ----------
@@ -248,4 +254,37 @@ export interface Logger {
    * core.setSecret, while a group is open: a group's output runs with workflow commands stopped.
    */
   mask?(secret: string): void
+}
+
+// ---------- results (one per layer, folded into the step's result) ----------
+
+export interface LayerResult {
+  name: string
+  status: 'built' | 'reused' | 'failed' | 'skipped' | 'not-selected'
+  ref?: string
+  digest?: string
+  /** With pushByDigest: the one platform whose manifest `digest` is. */
+  platform?: string
+  durationMs?: number
+  cachedSteps?: number
+  totalSteps?: number
+  /** From the build's progress: blobs fetched (parents, cache) and, where shown, pushed. */
+  bytesPulled?: number
+  bytesPushed?: number
+  /** Each `--cache-to` export the progress showed: kind, seconds, blobs and bytes. */
+  cacheExports?: CacheExport[]
+  error?: string
+  reasons: string[]
+}
+
+export interface BuildResult {
+  layers: Record<string, LayerResult>
+  /** The first layer that failed (or whose moving tags could not be moved). */
+  failed?: string
+  /** Every docker command, argv with `docker` first: what ran, or in a dry run what would run. */
+  commands: string[][]
+  /** The bake definition the session ran (or would run), and where it was written. */
+  bake?: { file: string; definition: BakeDefinition }
+  /** After a failed tag move: tags put back on their earlier images, and tags that could not be. */
+  promotion?: { restored: string[]; leftMoved: string[] }
 }

@@ -1,29 +1,17 @@
-// The pipeline shared by the action (main.ts) and the CLI (cli.ts): config → event → changes →
-// registry look-ups → decision → (build mode) build, (merge mode) platform digests → index, or
-// (cleanup mode) retention.
-import type { Buildx } from './adapters/buildx.js'
-import { loadConfig } from './adapters/config-file.js'
-import type { BuildOptions, BuildResult } from './build.js'
-import { executePlan } from './build.js'
-import type { ChangeDeps } from './changes.js'
-import { detectChanges } from './changes.js'
-import { runCleanup } from './cleanup.js'
-import { changedPaths } from './core/changes.js'
-import { describeRange, diffRange, readEvent } from './core/event.js'
-import type { RunnerEnv } from './core/event.js'
-import type { PushSetting } from './core/inputs-parse.js'
-import { resolvePush } from './core/inputs-parse.js'
-import { decide, describePlan, followPlan, parsePlanInput, pinReused } from './core/plan.js'
-import type { PlatformDigest } from './core/merge.js'
-import { checkPlan } from './core/plan-check.js'
-import { layerTags, parentLayers } from './core/tags.js'
-import type { ContentIds } from './adapters/content-ids.js'
-import { inputLabels } from './core/same-inputs.js'
-import { applySameInputs } from './reuse.js'
-import type { LayerMaterial } from './reuse.js'
-import { mergePlatforms, platformStepProblem } from './merge.js'
-import type { LayerReads } from './core/layer-reads.js'
-import { checkedLayerReads } from './layer-reads.js'
+// Mode plan, and the first half of build and merge: config → Dockerfiles → event → changes →
+// registry look-ups → decision → same-inputs reuse, logged in words (SPEC 3, 3a, 4, 4a, 8).
+import type { Buildx } from '../adapters/buildx.js'
+import { loadConfig } from '../adapters/config-file.js'
+import type { ContentIds } from '../adapters/content-ids.js'
+import { changedPaths } from '../core/changes.js'
+import { describeRange, diffRange, readEvent } from '../core/event.js'
+import { resolvePush } from '../core/inputs-parse.js'
+import type { LayerReads } from '../core/layer-reads.js'
+import { decide, describePlan, followPlan, parsePlanInput, pinReused } from '../core/plan.js'
+import { checkPlan } from '../core/plan-check.js'
+import { inputLabels } from '../core/same-inputs.js'
+import type { PlanSettings } from '../core/settings.js'
+import { layerTags, parentLayers } from '../core/tags.js'
 import type {
   ChangeSet,
   DiffRange,
@@ -32,60 +20,14 @@ import type {
   Plan,
   Registry,
   StrataConfig
-} from './core/types.js'
-
-/** What every mode reads, from inputs (action) or flags (CLI): the workspace, its config, the event. */
-export interface CommonSettings {
-  /** Repository root; the config, Dockerfiles and contexts are relative to it. */
-  workspace: string
-  /** The layer config, relative to the workspace. */
-  configPath: string
-  eventName: string
-  payload: unknown
-  env: RunnerEnv
-  now: Date
-}
-
-/** Modes plan, build and merge: what deciding, building and merging need. */
-export interface PlanSettings extends CommonSettings {
-  mode: 'plan' | 'build' | 'merge'
-  /** The layers this step may build; undefined: all. */
-  layers?: string[]
-  /** A plan (JSON) to follow instead of deciding again. */
-  plan?: string
-  force: string[] | 'all'
-  push: PushSetting
-  /** Override the commits compared (a sha or, in the CLI, any git revision already resolved to a sha). */
-  base?: string
-  head?: string
-  platforms?: string[]
-  /** Build this one platform and push it by digest, no tags (a platform job of issue 14). */
-  platform?: string
-  /** mode merge: the platform steps' digests. */
-  digests?: PlatformDigest[]
-  buildArgs: Record<string, string>
-  builder?: string
-  dryRun: boolean
-  /** Scratch directory (metadata files, local cache). */
-  runnerTemp: string
-  /** Environment for the builds (the runner's ACTIONS_* for gha cache, GITHUB_SERVER_URL, env secrets). */
-  buildEnv: Record<string, string | undefined>
-}
-
-/** Mode cleanup: the config's retention rules. */
-export interface CleanupSettings extends CommonSettings {
-  mode: 'cleanup'
-  /** Decide and print; delete nothing. */
-  dryRun: boolean
-  maxDeletions: number
-  token?: string
-  apiUrl?: string
-  /** `owner/repo` (GITHUB_REPOSITORY), whose pull requests cleanup asks about. */
-  repository?: string
-}
-
-/** Everything one run needs, made once from inputs (action) or flags (CLI); `mode` says which part. */
-export type RunSettings = PlanSettings | CleanupSettings
+} from '../core/types.js'
+import type { ChangeDeps } from './changes.js'
+import { detectChanges } from './changes.js'
+import { checkedLayerReads } from './layer-reads.js'
+import type { LayerMaterial } from './reuse.js'
+import { applySameInputs } from './reuse.js'
+import type { Unreadable } from './unreadable.js'
+import { createUnreadable, markUnknown } from './unreadable.js'
 
 export interface PipelineDeps {
   log: Logger
@@ -109,91 +51,6 @@ export interface PlanOutcome {
   push: boolean
   /** SPEC 3a: what each layer reads, and the images it names that are not layers. */
   reads: LayerReads
-}
-
-export type RunOutcome =
-  | ({ mode: 'plan' } & PlanOutcome)
-  | ({ mode: 'build'; build: BuildResult } & PlanOutcome)
-  | ({ mode: 'merge'; build: BuildResult } & PlanOutcome)
-  | { mode: 'cleanup'; config: StrataConfig; cleanup: Awaited<ReturnType<typeof runCleanup>> }
-
-/** Runs the mode the settings name. */
-export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<RunOutcome> {
-  if (s.mode === 'cleanup') {
-    const config = await loadConfig(s.configPath, s.workspace, deps.log)
-    const cleanup = await runCleanup(
-      config,
-      {
-        dryRun: s.dryRun,
-        maxDeletions: s.maxDeletions,
-        token: s.token,
-        apiUrl: s.apiUrl,
-        now: s.now,
-        repository: s.repository,
-        defaultBranch: knownDefaultBranch(s)
-      },
-      deps.log
-    )
-    return { mode: 'cleanup', config, cleanup }
-  }
-  if (s.mode === 'merge' && !s.plan) {
-    throw new Error(
-      'mode: merge needs the `plan` input: the plan that the platform steps followed (the `plan` output of ' +
-        'their `mode: plan` step)'
-    )
-  }
-  const planned = await makePlan(s, deps)
-  if (s.mode === 'plan') return { mode: 'plan', ...planned }
-  if (s.mode === 'merge') {
-    const opts = { digests: s.digests ?? [], platforms: s.platforms, push: planned.push, dryRun: s.dryRun }
-    const build = await mergePlatforms(planned.config, planned.plan, planned.ctx, opts, deps)
-    return { mode: 'merge', build, ...planned }
-  }
-  if (!deps.buildx) throw new Error('mode build needs docker buildx (no Buildx adapter was given)')
-  if (s.platform) {
-    const problem = platformStepProblem(planned.config, planned.plan, {
-      ...s,
-      platform: s.platform,
-      push: planned.push
-    })
-    if (problem) throw new Error(problem)
-  }
-  // A platform step builds that platform alone and pushes it by digest, without tags (src/build.ts).
-  const opts: BuildOptions = {
-    push: planned.push,
-    dryRun: s.dryRun,
-    builder: s.builder,
-    platforms: s.platform ? [s.platform] : s.platforms,
-    buildArgs: s.buildArgs,
-    runnerTemp: s.runnerTemp,
-    env: s.buildEnv,
-    workspace: s.workspace,
-    secretValues: s.buildEnv,
-    inputLabels: strataLabels(planned),
-    ...(s.platform && { pushByDigest: true })
-  }
-  const build = await executePlan(planned.config, planned.plan, planned.ctx, opts, {
-    buildx: deps.buildx,
-    registry: deps.registry,
-    log: deps.log
-  })
-  return { mode: 'build', build, ...planned }
-}
-
-/**
- * The default branch only where the event or the caller says it (never a guess such as `main`):
- * retention deletes another branch's images by it. GitHub runs schedules on the default branch.
- */
-export function knownDefaultBranch(
-  s: Pick<CommonSettings, 'eventName' | 'payload' | 'env'>
-): string | undefined {
-  const payload = s.payload as { repository?: { default_branch?: unknown } } | undefined
-  const named = payload?.repository?.default_branch
-  if (typeof named === 'string' && named) return named
-  if (s.env.GITHUB_DEFAULT_BRANCH) return s.env.GITHUB_DEFAULT_BRANCH
-  if (s.eventName === 'schedule' && s.env.GITHUB_REF?.startsWith('refs/heads/'))
-    return s.env.GITHUB_REF.slice('refs/heads/'.length)
-  return undefined
 }
 
 /** Config, event, changes and registry → the plan, logged in words (SPEC 3 and 8). */
@@ -257,8 +114,9 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
   reads.warnings.forEach(w => log.warning(w))
 
   // Every stable tag at once, each once: the registry adapter memoizes and runs them side by side.
+  const unreadable = createUnreadable()
   const [found, externalDigests] = await Promise.all([
-    deleted ? ({} as Awaited<ReturnType<typeof lookUp>>) : lookUp(deps.registry, stable, log),
+    deleted ? ({} as Awaited<ReturnType<typeof lookUp>>) : lookUp(deps.registry, stable, unreadable),
     resolveExternals(deps.registry, externals, log)
   ])
   const stableExists: Record<string, boolean> = {}
@@ -281,16 +139,18 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
   }
   // A reused layer is pinned to the digest its stable tag had now, for the whole run.
   const pinned = pinReused(decided, Object.fromEntries(Object.entries(found).map(([n, i]) => [n, i?.digest])))
-  const plan = deps.contentIds
+  const reused = deps.contentIds
     ? await applySameInputs(
         pinned,
         config,
         ctx,
         layerMaterial(reads, decided.externals ?? {}),
         { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms },
-        { registry: deps.registry, contentIds: deps.contentIds, log }
+        { registry: deps.registry, contentIds: deps.contentIds, log, unreadable }
       )
     : pinned
+  // SPEC 8: a layer whose look-up failed is unknown, never "reuse"; the step says so and fails.
+  const plan = markUnknown(reused, config, unreadable)
   describePlan(plan, config).forEach(l => log.info(l))
   return { config, ctx, range, changes, plan, push, reads }
 }
@@ -349,7 +209,7 @@ async function resolveExternals(
 }
 
 /** SPEC 4a's labels of every layer whose input digest the plan knows, with its own external images. */
-function strataLabels(p: PlanOutcome): Record<string, Record<string, string>> {
+export function strataLabels(p: PlanOutcome): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {}
   for (const [name, d] of Object.entries(p.plan.layers)) {
     if (d.inputs)
@@ -431,11 +291,11 @@ export function stableRefs(config: StrataConfig, ctx: EventContext): Record<stri
   return refs
 }
 
-/** name → image (found), null (no such tag), undefined (look-up failed: warned, decided without it). */
+/** name → image (found), null (no such tag), undefined (look-up failed: recorded, the layer is unknown). */
 async function lookUp(
   registry: Registry,
   refs: Record<string, string>,
-  log: Logger
+  unreadable: Unreadable
 ): Promise<Record<string, { digest: string } | null | undefined>> {
   const names = Object.keys(refs)
   const settled = await Promise.allSettled(names.map(n => registry.inspect(refs[n])))
@@ -443,8 +303,7 @@ async function lookUp(
   settled.forEach((r, i) => {
     if (r.status === 'fulfilled') out[names[i]] = r.value
     else {
-      const why = r.reason instanceof Error ? r.reason.message : String(r.reason)
-      log.warning(`${names[i]}: ${why}; deciding without knowing whether ${refs[names[i]]} exists`)
+      unreadable.add(names[i], refs[names[i]], r.reason)
       out[names[i]] = undefined
     }
   })

@@ -1,9 +1,9 @@
 // Which files changed (SPEC 3): the GitHub API first; git in the workspace when the API list is cut
 // off or the API fails; else "unknown", with a note that says why and how to fix it.
-import type { Git } from './adapters/git.js'
-import type { FileList, GitHubClient } from './adapters/github.js'
-import { isTruncated } from './core/changes.js'
-import type { ChangedFile, ChangeSet, DiffRange, EventContext, Logger } from './core/types.js'
+import type { Git } from '../adapters/git.js'
+import type { FileList, GitHubClient } from '../adapters/github.js'
+import { isTruncated } from '../core/changes.js'
+import type { ChangedFile, ChangeSet, DiffRange, EventContext, Logger } from '../core/types.js'
 
 export interface ChangeDeps {
   github?: GitHubClient

@@ -1,11 +1,11 @@
 // Reads what SPEC 3a needs from the workspace (Dockerfiles, .dockerignore files, the files of every
 // build context, the files git tracks) and checks the layers before anything else runs.
-import { createWorkspaceFiles, type WorkspaceFiles } from './adapters/workspace-files.js'
-import { parseConfigWithPositions } from './core/config.js'
-import { dockerignoreCandidates } from './core/derived-inputs.js'
-import { checkLayers, prepareLayers, pruneFor } from './core/layer-reads.js'
-import type { LayerReads, LayerTexts, PrepareOptions } from './core/layer-reads.js'
-import type { StrataConfig } from './core/types.js'
+import { createWorkspaceFiles, type WorkspaceFiles } from '../adapters/workspace-files.js'
+import { parseConfigWithPositions } from '../core/config/index.js'
+import { dockerignoreCandidates } from '../core/derived-inputs.js'
+import { checkLayers, prepareLayers, pruneFor } from '../core/layer-reads.js'
+import type { LayerReads, LayerTexts, PrepareOptions } from '../core/layer-reads.js'
+import type { StrataConfig } from '../core/types.js'
 
 /** Every layer's inputs, checked; errors are collected, not thrown (see failOnErrors()). */
 export async function readLayers(

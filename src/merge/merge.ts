@@ -2,11 +2,11 @@
 // platform of the plan's layers and pushes it by digest; `mode: merge` puts one image index of those
 // digests under each layer's versioned tags (an index PUT: no build, no pull), then moves the moving
 // tags, only once every layer's index is in place (SPEC 7). A missing platform merges and moves nothing.
-import type { BuildResult } from './build.js'
-import { platformsOf } from './core/buildx-args.js'
-import type { MergeStep, PlatformDigest } from './core/merge.js'
-import { buildPlatforms, planMerge, platformSplit } from './core/merge.js'
-import type { EventContext, Logger, Plan, Registry, StrataConfig } from './core/types.js'
+import type { BuildResult } from '../core/types.js'
+import { platformsOf } from '../core/buildx-args.js'
+import type { MergeStep, PlatformDigest } from '../core/merge.js'
+import { buildPlatforms, planMerge, platformSplit } from '../core/merge.js'
+import type { EventContext, Logger, Plan, Registry, StrataConfig } from '../core/types.js'
 
 export interface MergeOptions {
   /** The platform steps' digests (the `digests` input). */

@@ -3,9 +3,9 @@
 // `Registry` interface) and walks the layers parents first, so that a child sees its parent reused.
 import { readFile } from 'node:fs/promises'
 import * as path from 'node:path'
-import type { ContentEntry, ContentIds } from './adapters/content-ids.js'
-import { inputDigest, inputSettings, inputTag, sha256 } from './core/input-digest.js'
-import type { InputFile } from './core/input-digest.js'
+import type { ContentEntry, ContentIds } from '../adapters/content-ids.js'
+import { inputDigest, inputSettings, inputTag, sha256 } from '../core/input-digest.js'
+import type { InputFile } from '../core/input-digest.js'
 import {
   decideSameInputs,
   parentMismatch,
@@ -13,9 +13,9 @@ import {
   inputsChangedReason,
   reusableReasons,
   withInputTag
-} from './core/same-inputs.js'
-import type { FoundImage, PlatformLayers, SameInputsFacts } from './core/same-inputs.js'
-import { parentLayers } from './core/tags.js'
+} from '../core/same-inputs.js'
+import type { FoundImage, PlatformLayers, SameInputsFacts } from '../core/same-inputs.js'
+import { parentLayers } from '../core/tags.js'
 import type {
   EventContext,
   LayerConfig,
@@ -24,7 +24,8 @@ import type {
   Plan,
   Registry,
   StrataConfig
-} from './core/types.js'
+} from '../core/types.js'
+import type { Unreadable } from './unreadable.js'
 
 /** What a layer reads, from its Dockerfile and `paths` (SPEC 3a; issue 11 derives it). */
 export interface LayerMaterial {
@@ -58,6 +59,8 @@ export interface SameInputsDeps {
   registry: Registry
   contentIds: ContentIds
   log: Logger
+  /** SPEC 8: failed look-ups are recorded here (the layer becomes unknown); absent: warned about. */
+  unreadable?: Unreadable
 }
 
 /**
@@ -86,7 +89,7 @@ export async function applySameInputs(
       deps.contentIds.entries(paths),
       deps.contentIds.entries(links, { follow: true }),
       dockerfileHashes(config.layers, s.workspace),
-      settleAll(config.layers, l => stableImage(plan.layers[l.name]?.stable, deps))
+      settleAll(config.layers, l => stableImage(l.name, plan.layers[l.name]?.stable, deps))
     ])
   } catch (e) {
     // Reuse is a shortcut: without the inputs, every layer is decided as SPEC 4 alone decides it.
@@ -104,7 +107,12 @@ export async function applySameInputs(
     await Promise.all(
       level.map(async name => {
         const layer = byName.get(name)!
-        if (!layers[name]) return
+        // A layer (or parent) whose look-up failed is decided by no one: SPEC 8 marks it unknown.
+        if (
+          !layers[name] ||
+          [name, ...layer.from.map(p => p.layer)].some(n => deps.unreadable?.layers.has(n))
+        )
+          return
         const d = syncParentReasons(layers[name], layer, p => layers[p]?.build !== false, stables[name])
         const m = material[name]
         const why = m && whyNoDigest(layer, m, ids, followedIds, noDigest)
@@ -215,7 +223,7 @@ async function decideLayer(
     ? reusableReasons(d.reasons)
     : !!inputsChangedReason(facts, tagOf(d.stable, layer))
   const ref = `${layer.image}:${inputTag(layer.name, facts.inputs)}`
-  const found = wouldBuild && layer.reuse !== 'off' ? await lookUp(ref, deps) : undefined
+  const found = wouldBuild && layer.reuse !== 'off' ? await lookUp(layer.name, ref, deps) : undefined
   const notOnParents =
     found && layer.from.length > 0
       ? await checkParents(`${ref}@${found.digest}`, parents, layer.reuse ?? 'any', deps)
@@ -324,21 +332,27 @@ async function dockerfileHashes(layers: LayerConfig[], workspace: string): Promi
 
 /** The stable image with its labels; null: no such tag. Throws when the registry fails. */
 async function stableImage(
+  layer: string,
   ref: string | undefined,
   deps: SameInputsDeps
 ): Promise<FoundImage | null | undefined> {
   if (!ref) return undefined
-  return lookUp(ref, deps)
+  return lookUp(layer, ref, deps)
 }
 
-async function lookUp(ref: string, deps: SameInputsDeps): Promise<FoundImage | null | undefined> {
+async function lookUp(
+  layer: string,
+  ref: string,
+  deps: SameInputsDeps
+): Promise<FoundImage | null | undefined> {
   try {
     const info = await deps.registry.inspect(ref)
     if (!info) return null
     const labels = await deps.registry.labels(ref)
     return { digest: info.digest, labels: labels ?? {} }
   } catch (e) {
-    deps.log.warning(`${ref}: ${(e as Error).message}; deciding without it`)
+    if (deps.unreadable) deps.unreadable.add(layer, ref, e)
+    else deps.log.warning(`${ref}: ${(e as Error).message}; deciding without it`)
     return undefined
   }
 }

@@ -1,7 +1,7 @@
 // Moving tags (stable, latest, pr-N, branch) onto the images a step built, all or nothing (SPEC 7):
 // each moving tag's digest is read before the step builds; if one move fails after others
 // succeeded, the moved tags are put back on those digests.
-import type { Logger, Registry } from './core/types.js'
+import type { Logger, Registry } from '../core/types.js'
 
 export interface Move {
   layer: string

@@ -6,104 +6,28 @@
 import * as core from '@actions/core'
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import type { Buildx, BuilderInfo } from './adapters/buildx.js'
-import type { LocalCache } from './adapters/cache.js'
+import type { Buildx, BuilderInfo } from '../adapters/buildx.js'
 import { pushStored, runSession, skip } from './bake-session.js'
-import type { BakeDefinition } from './core/bake.js'
-import type { LayerStep, ParentSource, StepSettings } from './core/build-steps.js'
-import { layerStep, movesOf } from './core/build-steps.js'
-import { secretEnv } from './core/buildx-args.js'
-import { cacheFlags, ghaAvailability } from './core/cache-flags.js'
-import { mapLimit } from './core/limit.js'
-import { tagsOfLayer } from './core/plan.js'
-import { sameInputsRetags } from './core/same-inputs.js'
-import type { CacheExport } from './core/progress.js'
-import { layerTags, parentLayers, sanitizeTag } from './core/tags.js'
+import type { LayerStep, ParentSource, StepSettings } from '../core/build-steps.js'
+import { layerStep, movesOf } from '../core/build-steps.js'
+import { secretEnv } from '../core/buildx-args.js'
+import { cacheFlags, ghaAvailability } from '../core/cache-flags.js'
+import { mapLimit } from '../core/limit.js'
+import { tagsOfLayer } from '../core/plan.js'
+import { sameInputsRetags } from '../core/same-inputs.js'
+import { layerTags, parentLayers, sanitizeTag } from '../core/tags.js'
 import type {
+  BuildResult,
   EventContext,
   LayerConfig,
   LayerDecision,
   Logger,
   Plan,
-  Registry,
   StrataConfig
-} from './core/types.js'
+} from '../core/types.js'
 import type { Move, TagSnapshot } from './promote.js'
 import { promote, snapshotTags } from './promote.js'
-
-export interface BuildOptions {
-  push: boolean
-  dryRun: boolean
-  builder?: string
-  platforms?: string[]
-  buildArgs: Record<string, string>
-  runnerTemp: string
-  /** The runner's environment as far as the build needs it: ACTIONS_* (gha cache), GITHUB_SERVER_URL, GITHUB_ACTIONS. */
-  env: Record<string, string | undefined>
-  /** Values of the environment variables that secrets name, to mask them (buildx reads them itself). */
-  secretValues?: Record<string, string | undefined>
-  /** Push one platform by digest, without tags and without moving tags (issue 14). */
-  pushByDigest?: boolean
-  /** Per layer, SPEC 4a's labels for a layer whose input digest the plan knows. */
-  inputLabels?: Record<string, Record<string, string>>
-  /** Repository root: Dockerfile and context paths are relative to it (default: the current directory). */
-  workspace?: string
-}
-
-export interface LayerResult {
-  name: string
-  status: 'built' | 'reused' | 'failed' | 'skipped' | 'not-selected'
-  ref?: string
-  digest?: string
-  /** With pushByDigest: the one platform whose manifest `digest` is. */
-  platform?: string
-  durationMs?: number
-  cachedSteps?: number
-  totalSteps?: number
-  /** From the build's progress: blobs fetched (parents, cache) and, where shown, pushed. */
-  bytesPulled?: number
-  bytesPushed?: number
-  /** Each `--cache-to` export the progress showed: kind, seconds, blobs and bytes. */
-  cacheExports?: CacheExport[]
-  error?: string
-  reasons: string[]
-}
-
-export interface BuildResult {
-  layers: Record<string, LayerResult>
-  /** The first layer that failed (or whose moving tags could not be moved). */
-  failed?: string
-  /** Every docker command, argv with `docker` first: what ran, or in a dry run what would run. */
-  commands: string[][]
-  /** The bake definition the session ran (or would run), and where it was written. */
-  bake?: { file: string; definition: BakeDefinition }
-  /** After a failed tag move: tags put back on their earlier images, and tags that could not be. */
-  promotion?: { restored: string[]; leftMoved: string[] }
-}
-
-export interface BuildDeps {
-  buildx: Buildx
-  registry: Registry
-  log: Logger
-  /** The `local` cache; default: @actions/cache. */
-  cache?: LocalCache
-  /** Hides a secret value from the log; default: core.setSecret on a runner, nothing in a terminal. */
-  mask?: (secret: string) => void
-}
-
-export interface Run {
-  config: StrataConfig
-  plan: Plan
-  ctx: EventContext
-  opts: BuildOptions
-  deps: BuildDeps
-  result: BuildResult
-  layers: Map<string, LayerConfig>
-  /** Parents this session does not build, resolved once each. */
-  refs: Map<string, Promise<string>>
-  /** Dockerfile text of each layer built, to tell which target a step of the session's log is. */
-  dockerfiles: Map<string, string>
-}
+import type { BuildDeps, BuildOptions, Run } from './types.js'
 
 export async function executePlan(
   config: StrataConfig,

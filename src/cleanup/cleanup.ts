@@ -4,11 +4,11 @@
 //
 // Safety: every listing of every repository must be complete before anything is deleted; a
 // digest goes only when every tag on it goes (decideRetention); a deletion that fails stops the run.
-import { createGitHub, type GitHubClient } from './adapters/github.js'
-import { createGhcrPackages, ghcrPackage, type GhcrPackages } from './adapters/ghcr-packages.js'
-import { createOciRegistry, type OciRegistry } from './adapters/oci-registry.js'
-import { registryHost } from './core/image-ref.js'
-import { mapLimit } from './core/limit.js'
+import { createGitHub, type GitHubClient } from '../adapters/github.js'
+import { createGhcrPackages, ghcrPackage, type GhcrPackages } from '../adapters/ghcr-packages.js'
+import { createOciRegistry, type OciRegistry } from '../adapters/oci-registry.js'
+import { registryHost } from '../core/image-ref.js'
+import { mapLimit } from '../core/limit.js'
 import {
   classifyTag,
   decideRetention,
@@ -16,8 +16,8 @@ import {
   type PrState,
   type RetentionRow,
   type RetentionVersion
-} from './core/retention.js'
-import type { Logger, StrataConfig } from './core/types.js'
+} from '../core/retention.js'
+import type { Logger, StrataConfig } from '../core/types.js'
 
 /** Digests deleted per run unless the `max-deletions` input says otherwise. */
 export const DEFAULT_MAX_DELETIONS = 20

@@ -1,0 +1,56 @@
+// What one build step carries: its options (from the settings), its adapters, and the state of
+// the session that executePlan() and runSession() share.
+import type { Buildx } from '../adapters/buildx.js'
+import type { LocalCache } from '../adapters/cache.js'
+import type {
+  BuildResult,
+  EventContext,
+  LayerConfig,
+  Logger,
+  Plan,
+  Registry,
+  StrataConfig
+} from '../core/types.js'
+
+export interface BuildOptions {
+  push: boolean
+  dryRun: boolean
+  builder?: string
+  platforms?: string[]
+  buildArgs: Record<string, string>
+  runnerTemp: string
+  /** The runner's environment as far as the build needs it: ACTIONS_* (gha cache), GITHUB_SERVER_URL, GITHUB_ACTIONS. */
+  env: Record<string, string | undefined>
+  /** Values of the environment variables that secrets name, to mask them (buildx reads them itself). */
+  secretValues?: Record<string, string | undefined>
+  /** Push one platform by digest, without tags and without moving tags (issue 14). */
+  pushByDigest?: boolean
+  /** Per layer, SPEC 4a's labels for a layer whose input digest the plan knows. */
+  inputLabels?: Record<string, Record<string, string>>
+  /** Repository root: Dockerfile and context paths are relative to it (default: the current directory). */
+  workspace?: string
+}
+
+export interface BuildDeps {
+  buildx: Buildx
+  registry: Registry
+  log: Logger
+  /** The `local` cache; default: @actions/cache. */
+  cache?: LocalCache
+  /** Hides a secret value from the log; default: core.setSecret on a runner, nothing in a terminal. */
+  mask?: (secret: string) => void
+}
+
+export interface Run {
+  config: StrataConfig
+  plan: Plan
+  ctx: EventContext
+  opts: BuildOptions
+  deps: BuildDeps
+  result: BuildResult
+  layers: Map<string, LayerConfig>
+  /** Parents this session does not build, resolved once each. */
+  refs: Map<string, Promise<string>>
+  /** Dockerfile text of each layer built, to tell which target a step of the session's log is. */
+  dockerfiles: Map<string, string>
+}

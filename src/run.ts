@@ -1,0 +1,90 @@
+// The one dispatch shared by the action (main.ts) and the CLI (cli.ts): the mode the settings name,
+// plan → (build) one session and promotion, (merge) platform digests → index, or (cleanup) retention.
+import { loadConfig } from './adapters/config-file.js'
+import type { BuildOptions } from './build/types.js'
+import { executePlan } from './build/build.js'
+import { runCleanup } from './cleanup/cleanup.js'
+import type { RunSettings } from './core/settings.js'
+import { knownDefaultBranch } from './core/settings.js'
+import type { BuildResult, Plan, StrataConfig } from './core/types.js'
+import { mergePlatforms, platformStepProblem } from './merge/merge.js'
+import type { PipelineDeps, PlanOutcome } from './plan/make-plan.js'
+import { makePlan, strataLabels } from './plan/make-plan.js'
+
+export type RunOutcome =
+  | ({ mode: 'plan' } & PlanOutcome)
+  | ({ mode: 'build'; build: BuildResult } & PlanOutcome)
+  | ({ mode: 'merge'; build: BuildResult } & PlanOutcome)
+  | { mode: 'cleanup'; config: StrataConfig; cleanup: Awaited<ReturnType<typeof runCleanup>> }
+
+/** Runs the mode the settings name. */
+export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<RunOutcome> {
+  if (s.mode === 'cleanup') {
+    const config = await loadConfig(s.configPath, s.workspace, deps.log)
+    const cleanup = await runCleanup(
+      config,
+      {
+        dryRun: s.dryRun,
+        maxDeletions: s.maxDeletions,
+        token: s.token,
+        apiUrl: s.apiUrl,
+        now: s.now,
+        repository: s.repository,
+        defaultBranch: knownDefaultBranch(s)
+      },
+      deps.log
+    )
+    return { mode: 'cleanup', config, cleanup }
+  }
+  if (s.mode === 'merge' && !s.plan) {
+    throw new Error(
+      'mode: merge needs the `plan` input: the plan that the platform steps followed (the `plan` output of ' +
+        'their `mode: plan` step)'
+    )
+  }
+  const planned = await makePlan(s, deps)
+  if (s.mode === 'plan') return { mode: 'plan', ...planned }
+  // SPEC 8: a decision that is unknown builds nothing, not even the layers that are known.
+  const unknown = unknownProblem(planned.plan)
+  if (unknown) throw new Error(unknown)
+  if (s.mode === 'merge') {
+    const opts = { digests: s.digests ?? [], platforms: s.platforms, push: planned.push, dryRun: s.dryRun }
+    const build = await mergePlatforms(planned.config, planned.plan, planned.ctx, opts, deps)
+    return { mode: 'merge', build, ...planned }
+  }
+  if (!deps.buildx) throw new Error('mode build needs docker buildx (no Buildx adapter was given)')
+  if (s.platform) {
+    const problem = platformStepProblem(planned.config, planned.plan, {
+      ...s,
+      platform: s.platform,
+      push: planned.push
+    })
+    if (problem) throw new Error(problem)
+  }
+  // A platform step builds that platform alone and pushes it by digest, without tags (build/build.ts).
+  const opts: BuildOptions = {
+    push: planned.push,
+    dryRun: s.dryRun,
+    builder: s.builder,
+    platforms: s.platform ? [s.platform] : s.platforms,
+    buildArgs: s.buildArgs,
+    runnerTemp: s.runnerTemp,
+    env: s.buildEnv,
+    workspace: s.workspace,
+    secretValues: s.buildEnv,
+    inputLabels: strataLabels(planned),
+    ...(s.platform && { pushByDigest: true })
+  }
+  const build = await executePlan(planned.config, planned.plan, planned.ctx, opts, {
+    buildx: deps.buildx,
+    registry: deps.registry,
+    log: deps.log
+  })
+  return { mode: 'build', build, ...planned }
+}
+
+/** SPEC 8: why the plan cannot be acted on (a registry that could not be read), or undefined. */
+export function unknownProblem(plan: Plan): string | undefined {
+  if (!Object.values(plan.layers).some(d => d.unknown)) return undefined
+  return (plan.unreadable ?? ['a registry could not be read, so a decision is unknown']).join('\n')
+}
