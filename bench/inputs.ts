@@ -9,6 +9,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createContentIds } from '../src/adapters/content-ids.js'
+import { createGit } from '../src/adapters/git.js'
 import { createWorkspaceFiles } from '../src/adapters/workspace-files.js'
 import { checkLayers, prepareLayers, type LayerTexts } from '../src/core/layer-reads.js'
 import { decide } from '../src/core/plan.js'
@@ -129,10 +130,10 @@ try {
   // SPEC 4a: the content id of every input (the union over the layers), from a fresh index read each
   // time as a plan makes it; the whole plan-time cost is readLayers plus this.
   const inputs = [...new Set(Object.values(reads.files).flatMap(f => [...f.keys()]))]
-  const idsOnce = createContentIds(dir)
+  const idsOnce = createContentIds(dir, createGit(dir))
   await idsOnce.entries(inputs)
-  const ids = await medianAsync(() => createContentIds(dir).entries(inputs))
-  const ws = createWorkspaceFiles(dir)
+  const ids = await medianAsync(() => createContentIds(dir, createGit(dir)).entries(inputs))
+  const ws = createWorkspaceFiles(dir, createGit(dir))
   const walk = await medianAsync(() => ws.list(''))
   const texts: Record<string, LayerTexts> = {}
   for (const l of config.layers)

@@ -140,7 +140,7 @@ async function command(
   const outcome = await runPipeline(settings, {
     log,
     registry: createRegistry(),
-    contentIds: createContentIds(top),
+    contentIds: createContentIds(top, git),
     buildx: mode === 'build' ? createBuildx() : undefined,
     git
   })

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writ
 import { join } from 'node:path'
 import { git, makeRepo } from '../../__fixtures__/github-api-server.js'
 import { blobId, createContentIds } from '../../src/adapters/content-ids.js'
-import { parseCheckAttr, parseLsFilesDebug } from '../../src/adapters/git-index.js'
+import { createGit, parseCheckAttr, parseLsFilesDebug } from '../../src/adapters/git.js'
 
 const cleanups: (() => void)[] = []
 afterEach(() => cleanups.splice(0).forEach(c => c()))
@@ -94,7 +94,7 @@ test.each<[string, Record<string, string>, Setup]>([
   setup(dir)
   await settle()
   const p = Object.keys(files).find(f => f !== '.gitattributes')!
-  const ids = await createContentIds(dir).ids([p])
+  const ids = await createContentIds(dir, createGit(dir)).ids([p])
   expect(ids[p]).toBe(onDisk(dir, p))
 })
 
@@ -103,7 +103,7 @@ test('the index stands in for an unmodified file only when it holds the same byt
   rmSync(join(dir, 'crlf.txt'))
   git(dir, 'checkout', '--', 'crlf.txt')
   await settle()
-  const ids = createContentIds(dir)
+  const ids = createContentIds(dir, createGit(dir))
   const got = await ids.ids(['a.txt', 'crlf.txt'])
   expect(got['a.txt']).toBe(`100644 ${staged(dir, 'a.txt')}`)
   expect(got['crlf.txt']).not.toBe(`100644 ${staged(dir, 'crlf.txt')}`)
@@ -114,7 +114,7 @@ test('the index stands in for an unmodified file only when it holds the same byt
 test('folders count by their mode, empty ones too', async () => {
   const dir = repo({ 'd/a': 'a' })
   mkdirSync(join(dir, 'd/empty'))
-  const ids = createContentIds(dir)
+  const ids = createContentIds(dir, createGit(dir))
   const before = await ids.entries(['d', 'd/empty'])
   expect(before).toEqual({ d: { id: '040755 folder' }, 'd/empty': { id: '040755 folder' } })
   chmodSync(join(dir, 'd/empty'), 0o700)
@@ -127,7 +127,7 @@ test('a link is its target path; followed (a named COPY source), it is what it p
   symlinkSync('dir', join(dir, 'linkdir'))
   symlinkSync('/etc/hostname', join(dir, 'outside'))
   symlinkSync('nowhere', join(dir, 'dangling'))
-  const ids = createContentIds(dir)
+  const ids = createContentIds(dir, createGit(dir))
   const kept = await ids.entries(['link.txt', 'linkdir'])
   expect(kept['link.txt']).toEqual({ id: `120000 ${blobId(Buffer.from('real.txt'))}` })
   const followed = await ids.entries(['link.txt', 'linkdir', 'outside', 'dangling'], { follow: true })
@@ -137,7 +137,7 @@ test('a link is its target path; followed (a named COPY source), it is what it p
   expect(followed.dangling.problem).toMatch(/"dangling" does not exist/)
   // The target's content changes: the followed id changes, the link's own does not.
   writeFileSync(join(dir, 'real.txt'), 'changed\n')
-  const again = await createContentIds(dir).entries(['link.txt'], { follow: true })
+  const again = await createContentIds(dir, createGit(dir)).entries(['link.txt'], { follow: true })
   expect(again['link.txt']).not.toEqual(followed['link.txt'])
 })
 
@@ -145,7 +145,7 @@ test('a fifo and a backslash in a name are problems of that path alone, named', 
   const dir = repo({ 'ok.txt': 'ok\n' })
   execFileSync('mkfifo', [join(dir, 'pipe')])
   writeFileSync(join(dir, 'back\\slash'), 'x')
-  const got = await createContentIds(dir).entries(['ok.txt', 'pipe', 'back\\slash'])
+  const got = await createContentIds(dir, createGit(dir)).entries(['ok.txt', 'pipe', 'back\\slash'])
   expect(got['ok.txt']).toEqual({ id: onDisk(dir, 'ok.txt') })
   expect(got.pipe.problem).toBe('input file "pipe" is a fifo, which a build cannot read')
   expect(got['back\\slash'].problem).toMatch(/"back\\\\slash" has a backslash in its name/)

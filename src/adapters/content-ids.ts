@@ -11,7 +11,8 @@ import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs'
 import { readFile, readlink } from 'node:fs/promises'
 import * as path from 'node:path'
 import { mapLimit } from '../core/limit.js'
-import { readGitIndex, type GitIndex, type IndexEntry } from './git-index.js'
+import { readGitIndex, type GitIndex } from './git-index.js'
+import type { Git, IndexStat } from './git.js'
 
 /** One input as the build reads it: its id, or why the build could not read it (that layer alone has no digest). */
 export type ContentEntry = { id: string; problem?: undefined } | { id?: undefined; problem: string }
@@ -26,23 +27,6 @@ export interface ContentIds {
   entries(paths: readonly string[], opts?: { follow?: boolean }): Promise<Record<string, ContentEntry>>
   /** How many files were read and hashed rather than taken from the index (for the log). */
   readonly hashed: number
-}
-
-/** Parses `git ls-files -s -z`: `<mode> <oid> <stage>\t<path>\0`; conflicted paths (stage ≠ 0) are left out. */
-export function parseLsFilesStageZ(out: string): Map<string, { mode: string; oid: string }> {
-  const index = new Map<string, { mode: string; oid: string }>()
-  const conflicted = new Set<string>()
-  for (const rec of out.split('\0')) {
-    if (rec === '') continue
-    const tab = rec.indexOf('\t')
-    const m = /^(\d{6}) ([0-9a-f]{40}|[0-9a-f]{64}) (\d)$/.exec(rec.slice(0, tab))
-    if (tab < 0 || !m) throw new Error(`unexpected git ls-files line: ${JSON.stringify(rec.slice(0, 80))}`)
-    const p = rec.slice(tab + 1)
-    if (m[3] !== '0') conflicted.add(p)
-    else index.set(p, { mode: m[1], oid: m[2] })
-  }
-  for (const p of conflicted) index.delete(p)
-  return index
 }
 
 /** git's object id of a blob: sha1 (or sha256 in a sha256 repository) of `blob <size>\0<bytes>`. */
@@ -71,7 +55,8 @@ const SPECIAL: [keyof Stats, string][] = [
   ['isBlockDevice', 'a device']
 ]
 
-export function createContentIds(workspace: string): ContentIds {
+/** `git`: the workspace's git (its index caches the blob ids of unmodified files). */
+export function createContentIds(workspace: string, git: Git): ContentIds {
   const root = path.resolve(workspace)
   let index: Promise<GitIndex> | undefined
   let hashed = 0
@@ -82,7 +67,7 @@ export function createContentIds(workspace: string): ContentIds {
    * microsecond (a double holds a file time in ms to about 0.3 µs); an entry written at or after the
    * index itself is racily clean and read again, as git does.
    */
-  function cached(entry: IndexEntry | undefined, st: Stats, idx: GitIndex): boolean {
+  function cached(entry: IndexStat | undefined, st: Stats, idx: GitIndex): boolean {
     if (!idx.usable || !entry?.stat || entry.tag !== 'H' || !entry.mode.startsWith('100')) return false
     const s = entry.stat
     const same = (a: number, b: number): boolean => Math.abs(a - b) < 0.001
@@ -101,7 +86,7 @@ export function createContentIds(workspace: string): ContentIds {
     paths: readonly string[],
     opts: { follow?: boolean } = {}
   ): Promise<Record<string, ContentEntry>> {
-    index ??= readGitIndex(root)
+    index ??= readGitIndex(git)
     const idx = await index
     const first = idx.entries.values().next().value
     const algorithm = first && first.oid.length === 64 ? 'sha256' : 'sha1'

@@ -1,7 +1,7 @@
 // The registry as Strata sees it, over the OCI distribution API (no docker process): existence and
 // digests (HEAD, memoized: one request per ref per run, side by side), tag moves that put the
 // source manifest's bytes under each new tag, image config labels, and per-platform indexes.
-import { parseImageRef, type ImageRef } from '../core/image-ref.js'
+import { parseImageRef, registryHost, type ImageRef } from '../core/image-ref.js'
 import { sha256 } from '../core/input-digest.js'
 import { createLimiter } from '../core/limit.js'
 import type { ImageInfo, PlatformManifest, Registry } from '../core/types.js'
@@ -375,16 +375,8 @@ async function guard<T>(what: string, ref: string, fn: () => Promise<T>): Promis
   } catch (e) {
     const message = (e as Error).message
     if (message.startsWith(what)) throw e
-    const denied = e instanceof RegistryAuthError ? denialHint(hostOf(ref)) : ''
+    const denied = e instanceof RegistryAuthError ? denialHint(registryHost(ref)) : ''
     throw new Error(`${what}: ${message}${denied}`, { cause: e })
-  }
-}
-
-function hostOf(ref: string): string {
-  try {
-    return parseImageRef(ref).host
-  } catch {
-    return ref.split('/')[0]
   }
 }
 

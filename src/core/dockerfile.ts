@@ -80,6 +80,10 @@ export interface Stage extends Place {
   base: { stage: number } | { image: ImageUse }
   /** Build-arg names the FROM line refers to (`FROM ${BASE_IMAGE}` → BASE_IMAGE). */
   fromArgs: string[]
+  /** The FROM's image as written (`${BASE_IMAGE}`), before any ARG is expanded. */
+  fromText: string
+  /** Line of the stage's first RUN: a COPY after it cannot skip the parent's layers (--link or not). */
+  firstRun?: number
   /** Stages this one needs besides its base: COPY --from, RUN --mount from=. */
   needs: number[]
   sources: ContextSource[]
@@ -207,6 +211,7 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
         })
       }
     } else if (keyword === 'RUN') {
+      stage.firstRun ??= at.line
       for (const flag of flagsOf(ins))
         if (flag.getName() === 'mount') readMount(flag, at, stage, stages, expand)
     }
@@ -334,6 +339,7 @@ function fromStage(
     ...at,
     base,
     fromArgs: variablesIn(raw),
+    fromText: raw,
     needs: [],
     sources: [],
     images: [],

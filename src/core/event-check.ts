@@ -130,3 +130,19 @@ export function checkPayload(eventName: string, payload: unknown, env: RunnerEnv
     optional(p, 'ref', 'ref', v => typeof v === 'string', 'a string')
   }
 }
+
+/**
+ * A pull request event must carry its pull request (a step that builds or pushes acts on it): without
+ * one, or with an empty one, it cannot be told from a push and would push as if not from a fork.
+ */
+export function requirePullRequest(eventName: string, payload: unknown): void {
+  if (!PULL_EVENTS.has(eventName)) return
+  const pr = isObject(payload) ? payload.pull_request : undefined
+  if (!isObject(pr) || Object.keys(pr).length === 0)
+    throw new EventPayloadError(
+      eventName,
+      '"pull_request"',
+      pr,
+      'the pull request object that GitHub sends with every pull request event'
+    )
+}

@@ -3,6 +3,7 @@
 // it is reused instead of built. Pure: the adapters gather the file ids and digests.
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
+import { sanitizeTag } from './tags.js'
 import type { LayerConfig } from './types.js'
 
 /**
@@ -158,7 +159,8 @@ export function shortInputs(digest: string): string {
 
 /** The input tag of SPEC 4a: `{layer}-inputs-{inputs}`. */
 export function inputTag(layer: string, digest: string): string {
-  return `${layer.toLowerCase()}-inputs-${shortInputs(digest)}`
+  // At most 128 characters, as every tag (SPEC 5); config layer names are short enough not to need it.
+  return sanitizeTag(`${layer.toLowerCase()}-inputs-${shortInputs(digest)}`)
 }
 
 export function isInputDigest(s: string): boolean {

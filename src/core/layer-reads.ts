@@ -73,6 +73,11 @@ export function prepareLayers(
       const parent = done.get(p.layer)
       if (parent && typeof parent !== 'string') onbuild[p.layer] = parent.onbuild
     }
+    const overridden = parentArgOverride(config.file, layer, stepArgs)
+    if (overridden) {
+      done.set(name, overridden)
+      continue
+    }
     const missing = (names: string[]): string => targetError(config, layer, placeOf, names)
     done.set(
       name,
@@ -157,6 +162,28 @@ function targetError(config: StrataConfig, layer: LayerConfig, placeOf: LayerPla
   )
 }
 
+/** A build-arg that would replace the image Strata passes for a parent layer: silently ignored otherwise. */
+function parentArgOverride(
+  configFile: string,
+  layer: LayerConfig,
+  stepArgs: Record<string, string>
+): string | undefined {
+  for (const p of layer.from) {
+    const where = Object.hasOwn(layer.buildArgs, p.buildArg)
+      ? `layer "${layer.name}" build-args in ${configFile}`
+      : Object.hasOwn(stepArgs, p.buildArg)
+        ? 'the step’s build-args (or --build-arg)'
+        : undefined
+    if (where)
+      return (
+        `${where} set ${p.buildArg}, the ARG through which Strata passes parent layer "${p.layer}"'s image ` +
+        `to layer "${layer.name}": remove ${p.buildArg} from build-args (to build on another image, ` +
+        `change the layer's \`from\`)`
+      )
+  }
+  return undefined
+}
+
 /**
  * Folders that the walk of the contexts may skip: ignored by the .dockerignore of every layer whose
  * context holds them, none of which re-includes anything (BuildKit's own walker skips them too).
@@ -222,6 +249,9 @@ export function checkLayers(
     out.inputs[layer.name] = inputs
     const resolved: ResolvedInputs = resolveInputs(inputs, files)
     const unknowable = [...new Set(p.allStages.flatMap(s => s.unknowable))]
+    // Another frontend may read anything from the context: nothing derived from the file can say what.
+    if (parsed.syntax && !DOCKER_FRONTEND.test(parsed.syntax.image))
+      unknowable.push(`# syntax=${parsed.syntax.image} is not Docker's Dockerfile frontend`)
     const entries = inputEntries(inputs, resolved.files, tree, unknowable)
     out.entries[layer.name] = entries
     out.declared[layer.name] = p.declared
@@ -239,12 +269,7 @@ export function checkLayers(
     const root = target ? rootOf(parsed, target) : undefined
     for (const parent of layer.from) {
       if (stages.some(s => s.fromArgs.includes(parent.buildArg)) || !root) continue
-      const image = 'image' in root.base ? root.base.image.image : ''
-      out.errors.push(
-        `${layer.dockerfile}:${root.line}:${root.column}: FROM ${image} does not use ARG ${parent.buildArg}, ` +
-          `so layer "${layer.name}" is not built on layer "${parent.layer}": ` +
-          `write ARG ${parent.buildArg} before it and FROM \${${parent.buildArg}}`
-      )
+      out.errors.push(parentNotWired(config.file, layer, parent, root))
     }
     for (const rule of resolved.unmatched) {
       const s = rule.source
@@ -259,8 +284,17 @@ export function checkLayers(
       }
     }
     out.warnings.push(...pathsWarnings(config, layer, tracked))
+    if (parsed.syntax && !DOCKER_FRONTEND.test(parsed.syntax.image)) {
+      out.warnings.push(
+        `${layer.dockerfile}:1:1: # syntax=${parsed.syntax.image} is not Docker's Dockerfile frontend: it may read ` +
+          `the file its own way, so the inputs Strata derived for layer "${layer.name}" may be wrong; list them in \`paths\``
+      )
+    }
     if (!parents.has(layer.name) && layer.from.length > 0) {
-      const unlinked = stages.filter(s => builtOnLayer(parsed, s)).flatMap(s => s.unlinked)
+      // A COPY after a RUN needs the parent's layers anyway: --link cannot help there.
+      const unlinked = stages
+        .filter(s => builtOnLayer(parsed, s))
+        .flatMap(s => s.unlinked.filter(u => s.firstRun === undefined || u.line < s.firstRun))
       if (unlinked.length) {
         const u = unlinked[0]
         const more = unlinked.length > 1 ? ` (and ${unlinked.length - 1} more)` : ''
@@ -282,6 +316,29 @@ function uniqueImages(uses: ImageUse[]): ImageUse[] {
     seen.add(u.image)
     return true
   })
+}
+
+// Docker's own frontends: docker/dockerfile[:tag] and docker/dockerfile-upstream, on Docker Hub.
+const DOCKER_FRONTEND =
+  /^(?:(?:docker\.io\/)?docker\/dockerfile(?:-upstream)?)(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/
+
+/**
+ * A child whose FROM does not use its parent's build-arg. When the FROM already takes an image from
+ * some other ARG, the cheapest fix is one line of config (the map form of `from`), not the Dockerfile.
+ */
+function parentNotWired(
+  configFile: string,
+  layer: LayerConfig,
+  parent: LayerConfig['from'][number],
+  root: Stage
+): string {
+  const others = new Set(layer.from.map(p => p.buildArg))
+  const arg = root.fromArgs.find(a => !others.has(a))
+  const at = `${layer.dockerfile}:${root.line}:${root.column}: FROM ${root.fromText} does not use ARG ${parent.buildArg}, so layer "${layer.name}" is not built on layer "${parent.layer}": `
+  const edit = `write ARG ${parent.buildArg} before it and FROM \${${parent.buildArg}}`
+  return arg
+    ? `${at}it takes its parent from ARG ${arg}: write \`from: {${parent.layer}: ${arg}}\` for layer "${layer.name}" in ${configFile} (or ${edit})`
+    : `${at}${edit}`
 }
 
 function builtOnLayer(parsed: ParsedDockerfile, stage: Stage): boolean {

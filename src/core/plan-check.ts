@@ -13,8 +13,11 @@ function shape(ref: string): string {
   return ref.replace(/\d{8}-\d{6}/g, '<timestamp>').replace(/\d{8}/g, '<date>')
 }
 
-/** Throws, naming the first thing in `plan` that this config and event would not make. */
-export function checkPlan(plan: Plan, config: StrataConfig, ctx: EventContext): void {
+/**
+ * Throws, naming the first thing in `plan` that this config and event would not make. `deleted`: this
+ * step's own event deleted its branch (a plan cannot say so for it: that would switch the kind of run).
+ */
+export function checkPlan(plan: Plan, config: StrataConfig, ctx: EventContext, deleted?: boolean): void {
   const refuse = (why: string): never => {
     throw new Error(
       `the plan input does not match ${config.file}: ${why}; pass the \`plan\` output of a \`mode: plan\` ` +
@@ -30,6 +33,18 @@ export function checkPlan(plan: Plan, config: StrataConfig, ctx: EventContext): 
   for (const key of ['base', 'head'] as const) {
     const v = plan[key]
     if (v !== undefined && !SHA.test(v)) refuse(`its "${key}" ${JSON.stringify(v)} is not a commit sha`)
+  }
+  // What kind of run this is comes from this step's own event, never from the plan.
+  if (deleted !== undefined && (plan.deleted === true) !== deleted) {
+    refuse(
+      deleted
+        ? 'this push deleted the branch, and the plan does not say so'
+        : 'it says "deleted": true, and this step’s event did not delete a branch'
+    )
+  }
+  if (deleted !== undefined && plan.deleted) {
+    const acting = Object.entries(plan.layers).find(([, d]) => d.build || d.tags.length || d.ref || d.stable)
+    if (acting) refuse(`layer "${acting[0]}" builds or names images in a plan for a deleted branch`)
   }
   if (plan.deleted) return
 

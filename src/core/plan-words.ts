@@ -1,5 +1,6 @@
 // The decision in words (SPEC 8): one log line a layer before any build, with why it builds, what
 // it reuses, and why it has no input digest or did not reuse an image with the same inputs. Pure.
+import { splitImageRef } from './image-ref.js'
 import type { LayerDecision, Plan, StrataConfig } from './types.js'
 
 const MAX_LISTED_MATCHES = 10
@@ -16,8 +17,7 @@ export function describePlan(plan: Plan, config: StrataConfig): string[] {
       lines.push(`${name}: unknown — its registry could not be read (see the error below)`)
     } else if (d.sameInputs !== undefined) {
       // SPEC 4a's line: the reasons it would have built for, and the image with the same inputs.
-      const ref = d.sameInputs.slice(0, d.sameInputs.lastIndexOf('@'))
-      const tag = ref.slice(ref.lastIndexOf(':') + 1)
+      const { tag } = splitImageRef(d.sameInputs)
       lines.push(`${name}: reuse — ${d.reasons.join(', ')}, but ${tag} has the same inputs`)
     } else if (d.build) {
       const where = d.selected ? 'build' : 'build in another step'
@@ -52,6 +52,6 @@ function shownPath(path: string): string {
 function reuseName(d: LayerDecision, image: string | undefined): string {
   const stable = d.stable ?? 'its stable tag'
   const short = image && stable.startsWith(`${image}:`) ? stable.slice(image.length + 1) : stable
-  const at = d.ref?.indexOf('@') ?? -1
-  return d.ref && at >= 0 ? `${short}${d.ref.slice(at)}` : short
+  const digest = d.ref && splitImageRef(d.ref).digest
+  return digest !== undefined ? `${short}@${digest}` : short
 }

@@ -91,9 +91,16 @@ function utc(d: Date): { date: string; time: string } {
 /**
  * {branch}: the sanitized branch name, never empty (a branch of only other scripts, `日本`, falls back
  * to {sha7}, SPEC 5) and never one of Strata's own tags: a branch named like a layer with children
- * (`base`, `base-stable`, `base-pr-1`), `cache-…` (the registry cache, SPEC 6) or `latest` would push
- * over those tags, so it becomes `branch-<name>`.
+ * (`base`, `base-stable`, `base-pr-1`), `cache-…` (the registry cache, SPEC 6), `latest`, `pr-…`
+ * (a pull request's tags and retention), `nightly-…`, `sha-…`, any `…-stable` or `…-inputs-…`
+ * (stable and input tags, SPEC 4a) or, for a branch, a version (`1`, `1.2`, `1.2.3`) would push
+ * over those tags, so it becomes `branch-<name>` (a safe fallback, never an error: anyone may push a
+ * branch).
  */
+const RESERVED = [/^(cache|latest|pr)(-|$)/, /(^|-)stable$/, /-inputs-/]
+// A git tag is its own versioned tag (`2024.01.15`); a branch must not look like one of a release.
+const RESERVED_FOR_BRANCHES = [/^(nightly|sha)(-|$)/, /^\d+(\.\d+)?$/, /^\d+\.\d+\.\d+([-.].*)?$/]
+
 export function branchTag(
   branch: string,
   sha7: string,
@@ -103,7 +110,8 @@ export function branchTag(
   const name = sanitizeTag(branch)
   if (name === '') return sha7
   const owned = [...name.matchAll(/-/g)].some(m => parents.has(name.slice(0, m.index)))
-  const reserved = /^(cache|latest)(-|$)/.test(name) || parents.has(name) || owned
+  const rules = prefix === 'branch' ? [...RESERVED, ...RESERVED_FOR_BRANCHES] : RESERVED
+  const reserved = rules.some(r => r.test(name)) || parents.has(name) || owned
   return reserved ? sanitizeTag(`${prefix}-${name}`) : name
 }
 
@@ -236,7 +244,9 @@ export function layerTags(
   const moving = unique(render(movingT)).filter(
     t => !versioned.includes(t) && (t !== stable || stableMayMove)
   )
-  if (versioned.length === 0 && moving.length === 0 && layer.tags)
+  // The stable tag alone is not what `tags` asked for: a template with no value here is never dropped
+  // without a word when it is all the layer has (pr-{pr} on a push to the default branch).
+  if (layer.tags && render(layer.tags).length === 0)
     throw new TagTemplateError(
       `layer "${layer.name}": none of its tags (${layer.tags.join(', ')}) has a value on ${ctx.eventName}; add one that always has, e.g. '{layer}-{sha7}'`
     )

@@ -1,5 +1,6 @@
 // Reads what SPEC 3a needs from the workspace (Dockerfiles, .dockerignore files, the files of every
 // build context, the files git tracks) and checks the layers before anything else runs.
+import { createGit } from '../adapters/git.js'
 import { createWorkspaceFiles, type WorkspaceFiles } from '../adapters/workspace-files.js'
 import { parseConfigWithPositions } from '../core/config/index.js'
 import { dockerignoreCandidates } from '../core/derived-inputs.js'
@@ -12,7 +13,7 @@ export async function readLayers(
   config: StrataConfig,
   workspace: string,
   stepArgs: Record<string, string>,
-  files: WorkspaceFiles = createWorkspaceFiles(workspace),
+  files: WorkspaceFiles = createWorkspaceFiles(workspace, createGit(workspace)),
   opts: PrepareOptions = {}
 ): Promise<LayerReads> {
   const texts: Record<string, LayerTexts> = {}
@@ -81,7 +82,7 @@ export async function checkedLayerReads(
   stepArgs: Record<string, string>,
   opts: PrepareOptions = {}
 ): Promise<LayerReads> {
-  const reads = await readLayers(config, workspace, stepArgs, createWorkspaceFiles(workspace), opts)
+  const reads = await readLayers(config, workspace, stepArgs, undefined, opts)
   failOnErrors(reads)
   return reads
 }

@@ -1,10 +1,12 @@
 // Mode plan, and the first half of build and merge: config → Dockerfiles → event → changes →
 // registry look-ups → decision → same-inputs reuse, logged in words (SPEC 3, 3a, 4, 4a, 8).
+import { pinnedDigest } from '../core/image-ref.js'
 import type { Buildx } from '../adapters/buildx.js'
 import { loadConfig } from '../adapters/config-file.js'
 import type { ContentIds } from '../adapters/content-ids.js'
 import { changedPaths } from '../core/changes.js'
 import { describeRange, diffRange, readEvent } from '../core/event.js'
+import { requirePullRequest } from '../core/event-check.js'
 import { resolvePush } from '../core/inputs-parse.js'
 import type { LayerReads } from '../core/layer-reads.js'
 import { decide, describePlan, followPlan, parsePlanInput, pinReused } from '../core/plan.js'
@@ -59,6 +61,8 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
   // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
   const reads = await checkedLayerReads(config, s.workspace, s.buildArgs, { platforms: s.platforms })
+  // A pull request event without its pull request is refused: it would push as if not from a fork.
+  requirePullRequest(s.eventName, s.payload)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
   const range = overrideRange(diffRange(s.eventName, s.payload, ctx), ctx, s.base, s.head)
   const push = resolvePush(s.push, ctx.pr)
@@ -74,7 +78,7 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
   if (s.plan) {
     // A plan is untrusted: checked against this config and event before anything follows it.
     const plan = followPlan(parsePlanInput(s.plan), s.layers)
-    checkPlan(plan, config, ctx)
+    checkPlan(plan, config, ctx, range.kind === 'deleted')
     log.info(
       `Following the given plan (event ${plan.event || '?'}, ${plan.changes.count} changed files from ` +
         `${plan.changes.source}): no new decision`
@@ -185,9 +189,9 @@ async function resolveExternals(
   const failed: string[] = []
   await Promise.all(
     images.map(async image => {
-      const pinned = /@(sha256:[0-9a-f]{64})$/.exec(image)
+      const pinned = pinnedDigest(image)
       if (pinned) {
-        out[image] = pinned[1]
+        out[image] = pinned
         return
       }
       try {

@@ -10,6 +10,7 @@ import { suggest } from './suggest.js'
 import { describe, isNull, type Entry, type YamlReader } from './yaml-reader.js'
 
 export const LAYER_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/
+const MAX_LAYER_NAME = 100
 
 /** A layer as written: its name, where the name stands, and its keys. */
 export interface WrittenLayer {
@@ -28,6 +29,13 @@ export function readLayerEntries(r: YamlReader, entries: Entry[]): WrittenLayer[
         e.keyNode,
         `layer name "${e.key}" is not valid`,
         'start it with a letter and use only letters, digits, - and _'
+      )
+    // Tags are at most 128 characters (SPEC 5): `cache-<layer>` and `<layer>-inputs-<16 hex>` must fit.
+    if (e.key.length > MAX_LAYER_NAME)
+      r.fail(
+        e.keyNode,
+        `layer name "${e.key.slice(0, 40)}…" is ${e.key.length} characters long`,
+        `keep it to ${MAX_LAYER_NAME}: its tags (\`<layer>-inputs-<16 hex>\`, \`cache-<layer>\`) must fit in 128`
       )
     // Names become output names (`-` → `_`) and tags (lower-case): those must not collide.
     const norm = e.key.toLowerCase().replace(/-/g, '_')
