@@ -137,9 +137,11 @@ async function command(
 
   const event = await localEvent(git, top, values)
   const settings = await runSettings(mode, top, event, values)
+  const registry = createRegistry()
   const outcome = await runPipeline(settings, {
     log,
-    registry: createRegistry(),
+    registry,
+    images: registry.images,
     contentIds: createContentIds(top, git),
     buildx: mode === 'build' ? createBuildx() : undefined,
     git

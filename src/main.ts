@@ -55,9 +55,11 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
     apiUrl
   })
   const git = createGit(workspace)
+  const registry = createRegistry()
   const outcome = await runPipeline(settings, {
     log,
-    registry: createRegistry(),
+    registry,
+    images: registry.images,
     buildx: inputs.mode === 'build' ? createBuildx() : undefined,
     github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
     git,

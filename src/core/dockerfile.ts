@@ -10,12 +10,14 @@ import {
   lineStarts,
   offset,
   place,
+  rawInstruction,
   readCopy,
   readMount,
   stageIndex,
   LAYER_MARK,
   type Expand,
-  type Fail
+  type Fail,
+  type RawInstruction
 } from './dockerfile-steps.js'
 import { expandWord } from './shell-words.js'
 
@@ -94,6 +96,8 @@ export interface Stage extends Place {
   onbuild: Trigger[]
   /** What it reads that cannot be known at plan time: `ADD https://… at Dockerfile:4`. */
   unknowable: string[]
+  /** Every instruction after the FROM, as written (core/assemble.ts evaluates them). */
+  instructions: RawInstruction[]
 }
 
 export interface ParsedDockerfile {
@@ -101,8 +105,14 @@ export interface ParsedDockerfile {
   stages: Stage[]
   /** Every name an ARG declares (any stage): a build arg no ARG declares changes nothing. */
   declared: string[]
-  /** The frontend image of `# syntax=` (or the BUILDKIT_SYNTAX build arg). */
-  syntax?: ImageUse
+  /** The frontend image of `# syntax=` (or the BUILDKIT_SYNTAX build arg), an external image. */
+  frontend?: ImageUse
+  /** The escape character (`# escape=`). */
+  escape: string
+  /** Global ARG values before the first FROM (build args applied, BuildKit's automatic ones included). */
+  globals: Record<string, string>
+  /** The `# syntax=` frontend, when the Dockerfile names one. */
+  syntax?: string
 }
 
 export interface ParseOptions {
@@ -177,6 +187,7 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
     }
     if (keyword === 'ARG') {
       argProperties(ins).forEach(p => declared.add(p.name))
+      current?.instructions.push(rawInstruction(ins, keyword, at, { file, text, lines, expand, fail }))
       declareArgs(ins, at, current ? vars : global, current ? global : undefined, given, expand)
       continue
     }
@@ -197,6 +208,7 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
         'start the Dockerfile with FROM (only ARG may come before it)'
       )
     const stage = current as Stage
+    stage.instructions.push(rawInstruction(ins, keyword, at, { file, text, lines, expand, fail }))
     if (keyword === 'ENV') {
       for (const p of envProperties(ins)) vars[p.name] = p.value === null ? '' : expand(p.value, at)
     } else if (keyword === 'COPY' || keyword === 'ADD') {
@@ -218,8 +230,20 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
   }
   if (stages.length === 0)
     fail({ line: 1, column: 1 }, 'no FROM instruction', 'add FROM <image> to say what the image builds on')
-  const syntax = syntaxImage(doc, buildArgs)
-  return { file, stages, declared: [...declared].sort(), ...(syntax && { syntax }) }
+  const frontend = syntaxImage(doc, buildArgs)
+  const syntax = doc
+    .getDirectives()
+    .find(d => d.getName().toLowerCase() === 'syntax')
+    ?.getValue()
+  return {
+    file,
+    stages,
+    escape,
+    globals: { ...global },
+    declared: [...declared].sort(),
+    ...(syntax && { syntax }),
+    ...(frontend && { frontend })
+  }
 }
 
 /** The `# syntax=` frontend (BUILDKIT_SYNTAX wins over it, as in BuildKit). */
@@ -345,7 +369,8 @@ function fromStage(
     images: [],
     unlinked: [],
     onbuild: [],
-    unknowable: []
+    unknowable: [],
+    instructions: []
   }
 }
 

@@ -1,13 +1,14 @@
 // SPEC 3a for a whole config: each layer's Dockerfile parsed with its build args, its inputs compiled,
 // then resolved against the workspace's files, with the checks that run before anything else. Pure:
 // the texts and file lists come from the workspace adapter.
-import { compilePatterns, matchPath } from './patterns.js'
+import { pathsWarnings, withPaths } from './paths-inputs.js'
 import { DockerfileError, neededStages, parseDockerfile, rootOf } from './dockerfile.js'
 import type { ImageUse, ParsedDockerfile, Stage, Trigger } from './dockerfile.js'
 import { platformsOf } from './buildx-args.js'
 import { layerInputs, resolveInputs } from './derived-inputs.js'
 import { inputEntries, type InputEntries, type InputTree } from './input-entries.js'
 import type { IgnoreMatchers, LayerInputs, ResolvedInputs } from './derived-inputs.js'
+import { assemblyOf, type Eligibility } from './assemble.js'
 import { parentLayers } from './tags.js'
 import type { LayerConfig, StrataConfig } from './types.js'
 
@@ -33,6 +34,8 @@ export interface PreparedLayer {
   declared: string[]
   /** The ONBUILD instructions of its image (its target stage's), for its children. */
   onbuild: Trigger[]
+  /** The build args the Dockerfile was read with (the layer's, then the step's). */
+  buildArgs: Record<string, string>
 }
 
 export interface Prepared {
@@ -147,7 +150,8 @@ function prepareOne(
     inputs,
     reincludes,
     declared: parsed.declared,
-    onbuild: target ? target.onbuild : []
+    onbuild: target ? target.onbuild : [],
+    buildArgs
   }
 }
 
@@ -219,6 +223,8 @@ export interface LayerReads {
   entries: Record<string, InputEntries>
   /** Per layer, the names its Dockerfile's ARGs declare. */
   declared: Record<string, string[]>
+  /** Per layer, SPEC 7a: what the assembler needs, or why BuildKit builds it. */
+  assembly: Record<string, Eligibility>
   errors: string[]
   warnings: string[]
 }
@@ -240,18 +246,20 @@ export function checkLayers(
     externals: {},
     entries: {},
     declared: {},
+    assembly: {},
     errors: [...prepared.errors],
     warnings: []
   }
   const parents = parentLayers(config.layers)
+  const byName = new Map(prepared.layers.map(p => [p.layer.name, p]))
   for (const p of prepared.layers) {
     const { layer, parsed, stages, inputs } = p
     out.inputs[layer.name] = inputs
     const resolved: ResolvedInputs = resolveInputs(inputs, files)
     const unknowable = [...new Set(p.allStages.flatMap(s => s.unknowable))]
     // Another frontend may read anything from the context: nothing derived from the file can say what.
-    if (parsed.syntax && !DOCKER_FRONTEND.test(parsed.syntax.image))
-      unknowable.push(`# syntax=${parsed.syntax.image} is not Docker's Dockerfile frontend`)
+    if (parsed.syntax && !DOCKER_FRONTEND.test(parsed.syntax))
+      unknowable.push(`# syntax=${parsed.syntax} is not Docker's Dockerfile frontend`)
     const entries = inputEntries(inputs, resolved.files, tree, unknowable)
     out.entries[layer.name] = entries
     out.declared[layer.name] = p.declared
@@ -261,7 +269,7 @@ export function checkLayers(
     )
     out.files[layer.name] = withPaths(layer, entries.extra.size ? read : resolved.files, tracked)
     out.externals[layer.name] = uniqueImages([
-      ...(parsed.syntax ? [parsed.syntax] : []),
+      ...(parsed.frontend ? [parsed.frontend] : []),
       ...p.allStages.flatMap(s => [...('image' in s.base ? [s.base.image] : []), ...s.images])
     ])
 
@@ -284,9 +292,18 @@ export function checkLayers(
       }
     }
     out.warnings.push(...pathsWarnings(config, layer, tracked))
-    if (parsed.syntax && !DOCKER_FRONTEND.test(parsed.syntax.image)) {
+    const parent = layer.from.length === 1 ? byName.get(layer.from[0].layer) : undefined
+    out.assembly[layer.name] = assemblyOf({
+      layer,
+      parsed,
+      stages,
+      buildArgs: p.buildArgs,
+      reincludes: p.reincludes,
+      parentOnbuild: (parent?.stages ?? []).some(s => s.instructions.some(i => i.keyword === 'ONBUILD'))
+    })
+    if (parsed.syntax && !DOCKER_FRONTEND.test(parsed.syntax)) {
       out.warnings.push(
-        `${layer.dockerfile}:1:1: # syntax=${parsed.syntax.image} is not Docker's Dockerfile frontend: it may read ` +
+        `${layer.dockerfile}:1:1: # syntax=${parsed.syntax} is not Docker's Dockerfile frontend: it may read ` +
           `the file its own way, so the inputs Strata derived for layer "${layer.name}" may be wrong; list them in \`paths\``
       )
     }
@@ -344,42 +361,4 @@ function parentNotWired(
 function builtOnLayer(parsed: ParsedDockerfile, stage: Stage): boolean {
   const root = rootOf(parsed, stage)
   return 'image' in root.base && root.base.image.layer !== undefined
-}
-
-/** Adds the files the layer's `paths` match (after the Dockerfile's own reasons), sorted. */
-function withPaths(
-  layer: LayerConfig,
-  derived: Map<string, string>,
-  tracked: readonly string[]
-): Map<string, string> {
-  if (layer.paths.length === 0) return derived
-  const compiled = compilePatterns(layer.paths)
-  const all = new Map(derived)
-  for (const f of tracked) {
-    if (all.has(f)) continue
-    const pattern = matchPath(compiled, f)
-    if (pattern !== undefined) all.set(f, pattern)
-  }
-  return new Map([...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-}
-
-/** A positive `paths` pattern that matches no tracked file is likely a typo. */
-function pathsWarnings(config: StrataConfig, layer: LayerConfig, tracked: readonly string[]): string[] {
-  const out: string[] = []
-  for (const pattern of layer.paths) {
-    if (pattern.startsWith('!')) continue
-    let compiled
-    try {
-      compiled = compilePatterns([pattern])
-    } catch {
-      continue // decide() reports a bad pattern
-    }
-    if (tracked.some(f => matchPath(compiled, f) !== undefined)) continue
-    const guess = pattern.replace(/\*\*(?=[^/])/g, '**/*')
-    const hint = guess !== pattern ? `; did you mean \`${guess}\`?` : '; fix it or remove it'
-    out.push(
-      `${config.file}: layer "${layer.name}" paths pattern \`${pattern}\` matches no file of the repository${hint}`
-    )
-  }
-  return out
 }

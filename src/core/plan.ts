@@ -244,6 +244,7 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
       ...(d.noDigest !== undefined && { 'no-digest': d.noDigest }),
       ...(d.notReused !== undefined && { 'not-reused': d.notReused }),
+      ...(d.assembly !== undefined && { assembly: d.assembly }),
       ...(d.unknown && { unknown: true }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
     }
