@@ -53,7 +53,9 @@ export async function runSession(run: Run, steps: LayerStep[], builder: BuilderI
     deps.log.info(`Bake definition: ${file} (${steps.length} ${steps.length === 1 ? 'target' : 'targets'})`)
     for (const s of steps) {
       const dockerfile = relative(workspace, s.target.dockerfile)
-      deps.log.info(`  would build ${s.name}: ${dockerfile} → ${s.tags[0] ?? '(no tag)'}`)
+      await deps.log.group(`Build ${s.name}`, async () =>
+        deps.log.info(`would build ${dockerfile}, tags ${JSON.stringify(s.target.tags)}`)
+      )
       Object.assign(result.layers[s.name], { status: 'built', ref: builtRef(s) })
     }
     return
