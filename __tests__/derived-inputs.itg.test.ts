@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path'
 import { jest } from '@jest/globals'
 import { docker } from '../__fixtures__/images/index.js'
 import { checkLayers, prepareLayers } from '../src/core/layer-reads.js'
+import { createGit } from '../src/adapters/git.js'
 import { createWorkspaceFiles } from '../src/adapters/workspace-files.js'
 import { config, layer } from '../__fixtures__/layers.js'
 
@@ -152,7 +153,7 @@ test.each(CASES)('%s: Strata derives what BuildKit copies', async (_name, c) => 
   const fromBuildKit = copied(dest)
 
   const cfg = config([layer('l', { dockerfile, context })])
-  const files = createWorkspaceFiles(repo)
+  const files = createWorkspaceFiles(repo, createGit(repo))
   const ignorePath = c.beside
     ? `${dockerfile}.dockerignore`
     : context === '.'

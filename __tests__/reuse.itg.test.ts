@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { loadEvent } from '../__fixtures__/events/index.js'
 import { makeRepo } from '../__fixtures__/github-api-server.js'
 import { createContentIds } from '../src/adapters/content-ids.js'
+import { createGit } from '../src/adapters/git.js'
 import { createRegistry } from '../src/adapters/registry.js'
 import { createTerminalLogger } from '../src/adapters/terminal-log.js'
 import { sha256 } from '../src/core/input-digest.js'
@@ -111,7 +112,7 @@ async function plan(): Promise<{ plan: Plan; lines: string[] }> {
   const out = await makePlan(settings, {
     log,
     registry: createRegistry(),
-    contentIds: createContentIds(repo.dir)
+    contentIds: createContentIds(repo.dir, createGit(repo.dir))
   })
   return { plan: out.plan, lines }
 }
@@ -120,7 +121,7 @@ async function plan(): Promise<{ plan: Plan; lines: string[] }> {
 async function pushLayer(layer: string, layers: Plan['layers'], external: string, under: 'stable' | 'input') {
   const l = parseConfig(YML, '.github/strata.yml').layers.find(x => x.name === layer)!
   const m = material(external)[layer]
-  const ids = await createContentIds(repo.dir).ids(m.files)
+  const ids = await createContentIds(repo.dir, createGit(repo.dir)).ids(m.files)
   const dockerfile = sha256(FILES[l.dockerfile as keyof typeof FILES])
   const inputs = digestOf(l, m, ids, dockerfile, layers, { buildArgs: {} }, labelled)!
   labelled.add(layer)

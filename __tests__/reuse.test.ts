@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { commitFiles, makeRepo } from '../__fixtures__/github-api-server.js'
 import { config, eventContext, from, IMAGE, layer } from '../__fixtures__/layers.js'
 import { createContentIds } from '../src/adapters/content-ids.js'
+import { createGit } from '../src/adapters/git.js'
 import { decide } from '../src/core/plan.js'
 import { inputLabels, sameInputsRetags } from '../src/core/same-inputs.js'
 import type {
@@ -116,7 +117,7 @@ async function plan(
     { workspace: repo.dir, buildArgs: {} },
     {
       registry,
-      contentIds: createContentIds(repo.dir),
+      contentIds: createContentIds(repo.dir, createGit(repo.dir)),
       log
     }
   )
@@ -269,7 +270,7 @@ test('input files that cannot be read: one warning, and the plan as SPEC 4 decid
     { workspace: repo.dir, buildArgs: {} },
     {
       registry: r,
-      contentIds: createContentIds(repo.dir),
+      contentIds: createContentIds(repo.dir, createGit(repo.dir)),
       log: { ...log, warning: m => void warnings.push(m) }
     }
   )

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { createGit } from '../src/adapters/git.js'
 import { createWorkspaceFiles } from '../src/adapters/workspace-files.js'
 import { checkLayers, prepareLayers, type LayerTexts } from '../src/core/layer-reads.js'
 import { decide } from '../src/core/plan.js'
@@ -125,7 +126,7 @@ try {
     layers: config.layers.map(l => (l.name === 'app' ? { ...l, paths: ['docs/**'] } : l))
   }
   const fullPaths = await medianAsync(() => readLayers(withPaths, dir, {}))
-  const ws = createWorkspaceFiles(dir)
+  const ws = createWorkspaceFiles(dir, createGit(dir))
   const walk = await medianAsync(() => ws.list(''))
   const texts: Record<string, LayerTexts> = {}
   for (const l of config.layers)

@@ -162,10 +162,12 @@ async function runCommand(
 ): Promise<number> {
   const log = createTerminalLogger({ verbose: !values.quiet, write: line => io.err(`${line}\n`) })
   const settings = await runSettings(mode, top, event, values, temp)
+  const registry = createRegistry()
   const outcome = await runPipeline(settings, {
     log,
-    registry: createRegistry(),
-    contentIds: createContentIds(top),
+    registry,
+    images: registry.images,
+    contentIds: createContentIds(top, git),
     buildx: mode === 'build' ? createBuildx() : undefined,
     git
   })

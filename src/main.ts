@@ -54,13 +54,16 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
     runnerTemp,
     apiUrl
   })
+  const git = createGit(workspace)
+  const registry = createRegistry()
   const outcome = await runPipeline(settings, {
     log,
-    registry: createRegistry(),
+    registry,
+    images: registry.images,
     buildx: inputs.mode === 'build' ? createBuildx() : undefined,
     github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
-    git: createGit(workspace),
-    contentIds: createContentIds(workspace)
+    git,
+    contentIds: createContentIds(workspace, git)
   })
   await record(outcome, inputs, runnerTemp, log)
   return failureOf(outcome)

@@ -1,4 +1,5 @@
 // The action's outputs (SPEC 2): small values, file names only inside JSON; the whole plan goes to a file.
+import { pinnedDigest } from './core/image-ref.js'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { planToJson } from './core/plan.js'
@@ -38,7 +39,7 @@ export function leafLayer(config: StrataConfig): string {
 }
 
 export function digestOf(ref: string | undefined): string | undefined {
-  return ref ? /@(sha256:[0-9a-f]{64})$/.exec(ref)?.[1] : undefined
+  return pinnedDigest(ref)
 }
 
 /** Every output but plan-file, as the strings setOutput takes. */

@@ -9,7 +9,7 @@ import { knownDefaultBranch } from './core/settings.js'
 import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { mergePlatforms, platformStepProblem } from './merge/merge.js'
 import type { PipelineDeps, PlanOutcome } from './plan/make-plan.js'
-import { makePlan, strataLabels } from './plan/make-plan.js'
+import { assemblies, makePlan, strataLabels } from './plan/make-plan.js'
 
 export type RunOutcome =
   | ({ mode: 'plan' } & PlanOutcome)
@@ -73,12 +73,14 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     workspace: s.workspace,
     secretValues: s.buildEnv,
     inputLabels: strataLabels(planned),
+    assemblies: assemblies(planned),
     ...(s.platform && { pushByDigest: true })
   }
   const build = await executePlan(planned.config, planned.plan, planned.ctx, opts, {
     buildx: deps.buildx,
     registry: deps.registry,
-    log: deps.log
+    log: deps.log,
+    ...(deps.images && { images: deps.images })
   })
   return { mode: 'build', build, ...planned }
 }

@@ -4,7 +4,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { commitFiles, git, makeRepo } from '../../__fixtures__/github-api-server.js'
-import { blobId, createContentIds, parseLsFilesStageZ } from '../../src/adapters/content-ids.js'
+import { blobId, createContentIds } from '../../src/adapters/content-ids.js'
+import { createGit, parseLsFilesStageZ } from '../../src/adapters/git.js'
 import { inputDigest, inputSettings, sha256 } from '../../src/core/input-digest.js'
 import { layer } from '../../__fixtures__/layers.js'
 
@@ -34,7 +35,7 @@ test('blobId is what git hash-object says, for any bytes', () => {
 
 test('a tracked, unmodified file gets its blob id from the index without being read', async () => {
   const dir = repo({ 'docker/install-mise.sh': 'echo mise\n', 'Dockerfile.tooling': 'FROM x\n' })
-  const ids = createContentIds(dir)
+  const ids = createContentIds(dir, createGit(dir))
   expect(await ids.ids(['docker/install-mise.sh', 'Dockerfile.tooling'])).toEqual({
     'docker/install-mise.sh': `100644 ${staged(dir, 'docker/install-mise.sh')}`,
     'Dockerfile.tooling': `100644 ${staged(dir, 'Dockerfile.tooling')}`
@@ -46,7 +47,7 @@ test('a locally edited tracked file is hashed from its bytes, not taken from the
   const dir = repo({ 'a.sh': 'one\n' })
   const before = staged(dir, 'a.sh')
   writeFileSync(join(dir, 'a.sh'), 'two\n')
-  const ids = createContentIds(dir)
+  const ids = createContentIds(dir, createGit(dir))
   expect(await ids.ids(['a.sh'])).toEqual({ 'a.sh': `100644 ${hashObject(dir, 'a.sh')}` })
   expect(hashObject(dir, 'a.sh')).not.toBe(before)
   expect(ids.hashed).toBe(1)
@@ -56,14 +57,14 @@ test('an executable bit and a symlink are part of the id', async () => {
   const dir = repo({ 'run.sh': 'echo\n', 'target.txt': 't\n' })
   chmodSync(join(dir, 'run.sh'), 0o755)
   symlinkSync('target.txt', join(dir, 'link'))
-  const ids = await createContentIds(dir).ids(['run.sh', 'link'])
+  const ids = await createContentIds(dir, createGit(dir)).ids(['run.sh', 'link'])
   expect(ids).toEqual({
     'run.sh': `100755 ${hashObject(dir, 'run.sh')}`,
     link: `120000 ${blobId(Buffer.from('target.txt'))}`
   })
   // git agrees once they are committed
   commitFiles(dir, {}, 'add link and mode')
-  expect(await createContentIds(dir).ids(['run.sh', 'link'])).toEqual(ids)
+  expect(await createContentIds(dir, createGit(dir)).ids(['run.sh', 'link'])).toEqual(ids)
 })
 
 test('the same bytes give the same id tracked or generated (not in git, even ignored)', async () => {
@@ -71,7 +72,11 @@ test('the same bytes give the same id tracked or generated (not in git, even ign
   writeFileSync(join(dir, 'generated.js'), 'console.log(1)\n')
   mkdirSync(join(dir, 'dist'))
   writeFileSync(join(dir, 'dist/app.js'), 'console.log(1)\n')
-  const ids = await createContentIds(dir).ids(['committed/app.js', 'generated.js', 'dist/app.js'])
+  const ids = await createContentIds(dir, createGit(dir)).ids([
+    'committed/app.js',
+    'generated.js',
+    'dist/app.js'
+  ])
   expect(ids['generated.js']).toBe(ids['committed/app.js'])
   expect(ids['dist/app.js']).toBe(ids['committed/app.js'])
 })
@@ -84,7 +89,7 @@ test('a changed generated file changes the input digest; the same one gives the 
   const settings = inputSettings(layer('app', { dockerfile: 'Dockerfile' }))
   const digestOfRun = async (generated: string): Promise<string> => {
     writeFileSync(join(dir, 'dist/app.js'), generated)
-    const ids = await createContentIds(dir).ids(['Dockerfile', 'dist/app.js'])
+    const ids = await createContentIds(dir, createGit(dir)).ids(['Dockerfile', 'dist/app.js'])
     return inputDigest({
       settings,
       dockerfile: sha256('FROM x\nCOPY dist/app.js /app/\n'),
@@ -104,7 +109,7 @@ test('outside a git work tree every file is hashed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-nogit-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 'a'), 'a\n')
-  const ids = createContentIds(dir)
+  const ids = createContentIds(dir, createGit(dir))
   expect(await ids.ids(['a'])).toEqual({ a: `100644 ${blobId(Buffer.from('a\n'))}` })
   expect(ids.hashed).toBe(1)
 })
@@ -116,13 +121,15 @@ test.each([
   ['missing.txt', 'input file "missing.txt" does not exist in the workspace']
 ])('%s is refused: %s', async (p, message) => {
   const dir = repo({ 'a.txt': 'a' })
-  await expect(createContentIds(dir).ids([p])).rejects.toThrow(message)
+  await expect(createContentIds(dir, createGit(dir)).ids([p])).rejects.toThrow(message)
 })
 
 test('a tracked file deleted from the work tree is an error, not its old blob', async () => {
   const dir = repo({ 'a.txt': 'a' })
   rmSync(join(dir, 'a.txt'))
-  await expect(createContentIds(dir).ids(['a.txt'])).rejects.toThrow('input file "a.txt" does not exist')
+  await expect(createContentIds(dir, createGit(dir)).ids(['a.txt'])).rejects.toThrow(
+    'input file "a.txt" does not exist'
+  )
 })
 
 test.each<[string, string, [string, string, string][]]>([

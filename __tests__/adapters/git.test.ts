@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { commitFiles, git, makeRepo, renameFile } from '../../__fixtures__/github-api-server.js'
+import { createWorkspaceFiles } from '../../src/adapters/workspace-files.js'
 import { createGit, GitError, parseLsTreeZ, parseNameStatusZ } from '../../src/adapters/git.js'
 import type { ChangedFile } from '../../src/core/types.js'
 
@@ -213,5 +214,52 @@ describe('createGit: what the CLI asks of a local clone', () => {
     expect(await g.remoteUrl('origin')).toBe('https://github.com/acme/sindri.git')
     expect(await g.remoteUrl('upstream')).toBeUndefined()
     await expect(g.remoteUrl('--push')).rejects.toThrow(GitError)
+  })
+})
+
+describe('createGit: the index and the tracked files (content ids, `paths` checks)', () => {
+  let repo: ReturnType<typeof makeRepo>
+  beforeAll(() => {
+    repo = makeRepo()
+    commitFiles(repo.dir, { 'a.txt': 'a\n', 'dir/b c.txt': 'b\n' }, 'files')
+  })
+  afterAll(() => repo.cleanup())
+
+  test('index, modified and tracked read the work tree', async () => {
+    const g = createGit(repo.dir)
+    writeFileSync(join(repo.dir, 'a.txt'), 'changed\n')
+    const index = await g.index()
+    expect(index?.get('dir/b c.txt')).toEqual({
+      mode: '100644',
+      oid: git(repo.dir, 'rev-parse', 'HEAD:dir/b c.txt')
+    })
+    expect(await g.modified()).toEqual(['a.txt'])
+    expect(await g.tracked()).toEqual(expect.arrayContaining(['a.txt', 'dir/b c.txt']))
+    git(repo.dir, 'checkout', '--', 'a.txt')
+  })
+
+  test('outside a work tree: undefined, so every file is read from disk', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'strata-no-repo-'))
+    try {
+      expect(await createGit(outside).index()).toBeUndefined()
+      expect(await createGit(outside).tracked()).toBeUndefined()
+    } finally {
+      rmSync(outside, { recursive: true, force: true })
+    }
+  })
+
+  // The workspace's tracked files once came from a git of their own that turned any failure into
+  // "not a repository" and went on with the files on disk.
+  test('a broken index is an error naming git and the command, not "no repository"', async () => {
+    const broken = makeRepo()
+    try {
+      writeFileSync(join(broken.dir, '.git', 'index'), 'not an index')
+      const g = createGit(broken.dir)
+      await expect(g.tracked()).rejects.toThrow(/^git ls-files -z --cached failed: .*index/)
+      await expect(g.index()).rejects.toThrow(GitError)
+      await expect(createWorkspaceFiles(broken.dir, g).tracked()).rejects.toThrow(/git ls-files/)
+    } finally {
+      broken.cleanup()
+    }
   })
 })

@@ -1,4 +1,10 @@
-import { parseImageRef, registryHost } from '../../src/core/image-ref.js'
+import {
+  parseImageRef,
+  pinnedDigest,
+  registryHost,
+  splitImageRef,
+  withoutDigest
+} from '../../src/core/image-ref.js'
 
 const D = `sha256:${'a'.repeat(64)}`
 
@@ -36,4 +42,28 @@ test.each([
   ['localhost:5000/a', 'localhost:5000']
 ])('registryHost(%s) is %s', (ref, host) => {
   expect(registryHost(ref)).toBe(host)
+})
+
+// The split every module uses on references Strata made (tags to move, reused images, summary cells):
+// a registry port is no tag, and nothing is added (no docker.io, no library/).
+describe('splitImageRef', () => {
+  test.each([
+    ['ghcr.io/acme/app:tooling-3f2a9c1', { repository: 'ghcr.io/acme/app', tag: 'tooling-3f2a9c1' }],
+    ['localhost:5000/a/b', { repository: 'localhost:5000/a/b' }],
+    [`localhost:5000/a/b:t@${D}`, { repository: 'localhost:5000/a/b', tag: 't', digest: D }],
+    [`localhost:5000/a@${D}`, { repository: 'localhost:5000/a', digest: D }],
+    ['ubuntu:24.04', { repository: 'ubuntu', tag: '24.04' }]
+  ])('%s', (ref, want) => {
+    expect(splitImageRef(ref)).toEqual(want)
+  })
+
+  test.each([
+    [`localhost:5000/a/b:t@${D}`, 'localhost:5000/a/b:t', D],
+    [`localhost:5000/a@${D}`, 'localhost:5000/a', D],
+    ['localhost:5000/a:t', 'localhost:5000/a:t', undefined],
+    ['localhost:5000/a@sha256:short', 'localhost:5000/a', undefined]
+  ])('%s: without its digest %s, pinned to %s', (ref, bare, pinned) => {
+    expect(withoutDigest(ref)).toBe(bare)
+    expect(pinnedDigest(ref)).toBe(pinned)
+  })
 })

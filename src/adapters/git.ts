@@ -1,6 +1,7 @@
-// git in the workspace: the fallback source of changed files (SPEC 3), and what the CLI asks of a
-// local clone (top folder, branches, commits, origin). Fixed argv arrays, never a shell; -z output,
-// so that any byte a file name may hold (space, tab, newline, non-ASCII) survives.
+// The one git runner: every git command Strata runs goes through createGit(). The fallback source of
+// changed files (SPEC 3), the index and tracked files (content ids, `paths` checks), and what the CLI
+// asks of a local clone (top folder, branches, commits, origin). Fixed argv arrays, never a shell,
+// never a prompt; -z output, so that any byte a file name may hold (space, tab, newline) survives.
 import { execFile } from 'node:child_process'
 import type { ChangedFile, FileStatus } from '../core/types.js'
 
@@ -21,6 +22,18 @@ export interface Git {
   symbolicRef(name: string): Promise<string | undefined>
   /** A remote's URL, or undefined when there is no such remote. */
   remoteUrl(remote: string): Promise<string | undefined>
+  /** The index (`git ls-files -s`), conflicted paths left out; undefined outside a work tree. */
+  index(): Promise<Map<string, IndexEntry> | undefined>
+  /** Tracked files whose working copy differs from the index (submodules ignored). */
+  modified(): Promise<string[]>
+  /** The files git tracks (`git ls-files --cached`), in git's order; undefined outside a work tree. */
+  tracked(): Promise<string[] | undefined>
+}
+
+/** One file of the index: its mode and object id. */
+export interface IndexEntry {
+  mode: string
+  oid: string
 }
 
 const STATUS: Record<string, FileStatus> = {
@@ -62,6 +75,23 @@ export function parseLsTreeZ(out: string): string[] {
   return out.split('\0').filter(p => p !== '')
 }
 
+/** Parses `git ls-files -s -z`: `<mode> <oid> <stage>\t<path>\0`; conflicted paths (stage ≠ 0) are left out. */
+export function parseLsFilesStageZ(out: string): Map<string, IndexEntry> {
+  const index = new Map<string, IndexEntry>()
+  const conflicted = new Set<string>()
+  for (const rec of out.split('\0')) {
+    if (rec === '') continue
+    const tab = rec.indexOf('\t')
+    const m = /^(\d{6}) ([0-9a-f]{40}|[0-9a-f]{64}) (\d)$/.exec(rec.slice(0, tab))
+    if (tab < 0 || !m) throw new Error(`unexpected git ls-files line: ${JSON.stringify(rec.slice(0, 80))}`)
+    const p = rec.slice(tab + 1)
+    if (m[3] !== '0') conflicted.add(p)
+    else index.set(p, { mode: m[1], oid: m[2] })
+  }
+  for (const p of conflicted) index.delete(p)
+  return index
+}
+
 export class GitError extends Error {
   constructor(
     message: string,
@@ -70,6 +100,11 @@ export class GitError extends Error {
   ) {
     super(message)
     this.name = 'GitError'
+  }
+
+  /** The folder is not inside a git work tree (a CLI run in an unpacked tarball). */
+  get notARepository(): boolean {
+    return /not a git repository/i.test(this.stderr)
   }
 }
 
@@ -90,31 +125,48 @@ function typedRev(r: string): string {
 /** One line of git output without its newline, or undefined when empty. */
 const line = (out: string): string | undefined => out.replace(/\r?\n$/, '') || undefined
 
-export function createGit(cwd: string): Git {
-  function run(args: string[]): Promise<string> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        'git',
-        // Per-command settings that change what diff prints; nothing global is written.
-        ['-c', 'core.quotePath=false', '-c', 'diff.renames=true', '-c', 'diff.renameLimit=10000', ...args],
-        {
-          cwd,
-          encoding: 'utf8',
-          maxBuffer: 512 * 1024 * 1024,
-          env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' }
-        },
-        (err, stdout, stderr) => {
-          if (err) {
-            const code = typeof err.code === 'number' ? err.code : undefined
-            reject(
-              new GitError(`git ${args.join(' ')} failed: ${stderr.trim() || err.message}`, code, stderr)
-            )
-          } else resolve(stdout)
-        }
-      )
-    })
-  }
+/** Runs one git command in `cwd` and resolves with its stdout; a failure is a GitError with git's words. */
+function runGit(cwd: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      // Per-command settings that change what diff prints; nothing global is written.
+      ['-c', 'core.quotePath=false', '-c', 'diff.renames=true', '-c', 'diff.renameLimit=10000', ...args],
+      {
+        cwd,
+        encoding: 'utf8',
+        maxBuffer: 512 * 1024 * 1024,
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' }
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          const code = typeof err.code === 'number' ? err.code : undefined
+          reject(new GitError(`git ${args.join(' ')} failed: ${stderr.trim() || err.message}`, code, stderr))
+        } else resolve(stdout)
+      }
+    )
+  })
+}
 
+/** undefined when `cwd` is not a git work tree; any other failure is thrown. */
+async function inWorkTree<T>(work: Promise<T>): Promise<T | undefined> {
+  try {
+    return await work
+  } catch (e) {
+    if (e instanceof GitError && e.notARepository) return undefined
+    throw e
+  }
+}
+
+export function createGit(cwd: string): Git {
+  const run = (args: string[]): Promise<string> => runGit(cwd, args)
+  return { ...changeQueries(run), ...cloneQueries(run), ...indexQueries(run) }
+}
+
+type Run = (args: string[]) => Promise<string>
+
+/** What the changed files are read from (SPEC 3). */
+function changeQueries(run: Run): Pick<Git, 'diff' | 'hasCommit' | 'mergeBase' | 'allFiles'> {
   return {
     async diff(base, head) {
       const out = await run([
@@ -148,7 +200,13 @@ export function createGit(cwd: string): Git {
     async allFiles(head) {
       const out = await run(['ls-tree', '-r', '--name-only', '-z', '--full-tree', rev(head)])
       return parseLsTreeZ(out).map(path => ({ path, status: 'added' as const }))
-    },
+    }
+  }
+}
+
+/** What the CLI asks of a local clone. */
+function cloneQueries(run: Run): Pick<Git, 'topLevel' | 'revParse' | 'symbolicRef' | 'remoteUrl'> {
+  return {
     async topLevel() {
       return line(await run(['rev-parse', '--show-toplevel']).catch(() => ''))
     },
@@ -162,6 +220,31 @@ export function createGit(cwd: string): Git {
     },
     async remoteUrl(remote) {
       return line(await run(['remote', 'get-url', rev(remote)]).catch(() => ''))
+    }
+  }
+}
+
+/** The index and the work tree (content ids, `paths` checks). */
+function indexQueries(run: Run): Pick<Git, 'index' | 'modified' | 'tracked'> {
+  return {
+    async index() {
+      const out = await inWorkTree(run(['ls-files', '-s', '-z']))
+      return out === undefined ? undefined : parseLsFilesStageZ(out)
+    },
+    async modified() {
+      const out = await run([
+        'diff',
+        '--name-only',
+        '-z',
+        '--no-renames',
+        '--no-ext-diff',
+        '--ignore-submodules'
+      ])
+      return out.split('\0').filter(p => p !== '')
+    },
+    async tracked() {
+      const out = await inWorkTree(run(['ls-files', '-z', '--cached']))
+      return out?.split('\0').filter(Boolean)
     }
   }
 }

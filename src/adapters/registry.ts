@@ -1,7 +1,7 @@
 // The registry as Strata sees it, over the OCI distribution API (no docker process): existence and
 // digests (HEAD, memoized: one request per ref per run, side by side), tag moves that put the
 // source manifest's bytes under each new tag, image config labels, and per-platform indexes.
-import { parseImageRef, type ImageRef } from '../core/image-ref.js'
+import { parseImageRef, registryHost, type ImageRef } from '../core/image-ref.js'
 import { sha256 } from '../core/input-digest.js'
 import { createLimiter } from '../core/limit.js'
 import type { ImageInfo, PlatformManifest, Registry } from '../core/types.js'
@@ -12,6 +12,7 @@ import {
   type RegistryClient,
   type Reply
 } from './registry-http.js'
+import { createImageStore, type ImageStore } from './registry-images.js'
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
@@ -38,6 +39,8 @@ export interface RegistryOptions {
 export interface RegistryAdapter extends Registry {
   /** Every HTTP request sent, `METHOD URL`: for tests and the dry-run log. */
   readonly requests: string[]
+  /** Blobs and manifests written, for layers assembled in the registry (SPEC 7a). */
+  readonly images: ImageStore
 }
 
 interface Manifest {
@@ -155,8 +158,18 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
     if (failed.length > 0) throw new Error(`${what}: ${failed.join('; ')}`)
   }
 
+  const images = createImageStore({
+    client,
+    accept: ACCEPT,
+    failure,
+    forget: ref => {
+      for (const key of [...memo.keys()]) if (sameTag(key, parseImageRef(ref))) memo.delete(key)
+    }
+  })
+
   return {
     requests,
+    images,
 
     inspect(ref) {
       let p = memo.get(ref)
@@ -334,16 +347,8 @@ async function guard<T>(what: string, ref: string, fn: () => Promise<T>): Promis
   } catch (e) {
     const message = (e as Error).message
     if (message.startsWith(what)) throw e
-    const denied = e instanceof RegistryAuthError ? denialHint(hostOf(ref)) : ''
+    const denied = e instanceof RegistryAuthError ? denialHint(registryHost(ref)) : ''
     throw new Error(`${what}: ${message}${denied}`, { cause: e })
-  }
-}
-
-function hostOf(ref: string): string {
-  try {
-    return parseImageRef(ref).host
-  } catch {
-    return ref.split('/')[0]
   }
 }
 

@@ -1,5 +1,6 @@
 // The job summary (SPEC 8): one row a layer. renderSummary() is pure, so tests read its markdown;
 // writeSummary() is the only part that touches the runner.
+import { pinnedDigest, splitImageRef } from '../core/image-ref.js'
 import * as core from '@actions/core'
 import type { BuildResult, LayerResult } from '../core/types.js'
 import type { Plan } from '../core/types.js'
@@ -52,7 +53,7 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
       : (r?.reasons ?? d.reasons).map(cell).join('<br>') || '—'
     const tags = d.build ? d.tags.map(t => `\`${cell(tagOf(t))}\``).join('<br>') : '—'
     const ref = r?.ref ?? d.ref
-    const digest = r?.digest ?? /@(sha256:[0-9a-f]+)$/.exec(ref ?? '')?.[1]
+    const digest = r?.digest ?? pinnedDigest(ref)
     const duration = r?.durationMs !== undefined ? seconds(r.durationMs) : '—'
     const steps = r?.totalSteps ? `${r.cachedSteps ?? 0} / ${r.totalSteps}` : '—'
     const bytes =
@@ -100,8 +101,9 @@ function statusOf(build: boolean, selected: boolean, r: LayerResult | undefined,
   if (r?.status === 'skipped') return '⏭️ skipped'
   if (!build) return '♻️ reused'
   if (!selected || r?.status === 'not-selected') return 'built by another step'
-  if (dryRun) return 'would build'
+  if (dryRun) return r?.status === 'assembled' ? 'would assemble' : 'would build'
   if (r?.status === 'built') return '✅ built'
+  if (r?.status === 'assembled') return '🧩 assembled'
   return 'to build'
 }
 
@@ -190,8 +192,7 @@ function short40(s: string): string {
 
 /** `repo:tag` → `tag` (a registry port is no tag). */
 function tagOf(ref: string): string {
-  const i = ref.lastIndexOf(':')
-  return i > ref.lastIndexOf('/') ? ref.slice(i + 1) : ref
+  return splitImageRef(ref).tag ?? ref
 }
 
 /** Text inside a table cell: no pipe, no newline, no HTML. */

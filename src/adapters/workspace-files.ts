@@ -1,10 +1,10 @@
 // The workspace as BuildKit reads it: the files below a build context (what is on disk, generated
 // files too, not only what git tracks), the files git tracks at HEAD, and the text of a Dockerfile or
 // .dockerignore. Every path is repository-relative and must stay inside the repository.
-import { execFile } from 'node:child_process'
 import { readdirSync, type Dirent } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import * as path from 'node:path'
+import type { Git } from './git.js'
 
 export interface WorkspaceFiles {
   /**
@@ -19,7 +19,8 @@ export interface WorkspaceFiles {
   read(file: string): Promise<string | undefined>
 }
 
-export function createWorkspaceFiles(workspace: string): WorkspaceFiles {
+/** `git`: the workspace's git, asked for the tracked files. */
+export function createWorkspaceFiles(workspace: string, git: Git): WorkspaceFiles {
   const root = path.resolve(workspace)
   const inside = (rel: string): string => {
     const full = path.resolve(root, rel)
@@ -56,15 +57,7 @@ export function createWorkspaceFiles(workspace: string): WorkspaceFiles {
       return out.sort(byPath)
     },
     async tracked() {
-      const stdout = await new Promise<string | undefined>(res =>
-        execFile(
-          'git',
-          ['ls-files', '-z', '--cached'],
-          { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
-          (err, out) => res(err ? undefined : out)
-        )
-      )
-      return stdout === undefined ? undefined : stdout.split('\0').filter(Boolean).sort(byPath)
+      return (await git.tracked())?.sort(byPath)
     },
     async read(file) {
       try {

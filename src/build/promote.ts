@@ -1,6 +1,7 @@
 // Moving tags (stable, latest, pr-N, branch) onto the images a step built, all or nothing (SPEC 7):
 // each moving tag's digest is read before the step builds; if one move fails after others
 // succeeded, the moved tags are put back on those digests.
+import { splitImageRef } from '../core/image-ref.js'
 import type { Logger, Registry } from '../core/types.js'
 
 export interface Move {
@@ -39,8 +40,7 @@ export function snapshotTags(registry: Registry, tags: string[]): Promise<TagSna
 
 /** `host/repo:tag` → `host/repo`. */
 export function repositoryOf(tagRef: string): string {
-  const colon = tagRef.lastIndexOf(':')
-  return colon > tagRef.lastIndexOf('/') ? tagRef.slice(0, colon) : tagRef
+  return splitImageRef(tagRef).repository
 }
 
 export async function promote(

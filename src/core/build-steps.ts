@@ -1,5 +1,6 @@
 // What a step does for each layer it builds (SPEC 7): the bake target, where the image goes and the
 // tags to move afterwards. Pure: the plan, the config and the builder's features come in as data.
+import { splitImageRef } from './image-ref.js'
 import { isAbsolute, join } from 'node:path'
 import type { BakeTarget } from './bake.js'
 import { attestations, parentContextName } from './bake.js'
@@ -91,7 +92,7 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
     if (p.inSession) {
       args[arg] = parentContextName(p.layer)
       contexts[args[arg]] = `target:${p.layer}`
-    } else if (p.ref.includes('@')) {
+    } else if (splitImageRef(p.ref).digest !== undefined) {
       args[arg] = parentContextName(p.layer)
       contexts[args[arg]] = `docker-image://${p.ref}`
     } else {
@@ -115,13 +116,7 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
     args,
     ...(Object.keys(contexts).length > 0 && { contexts }),
     tags,
-    labels: {
-      'org.opencontainers.image.source': s.oci.source,
-      'org.opencontainers.image.revision': s.oci.revision,
-      'org.opencontainers.image.created': s.oci.created,
-      ...layer.labels,
-      ...input.labels
-    },
+    labels: imageLabels(s.oci, layer, input.labels),
     ...(platforms.length > 0 && { platforms }),
     ...(layer.target !== undefined && { target: layer.target }),
     'cache-from': input.cache.from,
@@ -143,11 +138,26 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
   }
 }
 
+/** The labels of a layer's image (SPEC 7): OCI source, revision and created, the config's, then SPEC 4a's. */
+export function imageLabels(
+  oci: StepSettings['oci'],
+  layer: LayerConfig,
+  inputs?: Record<string, string>
+): Record<string, string> {
+  return {
+    'org.opencontainers.image.source': oci.source,
+    'org.opencontainers.image.revision': oci.revision,
+    'org.opencontainers.image.created': oci.created,
+    ...layer.labels,
+    ...inputs
+  }
+}
+
 /** `repo:tooling-3f2a9c1` + `linux/arm64/v8` → `repo:tooling-3f2a9c1-linux-arm64-v8` (at most 128 characters). */
 export function platformTagOf(versioned: string, platform: string): string {
-  const colon = versioned.lastIndexOf(':')
+  const { repository, tag = '' } = splitImageRef(versioned)
   const suffix = `-${platform.replace(/[^A-Za-z0-9_.-]+/g, '-')}`
-  return `${versioned.slice(0, colon)}:${versioned.slice(colon + 1, colon + 1 + 128 - suffix.length)}${suffix}`
+  return `${repository}:${tag.slice(0, 128 - suffix.length)}${suffix}`
 }
 
 /** Tags to move after a successful step: layer → moving tags onto its built image (`repo:tag@digest`). */

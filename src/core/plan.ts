@@ -1,4 +1,5 @@
 // The decision (SPEC 4): which layers build and every reason why, in topological order. Pure.
+import { splitImageRef } from './image-ref.js'
 import { changedPaths } from './changes.js'
 import { inputReason, type LayerInputs } from './derived-inputs.js'
 import { compilePatterns, matchPath } from './patterns.js'
@@ -246,6 +247,7 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       // SPEC 2 / 4a: the input digest where known at plan time; `same-inputs` on a reused-by-inputs layer.
       ...(d.inputs !== undefined && { inputs: d.inputs }),
       ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
+      ...(d.assembly !== undefined && { assembly: d.assembly }),
       ...(d.unknown && { unknown: true }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
     }
@@ -366,8 +368,7 @@ export function describePlan(plan: Plan, config: StrataConfig): string[] {
       lines.push(`${name}: unknown — its registry could not be read (see the error below)`)
     } else if (d.sameInputs !== undefined) {
       // SPEC 4a's line: the reasons it would have built for, and the image with the same inputs.
-      const ref = d.sameInputs.slice(0, d.sameInputs.lastIndexOf('@'))
-      const tag = ref.slice(ref.lastIndexOf(':') + 1)
+      const { tag } = splitImageRef(d.sameInputs)
       lines.push(`${name}: reuse — ${d.reasons.join(', ')}, but ${tag} has the same inputs`)
     } else if (d.build) {
       const where = d.selected ? 'build' : 'build in another step'
@@ -379,6 +380,9 @@ export function describePlan(plan: Plan, config: StrataConfig): string[] {
       if (d.matches.length > MAX_LISTED_MATCHES) {
         lines.push(`  … and ${d.matches.length - MAX_LISTED_MATCHES} more (see plan-file)`)
       }
+      // SPEC 7a: which path the layer takes, and why BuildKit builds it when it does.
+      if (d.assembly === 'assembled') lines.push('  → assembled in the registry (no BuildKit session)')
+      else if (d.assembly !== undefined) lines.push(`  → built by BuildKit: ${d.assembly}`)
     } else {
       const why = plan.changes.source === 'none' ? 'no diff for this event' : 'no matching change'
       lines.push(`${name}: reuse ${reuseName(d, images.get(name))} (${why})`)
@@ -399,6 +403,6 @@ function shownPath(path: string): string {
 function reuseName(d: LayerDecision, image: string | undefined): string {
   const stable = d.stable ?? 'its stable tag'
   const short = image && stable.startsWith(`${image}:`) ? stable.slice(image.length + 1) : stable
-  const at = d.ref?.indexOf('@') ?? -1
-  return d.ref && at >= 0 ? `${short}${d.ref.slice(at)}` : short
+  const digest = d.ref && splitImageRef(d.ref).digest
+  return digest !== undefined ? `${short}@${digest}` : short
 }

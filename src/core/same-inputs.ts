@@ -1,6 +1,7 @@
 // Same inputs, same image (SPEC 4a): the labels and input tag of a built image, and the decision to
 // reuse an image already built from the same inputs instead of building it again. Pure: src/plan/reuse.ts
 // does the registry look-ups and walks the layers.
+import { withoutDigest } from './image-ref.js'
 import { inputTag, shortInputs } from './input-digest.js'
 import { layerTags } from './tags.js'
 import type { EventContext, LayerConfig, LayerDecision } from './types.js'
@@ -196,7 +197,7 @@ export function sameInputsRetags(
 
 /** `image:input-tag` of a layer reused by its inputs (its `same-inputs` without the digest). */
 function inputRef(d: LayerDecision): string | undefined {
-  return d.sameInputs?.slice(0, d.sameInputs.lastIndexOf('@'))
+  return d.sameInputs === undefined ? undefined : withoutDigest(d.sameInputs)
 }
 
 function tagOf(ref: string, image: string): string {

@@ -1,5 +1,6 @@
 // Reads what SPEC 3a needs from the workspace (Dockerfiles, .dockerignore files, the files of every
 // build context, the files git tracks) and checks the layers before anything else runs.
+import { createGit } from '../adapters/git.js'
 import { createWorkspaceFiles, type WorkspaceFiles } from '../adapters/workspace-files.js'
 import { parseConfigWithPositions } from '../core/config/index.js'
 import { dockerignoreCandidates } from '../core/derived-inputs.js'
@@ -17,7 +18,7 @@ export async function readLayers(
   config: StrataConfig,
   workspace: string,
   stepArgs: Record<string, string>,
-  files: WorkspaceFiles = createWorkspaceFiles(workspace)
+  files: WorkspaceFiles = createWorkspaceFiles(workspace, createGit(workspace))
 ): Promise<LayerReads> {
   const texts: Record<string, LayerTexts> = {}
   await Promise.all(

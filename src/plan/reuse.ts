@@ -1,6 +1,7 @@
 // Same inputs, same image (SPEC 4a), wired: gathers what the pure decision needs (content ids of the
 // input files, Dockerfile bytes, the stable and input-tag images with their labels, through the
 // `Registry` interface) and walks the layers parents first, so that a child sees its parent reused.
+import { splitImageRef } from '../core/image-ref.js'
 import { readFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { ContentIds } from '../adapters/content-ids.js'
@@ -174,9 +175,9 @@ export function digestOf(
   const parents: Record<string, string> = {}
   for (const p of layer.from) {
     const d = layers[p.layer]
-    const at = d?.ref?.lastIndexOf('@') ?? -1
+    const digest = d?.ref === undefined ? undefined : splitImageRef(d.ref).digest
     if (d?.inputs && labelled.has(p.layer)) parents[p.layer] = d.inputs
-    else if (d && !d.build && at >= 0) parents[p.layer] = d.ref!.slice(at + 1)
+    else if (d && !d.build && digest !== undefined) parents[p.layer] = digest
     else return undefined
   }
   const files: InputFile[] = m.files.map(p => ({ path: p, id: ids[p] }))
