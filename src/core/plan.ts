@@ -1,5 +1,4 @@
 // The decision (SPEC 4): which layers build and every reason why, in topological order. Pure.
-import { splitImageRef } from './image-ref.js'
 import { changedPaths } from './changes.js'
 import { inputReason, type LayerInputs } from './derived-inputs.js'
 import { compilePatterns, matchPath } from './patterns.js'
@@ -243,6 +242,8 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       // SPEC 2 / 4a: the input digest where known at plan time; `same-inputs` on a reused-by-inputs layer.
       ...(d.inputs !== undefined && { inputs: d.inputs }),
       ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
+      ...(d.noDigest !== undefined && { 'no-digest': d.noDigest }),
+      ...(d.notReused !== undefined && { 'not-reused': d.notReused }),
       ...(d.assembly !== undefined && { assembly: d.assembly }),
       ...(d.unknown && { unknown: true }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
@@ -294,7 +295,7 @@ export function parsePlanInput(json: string): Plan {
     if (typeof d.build !== 'boolean') throw fail(`${at} has no boolean "build"`)
     if (!isStrings(d.reasons)) throw fail(`${at} "reasons" is not a list of strings`)
     if (!isStrings(d.tags)) throw fail(`${at} "tags" is not a list of strings`)
-    for (const key of ['ref', 'stable'] as const) {
+    for (const key of ['ref', 'stable', 'no-digest', 'not-reused'] as const) {
       if (d[key] !== undefined && typeof d[key] !== 'string') throw fail(`${at} "${key}" is not a string`)
     }
     if (d.inputs !== undefined && !(isString(d.inputs) && /^sha256:[0-9a-f]{64}$/.test(d.inputs)))
@@ -322,6 +323,8 @@ export function parsePlanInput(json: string): Plan {
       ...(d.stable !== undefined && { stable: d.stable as string }),
       ...(d.inputs !== undefined && { inputs: d.inputs as string }),
       ...(same !== undefined && { sameInputs: same as string }),
+      ...(d['no-digest'] !== undefined && { noDigest: d['no-digest'] as string }),
+      ...(d['not-reused'] !== undefined && { notReused: d['not-reused'] as string }),
       selected: true
     }
   }
@@ -348,57 +351,5 @@ function isStrings(v: unknown): v is string[] {
   return Array.isArray(v) && v.every(isString)
 }
 
-// ---------- the decision in words ----------
-
-const MAX_LISTED_MATCHES = 10
-
-/** Log lines that say the decision before any build (SPEC 8), one a layer in topological order. */
-export function describePlan(plan: Plan, config: StrataConfig): string[] {
-  if (plan.deleted) return ['the branch was deleted: nothing to build']
-  const images = new Map(config.layers.map(l => [l.name, l.image]))
-  const order = [...config.order.filter(n => n in plan.layers), ...Object.keys(plan.layers)]
-  const lines: string[] = []
-  for (const name of unique(order)) {
-    const d = plan.layers[name]
-    if (d.unknown) {
-      lines.push(`${name}: unknown — its registry could not be read (see the error below)`)
-    } else if (d.sameInputs !== undefined) {
-      // SPEC 4a's line: the reasons it would have built for, and the image with the same inputs.
-      const { tag } = splitImageRef(d.sameInputs)
-      lines.push(`${name}: reuse — ${d.reasons.join(', ')}, but ${tag} has the same inputs`)
-    } else if (d.build) {
-      const where = d.selected ? 'build' : 'build in another step'
-      const note = d.selected ? '' : ' (not in this step’s `layers`)'
-      lines.push(`${name}: ${where} — ${d.reasons.join(', ')}${note}`)
-      for (const m of d.matches.slice(0, MAX_LISTED_MATCHES)) {
-        lines.push(`  ${shownPath(m.path)} (matches ${m.pattern})`)
-      }
-      if (d.matches.length > MAX_LISTED_MATCHES) {
-        lines.push(`  … and ${d.matches.length - MAX_LISTED_MATCHES} more (see plan-file)`)
-      }
-      // SPEC 7a: which path the layer takes, and why BuildKit builds it when it does.
-      if (d.assembly === 'assembled') lines.push('  → assembled in the registry (no BuildKit session)')
-      else if (d.assembly !== undefined) lines.push(`  → built by BuildKit: ${d.assembly}`)
-    } else {
-      const why = plan.changes.source === 'none' ? 'no diff for this event' : 'no matching change'
-      lines.push(`${name}: reuse ${reuseName(d, images.get(name))} (${why})`)
-    }
-  }
-  return lines
-}
-
-/**
- * File names are untrusted: one with a line break could start a workflow command (`::error::`) or
- * move the terminal's cursor. Such a name is shown as a JSON string, on one line.
- */
-function shownPath(path: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f]/.test(path) ? JSON.stringify(path) : path
-}
-
-function reuseName(d: LayerDecision, image: string | undefined): string {
-  const stable = d.stable ?? 'its stable tag'
-  const short = image && stable.startsWith(`${image}:`) ? stable.slice(image.length + 1) : stable
-  const digest = d.ref && splitImageRef(d.ref).digest
-  return digest !== undefined ? `${short}@${digest}` : short
-}
+// The decision in words (SPEC 8) lives in plan-words.ts; callers import it from here too.
+export { describePlan } from './plan-words.js'

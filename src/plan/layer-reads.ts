@@ -4,13 +4,8 @@ import { createGit } from '../adapters/git.js'
 import { createWorkspaceFiles, type WorkspaceFiles } from '../adapters/workspace-files.js'
 import { parseConfigWithPositions } from '../core/config/index.js'
 import { dockerignoreCandidates } from '../core/derived-inputs.js'
-import {
-  checkLayers,
-  prepareLayers,
-  pruneFor,
-  type LayerReads,
-  type LayerTexts
-} from '../core/layer-reads.js'
+import { checkLayers, prepareLayers, pruneFor } from '../core/layer-reads.js'
+import type { LayerReads, LayerTexts, PrepareOptions } from '../core/layer-reads.js'
 import type { StrataConfig } from '../core/types.js'
 
 /** Every layer's inputs, checked; errors are collected, not thrown (see failOnErrors()). */
@@ -18,7 +13,8 @@ export async function readLayers(
   config: StrataConfig,
   workspace: string,
   stepArgs: Record<string, string>,
-  files: WorkspaceFiles = createWorkspaceFiles(workspace, createGit(workspace))
+  files: WorkspaceFiles = createWorkspaceFiles(workspace, createGit(workspace)),
+  opts: PrepareOptions = {}
 ): Promise<LayerReads> {
   const texts: Record<string, LayerTexts> = {}
   await Promise.all(
@@ -35,17 +31,34 @@ export async function readLayers(
       }
     })
   )
-  const prepared = prepareLayers(config, texts, stepArgs, await layerPlaces(config, files))
+  const prepared = prepareLayers(config, texts, stepArgs, await layerPlaces(config, files), {
+    buildPlatform: builderPlatform(),
+    ...opts
+  })
   const prune = pruneFor(prepared.layers)
   const contexts = outermost(prepared.layers.map(l => l.inputs.context))
   // `git ls-files` only for `paths` (checked against the files at head); the Dockerfiles read the disk.
   const needTracked = config.layers.some(l => l.paths.length > 0)
-  const [lists, tracked] = await Promise.all([
-    Promise.all(contexts.map(c => files.list(c, prune))),
+  const [trees, tracked] = await Promise.all([
+    Promise.all(contexts.map(c => files.tree(c, prune))),
     needTracked ? files.tracked() : undefined
   ])
-  const onDisk = lists.flat()
-  return checkLayers(config, prepared, onDisk, tracked ?? onDisk)
+  const onDisk = trees.flatMap(t => t.files)
+  const tree = {
+    files: onDisk,
+    folders: trees.flatMap(t => t.folders),
+    links: Object.assign({}, ...trees.map(t => t.links)) as Record<string, string>,
+    git: trees.flatMap(t => t.git)
+  }
+  return checkLayers(config, prepared, onDisk, tracked ?? onDisk, tree)
+}
+
+/** This machine's platform as BuildKit names it (the builder runs here): BUILDPLATFORM. */
+export function builderPlatform(): string {
+  const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm/v7', ia32: '386' } as Record<string, string>)[
+    process.arch
+  ]
+  return `linux/${arch ?? process.arch}`
 }
 
 /** Per layer, its input files (Dockerfile, .dockerignore, what COPY/ADD/RUN --mount read, `paths`), sorted: for SPEC 4a's input digest. */
@@ -66,9 +79,10 @@ export function failOnErrors(reads: LayerReads): void {
 export async function checkedLayerReads(
   config: StrataConfig,
   workspace: string,
-  stepArgs: Record<string, string>
+  stepArgs: Record<string, string>,
+  opts: PrepareOptions = {}
 ): Promise<LayerReads> {
-  const reads = await readLayers(config, workspace, stepArgs)
+  const reads = await readLayers(config, workspace, stepArgs, undefined, opts)
   failOnErrors(reads)
   return reads
 }
