@@ -247,7 +247,8 @@ async function prepareLayer(
     { layer: l, versioned, moving, parents, cache: flags, labels, externals },
     c.settings
   )
-  deps.log.info(`${l.name}: cache export ${flags.why}`)
+  // `why` starts with the exports (`registry mode=max (…)`), or says there is none.
+  deps.log.info(`${l.name}: ${flags.to.length ? 'cache export ' : ''}${flags.why}`)
   if (step.output === 'cache') {
     deps.log.warning(
       `${l.name}: built for ${step.platforms.join(', ')} without push: the ${c.builder.driver} driver cannot load ` +
