@@ -1,9 +1,9 @@
 // `strata plan|build|cleanup`: the action's pipeline in a local clone. Changes come from git
 // (--base … --head), or a real event is replayed with --event-file and --event-name.
 import { realpathSync } from 'node:fs'
-import { mkdtemp, readFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { basename, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createBuildx } from './adapters/buildx.js'
@@ -27,6 +27,7 @@ import type { CommonSettings, RunSettings } from './core/settings.js'
 import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { readLayers } from './plan/layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
+import { localEvent, requireCheckedOut, type LocalEvent } from './local-event.js'
 import { planPaths } from './plan/make-plan.js'
 import { runPipeline, unknownProblem } from './run.js'
 
@@ -40,7 +41,7 @@ const USAGE = `usage: strata <plan|build|cleanup|inputs> [options]
 options:
   --base <rev>         compare from this commit (default: merge-base of HEAD with origin/HEAD,
                        else with the default branch)
-  --head <rev>         compare up to this commit (default: HEAD)
+  --head <rev>         compare up to this commit (default: HEAD); build needs it checked out
   --event-file <path>  replay a real event payload (e.g. saved from a run's GITHUB_EVENT_PATH)
   --event-name <name>  its event name (pull_request, push, …; default: guessed from the payload)
   --config <path>      layer config (default: .github/strata.yml)
@@ -50,7 +51,8 @@ options:
   --platforms <p,q>    override every layer's platforms
   --build-arg K=V      add a build arg to every layer (repeatable)
   --builder <name>     buildx builder
-  --dry-run            print the buildx commands instead of running them
+  --dry-run            print what would build instead of building (build: with --bake-file <path>,
+                       keep the bake definition there)
   --max-deletions <n>  cleanup: delete at most n digests (default 20)
   --json               print the plan as JSON (stdout) instead of a table
   -C <dir>             run in <dir> (default: the current directory)
@@ -61,6 +63,8 @@ options:
 export interface CliIO {
   out: (text: string) => void
   err: (text: string) => void
+  /** Where the command's scratch folder goes (default: the system temp directory). */
+  tmp?: string
 }
 
 const processIO: CliIO = {
@@ -107,6 +111,7 @@ function parse(argv: string[]) {
       'build-arg': { type: 'string', multiple: true },
       builder: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      'bake-file': { type: 'string' },
       'max-deletions': { type: 'string' },
       json: { type: 'boolean' },
       C: { type: 'string', short: 'C' },
@@ -133,10 +138,30 @@ async function command(
   const top = await createGit(cwd).topLevel()
   if (!top) throw new Error(`${cwd} is not in a git repository: run strata in a clone (or give -C <dir>)`)
   const git = createGit(top)
-  const log = createTerminalLogger({ verbose: !values.quiet, write: line => io.err(`${line}\n`) })
-
   const event = await localEvent(git, top, values)
-  const settings = await runSettings(mode, top, event, values)
+  if (mode === 'build' && values.head) await requireCheckedOut(git, top, values.head)
+  // A private scratch folder for this command, removed whatever happens (SPEC 9: no files left behind).
+  const temp = io.tmp
+    ? await mkdtemp(join(io.tmp, 'strata-cli-'))
+    : await mkdtemp(join(tmpdir(), 'strata-cli-'))
+  try {
+    return await runCommand(mode, top, git, event, values, io, temp)
+  } finally {
+    await rm(temp, { recursive: true, force: true })
+  }
+}
+
+async function runCommand(
+  mode: Mode,
+  top: string,
+  git: Git,
+  event: LocalEvent,
+  values: ReturnType<typeof parse>['values'],
+  io: CliIO,
+  temp: string
+): Promise<number> {
+  const log = createTerminalLogger({ verbose: !values.quiet, write: line => io.err(`${line}\n`) })
+  const settings = await runSettings(mode, top, event, values, temp)
   const registry = createRegistry()
   const outcome = await runPipeline(settings, {
     log,
@@ -153,8 +178,13 @@ async function command(
     return outcome.cleanup.errors.length ? 1 : 0
   }
   const build = outcome.mode === 'build' ? outcome.build : undefined
+  // The scratch folder goes away: a dry run's bake definition is kept only where the user says.
+  if (build?.bake && values['bake-file']) {
+    await writeFile(values['bake-file'], `${JSON.stringify(build.bake.definition, null, 2)}\n`)
+    io.err(`${safeText(`bake definition written to ${values['bake-file']}`)}\n`)
+  }
   if (values.json) io.out(safeJson(planFileContent(outcome.plan, planPaths(outcome), build)))
-  else io.out(`${safeText(renderTable(tableRows(outcome.config, outcome.plan, build)))}\n`)
+  else io.out(`${safeText(renderTable(tableRows(outcome.config, outcome.plan, build, settings.dryRun)))}\n`)
   // SPEC 8: the plan is shown with its unknown layers, then the step fails once per registry.
   const unknown = unknownProblem(outcome.plan)
   if (unknown) {
@@ -175,7 +205,8 @@ async function runSettings(
   mode: Mode,
   top: string,
   event: LocalEvent,
-  values: ReturnType<typeof parse>['values']
+  values: ReturnType<typeof parse>['values'],
+  temp: string
 ): Promise<RunSettings> {
   const maxDeletions = Number(values['max-deletions'] ?? 20)
   if (!Number.isInteger(maxDeletions) || maxDeletions < 0) {
@@ -214,7 +245,7 @@ async function runSettings(
     buildArgs: parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n')),
     builder: parseBuilder('--builder', values.builder ?? ''),
     dryRun,
-    runnerTemp: await mkdtemp(join(tmpdir(), 'strata-cli-')),
+    runnerTemp: temp,
     buildEnv: process.env
   }
 }
@@ -278,123 +309,7 @@ function oneLine(s: string): string {
   return /[\u0000-\u001f\u007f]/.test(s) ? JSON.stringify(s) : s
 }
 
-interface LocalEvent {
-  name: string
-  payload: unknown
-  env: CommonSettings['env']
-  base?: string
-  head?: string
-}
-
-/** The event to plan for: a replayed payload, or a push of base…head on the current branch. */
-async function localEvent(
-  git: Git,
-  top: string,
-  values: ReturnType<typeof parse>['values']
-): Promise<LocalEvent> {
-  const defaultBranch = await findDefaultBranch(git)
-  const repository = await repositoryName(git, top)
-  if (values['event-file']) {
-    const file = values['event-file']
-    let payload: Record<string, unknown>
-    try {
-      payload = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
-    } catch (e) {
-      throw new Error(
-        `--event-file ${file}: ${(e as Error).message}; give the JSON payload of a workflow run`
-      )
-    }
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
-      throw new Error(
-        `--event-file ${file}: the payload is not a JSON object; give the JSON payload of a workflow run`
-      )
-    const name = values['event-name'] ?? guessEventName(payload)
-    const base = values.base ? await revParse(git, top, values.base) : undefined
-    const head = values.head ? await revParse(git, top, values.head) : undefined
-    // What the runner would have set: payloads of schedule (and others) name no commit or ref.
-    const env: CommonSettings['env'] = {
-      GITHUB_REPOSITORY: repository,
-      GITHUB_EVENT_NAME: name,
-      GITHUB_DEFAULT_BRANCH: defaultBranch,
-      GITHUB_SHA: head ?? (await revParse(git, top, 'HEAD'))
-    }
-    if (!payload.ref && !payload.pull_request) env.GITHUB_REF = `refs/heads/${await currentBranch(git)}`
-    return { name, payload, env, base, head }
-  }
-
-  const headSha = await revParse(git, top, values.head ?? 'HEAD')
-  const base = values.base
-    ? await revParse(git, top, values.base)
-    : await defaultBase(git, defaultBranch, headSha)
-  const branch = await currentBranch(git)
-  const [owner, repo] = repository.split('/')
-  // A push of base…head to the current branch: the same tags and decisions as CI would make for it.
-  const payload = {
-    ref: `refs/heads/${branch}`,
-    before: base,
-    after: headSha,
-    repository: { full_name: repository, name: repo, owner: { login: owner }, default_branch: defaultBranch }
-  }
-  return {
-    name: 'push',
-    payload,
-    env: { GITHUB_REPOSITORY: repository, GITHUB_REF: `refs/heads/${branch}`, GITHUB_SHA: headSha }
-  }
-}
-
-/** The checked-out branch; `local` on a detached HEAD. */
-async function currentBranch(git: Git): Promise<string> {
-  return (await git.symbolicRef('HEAD')) ?? 'local'
-}
-
-function guessEventName(payload: Record<string, unknown>): string {
-  if (payload.pull_request) return 'pull_request'
-  if (payload.merge_group) return 'merge_group'
-  if (typeof payload.before === 'string' && typeof payload.after === 'string') return 'push'
-  throw new Error('cannot tell the event from --event-file: give --event-name (push, pull_request, …)')
-}
-
-/** origin/HEAD's branch, else main or master when there, else the current branch. */
-async function findDefaultBranch(git: Git): Promise<string> {
-  const originHead = (await git.symbolicRef('refs/remotes/origin/HEAD'))?.replace(/^origin\//, '')
-  if (originHead) return originHead
-  for (const b of ['main', 'master']) if (await git.revParse(`refs/heads/${b}`)) return b
-  return (await git.symbolicRef('HEAD')) ?? 'main'
-}
-
-async function defaultBase(git: Git, defaultBranch: string, head: string): Promise<string> {
-  for (const ref of ['refs/remotes/origin/HEAD', `refs/heads/${defaultBranch}`]) {
-    const mb = await git.mergeBase(ref, head)
-    if (mb) return mb
-  }
-  throw new Error(
-    'no base to compare with: there is no origin/HEAD or default branch here; give --base <rev>'
-  )
-}
-
-/** `owner/repo` from the origin remote's URL, else `local/<folder>`. */
-async function repositoryName(git: Git, top: string): Promise<string> {
-  const url = ((await git.remoteUrl('origin')) ?? '').trim()
-  const m = /[:/]([^/:]+)\/([^/]+?)(\.git)?\/?$/.exec(url)
-  // A folder name may hold any character; owner/name may not (it goes into API paths).
-  return m
-    ? `${m[1]}/${m[2]}`
-    : `local/${basename(top)
-        .replace(/[^A-Za-z0-9._-]+/g, '-')
-        .replace(/^\.+$/, 'repo')}`
-}
-
-/** A revision from the command line, as a sha; an error that says the fix when it names no commit. */
-async function revParse(git: Git, top: string, rev: string): Promise<string> {
-  if (rev.startsWith('-')) throw new Error(`"${rev}" is not a revision`)
-  const sha = await git.revParse(rev).catch(() => undefined)
-  if (!sha) {
-    throw new Error(`"${rev}" is not a commit in ${top} (fetch it, or give a branch, tag or sha that exists)`)
-  }
-  return sha
-}
-
-function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult): TableRow[] {
+function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult, dryRun = false): TableRow[] {
   const final = withFinalRefs(plan, build)
   return config.order
     .filter(n => final.layers[n])
@@ -404,7 +319,9 @@ function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult): Table
       const action = d.unknown
         ? 'unknown'
         : r
-          ? r.status
+          ? dryRun && r.status === 'built'
+            ? 'would build'
+            : r.status
           : d.build
             ? d.selected
               ? 'build'
@@ -424,7 +341,7 @@ function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult): Table
     })
 }
 
-/** Started as a program (node dist/cli/index.js, bin/strata.js, npx strata), not imported by a test. */
+/** Started as a program (node dist/cli/index.js, or bin/strata.js as the installed `strata`), not imported by a test. */
 function startedAsProgram(): boolean {
   const argv1 = process.argv[1]
   if (!argv1) return false
