@@ -9,7 +9,7 @@ import { knownDefaultBranch } from './core/settings.js'
 import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { mergePlatforms, platformStepProblem } from './merge/merge.js'
 import type { PipelineDeps, PlanOutcome } from './plan/make-plan.js'
-import { assemblies, makePlan, strataLabels } from './plan/make-plan.js'
+import { assemblies, externalPins, makePlan, strataLabels } from './plan/make-plan.js'
 
 export type RunOutcome =
   | ({ mode: 'plan' } & PlanOutcome)
@@ -73,6 +73,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     workspace: s.workspace,
     secretValues: s.buildEnv,
     inputLabels: strataLabels(planned),
+    externals: externalPins(planned),
     assemblies: assemblies(planned),
     ...(s.platform && { pushByDigest: true })
   }
