@@ -182,6 +182,8 @@ export function decideSameInputs(
   }
   out.build = false
   out.sameInputs = `${opts.image}:${tag}@${facts.found.digest}`
+  const by = facts.found.labels?.[LABEL_REF]
+  if (by) out.sameInputsBy = by
   out.ref = out.sameInputs
   if (facts.found.trust?.ok) out.attested = builtBy(facts.found.trust.by)
   return {
