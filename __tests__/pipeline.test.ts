@@ -13,6 +13,8 @@ import { parseConfig } from '../src/core/config/index.js'
 import type { PlanSettings } from '../src/core/settings.js'
 import { describeChanges, makePlan, overrideRange, strataLabels } from '../src/plan/make-plan.js'
 import { LABEL_EXTERNALS } from '../src/core/same-inputs.js'
+import { createGit } from '../src/adapters/git.js'
+import { createWorkspaceFiles } from '../src/adapters/workspace-files.js'
 
 const B = 'b'.repeat(40)
 const H = 'c'.repeat(40)
@@ -92,7 +94,11 @@ test('following a plan warns that the force and base given to this step are not 
   const lines: string[] = []
   const log = createTerminalLogger({ write: l => void lines.push(l) })
   // Following a plan never asks the registry: the real adapter is never called.
-  const out = await makePlan(settings, { log, registry: createRegistry() })
+  const out = await makePlan(settings, {
+    log,
+    registry: createRegistry(),
+    files: createWorkspaceFiles(ws, createGit(ws))
+  })
   expect(out.plan.layers.app.build).toBe(false)
   expect(lines.filter(l => l.startsWith('warning:'))).toEqual([
     'warning: the `force` and `base` inputs are not used: this step follows the `plan` input, ' +
@@ -139,7 +145,8 @@ test('following a plan, the labels carry the external digests the plan step reso
   }
   const out = await makePlan(settings, {
     log: createTerminalLogger({ write: () => undefined }),
-    registry: createRegistry()
+    registry: createRegistry(),
+    files: createWorkspaceFiles(ws, createGit(ws))
   })
   expect(strataLabels(out).app[LABEL_EXTERNALS]).toBe(JSON.stringify({ 'node:20': node }))
 })

@@ -112,20 +112,22 @@ const { dir, files } = makeRepo()
 try {
   const t0 = performance.now()
   const c0 = process.cpuUsage()
-  const reads = await readLayers(config, dir, {})
+  const reads = await readLayers(config, {}, createWorkspaceFiles(dir, createGit(dir)))
   const cold = performance.now() - t0
   const c1 = process.cpuUsage(c0)
   const coldCpu = (c1.user + c1.system) / 1000
   if (reads.errors.length) throw new Error(reads.errors.join('\n'))
   const counts = config.order.map(n => `${n} ${reads.files[n].size}`).join(', ')
 
-  const full = await medianAsync(() => readLayers(config, dir, {}))
+  const full = await medianAsync(() => readLayers(config, {}, createWorkspaceFiles(dir, createGit(dir))))
   // With `paths` on one layer, the files at head come from `git ls-files` too.
   const withPaths: StrataConfig = {
     ...config,
     layers: config.layers.map(l => (l.name === 'app' ? { ...l, paths: ['docs/**'] } : l))
   }
-  const fullPaths = await medianAsync(() => readLayers(withPaths, dir, {}))
+  const fullPaths = await medianAsync(() =>
+    readLayers(withPaths, {}, createWorkspaceFiles(dir, createGit(dir)))
+  )
   const ws = createWorkspaceFiles(dir, createGit(dir))
   const walk = await medianAsync(() => ws.list(''))
   const texts: Record<string, LayerTexts> = {}

@@ -6,11 +6,8 @@ import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createBuildx } from './adapters/buildx.js'
 import { loadConfig } from './adapters/config-file.js'
-import { createContentIds } from './adapters/content-ids.js'
 import { createGit, type Git } from './adapters/git.js'
-import { createRegistry } from './adapters/registry.js'
 import { safeJson, safeText } from './core/log-safe.js'
 import { createTerminalLogger, renderTable, type TableRow } from './adapters/terminal-log.js'
 import { decisionTable } from './cleanup/cleanup.js'
@@ -29,6 +26,8 @@ import { readLayers } from './plan/layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
 import { planPaths } from './plan/make-plan.js'
 import { runPipeline, unknownProblem } from './run.js'
+import { wire } from './wiring.js'
+import { createWorkspaceFiles } from './adapters/workspace-files.js'
 
 const USAGE = `usage: strata <plan|build|cleanup|inputs> [options]
 
@@ -137,13 +136,9 @@ async function command(
 
   const event = await localEvent(git, top, values)
   const settings = await runSettings(mode, top, event, values)
-  const outcome = await runPipeline(settings, {
-    log,
-    registry: createRegistry(),
-    contentIds: createContentIds(top, git),
-    buildx: mode === 'build' ? createBuildx() : undefined,
-    git
-  })
+  // The GitHub API only for cleanup's pull request states: the CLI reads changes from git.
+  const gh = settings.mode === 'cleanup' ? { token: settings.token, apiUrl: settings.apiUrl } : {}
+  const outcome = await runPipeline(settings, wire(settings, log, { ...gh, git }))
 
   if (outcome.mode === 'cleanup') {
     if (values.json) io.out(`${safeJson(JSON.stringify(outcome.cleanup, null, 2))}\n`)
@@ -224,13 +219,18 @@ async function inputsCommand(
   values: ReturnType<typeof parse>['values'],
   io: CliIO
 ): Promise<number> {
-  const top = (await createGit(cwd).topLevel()) ?? cwd
+  const git = createGit(cwd)
+  const top = (await git.topLevel()) ?? cwd
   const config = await loadConfig(values.config ?? '.github/strata.yml', top)
   if (only !== undefined && !config.order.includes(only)) {
     throw new Error(`no layer "${only}" in ${config.file}; its layers: ${config.order.join(', ')}`)
   }
   const stepArgs = parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n'))
-  const reads = await readLayers(config, top, stepArgs)
+  const reads = await readLayers(
+    config,
+    stepArgs,
+    createWorkspaceFiles(top, top === cwd ? git : createGit(top))
+  )
   reads.warnings.forEach(w => io.err(`warning: ${oneLine(w)}\n`))
   reads.errors.forEach(e => io.err(`error: ${oneLine(e)}\n`))
   const names = config.order.filter(n => (only === undefined || n === only) && reads.files[n])

@@ -4,11 +4,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as core from '@actions/core'
 import { createActionsLogger } from './adapters/actions-log.js'
-import { createBuildx } from './adapters/buildx.js'
-import { createContentIds } from './adapters/content-ids.js'
-import { createGit } from './adapters/git.js'
-import { createGitHub } from './adapters/github.js'
-import { createRegistry } from './adapters/registry.js'
 import { renderSummary, writeSummary } from './adapters/summary.js'
 import { renderCleanupSummary } from './cleanup/cleanup.js'
 import type { Inputs } from './inputs.js'
@@ -20,6 +15,7 @@ import type { Logger } from './core/types.js'
 import { planPaths } from './plan/make-plan.js'
 import type { RunOutcome } from './run.js'
 import { runPipeline, unknownProblem } from './run.js'
+import { wire } from './wiring.js'
 
 export async function run(): Promise<void> {
   try {
@@ -54,15 +50,10 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
     runnerTemp,
     apiUrl
   })
-  const git = createGit(workspace)
-  const outcome = await runPipeline(settings, {
-    log,
-    registry: createRegistry(),
-    buildx: inputs.mode === 'build' ? createBuildx() : undefined,
-    github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
-    git,
-    contentIds: createContentIds(workspace, git)
-  })
+  const outcome = await runPipeline(
+    settings,
+    wire(settings, log, { token: inputs.token || undefined, apiUrl })
+  )
   await record(outcome, inputs, runnerTemp, log)
   return failureOf(outcome)
 }

@@ -8,7 +8,9 @@ import type { RunSettings } from './core/settings.js'
 import { knownDefaultBranch } from './core/settings.js'
 import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { mergePlatforms, platformStepProblem } from './merge/merge.js'
-import type { PipelineDeps, PlanOutcome } from './plan/make-plan.js'
+import type { LocalCache } from './adapters/cache.js'
+import type { CleanupDeps } from './cleanup/cleanup.js'
+import type { PlanDeps, PlanOutcome } from './plan/make-plan.js'
 import { makePlan, strataLabels } from './plan/make-plan.js'
 
 export type RunOutcome =
@@ -16,6 +18,14 @@ export type RunOutcome =
   | ({ mode: 'build'; build: BuildResult } & PlanOutcome)
   | ({ mode: 'merge'; build: BuildResult } & PlanOutcome)
   | { mode: 'cleanup'; config: StrataConfig; cleanup: Awaited<ReturnType<typeof runCleanup>> }
+
+/** Every adapter one run uses, created once by wire() (src/wiring.ts). */
+export interface PipelineDeps extends PlanDeps {
+  /** Mode build: the `local` cache kind's store. */
+  cache?: LocalCache
+  /** Mode cleanup: the registry and GitHub clients, per image. */
+  cleanup?: CleanupDeps
+}
 
 /** Runs the mode the settings name. */
 export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<RunOutcome> {
@@ -32,7 +42,8 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
         repository: s.repository,
         defaultBranch: knownDefaultBranch(s)
       },
-      deps.log
+      deps.log,
+      deps.cleanup
     )
     return { mode: 'cleanup', config, cleanup }
   }
@@ -78,7 +89,8 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
   const build = await executePlan(planned.config, planned.plan, planned.ctx, opts, {
     buildx: deps.buildx,
     registry: deps.registry,
-    log: deps.log
+    log: deps.log,
+    cache: deps.cache
   })
   return { mode: 'build', build, ...planned }
 }

@@ -1,7 +1,6 @@
 // Reads what SPEC 3a needs from the workspace (Dockerfiles, .dockerignore files, the files of every
 // build context, the files git tracks) and checks the layers before anything else runs.
-import { createGit } from '../adapters/git.js'
-import { createWorkspaceFiles, type WorkspaceFiles } from '../adapters/workspace-files.js'
+import type { WorkspaceFiles } from '../adapters/workspace-files.js'
 import { parseConfigWithPositions } from '../core/config/index.js'
 import { dockerignoreCandidates } from '../core/derived-inputs.js'
 import {
@@ -16,9 +15,8 @@ import type { StrataConfig } from '../core/types.js'
 /** Every layer's inputs, checked; errors are collected, not thrown (see failOnErrors()). */
 export async function readLayers(
   config: StrataConfig,
-  workspace: string,
   stepArgs: Record<string, string>,
-  files: WorkspaceFiles = createWorkspaceFiles(workspace, createGit(workspace))
+  files: WorkspaceFiles
 ): Promise<LayerReads> {
   const texts: Record<string, LayerTexts> = {}
   await Promise.all(
@@ -65,10 +63,10 @@ export function failOnErrors(reads: LayerReads): void {
 /** Reads and checks the layers; throws before anything else runs on an error. */
 export async function checkedLayerReads(
   config: StrataConfig,
-  workspace: string,
-  stepArgs: Record<string, string>
+  stepArgs: Record<string, string>,
+  files: WorkspaceFiles
 ): Promise<LayerReads> {
-  const reads = await readLayers(config, workspace, stepArgs)
+  const reads = await readLayers(config, stepArgs, files)
   failOnErrors(reads)
   return reads
 }
