@@ -18,9 +18,10 @@ import {
   parseList,
   parseMode,
   parsePlatforms,
+  parsePositiveInt,
   type Mode
 } from './core/inputs-parse.js'
-import type { CommonSettings, RunSettings } from './core/settings.js'
+import { DEFAULT_MAX_DELETIONS, type CommonSettings, type RunSettings } from './core/settings.js'
 import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { readLayers } from './plan/layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
@@ -170,10 +171,12 @@ async function runSettings(
   event: LocalEvent,
   values: ReturnType<typeof parse>['values']
 ): Promise<RunSettings> {
-  const maxDeletions = Number(values['max-deletions'] ?? 20)
-  if (!Number.isInteger(maxDeletions) || maxDeletions < 0) {
-    throw new Error(`--max-deletions ${values['max-deletions']}: give a whole number, e.g. 20`)
-  }
+  // The action's parser: max-deletions is checked in one place (core/inputs-parse.ts).
+  const maxDeletions = parsePositiveInt(
+    '--max-deletions',
+    values['max-deletions'] ?? '',
+    DEFAULT_MAX_DELETIONS
+  )
   const common: CommonSettings = {
     workspace: top,
     configPath: values.config ?? '.github/strata.yml',

@@ -19,9 +19,6 @@ import {
 } from '../core/retention.js'
 import type { Logger, StrataConfig } from '../core/types.js'
 
-/** Digests deleted per run unless the `max-deletions` input says otherwise. */
-export const DEFAULT_MAX_DELETIONS = 20
-
 export interface CleanupOptions {
   /** Decide and print the decision table; delete nothing. */
   dryRun: boolean
@@ -96,9 +93,6 @@ export async function runCleanup(
     throw new Error(
       `${config.file} has no \`retention:\` section: mode cleanup has no rules to apply (add one; see docs/retention.md)`
     )
-  }
-  if (!Number.isInteger(opts.maxDeletions) || opts.maxDeletions < 0) {
-    throw new Error(`max-deletions must be a whole number of 0 or more, not ${opts.maxDeletions}`)
   }
   const result: CleanupResult = {
     dryRun: opts.dryRun,

@@ -42,6 +42,9 @@ export interface PlanSettings extends CommonSettings {
   buildEnv: Record<string, string | undefined>
 }
 
+/** Digests deleted per run unless the `max-deletions` input (or `--max-deletions`) says otherwise. */
+export const DEFAULT_MAX_DELETIONS = 20
+
 /** Mode cleanup: the config's retention rules. */
 export interface CleanupSettings extends CommonSettings {
   mode: 'cleanup'
