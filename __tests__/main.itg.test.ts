@@ -46,7 +46,10 @@ let c2: string // an application-only change (made by a later test)
 beforeAll(async () => {
   cpSync(join(root, 'examples/three-layer'), repoDir, { recursive: true })
   const configFile = join(repoDir, '.github/strata.yml')
-  writeFileSync(configFile, readFileSync(configFile, 'utf8').replace('localhost:5000/strata-example', image))
+  // These tests follow the BuildKit path (one bake session); the example's app layer would otherwise be
+  // assembled in the registry (SPEC 7a), which assemble-step.itg.test.ts tests.
+  const text = readFileSync(configFile, 'utf8').replace('localhost:5000/strata-example', image)
+  writeFileSync(configFile, text.replace('defaults:\n', 'defaults:\n  assemble: off\n'))
   copyFileSync('/bin/busybox', join(repoDir, 'busybox')) // ignored by the example's .gitignore
   git(repoDir, 'init', '-q', '-b', 'main')
   git(repoDir, 'add', '-A')

@@ -36,16 +36,21 @@ const made = (deps: object): string[] =>
     .sort()
 
 test.each<[string, RunSettings, { token?: string }, string[]]>([
-  ['plan, no token', planLike('plan'), {}, ['contentIds', 'files', 'git', 'log', 'registry']],
+  ['plan, no token', planLike('plan'), {}, ['contentIds', 'files', 'git', 'images', 'log', 'registry']],
   [
     'plan, a token',
     planLike('plan'),
     { token: 't' },
-    ['contentIds', 'files', 'git', 'github', 'log', 'registry']
+    ['contentIds', 'files', 'git', 'github', 'images', 'log', 'registry']
   ],
-  ['build', planLike('build'), {}, ['buildx', 'cache', 'contentIds', 'files', 'git', 'log', 'registry']],
-  ['merge', planLike('merge'), {}, ['contentIds', 'files', 'git', 'log', 'registry']],
-  ['cleanup', cleanup, {}, ['cleanup', 'contentIds', 'files', 'git', 'log', 'registry']]
+  [
+    'build',
+    planLike('build'),
+    {},
+    ['buildx', 'cache', 'contentIds', 'files', 'git', 'images', 'log', 'registry']
+  ],
+  ['merge', planLike('merge'), {}, ['contentIds', 'files', 'git', 'images', 'log', 'registry']],
+  ['cleanup', cleanup, {}, ['cleanup', 'contentIds', 'files', 'git', 'images', 'log', 'registry']]
 ])('%s: the adapters of that mode', (_name, s, gh, keys) => {
   expect(made(wire(s, log, gh))).toEqual(keys)
 })

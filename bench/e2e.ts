@@ -23,7 +23,12 @@ export const SCENARIOS = {
   'alternative-merge':
     'the same, the push to main that merges a tooling pull request (its gha scope is not readable from main and pull requests write no registry cache, so main builds from its own registry cache)',
   'strata-merge':
-    'strata build --push of the push to main that merges a tooling pull request Strata already built (as a pull_request event)'
+    'strata build --push of the push to main that merges a tooling pull request Strata already built (as a pull_request event)',
+  'alternative-app-link':
+    'one multi-stage Dockerfile whose app stage is COPY --link only, warm type=registry,mode=max cache, application-only change',
+  'floor-link': 'docker buildx build --push of only the COPY --link app layer FROM the known tooling digest',
+  'strata-app-link':
+    'strata build --push, application-only change, the app layer COPY --link only (assembled, SPEC 7a)'
 } as const
 export type Scenario = keyof typeof SCENARIOS
 
@@ -58,13 +63,20 @@ export async function runE2e(work: string, o: E2eOptions): Promise<Record<string
     strata: join(work, 'strata'),
     alt: join(work, 'alternative'),
     cold: join(work, 'monolithic'),
-    floor: join(work, 'floor')
+    floor: join(work, 'floor'),
+    strataLink: join(work, 'strata-link'),
+    altLink: join(work, 'alternative-link'),
+    floorLink: join(work, 'floor-link')
   }
-  for (const d of Object.values(dirs)) {
+  const linked = o.scenarios.some(s => s.endsWith('-link'))
+  for (const [name, d] of Object.entries(dirs)) {
+    const link = name.endsWith('Link')
+    if (link && !linked) continue
     await mkdir(d, { recursive: true })
-    await writeTree(d, `${host}/bench-strata`)
+    await writeTree(d, `${host}/bench-strata${link ? '-link' : ''}`, link ? 'link' : 'gen')
   }
   let head = await initRepo(dirs.strata)
+  let linkHead = linked ? await initRepo(dirs.strataLink) : ''
   let n = 0
   const cli = (...args: string[]): Prepared => ({ cmd: 'node', args: [o.cli, ...args], cwd: dirs.strata })
   const buildx = (dir: string, ...args: string[]): Prepared => ({
@@ -88,6 +100,23 @@ export async function runE2e(work: string, o: E2eOptions): Promise<Record<string
       '-t',
       `${host}/bench-alternative:latest`
     )
+  const altLinkCache = `type=registry,ref=${host}/bench-alternative-link:buildcache`
+  const alternativeLink = (): Prepared =>
+    buildx(
+      dirs.altLink,
+      '-f',
+      'Dockerfile.mono',
+      '--cache-from',
+      altLinkCache,
+      '--cache-to',
+      `${altLinkCache},mode=max`,
+      '--push',
+      '-t',
+      `${host}/bench-alternative-link:run-${n}`,
+      '-t',
+      `${host}/bench-alternative-link:latest`
+    )
+  const linkCli = (...args: string[]): Prepared => ({ ...cli(...args), cwd: dirs.strataLink })
   const strataChange = async (kind: Change, expect: string[]): Promise<Prepared> => {
     await change(dirs.strata, kind, ++n)
     const base = head
@@ -159,19 +188,53 @@ export async function runE2e(work: string, o: E2eOptions): Promise<Record<string
     'strata-docs': () => strataChange('docs', []),
     // What main builds after the merge is what a tooling change costs it (see SCENARIOS).
     'alternative-merge': async () => (await change(dirs.alt, 'tooling', ++n), alternative()),
-    'strata-merge': strataMerge
+    'strata-merge': strataMerge,
+    'alternative-app-link': async () => (await change(dirs.altLink, 'app', ++n), alternativeLink()),
+    'floor-link': async () => {
+      const digest = await o.registry.digest('bench-strata-link', 'tooling-stable')
+      if (!digest) throw new Error('floor-link: bench-strata-link:tooling-stable is not in the registry')
+      await change(dirs.floorLink, 'app', ++n)
+      return buildx(
+        dirs.floorLink,
+        '-f',
+        'Dockerfile',
+        '--build-arg',
+        `TOOLING_IMAGE=${host}/bench-strata-link:tooling-stable@${digest}`,
+        '--push',
+        '-t',
+        `${host}/bench-strata-link:floor-${n}`
+      )
+    },
+    'strata-app-link': async () => {
+      await change(dirs.strataLink, 'app', ++n)
+      const base = linkHead
+      linkHead = await commitAll(dirs.strataLink, `app change ${n}`)
+      return { ...linkCli('build', '--push', '--json', '--base', base, '--head', linkHead), expect: ['app'] }
+    }
   }
 
   // Warm-up, not measured: Strata's stable tags and the alternative's registry cache exist, as after
   // any earlier run on the default branch.
   o.log('warm-up: strata build --push --force all, and the alternative with --cache-to')
-  await freshRunner(host)
-  await measured(o, cli('build', '--push', '--json', '--force', 'all', '--base', head, '--head', head), [
-    'base',
-    'tooling',
-    'app'
-  ])
-  if (o.scenarios.some(s => s.startsWith('alternative'))) await measured(o, alternative())
+  if (o.scenarios.some(s => !s.endsWith('-link'))) {
+    await freshRunner(host)
+    await measured(o, cli('build', '--push', '--json', '--force', 'all', '--base', head, '--head', head), [
+      'base',
+      'tooling',
+      'app'
+    ])
+  }
+  if (o.scenarios.some(s => s.startsWith('alternative') && !s.endsWith('-link')))
+    await measured(o, alternative())
+  if (linked) {
+    await freshRunner(host)
+    await measured(
+      o,
+      linkCli('build', '--push', '--json', '--force', 'all', '--base', linkHead, '--head', linkHead),
+      ['base', 'tooling', 'app']
+    )
+    if (o.scenarios.includes('alternative-app-link')) await measured(o, alternativeLink())
+  }
 
   const samples: Record<string, Sample[]> = {}
   // Round robin, so that a slow minute of a shared machine hits every scenario alike.
@@ -195,7 +258,7 @@ export async function runE2e(work: string, o: E2eOptions): Promise<Record<string
       o.log(
         `  round ${round} ${s.padEnd(19)} ${(sample.wallMs / 1000).toFixed(1).padStart(6)} s  ` +
           `pushed ${(sample.traffic.pushedBytes / 1e6).toFixed(1)} MB, pulled ` +
-          `${(sample.traffic.pulledBytes / 1e6).toFixed(1)} MB` +
+          `${(sample.traffic.pulledBytes / 1e6).toFixed(3)} MB, ${sample.traffic.requests} registry requests` +
           (sample.built ? `  built [${sample.built.join(', ')}]` : '')
       )
     }

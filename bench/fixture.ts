@@ -3,6 +3,7 @@
 // /dev/urandom (random, so that compression cannot shrink it; nothing is pulled from any registry).
 // The same stages also exist as one multi-stage Dockerfile (Dockerfile.mono) for the comparisons.
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { access, copyFile, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -36,6 +37,26 @@ COPY --link --from=gen /app.bin /app/data.bin
 COPY --link app/ /app/
 CMD ["/bin/sh", "/app/hello.sh"]
 `
+
+// The application layer of SPEC 7a: COPY --link from the context only (its 1 MB is a file of the
+// context), which Strata assembles in the registry.
+const LINK_APP_STAGE = (from: string) => `${from}
+COPY --link app/ /app/
+CMD ["/bin/sh", "/app/hello.sh"]
+`
+
+/** `gen`: the app made in a scratch stage (built by BuildKit); `link`: COPY --link only (assembled). */
+export type AppShape = 'gen' | 'link'
+
+const LINK_FILES: Record<string, string> = {
+  Dockerfile: `# app: about ${SIZES_MB.app} MB on tooling, COPY --link only\nARG TOOLING_IMAGE\n${LINK_APP_STAGE('FROM ${TOOLING_IMAGE}')}`,
+  'Dockerfile.mono': [
+    '# The same three layers as one multi-stage Dockerfile (what most projects start with).',
+    BASE_STAGE('FROM scratch AS base'),
+    TOOLING_STAGE('FROM base AS tooling'),
+    LINK_APP_STAGE('FROM tooling AS app')
+  ].join('\n')
+}
 
 const FILES: Record<string, string> = {
   'Dockerfile.base': `# base: about ${SIZES_MB.base} MB\n${BASE_STAGE('FROM scratch')}`,
@@ -75,12 +96,13 @@ layers:
 }
 
 /** Writes the fixture's tree into `dir` (with the static busybox the stack installed). */
-export async function writeTree(dir: string, image: string): Promise<void> {
-  const files = { ...FILES, '.github/strata.yml': strataConfig(image) }
+export async function writeTree(dir: string, image: string, shape: AppShape = 'gen'): Promise<void> {
+  const files = { ...FILES, ...(shape === 'link' && LINK_FILES), '.github/strata.yml': strataConfig(image) }
   for (const [path, content] of Object.entries(files)) {
     await mkdir(join(dir, path, '..'), { recursive: true })
     await writeFile(join(dir, path), content)
   }
+  if (shape === 'link') await writeFile(join(dir, 'app/data.bin'), randomBytes(SIZES_MB.app << 20))
   await copyFile(await busybox(), join(dir, 'busybox'))
 }
 

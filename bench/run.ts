@@ -56,6 +56,9 @@ interface ScenarioSummary {
   maxMs: number
   medianPushedBytes: number
   medianPulledBytes: number
+  medianRequests: number
+  minRequests: number
+  maxRequests: number
   samples: Sample[]
 }
 
@@ -106,6 +109,9 @@ async function main(): Promise<void> {
       maxMs: Math.max(...ms),
       medianPushedBytes: median(list.map(s => s.traffic.pushedBytes)),
       medianPulledBytes: median(list.map(s => s.traffic.pulledBytes)),
+      medianRequests: median(list.map(s => s.traffic.requests)),
+      minRequests: Math.min(...list.map(s => s.traffic.requests)),
+      maxRequests: Math.max(...list.map(s => s.traffic.requests)),
       samples: list
     }
   }
@@ -124,7 +130,9 @@ async function main(): Promise<void> {
     strataBaseOverAlternative: m('strata-base') / m('alternative-base'),
     strataDocsOverMonolithic: m('strata-docs') / m('monolithic'),
     strataDocsOverAlternative: m('strata-docs') / m('alternative-docs'),
-    strataMergeOverAlternative: m('strata-merge') / m('alternative-merge')
+    strataMergeOverAlternative: m('strata-merge') / m('alternative-merge'),
+    strataAppLinkOverAlternative: m('strata-app-link') / m('alternative-app-link'),
+    strataAppLinkOverFloor: m('strata-app-link') / m('floor-link')
   }
   const mix = {
     weights: MIX,
@@ -201,7 +209,15 @@ function report(
     out.push(
       '',
       table([
-        ['scenario', 'median s', 'min–max s', 'pushed MB', 'pulled MB', 'vs monolithic'],
+        [
+          'scenario',
+          'median s',
+          'min–max s',
+          'pushed MB',
+          'pulled MB',
+          'requests (min–max)',
+          'vs monolithic'
+        ],
         ...names.map(n => {
           const s = summary[n]
           return [
@@ -210,6 +226,7 @@ function report(
             `${seconds(s.minMs)}–${seconds(s.maxMs)}`,
             megabytes(s.medianPushedBytes),
             megabytes(s.medianPulledBytes),
+            `${s.medianRequests} (${s.minRequests}–${s.maxRequests})`,
             n === 'monolithic' ? '1.00' : (s.medianMs / mono).toFixed(2)
           ]
         })
@@ -229,6 +246,18 @@ function report(
     if (Number.isFinite(ratios.strataMergeOverAlternative)) {
       out.push(
         `Strata merge push / best alternative: ${ratios.strataMergeOverAlternative.toFixed(2)}  (SPEC 11 target: at most 0.30)`
+      )
+    }
+    if (
+      Number.isFinite(ratios.strataAppLinkOverAlternative) ||
+      Number.isFinite(ratios.strataAppLinkOverFloor)
+    ) {
+      const link = summary['strata-app-link']
+      out.push(
+        `Strata app-only, COPY --link app (assembled) / best alternative: ${ratios.strataAppLinkOverAlternative.toFixed(2)}  (SPEC 11 target: at most 0.35)`,
+        `Strata app-only, COPY --link app (assembled) / floor:            ${ratios.strataAppLinkOverFloor.toFixed(2)}  (SPEC 11 target: at most 0.5)`,
+        `  its registry traffic: ${link?.medianRequests ?? '?'} requests, ${((link?.medianPulledBytes ?? NaN) / 1e3).toFixed(1)} kB pulled ` +
+          '(image configs only: no layer is pulled), median'
       )
     }
     if (Number.isFinite(ratios.strataDocsOverAlternative)) {

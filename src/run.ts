@@ -11,7 +11,7 @@ import { mergePlatforms, platformStepProblem } from './merge/merge.js'
 import type { LocalCache } from './adapters/cache.js'
 import type { CleanupDeps } from './cleanup/cleanup.js'
 import type { PlanDeps, PlanOutcome } from './plan/make-plan.js'
-import { makePlan, strataLabels } from './plan/make-plan.js'
+import { assemblies, makePlan, strataLabels } from './plan/make-plan.js'
 
 export type RunOutcome =
   | ({ mode: 'plan' } & PlanOutcome)
@@ -84,13 +84,15 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     workspace: s.workspace,
     secretValues: s.buildEnv,
     inputLabels: strataLabels(planned),
+    assemblies: assemblies(planned),
     ...(s.platform && { pushByDigest: true })
   }
   const build = await executePlan(planned.config, planned.plan, planned.ctx, opts, {
     buildx: deps.buildx,
     registry: deps.registry,
     log: deps.log,
-    cache: deps.cache
+    cache: deps.cache,
+    ...(deps.images && { images: deps.images })
   })
   return { mode: 'build', build, ...planned }
 }

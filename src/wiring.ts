@@ -26,9 +26,11 @@ export interface WireOptions {
 export function wire(s: RunSettings, log: Logger, gh: WireOptions): PipelineDeps {
   const git = gh.git ?? createGit(s.workspace)
   const github = gh.token ? createGitHub({ token: gh.token, apiUrl: gh.apiUrl, log }) : undefined
+  const registry = createRegistry()
   return {
     log,
-    registry: createRegistry(),
+    registry,
+    images: registry.images,
     git,
     github,
     files: createWorkspaceFiles(s.workspace, git),

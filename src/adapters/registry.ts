@@ -12,6 +12,7 @@ import {
   type RegistryClient,
   type Reply
 } from './registry-http.js'
+import { createImageStore, type ImageStore } from './registry-images.js'
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
@@ -38,6 +39,8 @@ export interface RegistryOptions {
 export interface RegistryAdapter extends Registry {
   /** Every HTTP request sent, `METHOD URL`: for tests and the dry-run log. */
   readonly requests: string[]
+  /** Blobs and manifests written, for layers assembled in the registry (SPEC 7a). */
+  readonly images: ImageStore
 }
 
 interface Manifest {
@@ -155,8 +158,18 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
     if (failed.length > 0) throw new Error(`${what}: ${failed.join('; ')}`)
   }
 
+  const images = createImageStore({
+    client,
+    accept: ACCEPT,
+    failure,
+    forget: ref => {
+      for (const key of [...memo.keys()]) if (sameTag(key, parseImageRef(ref))) memo.delete(key)
+    }
+  })
+
   return {
     requests,
+    images,
 
     inspect(ref) {
       let p = memo.get(ref)

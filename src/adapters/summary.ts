@@ -101,8 +101,9 @@ function statusOf(build: boolean, selected: boolean, r: LayerResult | undefined,
   if (r?.status === 'skipped') return '⏭️ skipped'
   if (!build) return '♻️ reused'
   if (!selected || r?.status === 'not-selected') return 'built by another step'
-  if (dryRun) return 'would build'
+  if (dryRun) return r?.status === 'assembled' ? 'would assemble' : 'would build'
   if (r?.status === 'built') return '✅ built'
+  if (r?.status === 'assembled') return '🧩 assembled'
   return 'to build'
 }
 

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Buildx, BuilderInfo } from '../adapters/buildx.js'
 import { pushStored, runSession, skip } from './bake-session.js'
+import { splitAssembled } from './assemble-step.js'
 import type { LayerStep, ParentSource, StepSettings } from '../core/build-steps.js'
 import { layerStep, movesOf } from '../core/build-steps.js'
 import { secretEnv } from '../core/buildx-args.js'
@@ -65,6 +66,10 @@ export async function executePlan(
       if (ref instanceof Error) deps.log.warning(`${others[i]}: ${ref.message}`)
       else result.layers[others[i]].ref = ref
     })
+    for (const n of toBuild) {
+      const r = result.layers[n]
+      if (opts.push && r.status === 'built' && r.digest) (result.pushed ??= {})[n] = [r.digest]
+    }
     return result
   }
   // SPEC 4a: a layer reused by its inputs gets its tags at the end of the step, like a built one.
@@ -85,13 +90,23 @@ export async function executePlan(
     )
     return finish()
   }
-  const builder = await inspect(deps.buildx, opts, deps.log)
-  const steps = await prepareSteps(run, toBuild, builder)
+  const oci = ociOf(run)
+  // SPEC 7a: layers the plan assembles go to the registry (beside the session when their parent is not
+  // built in it, else after it); no builder is asked for when nothing is left to bake.
+  const assembly = splitAssembled(run, toBuild, oci, n => parentRef(run, n))
+  const now = assembly.independent()
+  const builder = assembly.baked.length ? await inspect(deps.buildx, opts, deps.log) : undefined
+  const steps = builder ? await prepareSteps(run, assembly.baked, builder, oci) : []
   // Each moving tag's digest now, side by side with the build: the way back if a move fails.
-  const before = snapshot(run, [...steps.flatMap(s => s.moving), ...reused.flatMap(m => m.tags)])
+  const before = snapshot(run, [
+    ...steps.flatMap(s => s.moving),
+    ...reused.flatMap(m => m.tags),
+    ...assembly.moving
+  ])
 
-  await runSession(run, steps, builder)
+  if (builder) await runSession(run, steps, builder)
   await pushStored(run, steps)
+  const assembled = [...(await now), ...(await assembly.afterSession())]
   const failed = toBuild.filter(n => result.layers[n].status === 'failed')
   if (failed.length) {
     result.failed = failed[0]
@@ -99,8 +114,18 @@ export async function executePlan(
     deps.log.warning('No moving tag moved: a layer of this step failed.')
     return finish()
   }
-  await moveTags(run, steps, reused, before)
+  await moveTags(run, steps, [...reused, ...assembled], before)
   return finish()
+}
+
+/** The OCI labels' values for every image of the step (SPEC 7): repository URL, commit, build time. */
+function ociOf(run: Run): StepSettings['oci'] {
+  const { ctx, opts } = run
+  return {
+    source: `${opts.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${ctx.owner}/${ctx.repo}`,
+    revision: ctx.sha,
+    created: ctx.time.toISOString()
+  }
 }
 
 /** The tags' digests before any move (the way back), asked for side by side with the build. */
@@ -112,7 +137,12 @@ function snapshot(run: Run, tags: string[]): Promise<TagSnapshot> | undefined {
 }
 
 /** Each layer's step: parents resolved, cache flags chosen (and logged), secrets masked. A layer that cannot be prepared fails here. */
-async function prepareSteps(run: Run, toBuild: string[], builder: BuilderInfo): Promise<LayerStep[]> {
+async function prepareSteps(
+  run: Run,
+  toBuild: string[],
+  builder: BuilderInfo,
+  oci: StepSettings['oci']
+): Promise<LayerStep[]> {
   const { ctx, opts, deps, result } = run
   const workspace = resolve(opts.workspace ?? process.cwd())
   const gha = ghaAvailability(opts.env, builder.buildkitVersion)
@@ -135,11 +165,7 @@ async function prepareSteps(run: Run, toBuild: string[], builder: BuilderInfo): 
     // HEAD while the tag is being written says 500). Stored, then pushed by the engine alone, parents
     // first, each layer goes up once.
     pushAfter: true,
-    oci: {
-      source: `${opts.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${ctx.owner}/${ctx.repo}`,
-      revision: ctx.sha,
-      created: ctx.time.toISOString()
-    }
+    oci
   }
   const common = { settings, gha, builder, branch, defaultBranch, once }
   const dockerfiles = await mapLimit(toBuild, 4, n =>

@@ -2,6 +2,8 @@
 // the session that executePlan() and runSession() share.
 import type { Buildx } from '../adapters/buildx.js'
 import type { LocalCache } from '../adapters/cache.js'
+import type { ImageStore } from '../adapters/registry-images.js'
+import type { Assembly } from '../core/assemble.js'
 import type {
   BuildResult,
   EventContext,
@@ -29,6 +31,8 @@ export interface BuildOptions {
   inputLabels?: Record<string, Record<string, string>>
   /** Repository root: Dockerfile and context paths are relative to it (default: the current directory). */
   workspace?: string
+  /** SPEC 7a: the assembly of each layer the plan says is `assembled` (from its Dockerfile). */
+  assemblies?: Record<string, Assembly>
 }
 
 export interface BuildDeps {
@@ -39,6 +43,8 @@ export interface BuildDeps {
   cache?: LocalCache
   /** Hides a secret value from the log; default: core.setSecret on a runner, nothing in a terminal. */
   mask?: (secret: string) => void
+  /** Writes images to the registry; without it no layer is assembled (SPEC 7a), BuildKit builds them. */
+  images?: ImageStore
 }
 
 export interface Run {

@@ -116,13 +116,7 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
     args,
     ...(Object.keys(contexts).length > 0 && { contexts }),
     tags,
-    labels: {
-      'org.opencontainers.image.source': s.oci.source,
-      'org.opencontainers.image.revision': s.oci.revision,
-      'org.opencontainers.image.created': s.oci.created,
-      ...layer.labels,
-      ...input.labels
-    },
+    labels: imageLabels(s.oci, layer, input.labels),
     ...(platforms.length > 0 && { platforms }),
     ...(layer.target !== undefined && { target: layer.target }),
     'cache-from': input.cache.from,
@@ -141,6 +135,21 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
     // Only a pushed, tagged image has moving tags; a push by digest leaves tagging to the merge.
     moving: output === 'push' || output === 'store' ? input.moving : [],
     sessionParents: Object.values(input.parents).flatMap(p => (p.inSession ? [p.layer] : []))
+  }
+}
+
+/** The labels of a layer's image (SPEC 7): OCI source, revision and created, the config's, then SPEC 4a's. */
+export function imageLabels(
+  oci: StepSettings['oci'],
+  layer: LayerConfig,
+  inputs?: Record<string, string>
+): Record<string, string> {
+  return {
+    'org.opencontainers.image.source': oci.source,
+    'org.opencontainers.image.revision': oci.revision,
+    'org.opencontainers.image.created': oci.created,
+    ...layer.labels,
+    ...inputs
   }
 }
 

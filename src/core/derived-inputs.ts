@@ -197,12 +197,12 @@ function sourceTest(source: ContextSource): (rel: string) => boolean {
 }
 
 /** BuildKit cleans a source against the context root: `./a/../b/` → `b`, `/x` → `x`, `.` → ''. */
-function cleanSource(source: string): string {
+export function cleanSource(source: string): string {
   const clean = posix.normalize(`/${source}`).replace(/\/+$/, '')
   return clean.slice(1)
 }
 
-function hasWildcard(s: string): boolean {
+export function hasWildcard(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s[i]
     if (c === '\\') i++
@@ -211,12 +211,12 @@ function hasWildcard(s: string): boolean {
   return false
 }
 
-function unescapeGlob(s: string): string {
+export function unescapeGlob(s: string): string {
   return s.replace(/\\(.)/g, '$1')
 }
 
 /** One path segment against one filepath.Match segment pattern. */
-function segmentMatcher(pattern: string): (segment: string) => boolean {
+export function segmentMatcher(pattern: string): (segment: string) => boolean {
   if (!hasWildcard(pattern)) {
     const literal = unescapeGlob(pattern)
     return s => s === literal

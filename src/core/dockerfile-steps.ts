@@ -185,3 +185,57 @@ export function lineStarts(text: string): number[] {
 function offset(lines: number[], p: Pos): number {
   return (lines[p.line] ?? 0) + p.character
 }
+
+/** An instruction as written, for readers that evaluate it later (core/assemble.ts). */
+export interface RawInstruction extends Place {
+  /** Upper-case keyword. */
+  keyword: string
+  /** `--name=value` flags in order (value null for a bare `--link`). */
+  flags: { name: string; value: string | null }[]
+  /** The arguments after the flags on one line (continuations joined), as BuildKit's shell form reads them. */
+  shell: string
+  /** The JSON form's strings, when the arguments are a JSON array of strings. */
+  json?: string[]
+  /** Shell-form words as written (quotes kept). */
+  words: string[]
+  /** ENV/LABEL/ARG: each name and its value as written (quotes kept; null without `=`). */
+  properties: { name: string; raw: string | null }[]
+  /** Has a heredoc (`COPY <<EOF`). */
+  heredoc: boolean
+}
+
+export function rawInstruction(ins: Instruction, keyword: string, at: Place, c: CopyContext): RawInstruction {
+  const shell = ins.getArgumentsContent() ?? ''
+  let json: string[] | undefined
+  if (shell.trimStart().startsWith('[')) {
+    try {
+      const list: unknown = JSON.parse(shell)
+      if (Array.isArray(list) && list.every(v => typeof v === 'string')) json = list as string[]
+    } catch {
+      json = undefined // BuildKit reads it as the shell form
+    }
+  }
+  const props = (ins as unknown as { getProperties?: () => PropertyLike[] }).getProperties?.call(ins) ?? []
+  const heredocs = (ins as unknown as { getHeredocs?: () => unknown[] }).getHeredocs?.call(ins) ?? []
+  return {
+    ...at,
+    keyword,
+    flags: flagsOf(ins).map(f => ({ name: f.getName(), value: f.getValue() })),
+    shell,
+    ...(json && { json }),
+    words: ins.getArguments().map(a => a.getValue()),
+    properties: props.map(p => {
+      const r = p.getValueRange()
+      return {
+        name: p.getName(),
+        raw: r ? c.text.slice(offset(c.lines, r.start), offset(c.lines, r.end)) : null
+      }
+    }),
+    heredoc: heredocs.length > 0
+  }
+}
+
+interface PropertyLike {
+  getName(): string
+  getValueRange(): { start: Pos; end: Pos } | null
+}

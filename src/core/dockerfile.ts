@@ -9,12 +9,14 @@ import {
   imageUse,
   lineStarts,
   place,
+  rawInstruction,
   readCopy,
   readMount,
   stageIndex,
   LAYER_MARK,
   type Expand,
-  type Fail
+  type Fail,
+  type RawInstruction
 } from './dockerfile-steps.js'
 import { expandWord } from './shell-words.js'
 
@@ -77,11 +79,17 @@ export interface Stage extends Place {
   images: ImageUse[]
   /** COPY/ADD (any source) without --link: line and keyword. */
   unlinked: (Place & { keyword: string })[]
+  /** Every instruction after the FROM, as written (core/assemble.ts evaluates them). */
+  instructions: RawInstruction[]
 }
 
 export interface ParsedDockerfile {
   file: string
   stages: Stage[]
+  /** The escape character (`# escape=`). */
+  escape: string
+  /** Global ARG values before the first FROM (build args applied, BuildKit's automatic ones included). */
+  globals: Record<string, string>
   /** The `# syntax=` frontend, when the Dockerfile names one. */
   syntax?: string
 }
@@ -151,6 +159,7 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
       )
     }
     if (keyword === 'ARG') {
+      current?.instructions.push(rawInstruction(ins, keyword, at, { text, lines, expand, fail }))
       declareArgs(ins, at, current ? vars : global, current ? global : undefined, given, expand)
       continue
     }
@@ -168,6 +177,7 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
         'start the Dockerfile with FROM (only ARG may come before it)'
       )
     const stage = current as Stage
+    stage.instructions.push(rawInstruction(ins, keyword, at, { text, lines, expand, fail }))
     if (keyword === 'ENV') {
       for (const p of envProperties(ins)) vars[p.name] = p.value === null ? '' : expand(p.value, at)
     } else if (keyword === 'COPY' || keyword === 'ADD') {
@@ -184,7 +194,7 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
     .getDirectives()
     .find(d => d.getName().toLowerCase() === 'syntax')
     ?.getValue()
-  return { file, stages, ...(syntax && { syntax }) }
+  return { file, stages, escape, globals: { ...global }, ...(syntax && { syntax }) }
 }
 
 /** The stage `target` names (or the last one) and every stage it needs, in Dockerfile order. */
@@ -273,7 +283,8 @@ function fromStage(
     needs: [],
     sources: [],
     images: [],
-    unlinked: []
+    unlinked: [],
+    instructions: []
   }
 }
 

@@ -6,6 +6,7 @@ import { DockerfileError, neededStages, parseDockerfile, rootOf } from './docker
 import type { ImageUse, ParsedDockerfile, Stage } from './dockerfile.js'
 import { layerInputs, resolveInputs } from './derived-inputs.js'
 import type { IgnoreMatchers, LayerInputs, ResolvedInputs } from './derived-inputs.js'
+import { assemblyOf, type Eligibility } from './assemble.js'
 import { parentLayers } from './tags.js'
 import type { LayerConfig, StrataConfig } from './types.js'
 
@@ -24,6 +25,8 @@ export interface PreparedLayer {
   inputs: LayerInputs
   /** The .dockerignore has `!` exceptions (a folder it ignores may still hold files BuildKit sends). */
   reincludes: boolean
+  /** The build args the Dockerfile was read with (the layer's, then the step's). */
+  buildArgs: Record<string, string>
 }
 
 export interface Prepared {
@@ -54,9 +57,10 @@ export function prepareLayers(
       continue
     }
     let parsed: ParsedDockerfile
+    const buildArgs = { ...layer.buildArgs, ...stepArgs }
     try {
       parsed = parseDockerfile(t.dockerfile, layer.dockerfile, {
-        buildArgs: { ...layer.buildArgs, ...stepArgs },
+        buildArgs,
         layerArgs,
         platform: layer.platforms[0]
       })
@@ -88,7 +92,7 @@ export function prepareLayers(
       matchers
     })
     const reincludes = (t.dockerignore.text ?? '').split(/\r?\n/).some(l => l.trim().startsWith('!'))
-    layers.push({ layer, parsed, stages, inputs, reincludes })
+    layers.push({ layer, parsed, stages, inputs, reincludes, buildArgs })
   }
   return { layers, errors }
 }
@@ -146,6 +150,8 @@ export interface LayerReads {
   files: Record<string, Map<string, string>>
   /** Per layer, the images it reads that are not layers (`scratch` left out). */
   externals: Record<string, ImageUse[]>
+  /** Per layer, SPEC 7a: what the assembler needs, or why BuildKit builds it. */
+  assembly: Record<string, Eligibility>
   errors: string[]
   warnings: string[]
 }
@@ -160,8 +166,16 @@ export function checkLayers(
   files: readonly string[],
   tracked: readonly string[] = files
 ): LayerReads {
-  const out: LayerReads = { inputs: {}, files: {}, externals: {}, errors: [...prepared.errors], warnings: [] }
+  const out: LayerReads = {
+    inputs: {},
+    files: {},
+    externals: {},
+    assembly: {},
+    errors: [...prepared.errors],
+    warnings: []
+  }
   const parents = parentLayers(config.layers)
+  const byName = new Map(prepared.layers.map(p => [p.layer.name, p]))
   for (const p of prepared.layers) {
     const { layer, parsed, stages, inputs } = p
     out.inputs[layer.name] = inputs
@@ -190,6 +204,15 @@ export function checkLayers(
       }
     }
     out.warnings.push(...pathsWarnings(config, layer, tracked))
+    const parent = layer.from.length === 1 ? byName.get(layer.from[0].layer) : undefined
+    out.assembly[layer.name] = assemblyOf({
+      layer,
+      parsed,
+      stages,
+      buildArgs: p.buildArgs,
+      reincludes: p.reincludes,
+      parentOnbuild: (parent?.stages ?? []).some(s => s.instructions.some(i => i.keyword === 'ONBUILD'))
+    })
     if (parsed.syntax && !DOCKER_FRONTEND.test(parsed.syntax)) {
       out.warnings.push(
         `${layer.dockerfile}:1:1: # syntax=${parsed.syntax} is not Docker's Dockerfile frontend: it may read ` +

@@ -1,7 +1,9 @@
 // The plan as JSON and back: SPEC 2's `plan` output (planToJson) and the `plan` input a later step
 // follows (parsePlanInput). Symmetric: every field planToJson writes, parsePlanInput reads back
-// (__tests__/core/plan-json.test.ts round-trips each one). The input is untrusted, so every field
-// is checked; checkPlan() then holds it against the config and the event. Pure.
+// (__tests__/core/plan-json.test.ts round-trips each one), but two: `assembly`, which the following
+// step decides again for its own push (withAssembly), and `unknown`, which no step may follow
+// (SPEC 8). The input is untrusted, so every field is checked; checkPlan() then holds it against the
+// config and the event. Pure.
 import type { LayerDecision, Plan } from './types.js'
 
 export interface PlanJsonOptions {
@@ -23,6 +25,8 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       // SPEC 2 / 4a: the input digest where known at plan time; `same-inputs` on a reused-by-inputs layer.
       ...(d.inputs !== undefined && { inputs: d.inputs }),
       ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
+      ...(d.assembly !== undefined && { assembly: d.assembly }),
+      ...(d.unknown && { unknown: true }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
     }
   }
@@ -99,6 +103,9 @@ function parseDecision(d: unknown, at: string, fail: Fail): LayerDecision {
   if (same !== undefined && !(isString(same) && /^[^\s@]+:[^\s@]+@sha256:[0-9a-f]{64}$/.test(same)))
     throw fail(`${at} "same-inputs" is not <image>:<input tag>@sha256:<digest>`)
   if (same !== undefined && d.build !== false) throw fail(`${at} has "same-inputs" but builds`)
+  // SPEC 8: nothing follows a decision that could not be made.
+  if (d.unknown !== undefined)
+    throw fail(`${at} is unknown (its registry could not be read); run the plan step again once it can`)
   const matches = d.matches ?? []
   if (
     !Array.isArray(matches) ||

@@ -253,6 +253,9 @@ export function describePlan(plan: Plan, config: StrataConfig): string[] {
       if (d.matches.length > MAX_LISTED_MATCHES) {
         lines.push(`  … and ${d.matches.length - MAX_LISTED_MATCHES} more (see plan-file)`)
       }
+      // SPEC 7a: which path the layer takes, and why BuildKit builds it when it does.
+      if (d.assembly === 'assembled') lines.push('  → assembled in the registry (no BuildKit session)')
+      else if (d.assembly !== undefined) lines.push(`  → built by BuildKit: ${d.assembly}`)
     } else {
       const why = plan.changes.source === 'none' ? 'no diff for this event' : 'no matching change'
       lines.push(`${name}: reuse ${reuseName(d, images.get(name))} (${why})`)

@@ -38,6 +38,8 @@ export interface LayerConfig {
   sbom?: string | boolean
   /** SPEC 4a: which earlier images with the same inputs may be reused (`any` when unset). */
   reuse?: 'any' | 'default-branch' | 'off'
+  /** SPEC 7a: assemble an eligible layer in the registry (`auto`, the default) or always build it (`off`). */
+  assemble?: 'auto' | 'off'
 }
 
 /** Retention rules (issue 6); validated by the config loader, applied by mode: cleanup. */
@@ -178,6 +180,8 @@ export interface LayerDecision {
   inputs?: string
   /** SPEC 4a: `<image>:<input tag>@<digest>` of an image with the same inputs, reused instead of building. */
   sameInputs?: string
+  /** SPEC 7a, on a layer that builds: `assembled`, or why BuildKit builds it (`RUN at Dockerfile:7`). */
+  assembly?: string
   /** SPEC 8: a registry look-up this decision needs failed; nothing may build or follow this plan. */
   unknown?: boolean
 }
@@ -251,7 +255,7 @@ export interface Logger {
 
 export interface LayerResult {
   name: string
-  status: 'built' | 'reused' | 'failed' | 'skipped' | 'not-selected'
+  status: 'built' | 'assembled' | 'reused' | 'failed' | 'skipped' | 'not-selected'
   ref?: string
   digest?: string
   /** With pushByDigest: the one platform whose manifest `digest` is. */
@@ -278,4 +282,6 @@ export interface BuildResult {
   bake?: { file: string; definition: BakeDefinition }
   /** After a failed tag move: tags put back on their earlier images, and tags that could not be. */
   promotion?: { restored: string[]; leftMoved: string[] }
+  /** Per layer, every manifest digest this step pushed (an assembled layer's per platform, then its index): what attestations sign. */
+  pushed?: Record<string, string[]>
 }

@@ -5,6 +5,8 @@ import type { Buildx } from '../adapters/buildx.js'
 import { loadConfig } from '../adapters/config-file.js'
 import type { ContentIds } from '../adapters/content-ids.js'
 import type { WorkspaceFiles } from '../adapters/workspace-files.js'
+import type { ImageStore } from '../adapters/registry-images.js'
+import { ASSEMBLED, withAssembly, type Assembly } from '../core/assemble.js'
 import { changedPaths } from '../core/changes.js'
 import { describeRange, diffRange, readEvent } from '../core/event.js'
 import { requirePullRequest } from '../core/event-check.js'
@@ -44,6 +46,8 @@ export interface PlanDeps {
   contentIds?: ContentIds
   /** The workspace as BuildKit reads it: Dockerfiles, contexts, tracked files (SPEC 3a). */
   files: WorkspaceFiles
+  /** SPEC 7a: writes images to the registry; absent: no layer is assembled. */
+  images?: ImageStore
 }
 
 export interface PlanOutcome {
@@ -101,8 +105,9 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
           'input, decided with the inputs of its `mode: plan` step (give them there)'
       )
     }
-    describePlan(plan, config).forEach(l => log.info(l))
-    return { config, ctx, range, plan, push, reads }
+    const followed = withAssembly(plan, config, reads.assembly, { push, pushByDigest: !!s.platform })
+    describePlan(followed, config).forEach(l => log.info(l))
+    return { config, ctx, range, plan: followed, push, reads }
   }
 
   const deleted = range.kind === 'deleted'
@@ -114,7 +119,6 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
     for (const ref of [...Object.values(stable), ...externals])
       deps.registry.inspect(ref).catch(() => undefined)
   }
-  if (s.mode === 'build' && !s.dryRun) deps.buildx?.inspectBuilder(s.builder).catch(() => undefined)
 
   const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
   log.info(`Changed files: ${describeChanges(changes, range)}`)
@@ -140,6 +144,11 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
     deleted,
     inputs: reads.inputs
   })
+  // The builder is asked for side by side with the rest of the plan, unless every layer that builds is
+  // assembled in the registry (SPEC 7a: no docker process then).
+  const paths = withAssembly(decided, config, reads.assembly, { push, pushByDigest: !!s.platform })
+  const bakes = Object.values(paths.layers).some(d => d.build && d.selected && d.assembly !== ASSEMBLED)
+  if (s.mode === 'build' && !s.dryRun && bakes) deps.buildx?.inspectBuilder(s.builder).catch(() => undefined)
   if (externals.length) {
     decided.externals = externalDigests
     const shown = externals.map(i => (externalDigests[i] ? `${i} (${externalDigests[i].slice(0, 19)}…)` : i))
@@ -158,7 +167,11 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
       )
     : pinned
   // SPEC 8: a layer whose look-up failed is unknown, never "reuse"; the step says so and fails.
-  const plan = markUnknown(reused, config, unreadable)
+  // SPEC 7a: which building layers are assembled in the registry, and why the others are not.
+  const plan = withAssembly(markUnknown(reused, config, unreadable), config, reads.assembly, {
+    push,
+    pushByDigest: !!s.platform
+  })
   describePlan(plan, config).forEach(l => log.info(l))
   return { config, ctx, range, changes, plan, push, reads }
 }
@@ -308,5 +321,15 @@ async function lookUp(
       out[names[i]] = undefined
     }
   })
+  return out
+}
+
+/** SPEC 7a: the assembly of each layer the plan assembles. */
+export function assemblies(p: PlanOutcome): Record<string, Assembly> {
+  const out: Record<string, Assembly> = {}
+  for (const [name, d] of Object.entries(p.plan.layers)) {
+    const e = p.reads.assembly[name]
+    if (d.assembly === 'assembled' && e && 'assembly' in e) out[name] = e.assembly
+  }
   return out
 }

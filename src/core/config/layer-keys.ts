@@ -13,6 +13,7 @@ import { describe, isNull, type Entry, type YamlReader } from './yaml-reader.js'
 export const CACHE_KINDS: CacheKind[] = ['gha', 'registry', 'local', 'inline']
 const TEMPLATE_VARIABLES: string[] = [...TAG_VARIABLES]
 const REUSE: NonNullable<LayerConfig['reuse']>[] = ['any', 'default-branch', 'off']
+const ASSEMBLE: NonNullable<LayerConfig['assemble']>[] = ['auto', 'off']
 const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/
 export const BUILD_ARG = /^[A-Za-z_][A-Za-z0-9_]*$/
 const PATTERN_FIX = 'write a glob relative to the repository root, e.g. docker/** or !docs/**'
@@ -37,6 +38,7 @@ export interface RawLayer {
   provenance?: string | boolean
   sbom?: string | boolean
   reuse?: LayerConfig['reuse']
+  assemble?: LayerConfig['assemble']
   pos: { dockerfile?: Position; context?: Position; stableTag?: Position; tags?: Position[] }
 }
 
@@ -117,7 +119,8 @@ const KEY_READERS = new Map<string, KeyReader>([
   ['labels', readLabels],
   ['provenance', (r, e, ctx, raw) => (raw.provenance = r.boolOrString(e, ctx))],
   ['sbom', (r, e, ctx, raw) => (raw.sbom = r.boolOrString(e, ctx))],
-  ['reuse', (r, e, ctx, raw) => (raw.reuse = reuse(r, e, ctx))]
+  ['reuse', (r, e, ctx, raw) => (raw.reuse = reuse(r, e, ctx))],
+  ['assemble', (r, e, ctx, raw) => (raw.assemble = assemble(r, e, ctx))]
 ])
 const LAYER_KEYS = [...KEY_READERS.keys()]
 
@@ -234,6 +237,14 @@ function reuse(r: YamlReader, e: Entry, ctx: string): LayerConfig['reuse'] {
   if (!(REUSE as string[]).includes(v))
     r.fail(e.value, `${ctx} has unknown reuse "${v}"`, suggest(v, REUSE, 'use any, default-branch or off'))
   return v as LayerConfig['reuse']
+}
+
+/** SPEC 7a: assemble an eligible layer in the registry (`auto`) or never (`off`; YAML's `false` too). */
+function assemble(r: YamlReader, e: Entry, ctx: string): LayerConfig['assemble'] {
+  const v = e.value && isScalar(e.value) && e.value.value === false ? 'off' : r.string(e, ctx, 'off')
+  if (!(ASSEMBLE as string[]).includes(v))
+    r.fail(e.value, `${ctx} has unknown assemble "${v}"`, suggest(v, ASSEMBLE, 'use auto or off'))
+  return v as LayerConfig['assemble']
 }
 
 /** A secret must be an environment variable name or a buildx secret spec (id=…,src=… / env=…). */

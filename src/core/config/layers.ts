@@ -130,7 +130,8 @@ function layerConfig(
     labels: { ...defaults.labels, ...raw.labels },
     provenance: raw.provenance ?? defaults.provenance,
     sbom: raw.sbom ?? defaults.sbom,
-    reuse: raw.reuse ?? defaults.reuse
+    reuse: raw.reuse ?? defaults.reuse,
+    ...((raw.assemble ?? defaults.assemble) !== undefined && { assemble: raw.assemble ?? defaults.assemble })
   }
 }
 

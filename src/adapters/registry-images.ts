@@ -1,0 +1,115 @@
+// Writing images over the distribution API, for layers assembled in the registry (SPEC 7a): a
+// manifest and a blob read, a blob uploaded only when the repository lacks it (HEAD, a cross-repository
+// mount, else one monolithic upload), and a manifest put under a digest or a tag.
+import { parseImageRef } from '../core/image-ref.js'
+import { sha256 } from '../core/input-digest.js'
+import type { RegistryClient, Reply } from './registry-http.js'
+
+export interface StoredManifest {
+  bytes: Buffer
+  digest: string
+  mediaType: string
+}
+
+export interface ImageStore {
+  /** `ref` (`repo:tag`, `repo@sha256:…`) as the registry stores it; null when it does not exist. */
+  manifest(ref: string): Promise<StoredManifest | null>
+  /** A blob's bytes (an image config), checked against its digest. */
+  blob(repo: string, digest: string): Promise<Buffer>
+  /** Uploads `bytes` unless `repo` has them; `from`: a repository of the same host that has them. */
+  putBlob(
+    repo: string,
+    digest: string,
+    bytes: Buffer,
+    from?: string
+  ): Promise<'present' | 'mounted' | 'uploaded'>
+  /** Puts a manifest under `reference` (a digest or a tag) of `repo`. */
+  putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<void>
+}
+
+export interface ImageStoreDeps {
+  client(host: string): RegistryClient
+  accept: string
+  /** The registry refused or failed: an Error that says what and why (the adapter's wording). */
+  failure(what: string, reply: Reply, host: string): Error
+  /** A tag was put: forget what was memoized about it. */
+  forget(ref: string): void
+}
+
+export function createImageStore(d: ImageStoreDeps): ImageStore {
+  const repoOf = (repo: string): { host: string; name: string } => {
+    const r = parseImageRef(repo)
+    return { host: r.host, name: r.name }
+  }
+  return {
+    async manifest(ref) {
+      const r = parseImageRef(ref)
+      const reference = r.digest ?? r.tag ?? 'latest'
+      const reply = await d.client(r.host).request('GET', `/v2/${r.name}/manifests/${reference}`, {
+        accept: d.accept
+      })
+      if (reply.status === 404) return null
+      if (!reply.ok) throw d.failure(`cannot read the manifest of ${ref}`, reply, r.host)
+      const digest = sha256(reply.body)
+      if (r.digest && digest !== r.digest) {
+        throw new Error(`cannot read the manifest of ${ref}: the registry answered bytes of ${digest}`)
+      }
+      const type = reply.headers.get('content-type')?.split(';')[0].trim()
+      const doc = JSON.parse(reply.body.toString('utf8')) as { mediaType?: string }
+      const mediaType = doc.mediaType ?? type
+      if (!mediaType) throw new Error(`cannot read the manifest of ${ref}: it names no media type`)
+      return { bytes: reply.body, digest, mediaType }
+    },
+
+    async blob(repo, digest) {
+      const { host, name } = repoOf(repo)
+      const reply = await d.client(host).request('GET', `/v2/${name}/blobs/${digest}`)
+      if (!reply.ok) throw d.failure(`cannot read the blob ${digest} of ${repo}`, reply, host)
+      if (sha256(reply.body) !== digest) {
+        throw new Error(`cannot read the blob ${digest} of ${repo}: the registry answered other bytes`)
+      }
+      return reply.body
+    },
+
+    async putBlob(repo, digest, bytes, from) {
+      const { host, name } = repoOf(repo)
+      const what = `cannot upload the blob ${digest} to ${repo}`
+      const c = d.client(host)
+      const head = await c.request('HEAD', `/v2/${name}/blobs/${digest}`)
+      if (head.ok) return 'present'
+      const fromName = from ? repoOf(from) : undefined
+      const mount =
+        fromName && fromName.host === host && fromName.name !== name
+          ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromName.name)}`
+          : ''
+      const started = await c.request('POST', `/v2/${name}/blobs/uploads/${mount}`)
+      if (started.status === 201) return 'mounted'
+      if (started.status !== 202) throw d.failure(what, started, host)
+      const location = started.headers.get('location')
+      if (!location) throw new Error(`${what}: the registry started an upload without a Location`)
+      const url = new URL(location, `${c.base}/v2/${name}/blobs/uploads/`)
+      url.searchParams.set('digest', digest)
+      const put = await c.request('PUT', url.toString(), {
+        body: bytes,
+        contentType: 'application/octet-stream'
+      })
+      if (put.status !== 201) throw d.failure(what, put, host)
+      return 'uploaded'
+    },
+
+    async putManifest(repo, reference, bytes, mediaType) {
+      const { host, name } = repoOf(repo)
+      const what = `cannot put a manifest under ${repo}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`
+      const reply = await d.client(host).request('PUT', `/v2/${name}/manifests/${reference}`, {
+        body: bytes,
+        contentType: mediaType
+      })
+      if (!reply.ok) throw d.failure(what, reply, host)
+      const answered = reply.headers.get('docker-content-digest')
+      if (answered && answered !== sha256(bytes)) {
+        throw new Error(`${what}: the registry answered the digest ${answered}, not ${sha256(bytes)}`)
+      }
+      if (!reference.startsWith('sha256:')) d.forget(`${repo}:${reference}`)
+    }
+  }
+}

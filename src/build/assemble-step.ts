@@ -1,0 +1,149 @@
+// The layers of a step that are assembled in the registry (SPEC 7a) instead of built: each once its
+// parent's image is known (the plan's pinned ref, or what this step just pushed), side by side. Their
+// results, tags and moves are those of a built layer; no docker process runs for them.
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import type { ImageStore } from '../adapters/registry-images.js'
+import { assembleLayer } from './assemble.js'
+import type { ContextView } from './assemble-tar.js'
+import { skip } from './bake-session.js'
+import type { Run } from './types.js'
+import { ASSEMBLED } from '../core/assemble.js'
+import type { Assembly } from '../core/assemble.js'
+import { imageLabels, type StepSettings } from '../core/build-steps.js'
+import { platformsOf } from '../core/buildx-args.js'
+import { dockerignoreCandidates } from '../core/derived-inputs.js'
+import { compileDockerignore } from '../core/dockerignore.js'
+import { mapLimit } from '../core/limit.js'
+import { tagsOfLayer } from '../core/plan.js'
+import { parentLayers } from '../core/tags.js'
+import type { LayerConfig, LayerResult } from '../core/types.js'
+import type { Move } from './promote.js'
+
+export interface AssembleContext {
+  images: ImageStore
+  assemblies: Record<string, Assembly>
+  /** What the OCI labels of every image of the step say (source, revision, created). */
+  oci: StepSettings['oci']
+  /** A parent's image: the plan's pinned ref, or what the registry has. */
+  parentRef: (name: string) => Promise<string>
+}
+
+export interface AssemblySplit {
+  /** The layers the bake session builds. */
+  baked: string[]
+  /** The moving tags of the assembled layers (their digests are read before anything moves). */
+  moving: string[]
+  /** Assembles the layers whose parent the session does not build; started beside the session. */
+  independent(): Promise<Move[]>
+  /** Assembles the layers whose parent the session built; after it. */
+  afterSession(): Promise<Move[]>
+}
+
+/** SPEC 7a: which layers of the step are assembled (the plan says so, and the step can write images). */
+export function splitAssembled(
+  run: Run,
+  toBuild: string[],
+  oci: StepSettings['oci'],
+  parentRef: (name: string) => Promise<string>
+): AssemblySplit {
+  const { deps, opts, plan } = run
+  const assemblies = deps.images ? (opts.assemblies ?? {}) : {}
+  const assembled = toBuild.filter(n => plan.layers[n].assembly === ASSEMBLED && assemblies[n])
+  const baked = toBuild.filter(n => !assembled.includes(n))
+  const later = assembled.filter(n => baked.includes(assemblies[n].parent))
+  const c: AssembleContext = { images: deps.images as ImageStore, assemblies, oci, parentRef }
+  const tags = (n: string): string[] =>
+    tagsOfLayer(run.layers.get(n) as LayerConfig, plan.layers[n], run.ctx, parentLayers(run.config.layers))
+      .moving
+  return {
+    baked,
+    moving: opts.pushByDigest ? [] : assembled.flatMap(tags),
+    independent: () =>
+      assembleLayers(
+        run,
+        assembled.filter(n => !later.includes(n)),
+        c
+      ),
+    afterSession: () => assembleLayers(run, later, c)
+  }
+}
+
+/** Assembles `names`; returns the moving-tag moves of those that succeeded. */
+export async function assembleLayers(run: Run, names: string[], c: AssembleContext): Promise<Move[]> {
+  const moves = await mapLimit(names, 4, name => assembleOne(run, name, c))
+  return moves.flat()
+}
+
+async function assembleOne(run: Run, name: string, c: AssembleContext): Promise<Move[]> {
+  const { opts, deps, result } = run
+  const r = result.layers[name]
+  const l = run.layers.get(name) as LayerConfig
+  const parent = c.assemblies[name].parent
+  const parentResult = result.layers[parent]
+  if (parentResult?.status === 'failed' || parentResult?.status === 'skipped') {
+    skip(r, parent, deps.log)
+    return []
+  }
+  const { versioned, moving } = tagsOfLayer(
+    l,
+    run.plan.layers[name],
+    run.ctx,
+    parentLayers(run.config.layers)
+  )
+  const started = Date.now()
+  try {
+    const parentRef =
+      parentResult?.status === 'built' || parentResult?.status === 'assembled'
+        ? (parentResult.ref as string)
+        : await c.parentRef(parent)
+    if (opts.dryRun) {
+      deps.log.info(`Would assemble ${name} in the registry on ${parentRef} as ${versioned.join(', ')}`)
+      Object.assign(r, { status: 'assembled', ref: versioned[0] })
+      return []
+    }
+    const done = await assembleLayer(
+      {
+        assembly: c.assemblies[name],
+        parent: parentRef,
+        image: l.image,
+        tags: versioned,
+        platforms: platformsOf(l, opts.platforms),
+        labels: imageLabels(c.oci, l, opts.inputLabels?.[name]),
+        context: await contextOf(run, l),
+        time: timeOf(opts.env.SOURCE_DATE_EPOCH, run.ctx.time)
+      },
+      c.images
+    )
+    const figures = { durationMs: Date.now() - started, bytesPulled: 0, bytesPushed: done.bytesPushed }
+    Object.assign(r, { status: 'assembled', ref: done.ref, digest: done.digest, ...figures } as LayerResult)
+    ;(result.pushed ??= {})[name] = done.pushed
+    deps.log.info(
+      `${name}: assembled in the registry as ${done.ref} in ${(figures.durationMs / 1000).toFixed(1)} s ` +
+        `(${done.bytesPushed} bytes uploaded, nothing pulled, no docker process)`
+    )
+    return moving.length ? [{ layer: name, source: done.ref, tags: moving }] : []
+  } catch (e) {
+    const error = `not assembled: ${(e as Error).message}`
+    Object.assign(r, { status: 'failed', error, durationMs: Date.now() - started })
+    deps.log.warning(`${name}: ${error}`)
+    return []
+  }
+}
+
+/** The build context as BuildKit receives it: the folder, less what its .dockerignore leaves out. */
+async function contextOf(run: Run, l: LayerConfig): Promise<ContextView> {
+  const workspace = resolve(run.opts.workspace ?? process.cwd())
+  let text: string | undefined
+  for (const candidate of dockerignoreCandidates(l.dockerfile, l.context)) {
+    text = await readFile(join(workspace, candidate), 'utf8').catch(() => undefined)
+    if (text !== undefined) break
+  }
+  const matcher = text === undefined ? undefined : compileDockerignore(text)
+  return { root: join(workspace, l.context), ignored: rel => matcher?.ignores(rel) ?? false }
+}
+
+/** SOURCE_DATE_EPOCH when set (reproducible builds), else the run's time. */
+function timeOf(epoch: string | undefined, fallback: Date): Date {
+  return epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : fallback
+}
