@@ -46,11 +46,6 @@ export async function readLayers(
   return checkLayers(config, prepared, onDisk, tracked ?? onDisk)
 }
 
-/** Per layer, its input files (Dockerfile, .dockerignore, what COPY/ADD/RUN --mount read, `paths`), sorted: for SPEC 4a's input digest. */
-export function layerInputFiles(reads: LayerReads): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(reads.files).map(([layer, files]) => [layer, [...files.keys()]]))
-}
-
 /** Throws one Error listing every error of the layers (nothing has run yet); warnings are the caller's to log. */
 export function failOnErrors(reads: LayerReads): void {
   if (reads.errors.length === 0) return
