@@ -158,7 +158,8 @@ async function assemble(
   name: string,
   dockerfile: string,
   parent: string,
-  platforms: string[]
+  platforms: string[],
+  into = repo
 ): Promise<string> {
   const text = HEAD + dockerfile
   const parsed = parseDockerfile(text, `Dockerfile.${name}`, { layerArgs: { BASE_IMAGE: 'base' } })
@@ -169,7 +170,7 @@ async function assemble(
     paths: [],
     from: [{ layer: 'base', buildArg: 'BASE_IMAGE' }],
     always: false,
-    image: repo,
+    image: into,
     buildArgs: {},
     platforms,
     cache: [],
@@ -190,8 +191,8 @@ async function assemble(
     {
       assembly: e.assembly,
       parent,
-      image: repo,
-      tags: [`${repo}:as-${name}`],
+      image: into,
+      tags: [`${into}:as-${name}`],
       platforms,
       labels: LABELS,
       context: { root: context, ignored: rel => ignore.ignores(rel) },
@@ -247,4 +248,20 @@ test('docker run of an assembled image behaves like the built one', async () => 
   ])
   expect(b).toBe('run a as 0\n')
   expect(b).toBe(a)
+})
+
+test('a parent in another repository: its blobs are mounted, the image is whole there', async () => {
+  const elsewhere = `${repo}-elsewhere`
+  const ref = await assemble('folders', CASES.folders.dockerfile, base, ['linux/amd64'], elsewhere)
+  expect(ref.startsWith(`${elsewhere}:as-folders@sha256:`)).toBe(true)
+  const [got, from] = await Promise.all([platformImages(ref), platformImages(base)])
+  expect(got['linux/amd64'].layers.slice(0, from['linux/amd64'].layers.length)).toEqual(
+    from['linux/amd64'].layers
+  )
+  // The parent's first layer (busybox) is read back from the new repository.
+  const tree = await layerTree(ref, from['linux/amd64'].layers[0])
+  expect(tree.map(e => e.path)).toEqual(['bin', 'bin/busybox'])
+  expect(await docker(['run', '--rm', '--pull', 'always', ref.replace(/:as-folders@/, '@')])).toBe(
+    'run a as 0\n'
+  )
 })

@@ -81,7 +81,8 @@ const FILES = {
 }
 const material = (external: string): Record<string, LayerMaterial> => ({
   base: { files: ['Dockerfile.base'], externals: { [EXTERNAL]: external } },
-  tooling: { files: ['Dockerfile.tooling', 'tools/mise.sh'], externals: {} },
+  // The folder COPY tools/ copies counts too (SPEC 4a, issue 17).
+  tooling: { files: ['Dockerfile.tooling', 'tools/mise.sh'], folders: ['tools'], externals: {} },
   app: { files: ['Dockerfile', 'app.txt'], externals: {} }
 })
 
@@ -122,7 +123,8 @@ async function plan(): Promise<{ plan: Plan; lines: string[] }> {
 /** Pushes an image of `layer` labelled as a Strata build from these inputs, under its stable or input tag. */
 async function pushLayer(layer: string, layers: Plan['layers'], external: string, under: 'stable' | 'input') {
   const l = parseConfig(YML, '.github/strata.yml').layers.find(x => x.name === layer)!
-  const m = material(external)[layer]
+  const read = material(external)[layer]
+  const m = { ...read, files: [...read.files, ...(read.folders ?? [])] }
   const ids = await createContentIds(repo.dir, createGit(repo.dir)).ids(m.files)
   const dockerfile = sha256(FILES[l.dockerfile as keyof typeof FILES])
   const inputs = digestOf(l, m, ids, dockerfile, layers, { buildArgs: {} }, labelled)!

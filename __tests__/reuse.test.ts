@@ -257,7 +257,9 @@ test('reuse: default-branch does not take a pull request’s image; an always la
   })
 })
 
-test('input files that cannot be read: one warning, and the plan as SPEC 4 decided it', async () => {
+// Issue 17: a file that cannot be read takes the digest of its own layer (and of the layers built on
+// it) only; this test said every layer lost its digest, a needless give-up.
+test('an input file that cannot be read: one warning naming it; that layer and its children have no digest, others keep theirs', async () => {
   const r = new MemoryRegistry()
   const c = cfg()
   const warnings: string[] = []
@@ -274,8 +276,16 @@ test('input files that cannot be read: one warning, and the plan as SPEC 4 decid
       log: { ...log, warning: m => void warnings.push(m) }
     }
   )
-  expect(out).toBe(p)
-  expect(warnings).toEqual([
-    `no input digests this run (input file "missing.sh" does not exist in the workspace (${repo.dir})): layers are decided without same-inputs reuse`
+  const missing = `input file "missing.sh" does not exist in the workspace (${repo.dir})`
+  expect(warnings).toEqual([`tooling: no input digest: ${missing}`])
+  expect(out.layers.base.inputs).toMatch(/^sha256:[0-9a-f]{64}$/)
+  expect([out.layers.tooling.inputs, out.layers.tooling.noDigest]).toEqual([
+    undefined,
+    `no input digest: ${missing}`
   ])
+  expect([out.layers.app.inputs, out.layers.app.noDigest]).toEqual([
+    undefined,
+    'no input digest: parent tooling has none'
+  ])
+  expect(Object.values(out.layers).map(d => d.build)).toEqual(Object.values(p.layers).map(d => d.build))
 })

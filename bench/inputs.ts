@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { createContentIds } from '../src/adapters/content-ids.js'
 import { createGit } from '../src/adapters/git.js'
 import { createWorkspaceFiles } from '../src/adapters/workspace-files.js'
 import { checkLayers, prepareLayers, type LayerTexts } from '../src/core/layer-reads.js'
@@ -128,6 +129,12 @@ try {
   const fullPaths = await medianAsync(() =>
     readLayers(withPaths, {}, createWorkspaceFiles(dir, createGit(dir)))
   )
+  // SPEC 4a: the content id of every input (the union over the layers), from a fresh index read each
+  // time as a plan makes it; the whole plan-time cost is readLayers plus this.
+  const inputs = [...new Set(Object.values(reads.files).flatMap(f => [...f.keys()]))]
+  const idsOnce = createContentIds(dir, createGit(dir))
+  await idsOnce.entries(inputs)
+  const ids = await medianAsync(() => createContentIds(dir, createGit(dir)).entries(inputs))
   const ws = createWorkspaceFiles(dir, createGit(dir))
   const walk = await medianAsync(() => ws.list(''))
   const texts: Record<string, LayerTexts> = {}
@@ -174,6 +181,10 @@ try {
   console.log(
     `  of which the walk of the context: ${walk.toFixed(1)} ms; the pure part (parse, resolve, check): ${pure.toFixed(1)} ms`
   )
+  console.log(
+    `content ids of the ${inputs.length} input files (index read, stat, hashing): ${ids.toFixed(1)} ms; ${idsOnce.hashed} hashed, the rest from the index`
+  )
+  console.log(`readLayers and content ids together: ${(full + ids).toFixed(1)} ms warm`)
   console.log(
     `decide() over ${changes.files.length} changed files: ${without.toFixed(1)} ms without inputs, ${withInputs.toFixed(1)} ms with them`
   )

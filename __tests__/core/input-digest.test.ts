@@ -92,9 +92,9 @@ test.each<[string, DigestInput]>([
   expect(inputDigest(input)).not.toBe(BASE)
 })
 
-// What SPEC 4a leaves out does not change it.
+// What SPEC 4a leaves out does not change it. (The config's `labels` were here: issue 17 and SPEC
+// 4a put them in the digest, since they are in the image; see the table below.)
 test.each<[string, DigestInput]>([
-  ['labels', withSettings({ labels: { 'org.opencontainers.image.revision': 'deadbeef' } })],
   ['a secret value (its source)', withSettings({ secrets: ['id=npmrc,src=/tmp/other-npmrc'] })],
   ['a secret from env instead of file', withSettings({ secrets: ['id=npmrc,env=NPM_TOKEN'] })],
   [
@@ -111,6 +111,56 @@ test.each<[string, DigestInput]>([
   ['object key order', base({ externals: { 'ubuntu:24.04': D('2') }, parents: { base: D('1') } })]
 ])('%s does not change the digest', (_what, input) => {
   expect(inputDigest(input)).toBe(BASE)
+})
+
+// Issue 17, settings (SPEC 4a): what moved the digest needlessly, and what it missed.
+const DECLARED = ['MISE_VERSION']
+const declaredSettings = (over: Partial<LayerConfig>, o?: Parameters<typeof inputSettings>[1]): DigestInput =>
+  base({ settings: inputSettings({ ...TOOLING, ...over }, o, DECLARED) })
+const DECLARED_BASE = inputDigest(declaredSettings({}))
+// [what, input, the digest it is compared with, whether it differs]
+test.each<[string, DigestInput, string, boolean]>([
+  ['the config’s labels (they are in the image)', withSettings({ labels: { team: 'b' } }), BASE, true],
+  ['a label added', withSettings({ labels: { ...TOOLING.labels, team: 'a' } }), BASE, true],
+  [
+    'a build arg no ARG declares',
+    declaredSettings({ buildArgs: { MISE_VERSION: '2024.5.1', X: '1' } }),
+    DECLARED_BASE,
+    false
+  ],
+  [
+    'the build-args input giving an undeclared arg',
+    declaredSettings({}, { buildArgs: { UNUSED: 'x' } }),
+    DECLARED_BASE,
+    false
+  ],
+  [
+    'a declared build arg',
+    declaredSettings({ buildArgs: { MISE_VERSION: '2025.1.0' } }),
+    DECLARED_BASE,
+    true
+  ],
+  [
+    'BUILDKIT_SYNTAX without an ARG',
+    declaredSettings({}, { buildArgs: { BUILDKIT_SYNTAX: 'x/y:1' } }),
+    DECLARED_BASE,
+    true
+  ],
+  [
+    'SOURCE_DATE_EPOCH without an ARG',
+    declaredSettings({}, { buildArgs: { SOURCE_DATE_EPOCH: '0' } }),
+    DECLARED_BASE,
+    true
+  ],
+  ['context ./ for .', declaredSettings({ context: './' }), DECLARED_BASE, false],
+  [
+    'Dockerfile ./Dockerfile.tooling for Dockerfile.tooling',
+    declaredSettings({ dockerfile: './Dockerfile.tooling' }),
+    DECLARED_BASE,
+    false
+  ]
+])('%s: the digest differs = %s', (_what, input, before, differs) => {
+  expect(inputDigest(input) !== before).toBe(differs)
 })
 
 test('a build arg given as a number in YAML and as a string digest alike', () => {

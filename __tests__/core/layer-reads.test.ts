@@ -227,12 +227,19 @@ test('pruneFor walks a folder ignored at the root when another layer’s context
   expect(['services', 'services/api', 'services/web'].map(prune)).toEqual([false, false, true])
 })
 
-test('TARGETARCH is the layer’s first platform, once the stage declares it', () => {
+// Issue 17: every platform is read with its own TARGETARCH; the inputs are the union (this test
+// said the first platform alone, which missed a changed arm64 file).
+test('TARGETARCH is each platform of the layer, once the stage declares it: the inputs are the union', () => {
   const df = { base: 'FROM scratch\nARG TARGETARCH\nCOPY bin/${TARGETARCH}/ /bin/\n' }
   const files = ['Dockerfile.base', 'bin/amd64/tool', 'bin/arm64/tool']
   const reads = (platforms: string[]) => [
     ...run([layer('base', { platforms })], df, { files }).files.base.keys()
   ]
   expect(reads(['linux/amd64'])).toEqual(['Dockerfile.base', 'bin/amd64/tool'])
-  expect(reads(['linux/arm64', 'linux/amd64'])).toEqual(['Dockerfile.base', 'bin/arm64/tool'])
+  expect(reads(['linux/arm64'])).toEqual(['Dockerfile.base', 'bin/arm64/tool'])
+  expect(reads(['linux/arm64', 'linux/amd64'])).toEqual([
+    'Dockerfile.base',
+    'bin/amd64/tool',
+    'bin/arm64/tool'
+  ])
 })

@@ -28,6 +28,22 @@ export interface Git {
   modified(): Promise<string[]>
   /** The files git tracks (`git ls-files --cached`), in git's order; undefined outside a work tree. */
   tracked(): Promise<string[] | undefined>
+  /** The index with each entry's flags and recorded stat data (`ls-files -s -v --debug`); undefined outside a work tree. */
+  indexStat(): Promise<Map<string, IndexStat> | undefined>
+  /** Config values whose names match `pattern` (`^core\.eol$`), names lower-cased; {} when none. */
+  config(pattern: string): Promise<Record<string, string>>
+  /** Absolute paths of files in the git folder (`rev-parse --git-path`: `index`, `info/attributes`). */
+  gitPaths(names: string[]): Promise<string[]>
+  /** Those of `paths` that carry any value (set, not unset) for one of `attrs` (`check-attr`). */
+  attributed(paths: readonly string[], attrs: string[]): Promise<Set<string>>
+}
+
+/** An index entry as `ls-files -s -v --debug` shows it. */
+export interface IndexStat extends IndexEntry {
+  /** `H` cached; lower case assume-unchanged; `S` skip-worktree. */
+  tag: string
+  /** The stat data git recorded (32-bit as git stores them; times in ms), when --debug gave it. */
+  stat?: { ctime: number; mtime: number; ino: number; size: number }
 }
 
 /** One file of the index: its mode and object id. */
@@ -92,6 +108,48 @@ export function parseLsFilesStageZ(out: string): Map<string, IndexEntry> {
   return index
 }
 
+const DEBUG =
+  /^ {2}ctime: (\d+):(\d+)\n {2}mtime: (\d+):(\d+)\n {2}dev: \d+\tino: (\d+)\n {2}uid: \d+\tgid: \d+\n {2}size: (\d+)\tflags: [0-9a-f]+\n/
+const HEAD = /^(\S) (\d{6}) ([0-9a-f]{40}|[0-9a-f]{64}) (\d)$/
+
+/** Parses `git ls-files -s -v --debug -z`; conflicted paths (stage ≠ 0) are left out. */
+export function parseLsFilesDebug(out: string): Map<string, IndexStat> {
+  const index = new Map<string, IndexStat>()
+  const conflicted = new Set<string>()
+  let last: IndexStat | undefined
+  for (let rec of out.split('\0')) {
+    const m = DEBUG.exec(rec)
+    if (m && last) {
+      last.stat = {
+        ctime: Number(m[1]) * 1000 + Number(m[2]) / 1e6,
+        mtime: Number(m[3]) * 1000 + Number(m[4]) / 1e6,
+        ino: Number(m[5]),
+        size: Number(m[6])
+      }
+      rec = rec.slice(m[0].length)
+    }
+    last = undefined
+    if (rec === '') continue
+    const tab = rec.indexOf('\t')
+    const h = tab < 0 ? null : HEAD.exec(rec.slice(0, tab))
+    if (!h) throw new Error(`unexpected git ls-files line: ${JSON.stringify(rec.slice(0, 80))}`)
+    const p = rec.slice(tab + 1)
+    if (h[4] !== '0') conflicted.add(p)
+    else index.set(p, (last = { tag: h[1], mode: h[2], oid: h[3] }))
+  }
+  for (const p of conflicted) index.delete(p)
+  return index
+}
+
+/** Parses `git check-attr -z`: `<path>\0<attr>\0<value>\0`; the paths with a value set. */
+export function parseCheckAttr(out: string): Set<string> {
+  const parts = out.split('\0')
+  const set = new Set<string>()
+  for (let i = 0; i + 2 < parts.length; i += 3)
+    if (parts[i + 2] !== 'unspecified' && parts[i + 2] !== 'unset') set.add(parts[i])
+  return set
+}
+
 export class GitError extends Error {
   constructor(
     message: string,
@@ -126,9 +184,9 @@ function typedRev(r: string): string {
 const line = (out: string): string | undefined => out.replace(/\r?\n$/, '') || undefined
 
 /** Runs one git command in `cwd` and resolves with its stdout; a failure is a GitError with git's words. */
-function runGit(cwd: string, args: readonly string[]): Promise<string> {
+function runGit(cwd: string, args: readonly string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       'git',
       // Per-command settings that change what diff prints; nothing global is written.
       ['-c', 'core.quotePath=false', '-c', 'diff.renames=true', '-c', 'diff.renameLimit=10000', ...args],
@@ -145,6 +203,7 @@ function runGit(cwd: string, args: readonly string[]): Promise<string> {
         } else resolve(stdout)
       }
     )
+    if (input !== undefined) child.stdin?.end(input)
   })
 }
 
@@ -159,11 +218,11 @@ async function inWorkTree<T>(work: Promise<T>): Promise<T | undefined> {
 }
 
 export function createGit(cwd: string): Git {
-  const run = (args: string[]): Promise<string> => runGit(cwd, args)
+  const run = (args: string[], input?: string): Promise<string> => runGit(cwd, args, input)
   return { ...changeQueries(run), ...cloneQueries(run), ...indexQueries(run) }
 }
 
-type Run = (args: string[]) => Promise<string>
+type Run = (args: string[], input?: string) => Promise<string>
 
 /** What the changed files are read from (SPEC 3). */
 function changeQueries(run: Run): Pick<Git, 'diff' | 'hasCommit' | 'mergeBase' | 'allFiles'> {
@@ -225,8 +284,36 @@ function cloneQueries(run: Run): Pick<Git, 'topLevel' | 'revParse' | 'symbolicRe
 }
 
 /** The index and the work tree (content ids, `paths` checks). */
-function indexQueries(run: Run): Pick<Git, 'index' | 'modified' | 'tracked'> {
+function indexQueries(
+  run: Run
+): Pick<Git, 'index' | 'modified' | 'tracked' | 'indexStat' | 'config' | 'gitPaths' | 'attributed'> {
   return {
+    async indexStat() {
+      const out = await inWorkTree(run(['ls-files', '-s', '-v', '--debug', '-z']))
+      return out === undefined ? undefined : parseLsFilesDebug(out)
+    },
+    async config(pattern) {
+      // Exit code 1: no such setting.
+      const out = await run(['config', '-z', '--get-regexp', pattern]).catch((e: unknown) => {
+        if (e instanceof GitError && e.exitCode === 1) return ''
+        throw e
+      })
+      const values: Record<string, string> = {}
+      for (const rec of out.split('\0')) {
+        const nl = rec.indexOf('\n')
+        if (nl > 0) values[rec.slice(0, nl).toLowerCase()] = rec.slice(nl + 1)
+      }
+      return values
+    },
+    async gitPaths(names) {
+      const args = names.flatMap(n => ['--git-path', n])
+      return (await run(['rev-parse', '--path-format=absolute', ...args])).trim().split('\n')
+    },
+    async attributed(paths, attrs) {
+      if (paths.length === 0) return new Set()
+      const out = await run(['check-attr', '-z', '--stdin', ...attrs], paths.join('\0') + '\0')
+      return parseCheckAttr(out)
+    },
     async index() {
       const out = await inWorkTree(run(['ls-files', '-s', '-z']))
       return out === undefined ? undefined : parseLsFilesStageZ(out)

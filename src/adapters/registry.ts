@@ -46,7 +46,20 @@ export interface RegistryAdapter extends Registry {
 interface Manifest {
   mediaType?: string
   config?: { digest?: string }
-  manifests?: { digest: string; mediaType?: string; platform?: { os?: string; architecture?: string } }[]
+  manifests?: {
+    digest: string
+    mediaType?: string
+    platform?: { os?: string; architecture?: string; variant?: string }
+  }[]
+}
+
+/** The parts of an image config Strata reads. */
+interface ImageConfig {
+  os?: string
+  architecture?: string
+  variant?: string
+  config?: { Labels?: unknown }
+  rootfs?: { diff_ids?: unknown }
 }
 
 const mediaTypeOf = (r: Reply): string | undefined =>
@@ -90,6 +103,20 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
       return { reply, doc: JSON.parse(reply.body.toString('utf8')) as Manifest }
     } catch (e) {
       throw new Error(`${what}: the manifest is not JSON (${(e as Error).message})`)
+    }
+  }
+
+  /** The image config of an image manifest (untrusted JSON); null when the manifest names none. */
+  async function imageConfig(r: ImageRef, doc: Manifest, what: string): Promise<ImageConfig | null> {
+    const config = doc.config?.digest
+    if (!config) return null
+    const blob = await client(r.host).request('GET', `/v2/${r.name}/blobs/${config}`)
+    if (!blob.ok) throw failure(`${what}: image config ${config}`, blob, r.host)
+    try {
+      const parsed: unknown = JSON.parse(blob.body.toString('utf8'))
+      return parsed && typeof parsed === 'object' ? (parsed as ImageConfig) : null
+    } catch (e) {
+      throw new Error(`${what}: the image config ${config} is not JSON (${(e as Error).message})`)
     }
   }
 
@@ -223,22 +250,36 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
           if (!got)
             throw new Error(`${what}: its index names ${image.digest}, which the registry does not have`)
         }
-        const config = got.doc.config?.digest
-        if (!config) return null
-        const blob = await client(r.host).request('GET', `/v2/${r.name}/blobs/${config}`)
-        if (!blob.ok) throw failure(`${what}: image config ${config}`, blob, r.host)
-        let labels: unknown
-        try {
-          labels = (JSON.parse(blob.body.toString('utf8')) as { config?: { Labels?: unknown } }).config
-            ?.Labels
-        } catch (e) {
-          throw new Error(`${what}: the image config ${config} is not JSON (${(e as Error).message})`)
-        }
+        const labels = (await imageConfig(r, got.doc, what))?.config?.Labels
         if (!labels || typeof labels !== 'object' || Array.isArray(labels)) return null
         return Object.fromEntries(Object.entries(labels).filter(([, v]) => typeof v === 'string')) as Record<
           string,
           string
         >
+      })
+    },
+
+    async diffIds(ref) {
+      const what = `cannot read the layers of ${ref}`
+      return guard(what, ref, async () => {
+        const r = parseImageRef(ref)
+        const got = await getManifest(r, reference(r), what)
+        if (!got) return null
+        const images = Array.isArray(got.doc.manifests)
+          ? got.doc.manifests.filter(m => m.platform?.os !== 'unknown')
+          : [undefined]
+        const out: Record<string, string[]> = {}
+        for (const m of images) {
+          const doc = m ? (await getManifest(r, m.digest, what))?.doc : got.doc
+          if (!doc) throw new Error(`${what}: its index names ${m?.digest}, which the registry does not have`)
+          const config = await imageConfig(r, doc, what)
+          const ids = config?.rootfs?.diff_ids
+          if (!config || !Array.isArray(ids) || !ids.every(d => typeof d === 'string'))
+            throw new Error(`${what}: an image config without rootfs.diff_ids`)
+          const platform = [config.os, config.architecture, config.variant].filter(Boolean).join('/')
+          out[platform] = ids as string[]
+        }
+        return out
       })
     },
 

@@ -1,12 +1,26 @@
 // The workspace as BuildKit reads it: the files below a build context (what is on disk, generated
 // files too, not only what git tracks), the files git tracks at HEAD, and the text of a Dockerfile or
 // .dockerignore. Every path is repository-relative and must stay inside the repository.
-import { readdirSync, type Dirent } from 'node:fs'
+import { readdirSync, readlinkSync, type Dirent } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { Git } from './git.js'
 
+/** What a walk below a folder found, as repository-relative paths, sorted. */
+export interface WorkspaceTree {
+  /** Files, and links of any kind (not followed: BuildKit sends a link as a link). */
+  files: string[]
+  /** Folders (empty ones too), `.git` and pruned ones left out. */
+  folders: string[]
+  /** Link → its target as written. */
+  links: Record<string, string>
+  /** `.git` folders (the walk does not enter them) and `.git` files (listed as files too). */
+  git: string[]
+}
+
 export interface WorkspaceFiles {
+  /** The files, folders and links below `dir`, as list() walks them. */
+  tree(dir: string, prune?: (relDir: string) => boolean): Promise<WorkspaceTree>
   /**
    * Files below `dir` (repository-relative, '' for the root), sorted, as repository-relative paths.
    * `.git` is skipped, and every folder that `prune` (given its repository-relative path) refuses.
@@ -30,10 +44,10 @@ export function createWorkspaceFiles(workspace: string, git: Git): WorkspaceFile
     return full
   }
   return {
-    async list(dir, prune) {
+    async tree(dir, prune) {
       const start = inside(dir)
       const prefix = path.relative(root, start).split(path.sep).join('/')
-      const out: string[] = []
+      const out: WorkspaceTree = { files: [], folders: [], links: {}, git: [] }
       // Synchronous on purpose: thousands of small readdir calls cost far less CPU without a promise each,
       // and nothing else runs while the plan reads the contexts.
       const walk = (full: string, rel: string): void => {
@@ -47,14 +61,25 @@ export function createWorkspaceFiles(workspace: string, git: Git): WorkspaceFile
         }
         for (const e of entries) {
           const child = rel === '' ? e.name : `${rel}/${e.name}`
+          if (e.name === '.git') out.git.push(child)
           if (e.isDirectory()) {
-            if (e.name === '.git' || prune?.(child)) continue
+            if (e.name === '.git') continue
+            if (prune?.(child)) continue
+            out.folders.push(child)
             walk(`${full}/${e.name}`, child)
-          } else out.push(child)
+          } else {
+            out.files.push(child)
+            if (e.isSymbolicLink()) out.links[child] = linkTarget(`${full}/${e.name}`)
+          }
         }
       }
       walk(start, prefix)
-      return out.sort(byPath)
+      out.files.sort(byPath)
+      out.folders.sort(byPath)
+      return out
+    },
+    async list(dir, prune) {
+      return (await this.tree(dir, prune)).files
     },
     async tracked() {
       return (await git.tracked())?.sort(byPath)
@@ -68,6 +93,14 @@ export function createWorkspaceFiles(workspace: string, git: Git): WorkspaceFile
         throw new Error(`${file}: cannot read it: ${(e as Error).message}`)
       }
     }
+  }
+}
+
+function linkTarget(full: string): string {
+  try {
+    return readlinkSync(full)
+  } catch {
+    return '' // vanished since the folder was read: the content ids say so
   }
 }
 

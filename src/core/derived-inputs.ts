@@ -17,6 +17,8 @@ export interface SourceRule {
   source: ContextSource
   /** Whether a path relative to the context is read by this source. */
   test: (rel: string) => boolean
+  /** Whether the source names the path itself (not a path below it): a link there is followed. */
+  names: (rel: string) => boolean
 }
 
 export interface LayerInputs {
@@ -51,13 +53,15 @@ export interface LayerInputsSpec {
 export function layerInputs(spec: LayerInputsSpec): LayerInputs {
   const context = cleanDir(spec.context)
   const rules: SourceRule[] = []
+  // The stages of every platform come in: a source that reads the same on each is one rule.
+  const seen = new Set<string>()
   for (const stage of spec.stages) {
     for (const source of stage.sources) {
-      rules.push({
-        reason: `${spec.dockerfile}:${source.instructionLine} ${source.keyword}`,
-        source,
-        test: sourceTest(source)
-      })
+      const reason = source.origin ?? `${spec.dockerfile}:${source.instructionLine} ${source.keyword}`
+      const key = [reason, source.source, source.chmod ?? '', ...source.excludes].join('\0')
+      if (seen.has(key)) continue
+      seen.add(key)
+      rules.push({ reason, source, test: sourceTest(source), names: namesTest(source) })
     }
   }
   const text = spec.dockerignore.text
@@ -196,6 +200,20 @@ function sourceTest(source: ContextSource): (rel: string) => boolean {
   }
 }
 
+/** The paths a source names itself: the literal path, or what each segment of a glob matches. */
+function namesTest(source: ContextSource): (rel: string) => boolean {
+  const src = cleanSource(source.source)
+  if (!hasWildcard(src)) {
+    const literal = unescapeGlob(src)
+    return rel => rel === literal
+  }
+  const parts = src.split('/').map(segmentMatcher)
+  return rel => {
+    const segs = rel.split('/')
+    return segs.length === parts.length && segs.every((seg, i) => parts[i](seg))
+  }
+}
+
 /** BuildKit cleans a source against the context root: `./a/../b/` → `b`, `/x` → `x`, `.` → ''. */
 export function cleanSource(source: string): string {
   const clean = posix.normalize(`/${source}`).replace(/\/+$/, '')
@@ -259,7 +277,7 @@ function joinRel(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`
 }
 
-function relativeTo(context: string, path: string): string | undefined {
+export function relativeTo(context: string, path: string): string | undefined {
   if (context === '') return path
   return path.startsWith(`${context}/`) ? path.slice(context.length + 1) : undefined
 }

@@ -9,12 +9,19 @@ export type Fail = (at: Place, what: string, fix: string) => never
 /** Marks a parent layer's build-arg value, so that an image made of it is known as that layer. */
 export const LAYER_MARK = '\u0000layer:'
 const URL_SOURCE = /^(https?:\/\/|git@|git:\/\/|ssh:\/\/)/i
+/** BuildKit's ADD reads these as git repositories (cloned at build time, whatever the plan saw). */
+const GIT_URL =
+  /^(git@|git:\/\/|ssh:\/\/)|\.git(#|$)|^https?:\/\/(github\.com|gitlab\.com|bitbucket\.org)\/[^/]+\/[^/]+\/?(#|$)/i
 
 export interface CopyContext {
+  /** The Dockerfile's path, for `ADD https://… at Dockerfile:4`. */
+  file: string
   text: string
   lines: number[]
   expand: Expand
   fail: Fail
+  /** `Dockerfile.base:5 ONBUILD COPY`: the reason of sources that a parent's ONBUILD adds. */
+  origin?: string
 }
 
 export function readCopy(
@@ -43,6 +50,7 @@ export function readCopy(
     return
   }
   const excludes = flags.filter(f => f.getName() === 'exclude').map(f => c.expand(f.getValue() ?? '', at))
+  const chmod = flag('chmod')?.getValue() ?? undefined
   const words = copyWords(ins, c)
   if (words.length < 2)
     c.fail(at, `${keyword} needs a source and a destination`, `write ${keyword} <source>… <destination>`)
@@ -50,7 +58,12 @@ export function readCopy(
     if (w.heredoc) continue
     // BuildKit expands variables in the JSON form too (`COPY ["${SRC}", "/app/"]`).
     const source = c.expand(w.value, w)
-    if (keyword === 'ADD' && URL_SOURCE.test(source)) continue
+    if (keyword === 'ADD' && URL_SOURCE.test(source)) {
+      // A download pinned by --checksum is known by the Dockerfile's bytes; anything else is not.
+      const pinned = flag('checksum') !== undefined && /^https?:\/\//i.test(source) && !GIT_URL.test(source)
+      if (!pinned) stage.unknowable.push(`ADD ${source} at ${c.origin ?? `${c.file}:${at.line}`}`)
+      continue
+    }
     stage.sources.push({
       keyword,
       source,
@@ -58,7 +71,9 @@ export function readCopy(
       link: linked,
       line: w.line,
       column: w.column,
-      instructionLine: at.line
+      instructionLine: at.line,
+      ...(chmod !== undefined && chmod !== '' && { chmod }),
+      ...(c.origin !== undefined && { origin: c.origin })
     })
   }
 }
@@ -107,7 +122,14 @@ function copyWords(ins: Instruction, c: CopyContext): Word[] {
     }))
 }
 
-export function readMount(flag: Flag, at: Place, stage: Stage, stages: Stage[], expand: Expand): void {
+export function readMount(
+  flag: Flag,
+  at: Place,
+  stage: Stage,
+  stages: Stage[],
+  expand: Expand,
+  origin?: string
+): void {
   const opts = new Map<string, string>()
   for (const o of flag.getOptions()) opts.set(o.getName().toLowerCase(), o.getValue() ?? '')
   const type = opts.get('type') ?? 'bind'
@@ -125,7 +147,8 @@ export function readMount(flag: Flag, at: Place, stage: Stage, stages: Stage[], 
     excludes: [],
     link: true,
     ...where,
-    instructionLine: at.line
+    instructionLine: at.line,
+    ...(origin !== undefined && { origin })
   })
 }
 
@@ -182,7 +205,7 @@ export function lineStarts(text: string): number[] {
   return starts
 }
 
-function offset(lines: number[], p: Pos): number {
+export function offset(lines: number[], p: Pos): number {
   return (lines[p.line] ?? 0) + p.character
 }
 

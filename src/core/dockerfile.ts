@@ -3,11 +3,12 @@
 // the images that FROM / COPY --from / RUN --mount from= name. Build args are applied as BuildKit
 // applies them: global ARGs in FROM lines, a stage's ARGs and ENVs in its instructions. Pure.
 import { DockerfileParser, Keyword } from 'dockerfile-ast'
-import type { Instruction } from 'dockerfile-ast'
+import type { Instruction, Onbuild } from 'dockerfile-ast'
 import {
   flagsOf,
   imageUse,
   lineStarts,
+  offset,
   place,
   rawInstruction,
   readCopy,
@@ -50,11 +51,23 @@ export interface ContextSource extends Place {
   link: boolean
   /** Line of the instruction (for `Dockerfile:7 COPY`). */
   instructionLine: number
+  /** `--chmod=` of COPY/ADD: the mode of what it copies is set, the mode on disk does not count. */
+  chmod?: string
+  /** Why it is read when not this Dockerfile's own line: `Dockerfile.base:5 ONBUILD COPY`. */
+  origin?: string
+}
+
+/** An `ONBUILD` instruction of a parent layer's image, run at the start of a child's stage. */
+export interface Trigger {
+  /** The instruction after ONBUILD (`COPY src/ /app/`). */
+  text: string
+  /** `Dockerfile.base:5 ONBUILD COPY`. */
+  origin: string
 }
 
 /** An image named by FROM, COPY --from or RUN --mount from= that is not a stage. */
 export interface ImageUse extends Place {
-  keyword: 'FROM' | 'COPY --from' | 'RUN --mount'
+  keyword: 'FROM' | 'COPY --from' | 'RUN --mount' | '# syntax'
   /** Expanded image reference. */
   image: string
   /** The layer whose build-arg the image came from, when it did (`FROM ${BASE_IMAGE}`). */
@@ -79,6 +92,10 @@ export interface Stage extends Place {
   images: ImageUse[]
   /** COPY/ADD (any source) without --link: line and keyword. */
   unlinked: (Place & { keyword: string })[]
+  /** Its own ONBUILD instructions (they run in images built FROM it). */
+  onbuild: Trigger[]
+  /** What it reads that cannot be known at plan time: `ADD https://… at Dockerfile:4`. */
+  unknowable: string[]
   /** Every instruction after the FROM, as written (core/assemble.ts evaluates them). */
   instructions: RawInstruction[]
 }
@@ -86,6 +103,10 @@ export interface Stage extends Place {
 export interface ParsedDockerfile {
   file: string
   stages: Stage[]
+  /** Every name an ARG declares (any stage): a build arg no ARG declares changes nothing. */
+  declared: string[]
+  /** The frontend image of `# syntax=` (or the BUILDKIT_SYNTAX build arg), an external image. */
+  frontend?: ImageUse
   /** The escape character (`# escape=`). */
   escape: string
   /** Global ARG values before the first FROM (build args applied, BuildKit's automatic ones included). */
@@ -99,23 +120,28 @@ export interface ParseOptions {
   buildArgs?: Record<string, string>
   /** Parent build-arg name → parent layer name: images made of them are layers, not externals. */
   layerArgs?: Record<string, string>
-  /** The target platform (`linux/arm64`), for TARGETARCH and its kin; default linux/amd64. */
+  /** The target platform (`linux/arm64`), for TARGETARCH and its kin; default: the build platform. */
   platform?: string
+  /** The builder's platform, for BUILDPLATFORM and its kin; default linux/amd64. */
+  buildPlatform?: string
+  /** Parent layer → the ONBUILD instructions of its image: they run where a stage is built FROM it. */
+  onbuild?: Record<string, Trigger[]>
 }
 
 const KEYWORDS: ReadonlySet<string> = new Set(Object.values(Keyword))
-/** BuildKit sets these in the global scope: the target platform's, on a linux/amd64 builder. */
-function automaticArgs(platform = 'linux/amd64'): Record<string, string> {
+/** BuildKit sets these in the global scope: the target platform's and the builder's. */
+function automaticArgs(build = 'linux/amd64', platform = build): Record<string, string> {
   const [os = 'linux', arch = 'amd64', variant = ''] = platform.split('/')
+  const [bos = 'linux', barch = 'amd64', bvariant = ''] = build.split('/')
   return {
     TARGETPLATFORM: platform,
     TARGETOS: os,
     TARGETARCH: arch,
     TARGETVARIANT: variant,
-    BUILDPLATFORM: 'linux/amd64',
-    BUILDOS: 'linux',
-    BUILDARCH: 'amd64',
-    BUILDVARIANT: ''
+    BUILDPLATFORM: build,
+    BUILDOS: bos,
+    BUILDARCH: barch,
+    BUILDVARIANT: bvariant
   }
 }
 
@@ -133,8 +159,9 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
   }
   const lines = lineStarts(text)
 
-  const global: Record<string, string> = automaticArgs(opts.platform)
+  const global: Record<string, string> = automaticArgs(opts.buildPlatform, opts.platform)
   const stages: Stage[] = []
+  const declared = new Set<string>()
   let vars: Record<string, string> = {}
   // Each stage's variables: a stage built FROM another starts with its ENV and ARGs, as BuildKit does
   // (confirmed on the stack by __tests__/derived-inputs.itg.test.ts).
@@ -159,7 +186,8 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
       )
     }
     if (keyword === 'ARG') {
-      current?.instructions.push(rawInstruction(ins, keyword, at, { text, lines, expand, fail }))
+      argProperties(ins).forEach(p => declared.add(p.name))
+      current?.instructions.push(rawInstruction(ins, keyword, at, { file, text, lines, expand, fail }))
       declareArgs(ins, at, current ? vars : global, current ? global : undefined, given, expand)
       continue
     }
@@ -168,6 +196,9 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
       stages.push(stage)
       vars = 'stage' in stage.base ? { ...stageVars[stage.base.stage] } : {}
       stageVars.push(vars)
+      const parent = 'image' in stage.base ? stage.base.image.layer : undefined
+      for (const t of parent ? (opts.onbuild?.[parent] ?? []) : [])
+        runTrigger(t, at, stage, stages, file, expand)
       continue
     }
     if (!current)
@@ -177,11 +208,20 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
         'start the Dockerfile with FROM (only ARG may come before it)'
       )
     const stage = current as Stage
-    stage.instructions.push(rawInstruction(ins, keyword, at, { text, lines, expand, fail }))
+    stage.instructions.push(rawInstruction(ins, keyword, at, { file, text, lines, expand, fail }))
     if (keyword === 'ENV') {
       for (const p of envProperties(ins)) vars[p.name] = p.value === null ? '' : expand(p.value, at)
     } else if (keyword === 'COPY' || keyword === 'ADD') {
-      readCopy(ins, keyword, at, stage, stages, { text, lines, expand, fail })
+      readCopy(ins, keyword, at, stage, stages, { file, text, lines, expand, fail })
+    } else if (keyword === 'ONBUILD') {
+      const trigger = (ins as Onbuild).getTriggerInstruction()
+      if (trigger) {
+        const body = text.slice(offset(lines, trigger.getRange().start), offset(lines, ins.getRange().end))
+        stage.onbuild.push({
+          text: body.replace(/\\\r?\n/g, ' '),
+          origin: `${file}:${at.line} ONBUILD ${trigger.getKeyword().toUpperCase()}`
+        })
+      }
     } else if (keyword === 'RUN') {
       stage.firstRun ??= at.line
       for (const flag of flagsOf(ins))
@@ -190,11 +230,55 @@ export function parseDockerfile(text: string, file: string, opts: ParseOptions =
   }
   if (stages.length === 0)
     fail({ line: 1, column: 1 }, 'no FROM instruction', 'add FROM <image> to say what the image builds on')
+  const frontend = syntaxImage(doc, buildArgs)
   const syntax = doc
     .getDirectives()
     .find(d => d.getName().toLowerCase() === 'syntax')
     ?.getValue()
-  return { file, stages, escape, globals: { ...global }, ...(syntax && { syntax }) }
+  return {
+    file,
+    stages,
+    escape,
+    globals: { ...global },
+    declared: [...declared].sort(),
+    ...(syntax && { syntax }),
+    ...(frontend && { frontend })
+  }
+}
+
+/** The `# syntax=` frontend (BUILDKIT_SYNTAX wins over it, as in BuildKit). */
+function syntaxImage(doc: ReturnType<typeof DockerfileParser.parse>, buildArgs: Record<string, string>) {
+  if (buildArgs.BUILDKIT_SYNTAX)
+    return imageUse('# syntax', buildArgs.BUILDKIT_SYNTAX, { line: 1, column: 1 })
+  const d = doc.getDirectives().find(x => x.getName().toLowerCase() === 'syntax')
+  const value = d?.getValue()
+  return d && value ? imageUse('# syntax', value, place(d.getRange().start)) : undefined
+}
+
+/**
+ * A parent's ONBUILD instruction, read where the child's stage starts: its sources come from the
+ * child's context, with the child's variables.
+ */
+function runTrigger(
+  t: Trigger,
+  at: Place,
+  stage: Stage,
+  stages: Stage[],
+  file: string,
+  expand: Expand
+): void {
+  const ins = DockerfileParser.parse(t.text).getInstructions()[0]
+  if (!ins) return
+  const keyword = ins.getKeyword().toUpperCase()
+  const here: Expand = (word, _at, scope) => expand(word, at, scope)
+  const fail: Fail = (_p, what, fix) => {
+    throw new DockerfileError(file, at.line, at.column, `${t.origin}: ${what}`, fix)
+  }
+  const c = { file, text: t.text, lines: lineStarts(t.text), expand: here, fail, origin: t.origin }
+  if (keyword === 'COPY' || keyword === 'ADD') readCopy(ins, keyword, at, stage, stages, c)
+  else if (keyword === 'RUN')
+    for (const flag of flagsOf(ins))
+      if (flag.getName() === 'mount') readMount(flag, at, stage, stages, here, t.origin)
 }
 
 /** The stage `target` names (or the last one) and every stage it needs, in Dockerfile order. */
@@ -284,6 +368,8 @@ function fromStage(
     sources: [],
     images: [],
     unlinked: [],
+    onbuild: [],
+    unknowable: [],
     instructions: []
   }
 }

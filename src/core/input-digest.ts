@@ -2,14 +2,20 @@
 // build reads. Two builds with the same digest make the same image, so an image already pushed with
 // it is reused instead of built. Pure: the adapters gather the file ids and digests.
 import { createHash } from 'node:crypto'
+import { posix } from 'node:path'
 import { sanitizeTag } from './tags.js'
 import type { LayerConfig } from './types.js'
 
-/** Bump when what goes into the digest changes: older input tags then simply stop matching. */
-export const INPUT_DIGEST_VERSION = 1
+/**
+ * Bump when what goes into the digest changes: older input tags then simply stop matching.
+ * 2: content ids from the bytes on disk with full modes, folders and followed links; labels; only
+ * declared build args; canonical paths.
+ */
+export const INPUT_DIGEST_VERSION = 2
 
-/** A layer's build settings as they reach the build; never labels, never secret values. */
+/** A layer's build settings as they reach the build; never automatic labels, never secret values. */
 export interface InputSettings {
+  /** Canonical repository-relative paths (`./docker/` is `docker`, the root is `.`). */
   dockerfile: string
   context: string
   target?: string
@@ -21,6 +27,8 @@ export interface InputSettings {
   secrets: string[]
   provenance?: string | boolean
   sbom?: string | boolean
+  /** The config's `labels` (they are in the image); not the automatic ones (revision, time, SPEC 4a's). */
+  labels?: Record<string, string>
 }
 
 /** One input file as the build reads it: repository-relative path and content id (see content-ids.ts). */
@@ -44,18 +52,22 @@ export interface DigestInput {
  * The settings of `layer` that change what it builds. `overrides` are the `build-args` input (it wins
  * over the layer's), `platforms` the `platforms` input. A parent's build arg is left out: it carries
  * a tag that differs between runs (`target:base`, a PR tag) while the parent's digest says it all.
+ * `declared`: the names the Dockerfile's ARGs declare; a build arg none declares changes nothing
+ * (BuildKit's own, such as BUILDKIT_SYNTAX, count anyway). Undefined: every build arg counts.
  */
 export function inputSettings(
   layer: LayerConfig,
-  overrides: { buildArgs?: Record<string, string>; platforms?: string[] } = {}
+  overrides: { buildArgs?: Record<string, string>; platforms?: string[] } = {},
+  declared?: readonly string[]
 ): InputSettings {
   const parentArgs = new Set(layer.from.map(p => p.buildArg))
+  const known = declared && new Set(declared)
   const buildArgs: Record<string, string> = {}
   for (const [k, v] of Object.entries({ ...layer.buildArgs, ...overrides.buildArgs }))
-    if (!parentArgs.has(k)) buildArgs[k] = String(v)
+    if (!parentArgs.has(k) && (!known || known.has(k) || undeclaredArgCounts(k))) buildArgs[k] = String(v)
   const s: InputSettings = {
-    dockerfile: layer.dockerfile,
-    context: layer.context,
+    dockerfile: canonicalPath(layer.dockerfile),
+    context: canonicalPath(layer.context),
     platforms: [...new Set(overrides.platforms ?? layer.platforms)].sort(),
     buildArgs,
     secrets: [...new Set(layer.secrets.map(secretId))].sort()
@@ -63,7 +75,22 @@ export function inputSettings(
   if (layer.target !== undefined) s.target = layer.target
   if (layer.provenance !== undefined) s.provenance = layer.provenance
   if (layer.sbom !== undefined) s.sbom = layer.sbom
+  if (Object.keys(layer.labels ?? {}).length > 0) s.labels = { ...layer.labels }
   return s
+}
+
+/**
+ * Build args that BuildKit reads without an ARG (BUILDKIT_SYNTAX, BUILDKIT_CONTEXT_KEEP_GIT_DIR, …,
+ * SOURCE_DATE_EPOCH, the proxy variables RUN sees): they change the build whether declared or not.
+ */
+export function undeclaredArgCounts(name: string): boolean {
+  return /^BUILDKIT_/.test(name) || name === 'SOURCE_DATE_EPOCH' || /^(HTTPS?|FTP|NO|ALL)_PROXY$/i.test(name)
+}
+
+/** One spelling of a repository-relative path: `./a/` and `a` are `a`; `./` and `` are `.`. */
+export function canonicalPath(p: string): string {
+  const clean = posix.normalize(p === '' ? '.' : p).replace(/\/+$/, '')
+  return clean === '' ? '.' : clean.replace(/^(\.\/)+/, '') || '.'
 }
 
 /**

@@ -1,10 +1,12 @@
 // SPEC 3a for a whole config: each layer's Dockerfile parsed with its build args, its inputs compiled,
 // then resolved against the workspace's files, with the checks that run before anything else. Pure:
 // the texts and file lists come from the workspace adapter.
-import { compilePatterns, matchPath } from './patterns.js'
+import { pathsWarnings, withPaths } from './paths-inputs.js'
 import { DockerfileError, neededStages, parseDockerfile, rootOf } from './dockerfile.js'
-import type { ImageUse, ParsedDockerfile, Stage } from './dockerfile.js'
+import type { ImageUse, ParsedDockerfile, Stage, Trigger } from './dockerfile.js'
+import { platformsOf } from './buildx-args.js'
 import { layerInputs, resolveInputs } from './derived-inputs.js'
+import { inputEntries, type InputEntries, type InputTree } from './input-entries.js'
 import type { IgnoreMatchers, LayerInputs, ResolvedInputs } from './derived-inputs.js'
 import { assemblyOf, type Eligibility } from './assemble.js'
 import { parentLayers } from './tags.js'
@@ -20,11 +22,18 @@ export interface LayerTexts {
 
 export interface PreparedLayer {
   layer: LayerConfig
+  /** As read for its first platform (checks and warnings). */
   parsed: ParsedDockerfile
   stages: Stage[]
+  /** The needed stages of every platform it builds for (SPEC 3a: inputs are the union). */
+  allStages: Stage[]
   inputs: LayerInputs
   /** The .dockerignore has `!` exceptions (a folder it ignores may still hold files BuildKit sends). */
   reincludes: boolean
+  /** Every name an ARG of its Dockerfile declares. */
+  declared: string[]
+  /** The ONBUILD instructions of its image (its target stage's), for its children. */
+  onbuild: Trigger[]
   /** The build args the Dockerfile was read with (the layer's, then the step's). */
   buildArgs: Record<string, string>
 }
@@ -37,64 +46,124 @@ export interface Prepared {
 /** Where the config names a layer, for errors about its keys (`target`). */
 export type LayerPlace = (layer: string) => { line: number; column: number } | undefined
 
-/** Parses every layer's Dockerfile with its build args (the layer's, then the step's) and compiles its inputs. */
+export interface PrepareOptions {
+  /** The `platforms` input (wins over each layer's `platforms`). */
+  platforms?: string[]
+  /** The builder's platform: BUILDPLATFORM, and the target of a layer without platforms. */
+  buildPlatform?: string
+}
+
+/**
+ * Parses every layer's Dockerfile with its build args (the layer's, then the step's), once for each
+ * platform it builds for, parents first (their ONBUILD runs in the child), and compiles its inputs.
+ */
 export function prepareLayers(
   config: StrataConfig,
   texts: Record<string, LayerTexts>,
   stepArgs: Record<string, string>,
-  placeOf: LayerPlace = () => undefined
+  placeOf: LayerPlace = () => undefined,
+  opts: PrepareOptions = {}
 ): Prepared {
-  const layers: PreparedLayer[] = []
-  const errors: string[] = []
+  const done = new Map<string, PreparedLayer | string>()
   const matchers: IgnoreMatchers = new Map()
-  for (const layer of config.layers) {
-    const t = texts[layer.name]
-    if (t?.dockerfile === undefined) continue
-    const layerArgs = Object.fromEntries(layer.from.map(p => [p.buildArg, p.layer]))
+  const byName = new Map(config.layers.map(l => [l.name, l]))
+  for (const name of [...config.order, ...config.layers.map(l => l.name)]) {
+    const layer = byName.get(name)
+    const text = texts[name]
+    if (!layer || done.has(name) || text?.dockerfile === undefined) continue
+    const onbuild: Record<string, Trigger[]> = {}
+    for (const p of layer.from) {
+      const parent = done.get(p.layer)
+      if (parent && typeof parent !== 'string') onbuild[p.layer] = parent.onbuild
+    }
     const overridden = parentArgOverride(config.file, layer, stepArgs)
     if (overridden) {
-      errors.push(overridden)
+      done.set(name, overridden)
       continue
     }
+    const missing = (names: string[]): string => targetError(config, layer, placeOf, names)
+    done.set(
+      name,
+      prepareOne(layer, text, { ...layer.buildArgs, ...stepArgs }, onbuild, opts, matchers, missing)
+    )
+  }
+  const layers: PreparedLayer[] = []
+  const errors: string[] = []
+  for (const l of config.layers) {
+    const r = done.get(l.name)
+    if (typeof r === 'string') errors.push(r)
+    else if (r) layers.push(r)
+  }
+  return { layers, errors }
+}
+
+/** One layer: its Dockerfile read per platform, or the error message. */
+function prepareOne(
+  layer: LayerConfig,
+  t: LayerTexts,
+  buildArgs: Record<string, string>,
+  onbuild: Record<string, Trigger[]>,
+  opts: PrepareOptions,
+  matchers: IgnoreMatchers,
+  missingTarget: (stageNames: string[]) => string
+): PreparedLayer | string {
+  const layerArgs = Object.fromEntries(layer.from.map(p => [p.buildArg, p.layer]))
+  const listed = platformsOf(layer, opts.platforms)
+  const platforms = listed.length ? listed : [opts.buildPlatform ?? 'linux/amd64']
+  const reads: { parsed: ParsedDockerfile; stages: Stage[] }[] = []
+  for (const platform of [...new Set(platforms)]) {
     let parsed: ParsedDockerfile
-    const buildArgs = { ...layer.buildArgs, ...stepArgs }
     try {
-      parsed = parseDockerfile(t.dockerfile, layer.dockerfile, {
+      parsed = parseDockerfile(t.dockerfile ?? '', layer.dockerfile, {
         buildArgs,
         layerArgs,
-        platform: layer.platforms[0]
+        platform,
+        buildPlatform: opts.buildPlatform,
+        onbuild
       })
     } catch (e) {
       if (!(e instanceof DockerfileError)) throw e
-      errors.push(e.message)
-      continue
+      return e.message
     }
     const stages = neededStages(parsed, layer.target)
-    if (!stages) {
-      const at = placeOf(layer.name)
-      const names = parsed.stages.filter(s => s.name).map(s => s.name)
-      errors.push(
-        `${config.file}:${at ? `${at.line}:${at.column}` : '1:1'}: layer "${layer.name}": target ` +
-          `${JSON.stringify(layer.target)} names no stage of ${layer.dockerfile}: ` +
-          (names.length
-            ? `use one of ${names.join(', ')}`
-            : 'name a stage with FROM <image> AS <name>, or remove `target`')
-      )
-      continue
-    }
-    const inputs = layerInputs({
-      layer: layer.name,
-      dockerfile: layer.dockerfile,
-      context: layer.context,
-      parsed,
-      stages,
-      dockerignore: t.dockerignore,
-      matchers
-    })
-    const reincludes = (t.dockerignore.text ?? '').split(/\r?\n/).some(l => l.trim().startsWith('!'))
-    layers.push({ layer, parsed, stages, inputs, reincludes, buildArgs })
+    if (!stages) return missingTarget(parsed.stages.flatMap(s => (s.name ? [s.name] : [])))
+    reads.push({ parsed, stages })
   }
-  return { layers, errors }
+  const { parsed, stages } = reads[0]
+  const allStages = reads.flatMap(r => r.stages)
+  const inputs = layerInputs({
+    layer: layer.name,
+    dockerfile: layer.dockerfile,
+    context: layer.context,
+    parsed,
+    stages: allStages,
+    dockerignore: t.dockerignore,
+    matchers
+  })
+  const reincludes = (t.dockerignore.text ?? '').split(/\r?\n/).some(l => l.trim().startsWith('!'))
+  const target = stages[stages.length - 1]
+  return {
+    layer,
+    parsed,
+    stages,
+    allStages,
+    inputs,
+    reincludes,
+    declared: parsed.declared,
+    onbuild: target ? target.onbuild : [],
+    buildArgs
+  }
+}
+
+function targetError(config: StrataConfig, layer: LayerConfig, placeOf: LayerPlace, names: string[]): string {
+  const at = placeOf(layer.name)
+  return (
+    `${config.file}:${at ? `${at.line}:${at.column}` : '1:1'}: layer "${layer.name}": target ` +
+    `${JSON.stringify(layer.target)} names no stage of ${layer.dockerfile}: ` +
+    (names.length
+      ? `use one of ${names.join(', ')}`
+      : 'name a stage with FROM <image> AS <name>, or remove `target`')
+  )
 }
 
 /** A build-arg that would replace the image Strata passes for a parent layer: silently ignored otherwise. */
@@ -148,8 +217,12 @@ export interface LayerReads {
   inputs: Record<string, LayerInputs>
   /** Per layer, input file → what made it an input (Dockerfile line, or `paths` pattern). */
   files: Record<string, Map<string, string>>
-  /** Per layer, the images it reads that are not layers (`scratch` left out). */
+  /** Per layer, the images it reads that are not layers (`scratch` left out; the `# syntax=` frontend in). */
   externals: Record<string, ImageUse[]>
+  /** Per layer, its folders, followed links, modes set by --chmod, and what makes it unknowable (SPEC 4a). */
+  entries: Record<string, InputEntries>
+  /** Per layer, the names its Dockerfile's ARGs declare. */
+  declared: Record<string, string[]>
   /** Per layer, SPEC 7a: what the assembler needs, or why BuildKit builds it. */
   assembly: Record<string, Eligibility>
   errors: string[]
@@ -164,12 +237,15 @@ export function checkLayers(
   config: StrataConfig,
   prepared: Prepared,
   files: readonly string[],
-  tracked: readonly string[] = files
+  tracked: readonly string[] = files,
+  tree: InputTree = { files, folders: [], links: {}, git: [] }
 ): LayerReads {
   const out: LayerReads = {
     inputs: {},
     files: {},
     externals: {},
+    entries: {},
+    declared: {},
     assembly: {},
     errors: [...prepared.errors],
     warnings: []
@@ -180,10 +256,22 @@ export function checkLayers(
     const { layer, parsed, stages, inputs } = p
     out.inputs[layer.name] = inputs
     const resolved: ResolvedInputs = resolveInputs(inputs, files)
-    out.files[layer.name] = withPaths(layer, resolved.files, tracked)
-    out.externals[layer.name] = stages
-      .flatMap(s => [...('image' in s.base ? [s.base.image] : []), ...s.images])
-      .filter(u => u.layer === undefined && u.image.toLowerCase() !== 'scratch')
+    const unknowable = [...new Set(p.allStages.flatMap(s => s.unknowable))]
+    // Another frontend may read anything from the context: nothing derived from the file can say what.
+    if (parsed.syntax && !DOCKER_FRONTEND.test(parsed.syntax))
+      unknowable.push(`# syntax=${parsed.syntax} is not Docker's Dockerfile frontend`)
+    const entries = inputEntries(inputs, resolved.files, tree, unknowable)
+    out.entries[layer.name] = entries
+    out.declared[layer.name] = p.declared
+    out.warnings.push(...entries.warnings)
+    const read = new Map(
+      [...resolved.files, ...entries.extra].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    )
+    out.files[layer.name] = withPaths(layer, entries.extra.size ? read : resolved.files, tracked)
+    out.externals[layer.name] = uniqueImages([
+      ...(parsed.frontend ? [parsed.frontend] : []),
+      ...p.allStages.flatMap(s => [...('image' in s.base ? [s.base.image] : []), ...s.images])
+    ])
 
     const target = stages[stages.length - 1]
     const root = target ? rootOf(parsed, target) : undefined
@@ -237,6 +325,16 @@ export function checkLayers(
   return out
 }
 
+/** External images, each once (first use kept), `scratch` and layers left out. */
+function uniqueImages(uses: ImageUse[]): ImageUse[] {
+  const seen = new Set<string>()
+  return uses.filter(u => {
+    if (u.layer !== undefined || u.image.toLowerCase() === 'scratch' || seen.has(u.image)) return false
+    seen.add(u.image)
+    return true
+  })
+}
+
 // Docker's own frontends: docker/dockerfile[:tag] and docker/dockerfile-upstream, on Docker Hub.
 const DOCKER_FRONTEND =
   /^(?:(?:docker\.io\/)?docker\/dockerfile(?:-upstream)?)(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/
@@ -263,42 +361,4 @@ function parentNotWired(
 function builtOnLayer(parsed: ParsedDockerfile, stage: Stage): boolean {
   const root = rootOf(parsed, stage)
   return 'image' in root.base && root.base.image.layer !== undefined
-}
-
-/** Adds the files the layer's `paths` match (after the Dockerfile's own reasons), sorted. */
-function withPaths(
-  layer: LayerConfig,
-  derived: Map<string, string>,
-  tracked: readonly string[]
-): Map<string, string> {
-  if (layer.paths.length === 0) return derived
-  const compiled = compilePatterns(layer.paths)
-  const all = new Map(derived)
-  for (const f of tracked) {
-    if (all.has(f)) continue
-    const pattern = matchPath(compiled, f)
-    if (pattern !== undefined) all.set(f, pattern)
-  }
-  return new Map([...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-}
-
-/** A positive `paths` pattern that matches no tracked file is likely a typo. */
-function pathsWarnings(config: StrataConfig, layer: LayerConfig, tracked: readonly string[]): string[] {
-  const out: string[] = []
-  for (const pattern of layer.paths) {
-    if (pattern.startsWith('!')) continue
-    let compiled
-    try {
-      compiled = compilePatterns([pattern])
-    } catch {
-      continue // decide() reports a bad pattern
-    }
-    if (tracked.some(f => matchPath(compiled, f) !== undefined)) continue
-    const guess = pattern.replace(/\*\*(?=[^/])/g, '**/*')
-    const hint = guess !== pattern ? `; did you mean \`${guess}\`?` : '; fix it or remove it'
-    out.push(
-      `${config.file}: layer "${layer.name}" paths pattern \`${pattern}\` matches no file of the repository${hint}`
-    )
-  }
-  return out
 }

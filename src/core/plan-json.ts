@@ -25,6 +25,8 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       // SPEC 2 / 4a: the input digest where known at plan time; `same-inputs` on a reused-by-inputs layer.
       ...(d.inputs !== undefined && { inputs: d.inputs }),
       ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
+      ...(d.noDigest !== undefined && { 'no-digest': d.noDigest }),
+      ...(d.notReused !== undefined && { 'not-reused': d.notReused }),
       ...(d.assembly !== undefined && { assembly: d.assembly }),
       ...(d.unknown && { unknown: true }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
@@ -94,7 +96,7 @@ function parseDecision(d: unknown, at: string, fail: Fail): LayerDecision {
   if (typeof d.build !== 'boolean') throw fail(`${at} has no boolean "build"`)
   if (!isStrings(d.reasons)) throw fail(`${at} "reasons" is not a list of strings`)
   if (!isStrings(d.tags)) throw fail(`${at} "tags" is not a list of strings`)
-  for (const key of ['ref', 'stable'] as const) {
+  for (const key of ['ref', 'stable', 'no-digest', 'not-reused'] as const) {
     if (d[key] !== undefined && typeof d[key] !== 'string') throw fail(`${at} "${key}" is not a string`)
   }
   if (d.inputs !== undefined && !(isString(d.inputs) && DIGEST.test(d.inputs)))
@@ -122,6 +124,8 @@ function parseDecision(d: unknown, at: string, fail: Fail): LayerDecision {
     ...(d.stable !== undefined && { stable: d.stable as string }),
     ...(d.inputs !== undefined && { inputs: d.inputs as string }),
     ...(same !== undefined && { sameInputs: same as string }),
+    ...(d['no-digest'] !== undefined && { noDigest: d['no-digest'] as string }),
+    ...(d['not-reused'] !== undefined && { notReused: d['not-reused'] as string }),
     selected: true
   }
 }

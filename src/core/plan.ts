@@ -1,5 +1,4 @@
 // The decision (SPEC 4): which layers build and every reason why, in topological order. Pure.
-import { splitImageRef } from './image-ref.js'
 import { changedPaths } from './changes.js'
 import { inputReason, type LayerInputs } from './derived-inputs.js'
 import { compilePatterns, matchPath } from './patterns.js'
@@ -225,57 +224,5 @@ function unique(list: string[]): string[] {
 // The plan as JSON and back lives in plan-json.ts; exported here too, where callers always found it.
 export { parsePlanInput, planToJson, type PlanJsonOptions } from './plan-json.js'
 
-// ---------- the decision in words ----------
-
-const MAX_LISTED_MATCHES = 10
-
-/** Log lines that say the decision before any build (SPEC 8), one a layer in topological order. */
-export function describePlan(plan: Plan, config: StrataConfig): string[] {
-  if (plan.deleted) return ['the branch was deleted: nothing to build']
-  const images = new Map(config.layers.map(l => [l.name, l.image]))
-  const order = [...config.order.filter(n => n in plan.layers), ...Object.keys(plan.layers)]
-  const lines: string[] = []
-  for (const name of unique(order)) {
-    const d = plan.layers[name]
-    if (d.unknown) {
-      lines.push(`${name}: unknown — its registry could not be read (see the error below)`)
-    } else if (d.sameInputs !== undefined) {
-      // SPEC 4a's line: the reasons it would have built for, and the image with the same inputs.
-      const { tag } = splitImageRef(d.sameInputs)
-      lines.push(`${name}: reuse — ${d.reasons.join(', ')}, but ${tag} has the same inputs`)
-    } else if (d.build) {
-      const where = d.selected ? 'build' : 'build in another step'
-      const note = d.selected ? '' : ' (not in this step’s `layers`)'
-      lines.push(`${name}: ${where} — ${d.reasons.join(', ')}${note}`)
-      for (const m of d.matches.slice(0, MAX_LISTED_MATCHES)) {
-        lines.push(`  ${shownPath(m.path)} (matches ${m.pattern})`)
-      }
-      if (d.matches.length > MAX_LISTED_MATCHES) {
-        lines.push(`  … and ${d.matches.length - MAX_LISTED_MATCHES} more (see plan-file)`)
-      }
-      // SPEC 7a: which path the layer takes, and why BuildKit builds it when it does.
-      if (d.assembly === 'assembled') lines.push('  → assembled in the registry (no BuildKit session)')
-      else if (d.assembly !== undefined) lines.push(`  → built by BuildKit: ${d.assembly}`)
-    } else {
-      const why = plan.changes.source === 'none' ? 'no diff for this event' : 'no matching change'
-      lines.push(`${name}: reuse ${reuseName(d, images.get(name))} (${why})`)
-    }
-  }
-  return lines
-}
-
-/**
- * File names are untrusted: one with a line break could start a workflow command (`::error::`) or
- * move the terminal's cursor. Such a name is shown as a JSON string, on one line.
- */
-function shownPath(path: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f]/.test(path) ? JSON.stringify(path) : path
-}
-
-function reuseName(d: LayerDecision, image: string | undefined): string {
-  const stable = d.stable ?? 'its stable tag'
-  const short = image && stable.startsWith(`${image}:`) ? stable.slice(image.length + 1) : stable
-  const digest = d.ref && splitImageRef(d.ref).digest
-  return digest !== undefined ? `${short}@${digest}` : short
-}
+// The decision in words (SPEC 8) lives in plan-words.ts; callers import it from here too.
+export { describePlan } from './plan-words.js'

@@ -80,6 +80,8 @@ export interface SameInputsFacts {
   found?: FoundImage | null
   /** This layer's external images now (ref → digest). */
   externals: Record<string, string>
+  /** Why the image under the input tag was not built on the parent images this run uses (parentMismatch()). */
+  notOnParents?: string
 }
 
 export interface SameInputsOptions {
@@ -150,6 +152,10 @@ export function decideSameInputs(
   if (!out.build || !reusableReasons(out.reasons) || !facts.found) return { decision: out }
   if (!trusted(facts.found, facts.inputs, opts)) return { decision: out }
   const tag = inputTag(name, facts.inputs)
+  if (facts.notOnParents !== undefined) {
+    out.notReused = `${tag} ${facts.notOnParents}`
+    return { decision: out }
+  }
   out.build = false
   out.sameInputs = `${opts.image}:${tag}@${facts.found.digest}`
   out.ref = out.sameInputs
@@ -157,6 +163,31 @@ export function decideSameInputs(
     decision: out,
     line: `${name}: reuse — ${out.reasons.join(', ')}, but ${tag} has the same inputs`
   }
+}
+
+/** Per platform (`linux/amd64`), an image's layers (`rootfs.diff_ids`). */
+export type PlatformLayers = Record<string, string[]>
+
+/**
+ * SPEC 4a's parent check: undefined when, for every platform of `image`, its layers start with the
+ * layers of each parent image this run uses; else why not (`was built on another base image (linux/arm64)`).
+ */
+export function parentMismatch(
+  image: PlatformLayers,
+  parents: Record<string, PlatformLayers>
+): string | undefined {
+  const platforms = Object.keys(image).sort()
+  if (platforms.length === 0) return 'has no image to compare'
+  for (const [parent, layers] of Object.entries(parents)) {
+    for (const platform of platforms) {
+      const below = layers[platform]
+      if (!below) return `has a ${platform} image, which the ${parent} image this run uses has not`
+      const own = image[platform]
+      if (below.length > own.length || below.some((d, i) => own[i] !== d))
+        return `was built on another ${parent} image (${platform})`
+    }
+  }
+  return undefined
 }
 
 /**

@@ -180,6 +180,10 @@ export interface LayerDecision {
   inputs?: string
   /** SPEC 4a: `<image>:<input tag>@<digest>` of an image with the same inputs, reused instead of building. */
   sameInputs?: string
+  /** SPEC 3a/4a: why the layer has no input digest (`inputs unknowable: ADD https://… at Dockerfile:4`). */
+  noDigest?: string
+  /** SPEC 4a/4b: why an image with the same inputs was found but not reused (`tooling-inputs-… was built on another base image (linux/amd64)`). */
+  notReused?: string
   /** SPEC 7a, on a layer that builds: `assembled`, or why BuildKit builds it (`RUN at Dockerfile:7`). */
   assembly?: string
   /** SPEC 8: a registry look-up this decision needs failed; nothing may build or follow this plan. */
@@ -230,6 +234,11 @@ export interface Registry {
   labels(ref: string): Promise<Record<string, string> | null>
   /** Puts an image index of `manifests` under every tag of `tags` (`repo:tag`, one repository); returns its digest. */
   putIndex(manifests: PlatformManifest[], tags: string[]): Promise<string>
+  /**
+   * Per platform (`linux/amd64`), the image's layers (`rootfs.diff_ids`), read from manifests and
+   * configs without a pull; null when the tag does not exist. Absent: the registry cannot say (SPEC 4a).
+   */
+  diffIds?(ref: string): Promise<Record<string, string[]> | null>
 }
 
 /**

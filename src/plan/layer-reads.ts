@@ -3,20 +3,16 @@
 import type { WorkspaceFiles } from '../adapters/workspace-files.js'
 import { parseConfigWithPositions } from '../core/config/index.js'
 import { dockerignoreCandidates } from '../core/derived-inputs.js'
-import {
-  checkLayers,
-  prepareLayers,
-  pruneFor,
-  type LayerReads,
-  type LayerTexts
-} from '../core/layer-reads.js'
+import { checkLayers, prepareLayers, pruneFor } from '../core/layer-reads.js'
+import type { LayerReads, LayerTexts, PrepareOptions } from '../core/layer-reads.js'
 import type { StrataConfig } from '../core/types.js'
 
 /** Every layer's inputs, checked; errors are collected, not thrown (see failOnErrors()). */
 export async function readLayers(
   config: StrataConfig,
   stepArgs: Record<string, string>,
-  files: WorkspaceFiles
+  files: WorkspaceFiles,
+  opts: PrepareOptions = {}
 ): Promise<LayerReads> {
   const texts: Record<string, LayerTexts> = {}
   await Promise.all(
@@ -33,17 +29,34 @@ export async function readLayers(
       }
     })
   )
-  const prepared = prepareLayers(config, texts, stepArgs, await layerPlaces(config, files))
+  const prepared = prepareLayers(config, texts, stepArgs, await layerPlaces(config, files), {
+    buildPlatform: builderPlatform(),
+    ...opts
+  })
   const prune = pruneFor(prepared.layers)
   const contexts = outermost(prepared.layers.map(l => l.inputs.context))
   // `git ls-files` only for `paths` (checked against the files at head); the Dockerfiles read the disk.
   const needTracked = config.layers.some(l => l.paths.length > 0)
-  const [lists, tracked] = await Promise.all([
-    Promise.all(contexts.map(c => files.list(c, prune))),
+  const [trees, tracked] = await Promise.all([
+    Promise.all(contexts.map(c => files.tree(c, prune))),
     needTracked ? files.tracked() : undefined
   ])
-  const onDisk = lists.flat()
-  return checkLayers(config, prepared, onDisk, tracked ?? onDisk)
+  const onDisk = trees.flatMap(t => t.files)
+  const tree = {
+    files: onDisk,
+    folders: trees.flatMap(t => t.folders),
+    links: Object.assign({}, ...trees.map(t => t.links)) as Record<string, string>,
+    git: trees.flatMap(t => t.git)
+  }
+  return checkLayers(config, prepared, onDisk, tracked ?? onDisk, tree)
+}
+
+/** This machine's platform as BuildKit names it (the builder runs here): BUILDPLATFORM. */
+export function builderPlatform(): string {
+  const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm/v7', ia32: '386' } as Record<string, string>)[
+    process.arch
+  ]
+  return `linux/${arch ?? process.arch}`
 }
 
 /** Throws one Error listing every error of the layers (nothing has run yet); warnings are the caller's to log. */
@@ -59,9 +72,10 @@ export function failOnErrors(reads: LayerReads): void {
 export async function checkedLayerReads(
   config: StrataConfig,
   stepArgs: Record<string, string>,
-  files: WorkspaceFiles
+  files: WorkspaceFiles,
+  opts: PrepareOptions = {}
 ): Promise<LayerReads> {
-  const reads = await readLayers(config, stepArgs, files)
+  const reads = await readLayers(config, stepArgs, files, opts)
   failOnErrors(reads)
   return reads
 }

@@ -68,7 +68,7 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
   const { log } = deps
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
   // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
-  const reads = await checkedLayerReads(config, s.buildArgs, deps.files)
+  const reads = await checkedLayerReads(config, s.buildArgs, deps.files, { platforms: s.platforms })
   // A pull request event without its pull request is refused: it would push as if not from a fork.
   requirePullRequest(s.eventName, s.payload)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
@@ -243,7 +243,14 @@ export function strataLabels(p: PlanOutcome): Record<string, Record<string, stri
 function layerMaterial(reads: LayerReads, digests: Record<string, string>): Record<string, LayerMaterial> {
   const out: Record<string, LayerMaterial> = {}
   for (const [name, files] of Object.entries(reads.files)) {
-    out[name] = { files: [...files.keys()].sort(), externals: layerExternals(reads, name, digests) }
+    const e = reads.entries[name]
+    out[name] = {
+      files: [...files.keys()].sort(),
+      externals: layerExternals(reads, name, digests),
+      ...(e && { folders: e.folders, followed: e.followed, modeSet: e.modeSet, problems: e.problems }),
+      ...(e?.unknowable !== undefined && { unknowable: e.unknowable }),
+      ...(reads.declared[name] && { declared: reads.declared[name] })
+    }
   }
   return out
 }

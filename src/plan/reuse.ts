@@ -4,17 +4,18 @@
 import { splitImageRef } from '../core/image-ref.js'
 import { readFile } from 'node:fs/promises'
 import * as path from 'node:path'
-import type { ContentIds } from '../adapters/content-ids.js'
+import type { ContentEntry, ContentIds } from '../adapters/content-ids.js'
 import { inputDigest, inputSettings, inputTag, sha256 } from '../core/input-digest.js'
 import type { InputFile } from '../core/input-digest.js'
 import {
   decideSameInputs,
+  parentMismatch,
   syncParentReasons,
   inputsChangedReason,
   reusableReasons,
   withInputTag
 } from '../core/same-inputs.js'
-import type { FoundImage, SameInputsFacts } from '../core/same-inputs.js'
+import type { FoundImage, PlatformLayers, SameInputsFacts } from '../core/same-inputs.js'
 import { parentLayers } from '../core/tags.js'
 import type {
   EventContext,
@@ -33,6 +34,18 @@ export interface LayerMaterial {
   files: string[]
   /** External images this layer reads (`FROM`, `COPY --from=`) → digest; '' when not resolved. */
   externals: Record<string, string>
+  /** Folders the build copies, empty ones too. */
+  folders?: string[]
+  /** Input links the build follows (named sources): they count by what they point to. */
+  followed?: string[]
+  /** Inputs whose mode a COPY --chmod sets: the mode on disk does not count. */
+  modeSet?: string[]
+  /** The names its Dockerfile's ARGs declare; undefined: every build arg counts. */
+  declared?: string[]
+  /** Why its inputs cannot be known at plan time (`ADD https://… at Dockerfile:4`). */
+  unknowable?: string
+  /** Files the build could not read (`"pipe" is a fifo`): the layer has no input digest. */
+  problems?: string[]
 }
 
 export interface SameInputsSettings {
@@ -68,11 +81,14 @@ export async function applySameInputs(
   if (plan.deleted) return plan
   const byName = new Map(config.layers.map(l => [l.name, l]))
   const parents = parentLayers(config.layers)
-  const allFiles = [...new Set(Object.values(material).flatMap(m => m.files))]
+  const ms = Object.values(material)
+  const paths = [...new Set(ms.flatMap(m => [...m.files, ...(m.folders ?? [])]))]
+  const links = [...new Set(ms.flatMap(m => m.followed ?? []))]
   let gathered
   try {
     gathered = await Promise.all([
-      deps.contentIds.ids(allFiles),
+      deps.contentIds.entries(paths),
+      deps.contentIds.entries(links, { follow: true }),
       dockerfileHashes(config.layers, s.workspace),
       settleAll(config.layers, l => stableImage(l.name, plan.layers[l.name]?.stable, deps))
     ])
@@ -83,10 +99,11 @@ export async function applySameInputs(
     )
     return plan
   }
-  const [ids, dockerfiles, stables] = gathered
+  const [ids, followedIds, dockerfiles, stables] = gathered
   const layers = { ...plan.layers }
   // Layers whose image (built now, reused by inputs, or the stable one) carries their input digest.
   const labelled = new Set<string>()
+  const noDigest = new Map<string, string>()
   for (const level of levels(config)) {
     await Promise.all(
       level.map(async name => {
@@ -99,7 +116,25 @@ export async function applySameInputs(
           return
         const d = syncParentReasons(layers[name], layer, p => layers[p]?.build !== false, stables[name])
         const m = material[name]
-        const inputs = m && digestOf(layer, m, ids, dockerfiles[name], layers, s, labelled)
+        const why = m && whyNoDigest(layer, m, ids, followedIds, noDigest)
+        if (why) {
+          noDigest.set(name, why)
+          if (!m.unknowable && !why.includes('parent ')) deps.log.warning(`${name}: ${why}`)
+          layers[name] = { ...d, noDigest: why }
+          return
+        }
+        const files = m ? inputFilesOf(m, ids, followedIds) : []
+        const inputs =
+          m &&
+          digestOf(
+            layer,
+            { ...m, files: files.map(f => f.path) },
+            Object.fromEntries(files.map(f => [f.path, f.id])),
+            dockerfiles[name],
+            layers,
+            s,
+            labelled
+          )
         layers[name] =
           inputs === undefined
             ? d
@@ -109,7 +144,8 @@ export async function applySameInputs(
                   d,
                   { inputs, stable: stables[name], externals: m.externals },
                   ctx,
-                  deps
+                  deps,
+                  parentRefs(layer, layers)
                 ),
                 layer,
                 ctx,
@@ -127,25 +163,76 @@ export async function applySameInputs(
   return { ...plan, layers }
 }
 
+/** Why a layer has no input digest: unknowable sources, a file the build cannot read, or such a parent. */
+function whyNoDigest(
+  layer: LayerConfig,
+  m: LayerMaterial,
+  ids: Record<string, ContentEntry>,
+  followedIds: Record<string, ContentEntry>,
+  noDigest: ReadonlyMap<string, string>
+): string | undefined {
+  if (m.unknowable) return `inputs unknowable: ${m.unknowable}`
+  const followed = new Set(m.followed ?? [])
+  const problems = [
+    ...(m.problems ?? []),
+    ...[...m.files, ...(m.folders ?? [])].flatMap(p => {
+      const e = followed.has(p) ? followedIds[p] : ids[p]
+      return e?.problem !== undefined ? [e.problem] : []
+    })
+  ]
+  if (problems.length)
+    return `no input digest: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`
+  const parent = layer.from.find(p => noDigest.has(p.layer))
+  return parent ? `no input digest: parent ${parent.layer} has none` : undefined
+}
+
+/** The layer's input files and folders with their content ids (a link it follows by what it points to). */
+function inputFilesOf(
+  m: LayerMaterial,
+  ids: Record<string, ContentEntry>,
+  followedIds: Record<string, ContentEntry>
+): InputFile[] {
+  const followed = new Set(m.followed ?? [])
+  const modeSet = new Set(m.modeSet ?? [])
+  return [...m.files, ...(m.folders ?? [])].map(p => {
+    const id = (followed.has(p) ? followedIds[p] : ids[p])?.id ?? ''
+    // COPY --chmod sets the mode: only the content counts.
+    return { path: p, id: modeSet.has(p) ? id.replace(/^\d+ /, 'chmod ') : id }
+  })
+}
+
+/** The image each parent of `layer` is this run: its digest-pinned ref (undefined while it builds). */
+function parentRefs(layer: LayerConfig, layers: Plan['layers']): Record<string, string | undefined> {
+  return Object.fromEntries(
+    layer.from.map(p => {
+      const ref = layers[p.layer]?.ref
+      return [p.layer, ref?.includes('@') ? ref : undefined]
+    })
+  )
+}
+
 /** One layer with a known input digest: the input tag is looked up only when it could change the decision. */
 async function decideLayer(
   layer: LayerConfig,
   d: LayerDecision,
   facts: SameInputsFacts & { inputs: string },
   ctx: EventContext,
-  deps: SameInputsDeps
+  deps: SameInputsDeps,
+  parents: Record<string, string | undefined>
 ): Promise<LayerDecision> {
   const wouldBuild = d.build
     ? reusableReasons(d.reasons)
     : !!inputsChangedReason(facts, tagOf(d.stable, layer))
-  const found =
-    wouldBuild && layer.reuse !== 'off'
-      ? await lookUp(layer.name, `${layer.image}:${inputTag(layer.name, facts.inputs)}`, deps)
+  const ref = `${layer.image}:${inputTag(layer.name, facts.inputs)}`
+  const found = wouldBuild && layer.reuse !== 'off' ? await lookUp(layer.name, ref, deps) : undefined
+  const notOnParents =
+    found && layer.from.length > 0
+      ? await checkParents(`${ref}@${found.digest}`, parents, layer.reuse ?? 'any', deps)
       : undefined
   return decideSameInputs(
     layer.name,
     d,
-    { ...facts, found },
+    { ...facts, found, ...(notOnParents !== undefined && { notOnParents }) },
     {
       reuse: layer.reuse ?? 'any',
       defaultBranch: ctx.defaultBranch,
@@ -182,12 +269,43 @@ export function digestOf(
   }
   const files: InputFile[] = m.files.map(p => ({ path: p, id: ids[p] }))
   return inputDigest({
-    settings: inputSettings(layer, { buildArgs: s.buildArgs, platforms: s.platforms }),
+    settings: inputSettings(layer, { buildArgs: s.buildArgs, platforms: s.platforms }, m.declared),
     dockerfile,
     files,
     parents,
     externals: m.externals
   })
+}
+
+/**
+ * SPEC 4a: undefined when `image` was built on the parent images this run uses, for every platform
+ * (from manifests and configs, no pull); else why not. A registry adapter that cannot say (a fake
+ * without diffIds) is taken at its word only under `reuse: any`, as labels are.
+ */
+async function checkParents(
+  image: string,
+  parents: Record<string, string | undefined>,
+  reuse: string,
+  deps: SameInputsDeps
+): Promise<string | undefined> {
+  const registry = deps.registry
+  if (!registry.diffIds) return reuse === 'any' ? undefined : 'cannot be checked against its parents here'
+  try {
+    const refs = Object.entries(parents)
+    if (refs.some(([, r]) => r === undefined)) return 'has a parent whose image this run does not know yet'
+    const [own, ...below] = await Promise.all(
+      [image, ...refs.map(([, r]) => r!)].map(r => registry.diffIds!(r))
+    )
+    if (!own) return 'is gone from the registry'
+    const parentLayers: Record<string, PlatformLayers> = {}
+    for (let i = 0; i < refs.length; i++) {
+      if (!below[i]) return `cannot be checked: ${refs[i][1]} is gone from the registry`
+      parentLayers[refs[i][0]] = below[i]!
+    }
+    return parentMismatch(own, parentLayers)
+  } catch (e) {
+    return `cannot be checked against its parents (${(e as Error).message})`
+  }
 }
 
 /** Layer names by depth: every layer after all its parents; each level's layers side by side. */
