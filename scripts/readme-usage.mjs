@@ -5,7 +5,7 @@
 //     `<!-- example:start file=examples/ghcr/.github/workflows/images.yml -->`;
 //     indented like the start marker, so a block inside a list item stays in it
 //
-//   node scripts/readme-usage.mjs            rewrite the blocks in README.md
+//   node scripts/readme-usage.mjs            rewrite the blocks in docs/reference.md (the full reference)
 //   node scripts/readme-usage.mjs --check    exit 1 when README.md differs from what would be written
 //   node scripts/readme-usage.mjs --print    print the usage block
 // Options: --readme <file> --action <file> --example <file> (default: the repository's own).
@@ -107,7 +107,8 @@ function main(argv) {
     const k = argv.indexOf(name)
     return k >= 0 ? resolve(argv[k + 1]) : undefined
   }
-  const readmePath = opt('--readme') ?? join(root, 'README.md')
+  // The generated blocks live in the full reference; the README links to it.
+  const readmePath = opt('--readme') ?? join(root, 'docs/reference.md')
   const actionPath = opt('--action') ?? join(root, 'action.yml')
   const examplePath = opt('--example') ?? join(root, DEFAULT_EXAMPLE)
   const usage = renderUsage(readFileSync(actionPath, 'utf8'))
@@ -138,7 +139,7 @@ function main(argv) {
     if (next !== readme) {
       console.error(
         `${name} is out of date with ${relative(process.cwd(), actionPath) || actionPath} or an example workflow: ` +
-          'run `node scripts/readme-usage.mjs` and commit README.md'
+          'run `node scripts/readme-usage.mjs` and commit README.md or docs/reference.md, whichever it named'
       )
       return 1
     }

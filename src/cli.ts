@@ -1,13 +1,13 @@
 // `strata plan|build|cleanup`: the action's pipeline in a local clone. Changes come from git
 // (--base … --head), or a real event is replayed with --event-file and --event-name.
 import { realpathSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { loadConfig } from './adapters/config-file.js'
-import { createGit } from './adapters/git.js'
+import { createGit, type Git } from './adapters/git.js'
 import { safeJson, safeText } from './core/log-safe.js'
 import { createTerminalLogger, renderTable, type TableRow } from './adapters/terminal-log.js'
 import { decisionTable } from './cleanup/cleanup.js'
@@ -25,9 +25,9 @@ import { DEFAULT_MAX_DELETIONS, type CommonSettings, type RunSettings } from './
 import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { readLayers } from './plan/layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
+import { localEvent, requireCheckedOut, type LocalEvent } from './local-event.js'
 import { planPaths } from './plan/make-plan.js'
 import { runPipeline, unknownProblem } from './run.js'
-import { localEvent, type LocalEvent } from './cli-event.js'
 import { wire } from './wiring.js'
 import { createWorkspaceFiles } from './adapters/workspace-files.js'
 
@@ -41,7 +41,7 @@ const USAGE = `usage: strata <plan|build|cleanup|inputs> [options]
 options:
   --base <rev>         compare from this commit (default: merge-base of HEAD with origin/HEAD,
                        else with the default branch)
-  --head <rev>         compare up to this commit (default: HEAD)
+  --head <rev>         compare up to this commit (default: HEAD); build needs it checked out
   --event-file <path>  replay a real event payload (e.g. saved from a run's GITHUB_EVENT_PATH)
   --event-name <name>  its event name (pull_request, push, …; default: guessed from the payload)
   --config <path>      layer config (default: .github/strata.yml)
@@ -51,7 +51,8 @@ options:
   --platforms <p,q>    override every layer's platforms
   --build-arg K=V      add a build arg to every layer (repeatable)
   --builder <name>     buildx builder
-  --dry-run            print the buildx commands instead of running them
+  --dry-run            print what would build instead of building (build: with --bake-file <path>,
+                       keep the bake definition there)
   --max-deletions <n>  cleanup: delete at most n digests (default 20)
   --json               print the plan as JSON (stdout) instead of a table
   -C <dir>             run in <dir> (default: the current directory)
@@ -62,6 +63,8 @@ options:
 export interface CliIO {
   out: (text: string) => void
   err: (text: string) => void
+  /** Where the command's scratch folder goes (default: the system temp directory). */
+  tmp?: string
 }
 
 const processIO: CliIO = {
@@ -108,6 +111,7 @@ function parse(argv: string[]) {
       'build-arg': { type: 'string', multiple: true },
       builder: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      'bake-file': { type: 'string' },
       'max-deletions': { type: 'string' },
       json: { type: 'boolean' },
       C: { type: 'string', short: 'C' },
@@ -134,10 +138,30 @@ async function command(
   const top = await createGit(cwd).topLevel()
   if (!top) throw new Error(`${cwd} is not in a git repository: run strata in a clone (or give -C <dir>)`)
   const git = createGit(top)
-  const log = createTerminalLogger({ verbose: !values.quiet, write: line => io.err(`${line}\n`) })
-
   const event = await localEvent(git, top, values)
-  const settings = await runSettings(mode, top, event, values)
+  if (mode === 'build' && values.head) await requireCheckedOut(git, top, values.head)
+  // A private scratch folder for this command, removed whatever happens (SPEC 9: no files left behind).
+  const temp = io.tmp
+    ? await mkdtemp(join(io.tmp, 'strata-cli-'))
+    : await mkdtemp(join(tmpdir(), 'strata-cli-'))
+  try {
+    return await runCommand(mode, top, git, event, values, io, temp)
+  } finally {
+    await rm(temp, { recursive: true, force: true })
+  }
+}
+
+async function runCommand(
+  mode: Mode,
+  top: string,
+  git: Git,
+  event: LocalEvent,
+  values: ReturnType<typeof parse>['values'],
+  io: CliIO,
+  temp: string
+): Promise<number> {
+  const log = createTerminalLogger({ verbose: !values.quiet, write: line => io.err(`${line}\n`) })
+  const settings = await runSettings(mode, top, event, values, temp)
   // The GitHub API only for cleanup's pull request states: the CLI reads changes from git.
   const gh = settings.mode === 'cleanup' ? { token: settings.token, apiUrl: settings.apiUrl } : {}
   const outcome = await runPipeline(settings, wire(settings, log, { ...gh, git }))
@@ -148,8 +172,13 @@ async function command(
     return outcome.cleanup.errors.length ? 1 : 0
   }
   const build = outcome.mode === 'build' ? outcome.build : undefined
+  // The scratch folder goes away: a dry run's bake definition is kept only where the user says.
+  if (build?.bake && values['bake-file']) {
+    await writeFile(values['bake-file'], `${JSON.stringify(build.bake.definition, null, 2)}\n`)
+    io.err(`${safeText(`bake definition written to ${values['bake-file']}`)}\n`)
+  }
   if (values.json) io.out(safeJson(planFileContent(outcome.plan, planPaths(outcome), build)))
-  else io.out(`${safeText(renderTable(tableRows(outcome.config, outcome.plan, build)))}\n`)
+  else io.out(`${safeText(renderTable(tableRows(outcome.config, outcome.plan, build, settings.dryRun)))}\n`)
   // SPEC 8: the plan is shown with its unknown layers, then the step fails once per registry.
   const unknown = unknownProblem(outcome.plan)
   if (unknown) {
@@ -170,7 +199,8 @@ async function runSettings(
   mode: Mode,
   top: string,
   event: LocalEvent,
-  values: ReturnType<typeof parse>['values']
+  values: ReturnType<typeof parse>['values'],
+  temp: string
 ): Promise<RunSettings> {
   // The action's parser: max-deletions is checked in one place (core/inputs-parse.ts).
   const maxDeletions = parsePositiveInt(
@@ -211,7 +241,7 @@ async function runSettings(
     buildArgs: parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n')),
     builder: parseBuilder('--builder', values.builder ?? ''),
     dryRun,
-    runnerTemp: await mkdtemp(join(tmpdir(), 'strata-cli-')),
+    runnerTemp: temp,
     buildEnv: process.env
   }
 }
@@ -280,7 +310,7 @@ function oneLine(s: string): string {
   return /[\u0000-\u001f\u007f]/.test(s) ? JSON.stringify(s) : s
 }
 
-function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult): TableRow[] {
+function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult, dryRun = false): TableRow[] {
   const final = withFinalRefs(plan, build)
   return config.order
     .filter(n => final.layers[n])
@@ -290,7 +320,9 @@ function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult): Table
       const action = d.unknown
         ? 'unknown'
         : r
-          ? r.status
+          ? dryRun && r.status === 'built'
+            ? 'would build'
+            : r.status
           : d.build
             ? d.selected
               ? 'build'
@@ -310,7 +342,7 @@ function tableRows(config: StrataConfig, plan: Plan, build?: BuildResult): Table
     })
 }
 
-/** Started as a program (node dist/cli/index.js, bin/strata.js, npx strata), not imported by a test. */
+/** Started as a program (node dist/cli/index.js, or bin/strata.js as the installed `strata`), not imported by a test. */
 function startedAsProgram(): boolean {
   const argv1 = process.argv[1]
   if (!argv1) return false

@@ -56,6 +56,8 @@ export function computeOutputs(
     if (!d) continue
     out[buildOutputName(name)] = String(d.build)
     out[`${name}_ref`] = d.ref ?? ''
+    // The same with `-` as `_`, as build_<layer> has it (the name with dashes stays for existing users).
+    if (name.includes('-')) out[`${name.replace(/-/g, '_')}_ref`] = d.ref ?? ''
   }
   const leaf = final.layers[leafLayer(config)]
   const imageRef = leaf?.ref ?? ''

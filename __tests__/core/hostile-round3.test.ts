@@ -239,3 +239,53 @@ describe('what a Dockerfile and build-args say about the parent', () => {
     expect(r.warnings).toEqual([])
   })
 })
+
+describe('several final images in one repository', () => {
+  const base = layer('base')
+  const leaves = (over: Partial<LayerConfig>) => [
+    base,
+    layer('api', { from: from('base'), ...over }),
+    layer('web', { from: from('base'), ...over })
+  ]
+  const PR = eventContext({
+    eventName: 'pull_request',
+    ref: 'refs/pull/7/merge',
+    branch: 'feature',
+    isDefaultBranch: false,
+    pr: { number: 7, headSha: MAIN.sha, headRef: 'feature', baseSha: MAIN.sha, baseRef: 'main', fork: false }
+  })
+  const run = (layers: LayerConfig[], ctx: EventContext) =>
+    decide({
+      config: config(layers),
+      ctx,
+      changes: { source: 'none', files: [] },
+      force: [],
+      stableExists: {}
+    })
+
+  test('the collision error suggests a scheme that keeps pr-{pr} and latest per image', () => {
+    expect(() => run(leaves({}), MAIN)).toThrow(
+      'For several final images, their own `image` keeps `pr-{pr}` and `latest` per image (e.g. image: ' +
+        `${IMAGE}-web for layer "web"); in one repository, give each: tags: ['{layer}-{sha7}', '{layer}-pr-{pr}'] ` +
+        "and stable-tag: '{layer}-latest'"
+    )
+  })
+
+  test('the suggested one-repository scheme plans on a push to main, a pull request and a release tag', () => {
+    const scheme = leaves({ tags: ['{layer}-{sha7}', '{layer}-pr-{pr}'], stableTag: '{layer}-latest' })
+    const sha7 = MAIN.sha.slice(0, 7)
+    expect(run(scheme, MAIN).layers.web.tags).toEqual([`${IMAGE}:web-${sha7}`, `${IMAGE}:web-latest`])
+    expect(run(scheme, PR).layers.web.tags).toEqual([`${IMAGE}:web-${sha7}`, `${IMAGE}:web-pr-7`])
+    expect(run(scheme, onTag('v1.2.3')).layers.api.tags).toEqual([`${IMAGE}:api-${sha7}`])
+  })
+
+  test('their own images keep the default pr-N and latest', () => {
+    const own = [
+      base,
+      layer('api', { from: from('base'), image: `${IMAGE}-api` }),
+      layer('web', { from: from('base'), image: `${IMAGE}-web` })
+    ]
+    expect(run(own, MAIN).layers.web.tags).toContain(`${IMAGE}-web:latest`)
+    expect(run(own, PR).layers.api.tags).toContain(`${IMAGE}-api:pr-7`)
+  })
+})

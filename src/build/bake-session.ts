@@ -2,7 +2,7 @@
 // command), splits its log into one group a layer, and records each layer's outcome: built, the
 // target that failed, its descendants skipped, and what bake cancelled around it.
 import { mkdir, rm, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import type { BakeRun, BuilderInfo } from '../adapters/buildx.js'
 import { describeBuildFailure } from '../adapters/buildx.js'
 import type { LocalCache } from '../adapters/cache.js'
@@ -49,15 +49,12 @@ export async function runSession(run: Run, steps: LayerStep[], builder: BuilderI
   )
   deps.log.info(`${opts.dryRun ? 'Would run' : 'Running'}: docker ${quoteCommand(argv)}`)
   if (opts.dryRun) {
-    deps.log.info(`Bake definition (${file}):`)
-    JSON.stringify(definition, null, 2)
-      .split('\n')
-      .forEach(l => deps.log.info(l))
+    // What would run, one line a layer; the whole definition is in the file, not in the log.
+    deps.log.info(`Bake definition: ${file} (${steps.length} ${steps.length === 1 ? 'target' : 'targets'})`)
     for (const s of steps) {
+      const dockerfile = relative(workspace, s.target.dockerfile)
       await deps.log.group(`Build ${s.name}`, async () =>
-        JSON.stringify(s.target, null, 2)
-          .split('\n')
-          .forEach(l => deps.log.info(l))
+        deps.log.info(`would build ${dockerfile}, tags ${JSON.stringify(s.target.tags)}`)
       )
       Object.assign(result.layers[s.name], { status: 'built', ref: builtRef(s) })
     }

@@ -243,7 +243,8 @@ async function prepareLayer(
   const { versioned, moving } = tagsOf(run, l, d)
   const labels = opts.inputLabels?.[l.name]
   const step = layerStep({ layer: l, versioned, moving, parents, cache: flags, labels }, c.settings)
-  deps.log.info(`${l.name}: cache export ${flags.why}`)
+  // `why` starts with the exports (`registry mode=max (…)`), or says there is none.
+  deps.log.info(`${l.name}: ${flags.to.length ? 'cache export ' : ''}${flags.why}`)
   if (step.output === 'cache') {
     deps.log.warning(
       `${l.name}: built for ${step.platforms.join(', ')} without push: the ${c.builder.driver} driver cannot load ` +

@@ -69,9 +69,13 @@ export function decide(input: DecideInput): Plan {
       const other = owners.get(ref)
       if (other !== undefined && other !== name) {
         const [a, b] = config.layers.filter(l => l.name === other || l.name === name).map(l => l.name)
+        // Several final images: the cheapest fix keeps each image's `pr-{pr}` and `latest` tags.
         throw new Error(
           `${config.file}: layers "${a}" and "${b}" would both push ${ref}: give one of them its own ` +
-            '`image`, or `tags` and `stable-tag` that use {layer}'
+            '`image`, or `tags` and `stable-tag` that use {layer}. For several final images, their own ' +
+            `\`image\` keeps \`pr-{pr}\` and \`latest\` per image (e.g. image: ${layer.image}-${b} for layer ` +
+            `"${b}"); in one repository, give each: tags: ['{layer}-{sha7}', '{layer}-pr-{pr}'] and ` +
+            `stable-tag: '{layer}-latest'`
         )
       }
       owners.set(ref, name)

@@ -1,16 +1,16 @@
-// The CLI's event: a replayed payload (--event-file, --event-name), or a push of base…head on the
-// current branch of the local clone, with its repository name, default branch and merge base.
-import { readFile } from 'node:fs/promises'
+// The event a CLI run plans for: a replayed payload (--event-file), or a push of base…head on the
+// current branch of a local clone, with the repository's name and default branch read from git.
 import { basename } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import type { Git } from './adapters/git.js'
 import type { CommonSettings } from './core/settings.js'
 
-/** The flags that choose the event. */
-export interface EventFlags {
-  'event-file'?: string
-  'event-name'?: string
+/** The flags that say which event and commits: `--base`, `--head`, `--event-file`, `--event-name`. */
+export interface LocalEventFlags {
   base?: string
   head?: string
+  'event-file'?: string
+  'event-name'?: string
 }
 
 export interface LocalEvent {
@@ -22,7 +22,7 @@ export interface LocalEvent {
 }
 
 /** The event to plan for: a replayed payload, or a push of base…head on the current branch. */
-export async function localEvent(git: Git, top: string, values: EventFlags): Promise<LocalEvent> {
+export async function localEvent(git: Git, top: string, values: LocalEventFlags): Promise<LocalEvent> {
   const defaultBranch = await findDefaultBranch(git)
   const repository = await repositoryName(git, top)
   if (values['event-file']) {
@@ -103,16 +103,33 @@ async function defaultBase(git: Git, defaultBranch: string, head: string): Promi
   )
 }
 
-/** `owner/repo` from the origin remote's URL, else `local/<folder>`. */
+/**
+ * `owner/repo` from the origin remote's URL, else `local/<folder>`: a clone of a local path (or
+ * file://) has no owner on GitHub, and its path must not be read as one.
+ */
 async function repositoryName(git: Git, top: string): Promise<string> {
   const url = ((await git.remoteUrl('origin')) ?? '').trim()
-  const m = /[:/]([^/:]+)\/([^/]+?)(\.git)?\/?$/.exec(url)
+  const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? !/^file:/i.test(url) : /^[^/\\]+@[^/:]+:/.test(url)
+  const m = remote ? /[:/]([A-Za-z0-9._-]+)\/([A-Za-z0-9._-]+?)(\.git)?\/?$/.exec(url) : null
   // A folder name may hold any character; owner/name may not (it goes into API paths).
-  return m
+  return m && ![m[1], m[2]].some(p => p === '.' || p === '..')
     ? `${m[1]}/${m[2]}`
     : `local/${basename(top)
         .replace(/[^A-Za-z0-9._-]+/g, '-')
         .replace(/^\.+$/, 'repo')}`
+}
+
+/**
+ * `build --head X` builds the files of the working tree, so it is refused unless the working tree is
+ * at X: the tags and the revision label would otherwise name a commit whose files were not built.
+ */
+export async function requireCheckedOut(git: Git, top: string, head: string): Promise<void> {
+  const [wanted, at] = [await revParse(git, top, head), await revParse(git, top, 'HEAD')]
+  if (wanted === at) return
+  throw new Error(
+    `build --head ${head}: the working tree is at ${at.slice(0, 7)}, not ${wanted.slice(0, 7)}; Strata builds ` +
+      `the files in the working tree, so check out ${head} first (git checkout ${head}), or leave out --head`
+  )
 }
 
 /** A revision from the command line, as a sha; an error that says the fix when it names no commit. */
