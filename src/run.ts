@@ -11,7 +11,7 @@ import { mergePlatforms, platformStepProblem } from './merge/merge.js'
 import type { LocalCache } from './adapters/cache.js'
 import type { CleanupDeps } from './cleanup/cleanup.js'
 import type { PlanDeps, PlanOutcome } from './plan/make-plan.js'
-import { assemblies, makePlan, strataLabels } from './plan/make-plan.js'
+import { assemblies, externalPins, makePlan, strataLabels } from './plan/make-plan.js'
 
 export type RunOutcome =
   | ({ mode: 'plan' } & PlanOutcome)
@@ -84,6 +84,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     workspace: s.workspace,
     secretValues: s.buildEnv,
     inputLabels: strataLabels(planned),
+    externals: externalPins(planned),
     assemblies: assemblies(planned),
     ...(s.platform && { pushByDigest: true })
   }

@@ -242,7 +242,11 @@ async function prepareLayer(
   flags.warnings.forEach(m => c.once(deps.log.warning.bind(deps.log), m))
   const { versioned, moving } = tagsOf(run, l, d)
   const labels = opts.inputLabels?.[l.name]
-  const step = layerStep({ layer: l, versioned, moving, parents, cache: flags, labels }, c.settings)
+  const externals = opts.externals?.[l.name]
+  const step = layerStep(
+    { layer: l, versioned, moving, parents, cache: flags, labels, externals },
+    c.settings
+  )
   // `why` starts with the exports (`registry mode=max (…)`), or says there is none.
   deps.log.info(`${l.name}: ${flags.to.length ? 'cache export ' : ''}${flags.why}`)
   if (step.output === 'cache') {

@@ -1,5 +1,6 @@
 // What one build step carries: its options (from the settings), its adapters, and the state of
 // the session that executePlan() and runSession() share.
+import type { ExternalPin } from '../core/build-steps.js'
 import type { Buildx } from '../adapters/buildx.js'
 import type { LocalCache } from '../adapters/cache.js'
 import type { ImageStore } from '../adapters/registry-images.js'
@@ -29,6 +30,8 @@ export interface BuildOptions {
   pushByDigest?: boolean
   /** Per layer, SPEC 4a's labels for a layer whose input digest the plan knows. */
   inputLabels?: Record<string, Record<string, string>>
+  /** Per layer, SPEC 7: its external images pinned to the plan's digests (named contexts). */
+  externals?: Record<string, ExternalPin[]>
   /** Repository root: Dockerfile and context paths are relative to it (default: the current directory). */
   workspace?: string
   /** SPEC 7a: the assembly of each layer the plan says is `assembled` (from its Dockerfile). */

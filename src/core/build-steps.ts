@@ -56,6 +56,42 @@ export interface StepInput {
   cache: { from: string[]; to: string[] }
   /** SPEC 4a's labels (`dev.strata.inputs`, …) when the layer's input digest is known. */
   labels?: Record<string, string>
+  /** SPEC 7: the external images it reads, with the digests the plan resolved. */
+  externals?: ExternalPin[]
+}
+
+/** An external image and the digest the plan resolved it to; `frontend`: the `# syntax=` image. */
+export interface ExternalPin {
+  ref: string
+  digest: string
+  frontend?: boolean
+}
+
+/**
+ * The named context BuildKit looks up for an image a Dockerfile names: its familiar form (Docker
+ * Hub's `docker.io/library/` left out) without `:latest`, as BuildKit's dockerui normalizes it.
+ */
+export function contextNameOf(ref: string): string {
+  const familiar = ref.replace(/^(docker\.io|index\.docker\.io|registry-1\.docker\.io)\/(library\/)?/, '')
+  return familiar.replace(/:latest$/, '')
+}
+
+/**
+ * SPEC 7: each external image reaches the build pinned: a named context `docker-image://<ref>@<digest>`
+ * (the `# syntax=` frontend through BUILDKIT_SYNTAX, which named contexts do not reach), so no builder
+ * uses a local copy or a tag that moved after the plan. Images already pinned in the Dockerfile stay.
+ */
+export function pinExternals(
+  pins: ExternalPin[],
+  contexts: Record<string, string>,
+  args: Record<string, string>
+): void {
+  for (const pin of pins) {
+    if (pin.ref.includes('@')) continue
+    const pinned = `${pin.ref}@${pin.digest}`
+    if (pin.frontend) args.BUILDKIT_SYNTAX ??= pinned
+    else contexts[contextNameOf(pin.ref)] ??= `docker-image://${pinned}`
+  }
 }
 
 /** The output spec of a bake target. */
@@ -101,6 +137,7 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
     }
   }
   for (const [k, v] of Object.entries({ ...layer.buildArgs, ...s.buildArgs })) if (!(k in args)) args[k] = v
+  pinExternals(input.externals ?? [], contexts, args)
   const abs = (p: string): string => (isAbsolute(p) ? p : join(s.workspace, p))
   // The docker driver cannot push by digest ("not implemented"): the platform's image then goes under
   // its own tag, `<versioned tag>-<os>-<arch>`, and the merge still puts the index by that digest.

@@ -15,6 +15,7 @@ import type { LayerReads } from '../core/layer-reads.js'
 import { decide, describePlan, followPlan, parsePlanInput, pinReused } from '../core/plan.js'
 import { checkPlan } from '../core/plan-check.js'
 import { inputLabels } from '../core/same-inputs.js'
+import type { ExternalPin } from '../core/build-steps.js'
 import type { PlanSettings } from '../core/settings.js'
 import { layerTags, parentLayers } from '../core/tags.js'
 import type {
@@ -235,6 +236,21 @@ export function strataLabels(p: PlanOutcome): Record<string, Record<string, stri
   for (const [name, d] of Object.entries(p.plan.layers)) {
     if (d.inputs)
       out[name] = inputLabels(d.inputs, layerExternals(p.reads, name, p.plan.externals ?? {}), p.ctx)
+  }
+  return out
+}
+
+/**
+ * SPEC 7: per layer, its external images pinned to the digests the plan resolved (`# syntax=` marked),
+ * for the bake definition; an image the plan could not resolve is left as written.
+ */
+export function externalPins(p: PlanOutcome): Record<string, ExternalPin[]> {
+  const digests = p.plan.externals ?? {}
+  const out: Record<string, ExternalPin[]> = {}
+  for (const [name, uses] of Object.entries(p.reads.externals)) {
+    out[name] = uses.flatMap(u =>
+      digests[u.image] ? [{ ref: u.image, digest: digests[u.image], frontend: u.keyword === '# syntax' }] : []
+    )
   }
   return out
 }
