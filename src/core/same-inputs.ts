@@ -158,6 +158,8 @@ export function decideSameInputs(
   }
   out.build = false
   out.sameInputs = `${opts.image}:${tag}@${facts.found.digest}`
+  const by = facts.found.labels?.[LABEL_REF]
+  if (by) out.sameInputsBy = by
   out.ref = out.sameInputs
   return {
     decision: out,

@@ -180,6 +180,8 @@ export interface LayerDecision {
   inputs?: string
   /** SPEC 4a: `<image>:<input tag>@<digest>` of an image with the same inputs, reused instead of building. */
   sameInputs?: string
+  /** SPEC 8: who built the `sameInputs` image (its `dev.strata.ref` label), for the summary. */
+  sameInputsBy?: string
   /** SPEC 3a/4a: why the layer has no input digest (`inputs unknowable: ADD https://… at Dockerfile:4`). */
   noDigest?: string
   /** SPEC 4a/4b: why an image with the same inputs was found but not reused (`tooling-inputs-… was built on another base image (linux/amd64)`). */
