@@ -95,3 +95,41 @@ test.each(exported)('%s exports %s', (file, name) => {
 test.each(functions)('%s declares %s as documented', (file, name, documented) => {
   expect(declaration(readFileSync(join(root, 'src', file), 'utf8'), name)).toBe(squash(documented))
 })
+
+/** `a: T; b?: U` at the top level of `{ … }` (nested braces and comments skipped) → [a, b]. */
+function fieldNames(body: string): string[] {
+  const out: string[] = []
+  let depth = 0
+  let part = ''
+  for (const c of `${body.replace(/\/\*.*?\*\//g, '')};`) {
+    if (c === '{' || c === '(' || c === '<' || c === '[') depth++
+    if (c === '}' || c === ')' || (c === '>' && !part.endsWith('=')) || c === ']') depth--
+    if (c === ';' && depth === 0) {
+      const m = /^\s*(?:readonly\s+)?(\w+)\??\s*:/.exec(part)
+      if (m) out.push(m[1])
+      part = ''
+    } else part += c
+  }
+  return out
+}
+
+/** The documented interfaces that list fields inline: [file, name, fields]. */
+const interfaces = exported.flatMap(([file, name, documented]) => {
+  const m = /^export interface \w+(?: extends [\w, ]+)? \{(.*)\}$/.exec(documented)
+  return m ? [[file, name, fieldNames(m[1])] as [string, string, string[]]] : []
+})
+
+// A documented interface has every field the doc gives it (a renamed or removed field fails here).
+test.each(interfaces)('%s: interface %s has the documented fields %j', (file, name, fields) => {
+  const text = readFileSync(join(root, 'src', file), 'utf8')
+  const start = new RegExp(`^export interface ${name}\\b[^{]*\\{`, 'm').exec(text)
+  expect(start).not.toBeNull()
+  let depth = 0
+  let end = start!.index + start![0].length - 1
+  for (; end < text.length; end++) {
+    if (text[end] === '{') depth++
+    else if (text[end] === '}' && --depth === 0) break
+  }
+  const body = text.slice(start!.index + start![0].length, end)
+  for (const f of fields) expect(body).toMatch(new RegExp(`^\\s*(?:readonly\\s+)?${f}\\??:`, 'm'))
+})

@@ -8,6 +8,8 @@ import { decide } from '../src/core/plan.js'
 import type { ChangeSet, StrataConfig } from '../src/core/types.js'
 import { readLayers } from '../src/plan/layer-reads.js'
 import { eventContext } from '../__fixtures__/layers.js'
+import { createGit } from '../src/adapters/git.js'
+import { createWorkspaceFiles } from '../src/adapters/workspace-files.js'
 
 const ws = mkdtempSync(join(tmpdir(), 'strata-examples-'))
 cpSync('examples/three-layer', ws, { recursive: true })
@@ -31,7 +33,7 @@ async function builds(
   files: string[],
   derive: boolean
 ): Promise<Record<string, boolean>> {
-  const reads = await readLayers(config, ws, {})
+  const reads = await readLayers(config, {}, createWorkspaceFiles(ws, createGit(ws)))
   expect(reads.errors).toEqual([])
   const changes: ChangeSet = { source: 'api', files: files.map(path => ({ path, status: 'modified' })) }
   const plan = decide({
@@ -62,7 +64,7 @@ test.each<[string[], Record<string, boolean>]>([
 })
 
 test('each layer of the example reads what SPEC 1’s paths list, and says why', async () => {
-  const reads = await readLayers(WITHOUT, ws, {})
+  const reads = await readLayers(WITHOUT, {}, createWorkspaceFiles(ws, createGit(ws)))
   expect(Object.fromEntries(reads.files.tooling)).toEqual({
     '.dockerignore': 'the .dockerignore',
     'Dockerfile.tooling': 'the Dockerfile',

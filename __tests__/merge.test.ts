@@ -21,6 +21,8 @@ import {
 import type { BuildResult } from '../src/core/types.js'
 import { config, eventContext, from, IMAGE, layer } from '../__fixtures__/layers.js'
 import { recordingLog } from '../__fixtures__/log.js'
+import { createGit } from '../src/adapters/git.js'
+import { createWorkspaceFiles } from '../src/adapters/workspace-files.js'
 
 const A = `sha256:${'a'.repeat(64)}`
 const B = `sha256:${'b'.repeat(64)}`
@@ -261,6 +263,7 @@ layers:
     dockerfile: Dockerfile
 `
   const ws = mkdtempSync(join(tmpdir(), 'strata-merge-pipeline-'))
+  const files = () => createWorkspaceFiles(ws, createGit(ws))
   mkdirSync(join(ws, '.github'))
   writeFileSync(join(ws, '.github/strata.yml'), yml)
   writeFileSync(join(ws, 'Dockerfile'), 'FROM scratch\n')
@@ -324,9 +327,9 @@ layers:
       'nothing merged, no tag moved: base: no digest for linux/arm64'
     ]
   ])('%s: refused before any build or registry call', async (_, over, message) => {
-    await expect(runPipeline(settings(over), { log: recordingLog(), registry, buildx })).rejects.toThrow(
-      message
-    )
+    await expect(
+      runPipeline(settings(over), { log: recordingLog(), registry, buildx, files: files() })
+    ).rejects.toThrow(message)
     expect(calls).toEqual([])
   })
 
@@ -338,7 +341,8 @@ layers:
     ]
     const out = await runPipeline(settings({ mode: 'merge', digests }), {
       log: recordingLog(),
-      registry: mine.registry
+      registry: mine.registry,
+      files: files()
     })
     // A leaf pushed to main: main-<sha7> is versioned, latest moves.
     const tag = `ghcr.io/acme/sindri:main-${readEvent(eventName, payload, env, now).sha.slice(0, 7)}`

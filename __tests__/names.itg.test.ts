@@ -14,6 +14,8 @@ import { ConfigError } from '../src/core/config/index.js'
 import { InputError, parseBuilder } from '../src/core/inputs-parse.js'
 import type { PlanSettings } from '../src/core/settings.js'
 import { runPipeline } from '../src/run.js'
+import { createGit } from '../src/adapters/git.js'
+import { createWorkspaceFiles } from '../src/adapters/workspace-files.js'
 
 const REPO = `localhost:5000/strata-test/names-${Date.now().toString(36)}`
 let ws: string
@@ -56,7 +58,8 @@ async function run(
     {
       log: createTerminalLogger({ write: l => void lines.push(l) }),
       registry: createRegistry(),
-      buildx: createBuildx()
+      buildx: createBuildx(),
+      files: createWorkspaceFiles(ws, createGit(ws))
     }
   )
 }

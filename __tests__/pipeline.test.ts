@@ -11,7 +11,10 @@ import { createTerminalLogger } from '../src/adapters/terminal-log.js'
 import { decide, planToJson } from '../src/core/plan.js'
 import { parseConfig } from '../src/core/config/index.js'
 import type { PlanSettings } from '../src/core/settings.js'
-import { describeChanges, makePlan, overrideRange } from '../src/plan/make-plan.js'
+import { describeChanges, makePlan, overrideRange, strataLabels } from '../src/plan/make-plan.js'
+import { LABEL_EXTERNALS } from '../src/core/same-inputs.js'
+import { createGit } from '../src/adapters/git.js'
+import { createWorkspaceFiles } from '../src/adapters/workspace-files.js'
 
 const B = 'b'.repeat(40)
 const H = 'c'.repeat(40)
@@ -91,10 +94,59 @@ test('following a plan warns that the force and base given to this step are not 
   const lines: string[] = []
   const log = createTerminalLogger({ write: l => void lines.push(l) })
   // Following a plan never asks the registry: the real adapter is never called.
-  const out = await makePlan(settings, { log, registry: createRegistry() })
+  const out = await makePlan(settings, {
+    log,
+    registry: createRegistry(),
+    files: createWorkspaceFiles(ws, createGit(ws))
+  })
   expect(out.plan.layers.app.build).toBe(false)
   expect(lines.filter(l => l.startsWith('warning:'))).toEqual([
     'warning: the `force` and `base` inputs are not used: this step follows the `plan` input, ' +
       'decided with the inputs of its `mode: plan` step (give them there)'
   ])
+})
+
+// A platform step follows the plan step's plan: its images carry the external digests that step
+// resolved (the codec once dropped them, and the labels said {"node:20":""}).
+test('following a plan, the labels carry the external digests the plan step resolved', async () => {
+  const yml = 'version: 1\nimage: localhost:5000/strata-issue21/app\nlayers:\n  app: {}\n'
+  const ws = mkdtempSync(join(tmpdir(), 'strata-pipeline-'))
+  mkdirSync(join(ws, '.github'))
+  writeFileSync(join(ws, '.github/strata.yml'), yml)
+  writeFileSync(join(ws, 'Dockerfile'), 'FROM node:20\n')
+  const { eventName, payload, env } = loadEvent('push')
+  const now = new Date('2025-06-01T12:00:00Z')
+  const ctx = readEvent(eventName, payload, env, now)
+  const given = decide({
+    config: parseConfig(yml, '.github/strata.yml'),
+    ctx,
+    changes: { source: 'none', files: [] },
+    force: ['app'],
+    stableExists: { app: true }
+  })
+  const node = `sha256:${'e'.repeat(64)}`
+  given.layers.app.inputs = `sha256:${'1'.repeat(64)}`
+  given.externals = { 'node:20': node }
+  const settings: PlanSettings = {
+    mode: 'build',
+    workspace: ws,
+    configPath: '.github/strata.yml',
+    eventName,
+    payload,
+    env,
+    now,
+    plan: JSON.stringify(planToJson(given)),
+    force: [],
+    push: false,
+    buildArgs: {},
+    dryRun: true,
+    runnerTemp: ws,
+    buildEnv: {}
+  }
+  const out = await makePlan(settings, {
+    log: createTerminalLogger({ write: () => undefined }),
+    registry: createRegistry(),
+    files: createWorkspaceFiles(ws, createGit(ws))
+  })
+  expect(strataLabels(out).app[LABEL_EXTERNALS]).toBe(JSON.stringify({ 'node:20': node }))
 })

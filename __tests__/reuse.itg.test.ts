@@ -17,6 +17,7 @@ import type { PlanSettings } from '../src/core/settings.js'
 import { makePlan } from '../src/plan/make-plan.js'
 import { digestOf, type LayerMaterial } from '../src/plan/reuse.js'
 import { parseConfig } from '../src/core/config/index.js'
+import { createWorkspaceFiles } from '../src/adapters/workspace-files.js'
 
 const HTTP = 'http://127.0.0.1:5000'
 const OCI = 'application/vnd.oci.image.manifest.v1+json'
@@ -116,7 +117,8 @@ async function plan(): Promise<{ plan: Plan; lines: string[] }> {
   const out = await makePlan(settings, {
     log,
     registry: createRegistry(),
-    contentIds: createContentIds(repo.dir, createGit(repo.dir))
+    contentIds: createContentIds(repo.dir, createGit(repo.dir)),
+    files: createWorkspaceFiles(repo.dir, createGit(repo.dir))
   })
   return { plan: out.plan, lines }
 }

@@ -17,6 +17,8 @@ import { parsePlanInput, planToJson } from '../src/core/plan.js'
 import type { PlanSettings } from '../src/core/settings.js'
 import { makePlan } from '../src/plan/make-plan.js'
 import { runPipeline } from '../src/run.js'
+import { createGit } from '../src/adapters/git.js'
+import { createWorkspaceFiles } from '../src/adapters/workspace-files.js'
 
 jest.setTimeout(120_000)
 
@@ -173,7 +175,8 @@ test('a host that accepts the connection and never answers: unknown after the an
   }
   const deps = {
     log: createTerminalLogger({ write: l => void lines.push(l) }),
-    registry: createRegistry({ answerTimeoutMs: 200 })
+    registry: createRegistry({ answerTimeoutMs: 200 }),
+    files: createWorkspaceFiles(dir, createGit(dir))
   }
   const planned = await makePlan(settings, deps)
   expect(Object.values(planned.plan.layers).map(d => d.unknown)).toEqual([true, true, true])

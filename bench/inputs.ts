@@ -113,20 +113,22 @@ const { dir, files } = makeRepo()
 try {
   const t0 = performance.now()
   const c0 = process.cpuUsage()
-  const reads = await readLayers(config, dir, {})
+  const reads = await readLayers(config, {}, createWorkspaceFiles(dir, createGit(dir)))
   const cold = performance.now() - t0
   const c1 = process.cpuUsage(c0)
   const coldCpu = (c1.user + c1.system) / 1000
   if (reads.errors.length) throw new Error(reads.errors.join('\n'))
   const counts = config.order.map(n => `${n} ${reads.files[n].size}`).join(', ')
 
-  const full = await medianAsync(() => readLayers(config, dir, {}))
+  const full = await medianAsync(() => readLayers(config, {}, createWorkspaceFiles(dir, createGit(dir))))
   // With `paths` on one layer, the files at head come from `git ls-files` too.
   const withPaths: StrataConfig = {
     ...config,
     layers: config.layers.map(l => (l.name === 'app' ? { ...l, paths: ['docs/**'] } : l))
   }
-  const fullPaths = await medianAsync(() => readLayers(withPaths, dir, {}))
+  const fullPaths = await medianAsync(() =>
+    readLayers(withPaths, {}, createWorkspaceFiles(dir, createGit(dir)))
+  )
   // SPEC 4a: the content id of every input (the union over the layers), from a fresh index read each
   // time as a plan makes it; the whole plan-time cost is readLayers plus this.
   const inputs = [...new Set(Object.values(reads.files).flatMap(f => [...f.keys()]))]

@@ -6,11 +6,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createBuildx } from './adapters/buildx.js'
 import { loadConfig } from './adapters/config-file.js'
-import { createContentIds } from './adapters/content-ids.js'
 import { createGit, type Git } from './adapters/git.js'
-import { createRegistry } from './adapters/registry.js'
 import { safeJson, safeText } from './core/log-safe.js'
 import { createTerminalLogger, renderTable, type TableRow } from './adapters/terminal-log.js'
 import { decisionTable } from './cleanup/cleanup.js'
@@ -21,9 +18,10 @@ import {
   parseList,
   parseMode,
   parsePlatforms,
+  parsePositiveInt,
   type Mode
 } from './core/inputs-parse.js'
-import type { CommonSettings, RunSettings } from './core/settings.js'
+import { DEFAULT_MAX_DELETIONS, type CommonSettings, type RunSettings } from './core/settings.js'
 import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { readLayers } from './plan/layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
@@ -31,6 +29,8 @@ import { localEvent, requireCheckedOut, type LocalEvent } from './local-event.js
 import { planPaths } from './plan/make-plan.js'
 import { trustServices } from './trust-services.js'
 import { runPipeline, unknownProblem } from './run.js'
+import { wire } from './wiring.js'
+import { createWorkspaceFiles } from './adapters/workspace-files.js'
 
 const USAGE = `usage: strata <plan|build|cleanup|inputs> [options]
 
@@ -170,17 +170,9 @@ async function runCommand(
     settings.mode === 'cleanup'
       ? settings
       : { ...settings, trust: services.trust, attest: services.attester ? ('auto' as const) : false }
-  const registry = createRegistry()
-  const outcome = await runPipeline(trusted, {
-    attestations: services.attestations,
-    attester: services.attester,
-    log,
-    registry,
-    images: registry.images,
-    contentIds: createContentIds(top, git),
-    buildx: mode === 'build' ? createBuildx() : undefined,
-    git
-  })
+  // The GitHub API only for cleanup's pull request states: the CLI reads changes from git.
+  const gh = settings.mode === 'cleanup' ? { token: settings.token, apiUrl: settings.apiUrl } : {}
+  const outcome = await runPipeline(trusted, wire(settings, log, { ...gh, git, services }))
 
   if (outcome.mode === 'cleanup') {
     if (values.json) io.out(`${safeJson(JSON.stringify(outcome.cleanup, null, 2))}\n`)
@@ -218,10 +210,12 @@ async function runSettings(
   values: ReturnType<typeof parse>['values'],
   temp: string
 ): Promise<RunSettings> {
-  const maxDeletions = Number(values['max-deletions'] ?? 20)
-  if (!Number.isInteger(maxDeletions) || maxDeletions < 0) {
-    throw new Error(`--max-deletions ${values['max-deletions']}: give a whole number, e.g. 20`)
-  }
+  // The action's parser: max-deletions is checked in one place (core/inputs-parse.ts).
+  const maxDeletions = parsePositiveInt(
+    '--max-deletions',
+    values['max-deletions'] ?? '',
+    DEFAULT_MAX_DELETIONS
+  )
   const common: CommonSettings = {
     workspace: top,
     configPath: values.config ?? '.github/strata.yml',
@@ -267,13 +261,18 @@ async function inputsCommand(
   values: ReturnType<typeof parse>['values'],
   io: CliIO
 ): Promise<number> {
-  const top = (await createGit(cwd).topLevel()) ?? cwd
+  const git = createGit(cwd)
+  const top = (await git.topLevel()) ?? cwd
   const config = await loadConfig(values.config ?? '.github/strata.yml', top)
   if (only !== undefined && !config.order.includes(only)) {
     throw new Error(`no layer "${only}" in ${config.file}; its layers: ${config.order.join(', ')}`)
   }
   const stepArgs = parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n'))
-  const reads = await readLayers(config, top, stepArgs)
+  const reads = await readLayers(
+    config,
+    stepArgs,
+    createWorkspaceFiles(top, top === cwd ? git : createGit(top))
+  )
   reads.warnings.forEach(w => io.err(`warning: ${oneLine(w)}\n`))
   reads.errors.forEach(e => io.err(`error: ${oneLine(e)}\n`))
   const names = config.order.filter(n => (only === undefined || n === only) && reads.files[n])

@@ -1,5 +1,6 @@
 // The action's inputs, read once into one typed object: nothing downstream calls core.getInput.
 import * as core from '@actions/core'
+import { DEFAULT_MAX_DELETIONS } from './core/settings.js'
 import type { PlatformDigest } from './core/merge.js'
 import { parseDigests, parseRunners } from './core/merge.js'
 import type { AttestSetting, Mode, PushSetting } from './core/inputs-parse.js'
@@ -83,7 +84,7 @@ export function getInputs(): Inputs {
     builder: parseBuilder('builder', text('builder')),
     dryRun: parseBoolean('dry-run', text('dry-run') || 'false'),
     summary: parseBoolean('summary', text('summary') || 'true'),
-    maxDeletions: parsePositiveInt('max-deletions', text('max-deletions'), 20),
+    maxDeletions: parsePositiveInt('max-deletions', text('max-deletions'), DEFAULT_MAX_DELETIONS),
     attest: parseAttest(text('attest'))
   })
 }

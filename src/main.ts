@@ -4,11 +4,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as core from '@actions/core'
 import { createActionsLogger } from './adapters/actions-log.js'
-import { createBuildx } from './adapters/buildx.js'
-import { createContentIds } from './adapters/content-ids.js'
-import { createGit } from './adapters/git.js'
-import { createGitHub } from './adapters/github.js'
-import { createRegistry } from './adapters/registry.js'
 import { renderSummary, writeSummary } from './adapters/summary.js'
 import { renderCleanupSummary } from './cleanup/cleanup.js'
 import type { Inputs } from './inputs.js'
@@ -21,6 +16,7 @@ import { planPaths } from './plan/make-plan.js'
 import type { RunOutcome } from './run.js'
 import { runPipeline, unknownProblem } from './run.js'
 import { trustServices } from './trust-services.js'
+import { wire } from './wiring.js'
 
 export async function run(): Promise<void> {
   try {
@@ -52,21 +48,9 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
   const payload = await readPayload(env.GITHUB_EVENT_PATH)
   const services = trustServices(env, { token: inputs.token, visibility: visibilityOf(payload) })
   const settings = runSettings(inputs, env, { workspace, payload, runnerTemp, apiUrl })
-  const git = createGit(workspace)
-  const registry = createRegistry()
   const outcome = await runPipeline(
     settings.mode === 'cleanup' ? settings : { ...settings, trust: services.trust },
-    {
-      attestations: services.attestations,
-      attester: services.attester,
-      log,
-      registry,
-      images: registry.images,
-      buildx: inputs.mode === 'build' ? createBuildx() : undefined,
-      github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
-      git,
-      contentIds: createContentIds(workspace, git)
-    }
+    wire(settings, log, { token: inputs.token || undefined, apiUrl, services })
   )
   await record(outcome, inputs, runnerTemp, log)
   return failureOf(outcome)

@@ -9,7 +9,9 @@ import type { RunSettings } from './core/settings.js'
 import { knownDefaultBranch } from './core/settings.js'
 import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { mergePlatforms, platformStepProblem } from './merge/merge.js'
-import type { PipelineDeps, PlanOutcome } from './plan/make-plan.js'
+import type { LocalCache } from './adapters/cache.js'
+import type { CleanupDeps } from './cleanup/cleanup.js'
+import type { PlanDeps, PlanOutcome } from './plan/make-plan.js'
 import { assemblies, externalPins, makePlan, strataLabels } from './plan/make-plan.js'
 
 export type RunOutcome =
@@ -17,6 +19,14 @@ export type RunOutcome =
   | ({ mode: 'build'; build: BuildResult } & PlanOutcome)
   | ({ mode: 'merge'; build: BuildResult } & PlanOutcome)
   | { mode: 'cleanup'; config: StrataConfig; cleanup: Awaited<ReturnType<typeof runCleanup>> }
+
+/** Every adapter one run uses, created once by wire() (src/wiring.ts). */
+export interface PipelineDeps extends PlanDeps {
+  /** Mode build: the `local` cache kind's store. */
+  cache?: LocalCache
+  /** Mode cleanup: the registry and GitHub clients, per image. */
+  cleanup?: CleanupDeps
+}
 
 /** Runs the mode the settings name. */
 export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<RunOutcome> {
@@ -33,7 +43,8 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
         repository: s.repository,
         defaultBranch: knownDefaultBranch(s)
       },
-      deps.log
+      deps.log,
+      deps.cleanup
     )
     return { mode: 'cleanup', config, cleanup }
   }
@@ -96,6 +107,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     buildx: deps.buildx,
     registry: deps.registry,
     log: deps.log,
+    cache: deps.cache,
     ...(deps.images && { images: deps.images })
   })
   return { mode: 'build', build: await attest(build), ...planned }

@@ -4,87 +4,28 @@
 //
 // Safety: every listing of every repository must be complete before anything is deleted; a
 // digest goes only when every tag on it goes (decideRetention); a deletion that fails stops the run.
-import { createGitHub, type GitHubClient } from '../adapters/github.js'
-import { createGhcrPackages, ghcrPackage, type GhcrPackages } from '../adapters/ghcr-packages.js'
-import { createOciRegistry, type OciRegistry } from '../adapters/oci-registry.js'
-import { registryHost } from '../core/image-ref.js'
+import { createGitHub } from '../adapters/github.js'
 import { mapLimit } from '../core/limit.js'
 import {
   classifyTag,
   decideRetention,
   tagScheme,
   type PrState,
-  type RetentionRow,
   type RetentionVersion
 } from '../core/retention.js'
 import type { Logger, StrataConfig } from '../core/types.js'
+import { backendFor } from './backends.js'
+import type { CleanupDeps, CleanupImage, CleanupOptions, CleanupResult, CleanupRow } from './types.js'
 
-/** Digests deleted per run unless the `max-deletions` input says otherwise. */
-export const DEFAULT_MAX_DELETIONS = 20
-
-export interface CleanupOptions {
-  /** Decide and print the decision table; delete nothing. */
-  dryRun: boolean
-  /** At most this many digests deleted in this run, over every repository. */
-  maxDeletions: number
-  /** GitHub token: PR states, and GHCR through the Packages API. */
-  token?: string
-  /** Default `GITHUB_API_URL`. */
-  apiUrl?: string
-  now: Date
-  /** `owner/repo` whose pull requests the pr tags name (GITHUB_REPOSITORY). */
-  repository?: string
-  /** The repository's default branch, when known: tells another branch's `{branch}-{sha7}` from a version. */
-  defaultBranch?: string
-  /** Directory of the Docker config.json that docker/login-action leaves; default `$DOCKER_CONFIG` or ~/.docker. */
-  dockerConfig?: string
-}
-
-/** The pull request look-up of adapters/github.ts. */
-export type PullStates = Pick<GitHubClient, 'pullState'>
-
-/** The clients, injectable for tests; each defaults to the real one. */
-export interface CleanupDeps {
-  oci?: (image: string) => Pick<OciRegistry, 'listImages' | 'deleteManifest'>
-  ghcr?: (image: string) => Pick<GhcrPackages, 'listVersions' | 'deleteVersion'>
-  /** Manifest reads of a GHCR image through the registry API, to learn which digests an index holds. */
-  ghcrManifests?: (image: string) => Pick<OciRegistry, 'manifest'>
-  pulls?: PullStates
-}
-
-export type RowStatus = 'kept' | 'deleted' | 'would delete' | 'failed' | 'not reached'
-
-export interface CleanupRow extends RetentionRow {
-  image: string
-  status: RowStatus
-}
-
-export interface CleanupImage {
-  image: string
-  backend: 'registry' | 'packages'
-  rows: CleanupRow[]
-  /** Digests deleted (or, in a dry run, that would be). */
-  deleted: string[]
-  /** Digests due for deletion that the cap held back. */
-  capped: number
-  /** The registry listed nothing: the repository does not exist (or holds no image). */
-  empty?: boolean
-}
-
-export interface CleanupResult {
-  dryRun: boolean
-  maxDeletions: number
-  images: CleanupImage[]
-  warnings: string[]
-  /** Deletions that failed; the run stopped at the first one. The step should fail when not empty. */
-  errors: string[]
-}
-
-interface Backend {
-  kind: CleanupImage['backend']
-  list(): Promise<RetentionVersion[]>
-  remove(digest: string): Promise<void>
-}
+export type {
+  CleanupDeps,
+  CleanupImage,
+  CleanupOptions,
+  CleanupResult,
+  CleanupRow,
+  PullStates,
+  RowStatus
+} from './types.js'
 
 export async function runCleanup(
   config: StrataConfig,
@@ -96,9 +37,6 @@ export async function runCleanup(
     throw new Error(
       `${config.file} has no \`retention:\` section: mode cleanup has no rules to apply (add one; see docs/retention.md)`
     )
-  }
-  if (!Number.isInteger(opts.maxDeletions) || opts.maxDeletions < 0) {
-    throw new Error(`max-deletions must be a whole number of 0 or more, not ${opts.maxDeletions}`)
   }
   const result: CleanupResult = {
     dryRun: opts.dryRun,
@@ -218,83 +156,6 @@ export async function runCleanup(
       `${result.images.reduce((n, i) => n + i.rows.filter(r => r.status === 'kept').length, 0)} tags kept`
   )
   return result
-}
-
-function backendFor(
-  image: string,
-  opts: CleanupOptions,
-  deps: CleanupDeps,
-  warn: (m: string) => void
-): Backend {
-  const host = registryHost(image)
-  if (host === 'ghcr.io' && opts.token) return packagesBackend(image, opts, deps)
-  if (host === 'ghcr.io') {
-    warn(
-      `${image}: no token, so the registry API is used, and GHCR does not delete through it: ` +
-        `pass \`token\` (with \`permissions: packages: write\`) to delete through the GitHub Packages API`
-    )
-  }
-  const oci = (deps.oci ?? (i => createOciRegistry({ image: i, dockerConfig: opts.dockerConfig })))(image)
-  return {
-    kind: 'registry',
-    list: async () => (await oci.listImages()).map(toVersion),
-    remove: digest => oci.deleteManifest(digest)
-  }
-}
-
-function packagesBackend(image: string, opts: CleanupOptions, deps: CleanupDeps): Backend {
-  const token = opts.token!
-  const api = (deps.ghcr ?? (i => createGhcrPackages({ image: i, token, apiUrl: opts.apiUrl })))(image)
-  const ids = new Map<string, number>()
-  return {
-    kind: 'packages',
-    async list() {
-      const versions = await api.listVersions()
-      for (const v of versions) ids.set(v.digest, v.id)
-      const out: RetentionVersion[] = versions.map(v => {
-        const r: RetentionVersion = { digest: v.digest, tags: v.tags }
-        if (v.created) r.created = v.created
-        return r
-      })
-      // GHCR lists the platform images and attestations of a multi-platform index as untagged
-      // versions: read the tagged manifests to learn which digests each index holds, so that
-      // the untagged rule never breaks a kept image.
-      if (out.some(v => v.tags.length === 0)) {
-        const reg = (
-          deps.ghcrManifests ??
-          (i =>
-            createOciRegistry({
-              image: i,
-              dockerConfig: opts.dockerConfig,
-              credentials: { username: ghcrPackage(i).owner, password: token }
-            }))
-        )(image)
-        const tagged = out.filter(v => v.tags.length > 0)
-        const infos = await mapLimit(tagged, 8, v => reg.manifest(v.digest))
-        tagged.forEach((v, i) => {
-          if (infos[i].children) v.children = infos[i].children
-        })
-      }
-      return out
-    },
-    async remove(digest) {
-      const id = ids.get(digest)
-      if (id === undefined) throw new Error(`${digest} is not a version of the package listed`)
-      await api.deleteVersion(id)
-    }
-  }
-}
-
-function toVersion(img: {
-  digest: string
-  tags: string[]
-  created?: Date
-  children?: string[]
-}): RetentionVersion {
-  const v: RetentionVersion = { digest: img.digest, tags: img.tags }
-  if (img.created) v.created = img.created
-  if (img.children) v.children = img.children
-  return v
 }
 
 async function pullStates(

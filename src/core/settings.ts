@@ -47,6 +47,9 @@ export interface PlanSettings extends CommonSettings {
   trust?: Pick<TrustPolicy, 'serverUrl' | 'strataWorkflows'>
 }
 
+/** Digests deleted per run unless the `max-deletions` input (or `--max-deletions`) says otherwise. */
+export const DEFAULT_MAX_DELETIONS = 20
+
 /** Mode cleanup: the config's retention rules. */
 export interface CleanupSettings extends CommonSettings {
   mode: 'cleanup'

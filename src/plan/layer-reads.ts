@@ -1,7 +1,6 @@
 // Reads what SPEC 3a needs from the workspace (Dockerfiles, .dockerignore files, the files of every
 // build context, the files git tracks) and checks the layers before anything else runs.
-import { createGit } from '../adapters/git.js'
-import { createWorkspaceFiles, type WorkspaceFiles } from '../adapters/workspace-files.js'
+import type { WorkspaceFiles } from '../adapters/workspace-files.js'
 import { parseConfigWithPositions } from '../core/config/index.js'
 import { dockerignoreCandidates } from '../core/derived-inputs.js'
 import { checkLayers, prepareLayers, pruneFor } from '../core/layer-reads.js'
@@ -11,9 +10,8 @@ import type { StrataConfig } from '../core/types.js'
 /** Every layer's inputs, checked; errors are collected, not thrown (see failOnErrors()). */
 export async function readLayers(
   config: StrataConfig,
-  workspace: string,
   stepArgs: Record<string, string>,
-  files: WorkspaceFiles = createWorkspaceFiles(workspace, createGit(workspace)),
+  files: WorkspaceFiles,
   opts: PrepareOptions = {}
 ): Promise<LayerReads> {
   const texts: Record<string, LayerTexts> = {}
@@ -61,11 +59,6 @@ export function builderPlatform(): string {
   return `linux/${arch ?? process.arch}`
 }
 
-/** Per layer, its input files (Dockerfile, .dockerignore, what COPY/ADD/RUN --mount read, `paths`), sorted: for SPEC 4a's input digest. */
-export function layerInputFiles(reads: LayerReads): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(reads.files).map(([layer, files]) => [layer, [...files.keys()]]))
-}
-
 /** Throws one Error listing every error of the layers (nothing has run yet); warnings are the caller's to log. */
 export function failOnErrors(reads: LayerReads): void {
   if (reads.errors.length === 0) return
@@ -78,11 +71,11 @@ export function failOnErrors(reads: LayerReads): void {
 /** Reads and checks the layers; throws before anything else runs on an error. */
 export async function checkedLayerReads(
   config: StrataConfig,
-  workspace: string,
   stepArgs: Record<string, string>,
+  files: WorkspaceFiles,
   opts: PrepareOptions = {}
 ): Promise<LayerReads> {
-  const reads = await readLayers(config, workspace, stepArgs, undefined, opts)
+  const reads = await readLayers(config, stepArgs, files, opts)
   failOnErrors(reads)
   return reads
 }

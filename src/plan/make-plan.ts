@@ -6,6 +6,7 @@ import { pinnedDigest } from '../core/image-ref.js'
 import type { Buildx } from '../adapters/buildx.js'
 import { loadConfig } from '../adapters/config-file.js'
 import type { ContentIds } from '../adapters/content-ids.js'
+import type { WorkspaceFiles } from '../adapters/workspace-files.js'
 import type { ImageStore } from '../adapters/registry-images.js'
 import { ASSEMBLED, withAssembly, type Assembly } from '../core/assemble.js'
 import { changedPaths } from '../core/changes.js'
@@ -36,7 +37,8 @@ import { applySameInputs } from './reuse.js'
 import type { Unreadable } from './unreadable.js'
 import { createUnreadable, markUnknown } from './unreadable.js'
 
-export interface PipelineDeps {
+/** What making the plan reads from the world. */
+export interface PlanDeps {
   log: Logger
   registry: Registry
   /** Needed by mode build only. */
@@ -49,6 +51,8 @@ export interface PipelineDeps {
   attestations?: AttestationFinder
   /** SPEC 4b: signs pushed images; absent: the job cannot request an OIDC token. */
   attester?: Attester
+  /** The workspace as BuildKit reads it: Dockerfiles, contexts, tracked files (SPEC 3a). */
+  files: WorkspaceFiles
   /** SPEC 7a: writes images to the registry; absent: no layer is assembled. */
   images?: ImageStore
 }
@@ -67,11 +71,11 @@ export interface PlanOutcome {
 }
 
 /** Config, event, changes and registry → the plan, logged in words (SPEC 3 and 8). */
-export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<PlanOutcome> {
+export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOutcome> {
   const { log } = deps
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
   // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
-  const reads = await checkedLayerReads(config, s.workspace, s.buildArgs, { platforms: s.platforms })
+  const reads = await checkedLayerReads(config, s.buildArgs, deps.files, { platforms: s.platforms })
   // A pull request event without its pull request is refused: it would push as if not from a fork.
   requirePullRequest(s.eventName, s.payload)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)

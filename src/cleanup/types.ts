@@ -1,0 +1,63 @@
+// What mode cleanup takes and gives: its options, its clients (per image), and its result.
+import type { GhcrPackages } from '../adapters/ghcr-packages.js'
+import type { GitHubClient } from '../adapters/github.js'
+import type { OciRegistry } from '../adapters/oci-registry.js'
+import type { RetentionRow } from '../core/retention.js'
+
+export interface CleanupOptions {
+  /** Decide and print the decision table; delete nothing. */
+  dryRun: boolean
+  /** At most this many digests deleted in this run, over every repository. */
+  maxDeletions: number
+  /** GitHub token: PR states, and GHCR through the Packages API. */
+  token?: string
+  /** Default `GITHUB_API_URL`. */
+  apiUrl?: string
+  now: Date
+  /** `owner/repo` whose pull requests the pr tags name (GITHUB_REPOSITORY). */
+  repository?: string
+  /** The repository's default branch, when known: tells another branch's `{branch}-{sha7}` from a version. */
+  defaultBranch?: string
+  /** Directory of the Docker config.json that docker/login-action leaves; default `$DOCKER_CONFIG` or ~/.docker. */
+  dockerConfig?: string
+}
+
+/** The pull request look-up of adapters/github.ts. */
+export type PullStates = Pick<GitHubClient, 'pullState'>
+
+/** The clients, injectable for tests; each defaults to the real one. */
+export interface CleanupDeps {
+  oci?: (image: string) => Pick<OciRegistry, 'listImages' | 'deleteManifest'>
+  ghcr?: (image: string) => Pick<GhcrPackages, 'listVersions' | 'deleteVersion'>
+  /** Manifest reads of a GHCR image through the registry API, to learn which digests an index holds. */
+  ghcrManifests?: (image: string) => Pick<OciRegistry, 'manifest'>
+  pulls?: PullStates
+}
+
+export type RowStatus = 'kept' | 'deleted' | 'would delete' | 'failed' | 'not reached'
+
+export interface CleanupRow extends RetentionRow {
+  image: string
+  status: RowStatus
+}
+
+export interface CleanupImage {
+  image: string
+  backend: 'registry' | 'packages'
+  rows: CleanupRow[]
+  /** Digests deleted (or, in a dry run, that would be). */
+  deleted: string[]
+  /** Digests due for deletion that the cap held back. */
+  capped: number
+  /** The registry listed nothing: the repository does not exist (or holds no image). */
+  empty?: boolean
+}
+
+export interface CleanupResult {
+  dryRun: boolean
+  maxDeletions: number
+  images: CleanupImage[]
+  warnings: string[]
+  /** Deletions that failed; the run stopped at the first one. The step should fail when not empty. */
+  errors: string[]
+}
