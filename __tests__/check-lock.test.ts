@@ -331,7 +331,10 @@ describe('node scripts/check-lock.mjs', () => {
     [
       'with content-type 3.1.1 (Node >= 22) instead of the override',
       l => {
-        const ct = l.packages['node_modules/@octokit/request/node_modules/content-type']
+        // Nested under @octokit/request, or hoisted once another package (make-fetch-happen's negotiator) needs it too.
+        const ct =
+          l.packages['node_modules/@octokit/request/node_modules/content-type'] ??
+          l.packages['node_modules/content-type']
         Object.assign(ct, { version: '3.1.1', engines: { node: '>=22' } })
       },
       [

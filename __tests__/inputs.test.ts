@@ -208,7 +208,8 @@ describe('getInputs', () => {
       builder: undefined,
       dryRun: false,
       summary: true,
-      maxDeletions: 20
+      maxDeletions: 20,
+      attest: 'auto'
     })
   })
 

@@ -63,8 +63,11 @@ const IMAGE = `localhost:5000/${name}`
 // The base layer's external image: an image of the local registry that a test moves.
 const EXTERNAL = `localhost:5000/${name}-ext:1`
 const moveExternal = (): Promise<string> => pushImage(`${name}-ext`, ['1'], {})
+// SPEC 4a's label-based reuse of images pushed here by hand, with labels and no attestation: `reuse: any`.
+// The signed flow of SPEC 4b (the default, `verified`) is __tests__/trust.itg.test.ts.
 const YML = `version: 1
 image: ${IMAGE}
+defaults: { reuse: any }
 layers:
   base: { dockerfile: Dockerfile.base }
   tooling: { dockerfile: Dockerfile.tooling, from: base }

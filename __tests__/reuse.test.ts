@@ -180,7 +180,10 @@ const tagged = (r: MemoryRegistry, tag: string): string | undefined => r.images.
 
 test('PR builds tooling; the merge reuses it; a schedule builds nothing; a revert reuses the older image; a moved external rebuilds', async () => {
   const r = new MemoryRegistry()
-  const c = cfg()
+  // SPEC 4a's label-based reuse on an in-memory registry (no attestations there): `reuse: any`.
+  // The signed flow (SPEC 4b) is __tests__/same-inputs.itg.test.ts and __tests__/trust.itg.test.ts.
+  const any = { reuse: 'any' as const }
+  const c = cfg({ base: any, tooling: any, app: any })
   // Bootstrap on main: nothing in the registry.
   expect(await build(r, c, MAIN, await plan(r, c, MAIN, NONE))).toEqual(['base', 'tooling', 'app'])
   const tooling1 = tagged(r, 'tooling-stable')!

@@ -3,6 +3,9 @@
 // no tooling, moves tooling-stable to exactly the pull request's digest and builds the app (an `always`
 // layer) FROM it; a revert reuses the earlier image; a schedule with nothing moved builds only the app;
 // one after the external image moved rebuilds base and its children with `inputs changed since …`.
+// Every run signs its images through local Sigstore servers (SPEC 4b): the pull request as Strata's
+// reusable workflow, the default branch as the repository's own workflow, so that `reuse: verified`
+// (the default) verifies what the merge push and the revert reuse.
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -10,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { jest } from '@jest/globals'
 import { commitFiles, git } from '../__fixtures__/github-api-server.js'
 import { digestOf, docker, layersOf, uniqueRepo } from '../__fixtures__/images/index.js'
+import { startSigstoreServers, type SigstoreServers } from '../__fixtures__/sigstore-servers.js'
 import { cli } from '../src/cli.js'
 
 jest.setTimeout(600_000)
@@ -53,8 +57,26 @@ async function strata(...args: string[]): Promise<PlanJson> {
 const built = (p: PlanJson): string[] => Object.keys(p.layers).filter(n => p.layers[n].build)
 const tag = (t: string): Promise<string | undefined> => digestOf(`${image}:${t}`)
 
+const REUSABLE = 'strata-build/strata/.github/workflows/build-layer.yml@refs/tags/v1'
+const MAIN_WORKFLOW = 'local/repo/.github/workflows/images.yml@refs/heads/main'
+const savedEnv = { ...process.env }
+let sigstore: SigstoreServers
+const signAs = (job_workflow_ref: string, ref: string): void =>
+  sigstore.as({ repository: 'local/repo', job_workflow_ref, ref, sha: git(repo, 'rev-parse', 'HEAD') })
+afterAll(async () => {
+  process.env = savedEnv
+  await sigstore?.close()
+})
+
 let c0: string
 beforeAll(async () => {
+  sigstore = await startSigstoreServers()
+  const { GITHUB_API_URL: _api, ...env } = sigstore.env
+  Object.assign(process.env, env, {
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_ACTION_REPOSITORY: 'strata-build/strata',
+    GITHUB_ACTION_REF: 'v1'
+  })
   await moveExternal('one')
   cpSync(join(root, 'examples/three-layer'), repo, { recursive: true })
   const config = join(repo, '.github/strata.yml')
@@ -70,6 +92,7 @@ beforeAll(async () => {
 
 test('pull request, merge, revert, quiet schedule, moved external', async () => {
   // main: every layer bootstraps, each image labelled with its inputs and tagged with its input tag.
+  signAs(MAIN_WORKFLOW, 'refs/heads/main')
   const boot = await strata('build', '--push', '--base', c0, '--head', c0)
   expect(built(boot)).toEqual(['base', 'tooling', 'app'])
   const tooling0 = (await tag('tooling-stable')) as string
@@ -92,6 +115,7 @@ test('pull request, merge, revert, quiet schedule, moved external', async () => 
       repository: { full_name: 'local/repo', name: 'repo', owner: { login: 'local' }, default_branch: 'main' }
     })
   )
+  signAs(REUSABLE, 'refs/pull/7/merge')
   const pr = await strata('build', '--push', '--event-file', event, '--event-name', 'pull_request')
   expect(built(pr)).toEqual(['tooling', 'app'])
   const toolingPr = (await tag(`tooling-pr-7-${c1.slice(0, 7)}`)) as string
@@ -103,6 +127,7 @@ test('pull request, merge, revert, quiet schedule, moved external', async () => 
   git(repo, 'checkout', '-q', 'main')
   git(repo, 'merge', '-q', '--no-ff', '-m', 'Merge pull request #7', 'tools')
   const c2 = git(repo, 'rev-parse', 'HEAD')
+  signAs(MAIN_WORKFLOW, 'refs/heads/main')
   const merge = await strata('build', '--push', '--base', c0, '--head', c2)
   expect(built(merge)).toEqual(['app'])
   expect(merge.layers.tooling).toMatchObject({ build: false, reasons: ['1 changed file matches'] })

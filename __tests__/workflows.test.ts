@@ -156,7 +156,9 @@ const SPEC_INPUTS: Record<string, string> = {
   // Issue 14: one runner per platform.
   platform: '',
   digests: '',
-  runners: ''
+  runners: '',
+  // SPEC 4b: signed build provenance.
+  attest: 'auto'
 }
 
 describe('action.yml', () => {
@@ -352,10 +354,14 @@ describe('supply chain and permissions', () => {
     (_, { file, j }) => {
       const perms = j.permissions ?? workflows[file].permissions
       expect(perms).toEqual(expect.any(Object))
+      const pushes = pushesToGhcr(file, j)
+      // SPEC 10: signing the pushed images' build provenance (SPEC 4b) needs these two, and nothing more.
       const allowed: Record<string, string[]> = {
         contents: ['read'],
         'pull-requests': ['read'],
-        packages: pushesToGhcr(file, j) ? ['read', 'write'] : []
+        packages: pushes ? ['read', 'write'] : [],
+        'id-token': pushes ? ['write'] : [],
+        attestations: pushes ? ['write'] : []
       }
       const extra = Object.entries(perms as Record<string, string>).filter(
         ([k, v]) => !(allowed[k] ?? []).includes(v)

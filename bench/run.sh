@@ -15,3 +15,6 @@ npx --no-install tsc -p bench/tsconfig.run.json
 wait "$cli"
 wait "$action"
 node .tmp/bench-run/bench/run.js . .tmp/bench-cli/index.js .tmp/bench-action/index.js
+# SPEC 4b / 11: what signing adds to a push step, and what verifying adds to a default-branch reuse.
+echo '[bench] attestations (local Sigstore servers)' >&2
+bash bench/attest.sh 7

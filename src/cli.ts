@@ -29,6 +29,7 @@ import { readLayers } from './plan/layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
 import { localEvent, requireCheckedOut, type LocalEvent } from './local-event.js'
 import { planPaths } from './plan/make-plan.js'
+import { trustServices } from './trust-services.js'
 import { runPipeline, unknownProblem } from './run.js'
 
 const USAGE = `usage: strata <plan|build|cleanup|inputs> [options]
@@ -162,8 +163,17 @@ async function runCommand(
 ): Promise<number> {
   const log = createTerminalLogger({ verbose: !values.quiet, write: line => io.err(`${line}\n`) })
   const settings = await runSettings(mode, top, event, values, temp)
+  // SPEC 4b: a terminal has no OIDC token, so it signs nothing (and says nothing about it); a CLI run
+  // inside a job that can request one signs like the action.
+  const services = trustServices(process.env, { token: process.env.GITHUB_TOKEN })
+  const trusted =
+    settings.mode === 'cleanup'
+      ? settings
+      : { ...settings, trust: services.trust, attest: services.attester ? ('auto' as const) : false }
   const registry = createRegistry()
-  const outcome = await runPipeline(settings, {
+  const outcome = await runPipeline(trusted, {
+    attestations: services.attestations,
+    attester: services.attester,
     log,
     registry,
     images: registry.images,

@@ -2,8 +2,9 @@
 import * as core from '@actions/core'
 import type { PlatformDigest } from './core/merge.js'
 import { parseDigests, parseRunners } from './core/merge.js'
-import type { Mode, PushSetting } from './core/inputs-parse.js'
+import type { AttestSetting, Mode, PushSetting } from './core/inputs-parse.js'
 import {
+  parseAttest,
   parseBoolean,
   parseBuilder,
   parseForce,
@@ -53,6 +54,8 @@ export interface Inputs {
   readonly summary: boolean
   /** `max-deletions`: cleanup deletes at most this many tags. */
   readonly maxDeletions: number
+  /** `attest`: sign build provenance for pushed images (SPEC 4b). */
+  readonly attest: AttestSetting
 }
 
 const text = (name: string): string => core.getInput(name)
@@ -80,6 +83,7 @@ export function getInputs(): Inputs {
     builder: parseBuilder('builder', text('builder')),
     dryRun: parseBoolean('dry-run', text('dry-run') || 'false'),
     summary: parseBoolean('summary', text('summary') || 'true'),
-    maxDeletions: parsePositiveInt('max-deletions', text('max-deletions'), 20)
+    maxDeletions: parsePositiveInt('max-deletions', text('max-deletions'), 20),
+    attest: parseAttest(text('attest'))
   })
 }

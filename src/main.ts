@@ -20,6 +20,7 @@ import type { Logger } from './core/types.js'
 import { planPaths } from './plan/make-plan.js'
 import type { RunOutcome } from './run.js'
 import { runPipeline, unknownProblem } from './run.js'
+import { trustServices } from './trust-services.js'
 
 export async function run(): Promise<void> {
   try {
@@ -48,23 +49,25 @@ async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | und
   // Off a runner: a private directory, never fixed file names in the shared temp directory.
   const runnerTemp = env.RUNNER_TEMP || (await mkdtemp(join(tmpdir(), 'strata-')))
   const apiUrl = env.GITHUB_API_URL || 'https://api.github.com'
-  const settings = runSettings(inputs, env, {
-    workspace,
-    payload: await readPayload(env.GITHUB_EVENT_PATH),
-    runnerTemp,
-    apiUrl
-  })
+  const payload = await readPayload(env.GITHUB_EVENT_PATH)
+  const services = trustServices(env, { token: inputs.token, visibility: visibilityOf(payload) })
+  const settings = runSettings(inputs, env, { workspace, payload, runnerTemp, apiUrl })
   const git = createGit(workspace)
   const registry = createRegistry()
-  const outcome = await runPipeline(settings, {
-    log,
-    registry,
-    images: registry.images,
-    buildx: inputs.mode === 'build' ? createBuildx() : undefined,
-    github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
-    git,
-    contentIds: createContentIds(workspace, git)
-  })
+  const outcome = await runPipeline(
+    settings.mode === 'cleanup' ? settings : { ...settings, trust: services.trust },
+    {
+      attestations: services.attestations,
+      attester: services.attester,
+      log,
+      registry,
+      images: registry.images,
+      buildx: inputs.mode === 'build' ? createBuildx() : undefined,
+      github: inputs.token ? createGitHub({ token: inputs.token, apiUrl, log }) : undefined,
+      git,
+      contentIds: createContentIds(workspace, git)
+    }
+  )
   await record(outcome, inputs, runnerTemp, log)
   return failureOf(outcome)
 }
@@ -118,8 +121,15 @@ function runSettings(
     builder: inputs.builder,
     dryRun: inputs.dryRun,
     runnerTemp: run.runnerTemp,
-    buildEnv: env
+    buildEnv: env,
+    attest: inputs.attest
   }
+}
+
+/** The repository's visibility from the event: public repositories sign with public-good Sigstore. */
+function visibilityOf(payload: unknown): string | undefined {
+  const v = (payload as { repository?: { visibility?: unknown } } | undefined)?.repository?.visibility
+  return typeof v === 'string' ? v : undefined
 }
 
 /** Outputs, plan-file and job summary: written even when a layer failed (run, record, then fail). */

@@ -1,6 +1,7 @@
 // The one dispatch shared by the action (main.ts) and the CLI (cli.ts): the mode the settings name,
 // plan → (build) one session and promotion, (merge) platform digests → index, or (cleanup) retention.
 import { loadConfig } from './adapters/config-file.js'
+import { ATTEST_PERMISSIONS, attestPushed, pushedImages } from './attest-pushed.js'
 import type { BuildOptions } from './build/types.js'
 import { executePlan } from './build/build.js'
 import { runCleanup } from './cleanup/cleanup.js'
@@ -47,9 +48,23 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
   // SPEC 8: a decision that is unknown builds nothing, not even the layers that are known.
   const unknown = unknownProblem(planned.plan)
   if (unknown) throw new Error(unknown)
+  // SPEC 4b: `attest: true` without an OIDC token fails before anything is built.
+  const signs = planned.push && !s.dryRun && s.attest !== false
+  if (signs && s.attest === true && !deps.attester)
+    throw new Error(`attest: true, but this job cannot request an OIDC token: ${ATTEST_PERMISSIONS}`)
+  const attest = async (build: BuildResult): Promise<BuildResult> => {
+    if (signs && !build.failed)
+      await attestPushed(
+        pushedImages(planned.config, build.layers),
+        s.attest ?? 'auto',
+        deps.attester,
+        deps.log
+      )
+    return build
+  }
   if (s.mode === 'merge') {
     const opts = { digests: s.digests ?? [], platforms: s.platforms, push: planned.push, dryRun: s.dryRun }
-    const build = await mergePlatforms(planned.config, planned.plan, planned.ctx, opts, deps)
+    const build = await attest(await mergePlatforms(planned.config, planned.plan, planned.ctx, opts, deps))
     return { mode: 'merge', build, ...planned }
   }
   if (!deps.buildx) throw new Error('mode build needs docker buildx (no Buildx adapter was given)')
@@ -83,7 +98,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     log: deps.log,
     ...(deps.images && { images: deps.images })
   })
-  return { mode: 'build', build, ...planned }
+  return { mode: 'build', build: await attest(build), ...planned }
 }
 
 /** SPEC 8: why the plan cannot be acted on (a registry that could not be read), or undefined. */

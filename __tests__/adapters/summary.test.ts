@@ -78,7 +78,7 @@ test('a successful run: one row a layer, reused with its pinned digest, built wi
   ])
   expect(rows(md)).toEqual([
     '| Layer | Status | Reasons | Tags | Digest | Duration | Cached steps |',
-    '| base | ♻️ reused | — | — | `sha256:111111111111…` | — | — |',
+    '| base | ♻️ reused | no matching change | — | `sha256:111111111111…` | — | — |',
     '| tooling | ✅ built | 2 changed files match | `tooling-pr-42-bbbbbbb` | `sha256:222222222222…` | 4.2 s | 1 / 3 |',
     '| app | ✅ built | parent tooling rebuilt<br>always | `pr-42-bbbbbbb`<br>`pr-42` | `sha256:111111111111…` | 1 min 5 s | 0 / 2 |'
   ])
@@ -326,4 +326,34 @@ describe('the layer graph (Mermaid)', () => {
     expect(md).toContain('**tooling**\n\n- `docker/a\\|b.sh` (Dockerfile.tooling:7 COPY)\n')
     expect(md).toContain('> ⚠️ Dockerfile:3:1: leaf layer "app" has COPY without --link\n')
   })
+})
+
+test('SPEC 8: a reused layer says why, and a plan colours no layer built', () => {
+  const D = `sha256:${'1'.repeat(64)}`
+  const plan: Plan = {
+    layers: {
+      base: { build: false, reasons: [], matches: [], tags: [], selected: true, ref: `r:base-stable@${D}` },
+      tooling: {
+        build: false,
+        reasons: ['1 changed file matches'],
+        matches: [],
+        tags: [],
+        selected: true,
+        sameInputs: `r:tooling-inputs-0123456789abcdef@${D}`,
+        sameInputsBy: 'pr-7'
+      },
+      app: { build: true, reasons: ['always'], matches: [], tags: ['r:main-abc1234'], selected: true }
+    },
+    changes: { source: 'api', count: 1 },
+    event: 'push'
+  }
+  const md = renderSummary(plan, undefined, {
+    graph: { parents: { base: [], tooling: ['base'], app: ['tooling'] } }
+  })
+  expect(md).toContain('| base | ♻️ reused | no matching change |')
+  expect(md).toContain(
+    '| tooling | ♻️ reused | same inputs as tooling-inputs-0123456789abcdef, built by pr-7 |'
+  )
+  expect(md).toContain('  class L2 planned')
+  expect(md).not.toContain('class L2 built')
 })

@@ -37,7 +37,7 @@ test.each([
   [
     'nothing close',
     yml(...L, 'layers:', '  a: { reuse: never }'),
-    `${FILE}:4:15: layer "a" has unknown reuse "never" (use any, default-branch or off)`
+    `${FILE}:4:15: layer "a" has unknown reuse "never" (use verified, any, default-branch or off)`
   ],
   [
     'not a string',

@@ -323,7 +323,7 @@ describe('parseConfig: errors name file:line:column and one fix', () => {
     [
       'unknown top-level key, no suggestion',
       yml('version: 1', 'image: r/x', 'whatever: 1', 'layers: { a: }'),
-      `${FILE}:3:1: the config has unknown key "whatever" (valid keys: version, image, defaults, layers, retention)`
+      `${FILE}:3:1: the config has unknown key "whatever" (valid keys: version, image, defaults, layers, retention, trusted-signers)`
     ],
     [
       'unknown layer key (SPEC wording)',

@@ -1,18 +1,16 @@
 // The registry as Strata sees it, over the OCI distribution API (no docker process): existence and
 // digests (HEAD, memoized: one request per ref per run, side by side), tag moves that put the
 // source manifest's bytes under each new tag, image config labels, and per-platform indexes.
-import { parseImageRef, registryHost, type ImageRef } from '../core/image-ref.js'
+import { parseImageRef, type ImageRef } from '../core/image-ref.js'
 import { sha256 } from '../core/input-digest.js'
 import { createLimiter } from '../core/limit.js'
 import type { ImageInfo, PlatformManifest, Registry } from '../core/types.js'
-import {
-  createRegistryClient,
-  RegistryAuthError,
-  RegistryReplyError,
-  type RegistryClient,
-  type Reply
-} from './registry-http.js'
+import { createRegistryClient, RegistryAuthError, type RegistryClient, type Reply } from './registry-http.js'
+import { denialHint, failure, guard, missing } from './registry-answers.js'
 import { createImageStore, type ImageStore } from './registry-images.js'
+import { memoizedReads } from './registry-memo.js'
+
+export { denialHint, missing }
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
@@ -23,7 +21,6 @@ export const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json'
 ]
 const ACCEPT = MANIFEST_TYPES.join(', ')
-const HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
 
 export interface RegistryOptions {
   /** Directory of the Docker config.json (default `$DOCKER_CONFIG`, else `~/.docker`). */
@@ -71,11 +68,12 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
   const limit = createLimiter(opts.parallel ?? 8)
   const clients = new Map<string, RegistryClient>()
   const memo = new Map<string, Promise<ImageInfo | null>>()
+  const contents = new Map<string, Reply>()
 
   const client = (host: string): RegistryClient => {
     let c = clients.get(host)
     if (!c) {
-      c = createRegistryClient({
+      const http = createRegistryClient({
         host,
         dockerConfig: opts.dockerConfig,
         env: opts.env,
@@ -83,6 +81,7 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
         log: requests,
         answerTimeoutMs: opts.answerTimeoutMs
       })
+      c = memoizedReads(http, contents)
       clients.set(host, c)
     }
     return c
@@ -235,7 +234,10 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
       const what = `cannot read the labels of ${ref}`
       return guard(what, ref, async () => {
         const r = parseImageRef(ref)
-        let got = await getManifest(r, reference(r), what)
+        // A tag this run looked up: the manifest it named, read by digest (kept for the run, SPEC 11).
+        const seen = r.digest ? undefined : await memo.get(ref)?.catch(() => undefined)
+        if (seen === null) return null
+        let got = await getManifest(r, seen?.digest ?? reference(r), what)
         if (!got) return null
         const doc = got.doc
         if (
@@ -335,68 +337,4 @@ function sameTag(key: string, t: ImageRef): boolean {
   } catch {
     return false
   }
-}
-
-/** The registry says the tag or repository does not exist, including Docker Hub's way of saying it. */
-export function missing(reply: Pick<Reply, 'status' | 'body' | 'afterToken'>, host: string): boolean {
-  if (reply.status === 404) return true
-  const { codes, text } = errorsOf(reply.body)
-  if (codes.includes('NAME_UNKNOWN') || codes.includes('MANIFEST_UNKNOWN')) return true
-  if (/pull access denied|repository does not exist/i.test(text)) return true
-  // Docker Hub answers a name that does not exist with 401 UNAUTHORIZED even after a token was
-  // issued; anonymous users get that answer from any registry that hides names.
-  return (
-    (reply.status === 401 || reply.status === 403) &&
-    reply.afterToken !== undefined &&
-    (reply.afterToken === 'anonymous' || HUB_HOSTS.has(host))
-  )
-}
-
-/** Registry answers are untrusted: one line, no control characters, bounded. */
-const oneLine = (s: string): string =>
-  s
-    .replace(/[\p{Cc}\s]+/gu, ' ')
-    .trim()
-    .slice(0, 300)
-
-function errorsOf(body: Buffer): { codes: string[]; text: string } {
-  const text = body.subarray(0, 65536).toString('utf8')
-  try {
-    const errors = (JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] }).errors ?? []
-    return {
-      codes: errors.map(e => String(e.code)),
-      text: oneLine(errors.map(e => `${String(e.code)}: ${String(e.message ?? '')}`).join('; '))
-    }
-  } catch {
-    return { codes: [], text: oneLine(text) }
-  }
-}
-
-function failure(what: string, reply: Reply, host: string): Error {
-  const { text } = errorsOf(reply.body)
-  const denied = reply.status === 401 || reply.status === 403
-  return new RegistryReplyError(
-    `${what}: HTTP ${reply.status}${text ? ` ${text}` : ''}${denied ? denialHint(host) : ''}`,
-    reply.status
-  )
-}
-
-/** Runs `fn`; prefixes errors that are not yet about `ref` with `what`, and adds the login hint to refusals. */
-async function guard<T>(what: string, ref: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn()
-  } catch (e) {
-    const message = (e as Error).message
-    if (message.startsWith(what)) throw e
-    const denied = e instanceof RegistryAuthError ? denialHint(registryHost(ref)) : ''
-    throw new Error(`${what}: ${message}${denied}`, { cause: e })
-  }
-}
-
-/** What to do about a denial: GHCR needs `packages` permissions; elsewhere log in first. */
-export function denialHint(registry: string): string {
-  if (registry === 'ghcr.io') {
-    return ' — the job needs `permissions: packages: write` (read for look-ups) and a docker/login-action step for ghcr.io'
-  }
-  return ` — log in to ${registry} before Strata runs (docker/login-action, or \`docker login ${registry}\`)`
 }

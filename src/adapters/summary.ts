@@ -50,7 +50,7 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
     const status = d.unknown ? '❓ unknown' : statusOf(d.build, d.selected, r, ctx.dryRun)
     const reasons = d.unknown
       ? 'the registry could not be read'
-      : (r?.reasons ?? d.reasons).map(cell).join('<br>') || '—'
+      : (reusedWhy(plan, name, r) ?? (r?.reasons ?? d.reasons).map(cell).join('<br>')) || '—'
     const tags = d.build ? d.tags.map(t => `\`${cell(tagOf(t))}\``).join('<br>') : '—'
     const ref = r?.ref ?? d.ref
     const digest = r?.digest ?? pinnedDigest(ref)
@@ -66,6 +66,7 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
     )
   }
 
+  lines.push(...reusedImages(plan, names))
   lines.push(...cacheExports(result, names))
   if (ctx.graph) lines.push('', ...layerGraph(plan, result, names, ctx))
   lines.push(...inputsAndWarnings(plan, names, ctx.warnings ?? []))
@@ -81,6 +82,34 @@ export function renderSummary(plan: Plan, result: BuildResult | undefined, ctx: 
     if (buildFailed) lines.push('No moving tag (stable, `latest`, `pr-N`, branch) was moved.')
   }
   return lines.join('\n').trimEnd() + '\n'
+}
+
+/** SPEC 4b: each layer reused by its inputs, who built that image, and whether an attestation vouched for it. */
+function reusedImages(plan: Plan, names: string[]): string[] {
+  const rows = names.flatMap(n => {
+    const d = plan.layers[n]
+    if (!d?.sameInputs) return []
+    const who = d.attested
+      ? `built by ${cell(d.attested)}; its build provenance attestation verified`
+      : 'trusted by its labels and tags alone (no attestation was asked for)'
+    const at = d.sameInputs.lastIndexOf('@')
+    const image = `${tagOf(d.sameInputs.slice(0, at))}@${d.sameInputs.slice(at + 1, at + 20)}…`
+    return [`- **${cell(n)}** reused \`${cell(image)}\`: ${who}`]
+  })
+  return rows.length ? ['', '**Reused images with the same inputs**', '', ...rows] : []
+}
+
+/** SPEC 8: why a reused layer needed nothing: no matching change, or the image with the same inputs. */
+function reusedWhy(plan: Plan, name: string, r: LayerResult | undefined): string | undefined {
+  const d = plan.layers[name]
+  if (d.build || (r && r.status !== 'reused')) return undefined
+  if (d.sameInputs) {
+    const ref = d.sameInputs.slice(0, d.sameInputs.lastIndexOf('@'))
+    const by = d.sameInputsBy ? `, built by ${d.sameInputsBy}` : ''
+    return cell(`same inputs as ${ref.slice(ref.lastIndexOf(':') + 1)}${by}`)
+  }
+  if (d.reasons.length) return undefined
+  return plan.changes.source === 'none' ? 'no diff for this event' : 'no matching change'
 }
 
 /** What each cache export wrote and how long it took (SPEC 6: an export must pay for itself). */
@@ -158,7 +187,10 @@ function layerGraph(
     lines.push(
       `  ${id.get(n)}["${mermaidText(n)}<br/>${mermaidText(status)}<br/><small>${mermaidText(short40(why))}</small>"]`
     )
-    const kind = r?.status === 'failed' || r?.status === 'skipped' ? 'failed' : d.build ? 'built' : 'reused'
+    // Not built yet (plan mode, a dry run): `planned`, never coloured as built.
+    const failed = r?.status === 'failed' || r?.status === 'skipped'
+    const made = (r?.status === 'built' || r?.status === 'assembled') && !ctx.dryRun
+    const kind = failed ? 'failed' : !d.build ? 'reused' : made ? 'built' : 'planned'
     ;(classes[kind] ??= []).push(id.get(n) as string)
   }
   const images = [...new Set(shown.flatMap(n => graph.externals?.[n] ?? []))]
@@ -175,6 +207,7 @@ function layerGraph(
     '  classDef failed fill:#ffebe9,stroke:#cf222e',
     '  classDef external fill:#f6f8fa,stroke:#8c959f,stroke-dasharray:3'
   )
+  if (classes.planned) lines.push('  classDef planned fill:#fff8c5,stroke:#9a6700,stroke-dasharray:4')
   for (const [kind, ids] of Object.entries(classes)) lines.push(`  class ${ids.join(',')} ${kind}`)
   if (images.length) lines.push(`  class ${[...ext.values()].join(',')} external`)
   lines.push('```')

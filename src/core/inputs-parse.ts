@@ -3,6 +3,8 @@
 
 export type Mode = 'plan' | 'build' | 'merge' | 'cleanup'
 export type PushSetting = 'auto' | boolean
+/** SPEC 4b's `attest`: auto (where the job can request an OIDC token), true (required), false. */
+export type AttestSetting = 'auto' | boolean
 
 export class InputError extends Error {
   constructor(
@@ -64,6 +66,14 @@ export function parsePush(text: string): PushSetting {
   if (t === 'true') return true
   if (t === 'false') return false
   return fail('push', text, 'must be auto, true or false')
+}
+
+export function parseAttest(text: string): AttestSetting {
+  const t = text.trim().toLowerCase() || 'auto'
+  if (t === 'auto') return 'auto'
+  if (t === 'true') return true
+  if (t === 'false') return false
+  return fail('attest', text, 'must be auto, true or false')
 }
 
 /** `all`, or layer names. Empty: nothing forced. */

@@ -2,6 +2,7 @@
 import { changedPaths } from './changes.js'
 import { inputReason, type LayerInputs } from './derived-inputs.js'
 import { compilePatterns, matchPath } from './patterns.js'
+import { sameInputsJson, sameInputsOfPlan } from './same-inputs.js'
 import { layerTags, parentLayers } from './tags.js'
 import type {
   ChangeSet,
@@ -245,7 +246,7 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       ...(d.stable !== undefined && { stable: d.stable }),
       // SPEC 2 / 4a: the input digest where known at plan time; `same-inputs` on a reused-by-inputs layer.
       ...(d.inputs !== undefined && { inputs: d.inputs }),
-      ...(d.sameInputs !== undefined && { 'same-inputs': d.sameInputs }),
+      ...sameInputsJson(d),
       ...(d.noDigest !== undefined && { 'no-digest': d.noDigest }),
       ...(d.notReused !== undefined && { 'not-reused': d.notReused }),
       ...(d.assembly !== undefined && { assembly: d.assembly }),
@@ -304,10 +305,9 @@ export function parsePlanInput(json: string): Plan {
     }
     if (d.inputs !== undefined && !(isString(d.inputs) && /^sha256:[0-9a-f]{64}$/.test(d.inputs)))
       throw fail(`${at} "inputs" is not sha256:<64 hex>`)
-    const same = d['same-inputs']
-    if (same !== undefined && !(isString(same) && /^[^\s@]+:[^\s@]+@sha256:[0-9a-f]{64}$/.test(same)))
-      throw fail(`${at} "same-inputs" is not <image>:<input tag>@sha256:<digest>`)
-    if (same !== undefined && d.build !== false) throw fail(`${at} has "same-inputs" but builds`)
+    const reused = sameInputsOfPlan(d, why => {
+      throw fail(`${at} ${why}`)
+    })
     // SPEC 8: nothing follows a decision that could not be made.
     if (d.unknown !== undefined)
       throw fail(`${at} is unknown (its registry could not be read); run the plan step again once it can`)
@@ -326,7 +326,7 @@ export function parsePlanInput(json: string): Plan {
       ...(d.ref !== undefined && { ref: d.ref as string }),
       ...(d.stable !== undefined && { stable: d.stable as string }),
       ...(d.inputs !== undefined && { inputs: d.inputs as string }),
-      ...(same !== undefined && { sameInputs: same as string }),
+      ...reused,
       ...(d['no-digest'] !== undefined && { noDigest: d['no-digest'] as string }),
       ...(d['not-reused'] !== undefined && { notReused: d['not-reused'] as string }),
       selected: true

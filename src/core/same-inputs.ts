@@ -4,6 +4,7 @@
 import { withoutDigest } from './image-ref.js'
 import { inputTag, shortInputs } from './input-digest.js'
 import { layerTags } from './tags.js'
+import { builtBy, type TrustAnswer } from './trust.js'
 import type { EventContext, LayerConfig, LayerDecision } from './types.js'
 
 export const LABEL_INPUTS = 'dev.strata.inputs'
@@ -69,6 +70,16 @@ export function reusableReasons(reasons: string[]): boolean {
 export interface FoundImage {
   digest: string
   labels: Record<string, string> | null
+  /** SPEC 4b: what its attestations say, where `mustVerify` asked. */
+  trust?: TrustAnswer
+}
+
+/**
+ * SPEC 4b: whether an image found under an input tag needs a verified attestation before this run
+ * reuses it. `verified`: everywhere but pull requests, which promote nothing; `default-branch`: always.
+ */
+export function mustVerify(reuse: ReuseSetting, ctx: Pick<EventContext, 'pr'>): boolean {
+  return reuse === 'default-branch' || (reuse === 'verified' && !ctx.pr)
 }
 
 export interface SameInputsFacts {
@@ -87,6 +98,8 @@ export interface SameInputsFacts {
 export interface SameInputsOptions {
   reuse: ReuseSetting
   defaultBranch: string
+  /** `mustVerify` for this run: the found image is reused only when its `trust` says ok (unset: not asked). */
+  verify?: boolean
   /** `image:stable-tag`, as the plan's `stable`. */
   stable: string
   image: string
@@ -119,14 +132,16 @@ function movedExternals(label: string | undefined, now: Record<string, string>):
     .sort()
 }
 
-/** Whether the image under the input tag may stand for this build, by the layer's `reuse`. */
+/** Whether the image under the input tag may stand for this build, by the layer's `reuse` (SPEC 4a, 4b). */
 export function trusted(found: FoundImage, inputs: string, opts: SameInputsOptions): boolean {
   if (opts.reuse === 'off') return false
   // Labels unknown (a registry adapter without labels): only `any` takes the tag's word for it.
   if (found.labels === null) return opts.reuse === 'any'
   // The tag holds 64 bits of the digest; the label holds all of it.
   if (found.labels[LABEL_INPUTS] !== inputs) return false
-  return opts.reuse === 'any' || found.labels[LABEL_REF] === opts.defaultBranch
+  if (opts.reuse === 'default-branch' && found.labels[LABEL_REF] !== opts.defaultBranch) return false
+  // Labels and tags are anyone's to write: where it counts, only a verified attestation vouches.
+  return !opts.verify || found.trust?.ok === true
 }
 
 /**
@@ -150,7 +165,16 @@ export function decideSameInputs(
     delete out.ref
   }
   if (!out.build || !reusableReasons(out.reasons) || !facts.found) return { decision: out }
-  if (!trusted(facts.found, facts.inputs, opts)) return { decision: out }
+  if (!trusted(facts.found, facts.inputs, opts)) {
+    const trust = facts.found.trust
+    // SPEC 4b: the layer builds, and says why the image with the same inputs was not taken.
+    if (opts.verify && trust && !trust.ok) {
+      const last = out.reasons.length - 1
+      out.reasons[last] = `${out.reasons[last]} (not reused: ${trust.why})`
+      out.notReused = `${inputTag(name, facts.inputs)}: ${trust.why}`
+    }
+    return { decision: out }
+  }
   const tag = inputTag(name, facts.inputs)
   if (facts.notOnParents !== undefined) {
     out.notReused = `${tag} ${facts.notOnParents}`
@@ -158,7 +182,10 @@ export function decideSameInputs(
   }
   out.build = false
   out.sameInputs = `${opts.image}:${tag}@${facts.found.digest}`
+  const by = facts.found.labels?.[LABEL_REF]
+  if (by) out.sameInputsBy = by
   out.ref = out.sameInputs
+  if (facts.found.trust?.ok) out.attested = builtBy(facts.found.trust.by)
   return {
     decision: out,
     line: `${name}: reuse — ${out.reasons.join(', ')}, but ${tag} has the same inputs`
@@ -211,6 +238,36 @@ export function syncParentReasons(
   if (out.build) delete out.ref
   else if (stable && d.stable) out.ref = `${d.stable}@${stable.digest}`
   return out
+}
+
+/** The plan JSON's `same-inputs` of a layer reused by its inputs, and `attested` where one vouched (SPEC 4b). */
+export function sameInputsJson(d: LayerDecision): { 'same-inputs'?: string; attested?: string } {
+  if (d.sameInputs === undefined) return {}
+  return { 'same-inputs': d.sameInputs, ...(d.attested !== undefined && { attested: d.attested }) }
+}
+
+/**
+ * A `plan` input's `same-inputs` of one layer and who built that image (`attested`, SPEC 4b), checked:
+ * `fail` gets why they cannot be followed.
+ */
+export function sameInputsOfPlan(
+  d: Record<string, unknown>,
+  fail: (why: string) => never
+): { sameInputs?: string; attested?: string } {
+  const same = d['same-inputs']
+  if (same !== undefined && !(typeof same === 'string' && /^[^\s@]+:[^\s@]+@sha256:[0-9a-f]{64}$/.test(same)))
+    fail('"same-inputs" is not <image>:<input tag>@sha256:<digest>')
+  if (same !== undefined && d.build !== false) fail('has "same-inputs" but builds')
+  const attested = d.attested
+  if (
+    attested !== undefined &&
+    !(same && typeof attested === 'string' && /^[^\p{Cc}]{1,500}$/u.test(attested))
+  )
+    fail('"attested" is not one line about a same-inputs image')
+  return {
+    ...(same !== undefined && { sameInputs: same as string }),
+    ...(attested !== undefined && { attested })
+  }
 }
 
 /** Where the versioned and moving tags of a layer reused by its inputs go at the end of the step. */

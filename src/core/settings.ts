@@ -1,8 +1,9 @@
 // The settings of one run, one type per mode, made once from the action's inputs (main.ts) or the
 // CLI's flags (cli.ts) and passed down unchanged.
 import type { RunnerEnv } from './event.js'
-import type { PushSetting } from './inputs-parse.js'
+import type { AttestSetting, PushSetting } from './inputs-parse.js'
 import type { PlatformDigest } from './merge.js'
+import type { TrustPolicy } from './trust.js'
 
 /** What every mode reads, from inputs (action) or flags (CLI): the workspace, its config, the event. */
 export interface CommonSettings {
@@ -40,6 +41,10 @@ export interface PlanSettings extends CommonSettings {
   runnerTemp: string
   /** Environment for the builds (the runner's ACTIONS_* for gha cache, GITHUB_SERVER_URL, env secrets). */
   buildEnv: Record<string, string | undefined>
+  /** SPEC 4b: sign the pushed images (default auto). */
+  attest?: AttestSetting
+  /** SPEC 4b: the server and Strata's reusable workflow at this step's ref, for the trust policy. */
+  trust?: Pick<TrustPolicy, 'serverUrl' | 'strataWorkflows'>
 }
 
 /** Mode cleanup: the config's retention rules. */

@@ -36,8 +36,8 @@ export interface LayerConfig {
   labels: Record<string, string>
   provenance?: string | boolean
   sbom?: string | boolean
-  /** SPEC 4a: which earlier images with the same inputs may be reused (`any` when unset). */
-  reuse?: 'any' | 'default-branch' | 'off'
+  /** SPEC 4a/4b: which earlier images with the same inputs may be reused, and who must vouch (`verified` when unset). */
+  reuse?: 'verified' | 'any' | 'default-branch' | 'off'
   /** SPEC 7a: assemble an eligible layer in the registry (`auto`, the default) or always build it (`off`). */
   assemble?: 'auto' | 'off'
 }
@@ -75,6 +75,8 @@ export interface StrataConfig {
   /** Layer names in topological order (parents first, ties in config order). */
   order: string[]
   retention?: RetentionConfig
+  /** SPEC 4b: workflow identities (`owner/repo/.github/workflows/file.yml@ref`) whose attestations `reuse: verified` accepts. */
+  trustedSigners?: string[]
 }
 
 // ---------- events and changes ----------
@@ -180,6 +182,10 @@ export interface LayerDecision {
   inputs?: string
   /** SPEC 4a: `<image>:<input tag>@<digest>` of an image with the same inputs, reused instead of building. */
   sameInputs?: string
+  /** SPEC 4b: who built the reused image, from its verified attestation (`<run> (<ref>, <commit>)`). */
+  attested?: string
+  /** SPEC 8: who built the `sameInputs` image (its `dev.strata.ref` label), for the summary. */
+  sameInputsBy?: string
   /** SPEC 3a/4a: why the layer has no input digest (`inputs unknowable: ADD https://… at Dockerfile:4`). */
   noDigest?: string
   /** SPEC 4a/4b: why an image with the same inputs was found but not reused (`tooling-inputs-… was built on another base image (linux/amd64)`). */

@@ -1,5 +1,7 @@
 // Mode plan, and the first half of build and merge: config → Dockerfiles → event → changes →
 // registry look-ups → decision → same-inputs reuse, logged in words (SPEC 3, 3a, 4, 4a, 8).
+import type { Attester } from '../adapters/attest.js'
+import type { AttestationFinder } from '../adapters/attestations.js'
 import { pinnedDigest } from '../core/image-ref.js'
 import type { Buildx } from '../adapters/buildx.js'
 import { loadConfig } from '../adapters/config-file.js'
@@ -43,6 +45,10 @@ export interface PipelineDeps {
   git?: ChangeDeps['git']
   /** SPEC 4a: content ids of the input files as the build reads them; absent: no same-inputs reuse. */
   contentIds?: ContentIds
+  /** SPEC 4b: finds and verifies attestations; absent: no image that needs one is reused. */
+  attestations?: AttestationFinder
+  /** SPEC 4b: signs pushed images; absent: the job cannot request an OIDC token. */
+  attester?: Attester
   /** SPEC 7a: writes images to the registry; absent: no layer is assembled. */
   images?: ImageStore
 }
@@ -159,8 +165,14 @@ export async function makePlan(s: PlanSettings, deps: PipelineDeps): Promise<Pla
         config,
         ctx,
         layerMaterial(reads, decided.externals ?? {}),
-        { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms },
-        { registry: deps.registry, contentIds: deps.contentIds, log, unreadable }
+        { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms, trust: s.trust },
+        {
+          registry: deps.registry,
+          contentIds: deps.contentIds,
+          log,
+          unreadable,
+          attestations: deps.attestations
+        }
       )
     : pinned
   // SPEC 8: a layer whose look-up failed is unknown, never "reuse"; the step says so and fails.

@@ -4,11 +4,13 @@
 import { splitImageRef } from '../core/image-ref.js'
 import { readFile } from 'node:fs/promises'
 import * as path from 'node:path'
+import type { AttestationFinder } from '../adapters/attestations.js'
 import type { ContentEntry, ContentIds } from '../adapters/content-ids.js'
 import { inputDigest, inputSettings, inputTag, sha256 } from '../core/input-digest.js'
 import type { InputFile } from '../core/input-digest.js'
 import {
   decideSameInputs,
+  mustVerify,
   parentMismatch,
   syncParentReasons,
   inputsChangedReason,
@@ -17,6 +19,8 @@ import {
 } from '../core/same-inputs.js'
 import type { FoundImage, PlatformLayers, SameInputsFacts } from '../core/same-inputs.js'
 import { parentLayers } from '../core/tags.js'
+import type { TrustPolicy } from '../core/trust.js'
+import { trustPolicy, vouch } from './vouch.js'
 import type {
   EventContext,
   LayerConfig,
@@ -54,6 +58,8 @@ export interface SameInputsSettings {
   buildArgs: Record<string, string>
   /** The `platforms` input. */
   platforms?: string[]
+  /** SPEC 4b: the server and Strata's reusable workflow at the ref this step was pinned to. */
+  trust?: Pick<TrustPolicy, 'serverUrl' | 'strataWorkflows'>
 }
 
 export interface SameInputsDeps {
@@ -62,6 +68,8 @@ export interface SameInputsDeps {
   log: Logger
   /** SPEC 8: failed look-ups are recorded here (the layer becomes unknown); absent: warned about. */
   unreadable?: Unreadable
+  /** SPEC 4b: finds and verifies attestations; absent: no image that needs one is reused. */
+  attestations?: AttestationFinder
 }
 
 /**
@@ -145,7 +153,8 @@ export async function applySameInputs(
                   { inputs, stable: stables[name], externals: m.externals },
                   ctx,
                   deps,
-                  parentRefs(layer, layers)
+                  parentRefs(layer, layers),
+                  trustPolicy(config, ctx, s.trust)
                 ),
                 layer,
                 ctx,
@@ -218,23 +227,27 @@ async function decideLayer(
   facts: SameInputsFacts & { inputs: string },
   ctx: EventContext,
   deps: SameInputsDeps,
-  parents: Record<string, string | undefined>
+  parents: Record<string, string | undefined>,
+  policy: TrustPolicy
 ): Promise<LayerDecision> {
+  const reuse = layer.reuse ?? 'verified'
   const wouldBuild = d.build
     ? reusableReasons(d.reasons)
     : !!inputsChangedReason(facts, tagOf(d.stable, layer))
   const ref = `${layer.image}:${inputTag(layer.name, facts.inputs)}`
-  const found = wouldBuild && layer.reuse !== 'off' ? await lookUp(layer.name, ref, deps) : undefined
+  const found = wouldBuild && reuse !== 'off' ? await lookUp(layer.name, ref, deps) : undefined
   const notOnParents =
     found && layer.from.length > 0
-      ? await checkParents(`${ref}@${found.digest}`, parents, layer.reuse ?? 'any', deps)
+      ? await checkParents(`${ref}@${found.digest}`, parents, reuse, deps)
       : undefined
+  await vouch(layer, found, facts.inputs, { ctx, policy, attestations: deps.attestations })
   return decideSameInputs(
     layer.name,
     d,
     { ...facts, found, ...(notOnParents !== undefined && { notOnParents }) },
     {
-      reuse: layer.reuse ?? 'any',
+      reuse,
+      verify: mustVerify(reuse, ctx),
       defaultBranch: ctx.defaultBranch,
       stable: d.stable ?? '',
       image: layer.image

@@ -12,7 +12,7 @@ import { describe, isNull, type Entry, type YamlReader } from './yaml-reader.js'
 
 export const CACHE_KINDS: CacheKind[] = ['gha', 'registry', 'local', 'inline']
 const TEMPLATE_VARIABLES: string[] = [...TAG_VARIABLES]
-const REUSE: NonNullable<LayerConfig['reuse']>[] = ['any', 'default-branch', 'off']
+const REUSE: NonNullable<LayerConfig['reuse']>[] = ['verified', 'any', 'default-branch', 'off']
 const ASSEMBLE: NonNullable<LayerConfig['assemble']>[] = ['auto', 'off']
 const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/
 export const BUILD_ARG = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -231,11 +231,15 @@ function readFrom(r: YamlReader, e: Entry, ctx: string): { ref: ParentRef; node:
   return out
 }
 
-/** SPEC 4a: which earlier images with the same inputs a layer may reuse. */
+/** SPEC 4a, 4b: which earlier images with the same inputs a layer may reuse, and who must vouch for them. */
 function reuse(r: YamlReader, e: Entry, ctx: string): LayerConfig['reuse'] {
   const v = r.string(e, ctx, 'default-branch')
   if (!(REUSE as string[]).includes(v))
-    r.fail(e.value, `${ctx} has unknown reuse "${v}"`, suggest(v, REUSE, 'use any, default-branch or off'))
+    r.fail(
+      e.value,
+      `${ctx} has unknown reuse "${v}"`,
+      suggest(v, REUSE, 'use verified, any, default-branch or off')
+    )
   return v as LayerConfig['reuse']
 }
 

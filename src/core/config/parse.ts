@@ -9,9 +9,10 @@ import { readLayerKeys, type RawLayer } from './layer-keys.js'
 import { applyDefaults, checkTagClashes, readLayerEntries, type WrittenLayer } from './layers.js'
 import { findCycle, topologicalOrder } from './order.js'
 import { readRetention } from './retention.js'
+import { readTrustedSigners } from './trusted-signers.js'
 import { describe, isNull, YamlReader, type Entry } from './yaml-reader.js'
 
-const TOP_KEYS = ['version', 'image', 'defaults', 'layers', 'retention']
+const TOP_KEYS = ['version', 'image', 'defaults', 'layers', 'retention', 'trusted-signers']
 
 export function parseConfig(text: string, file: string): StrataConfig {
   return parseConfigWithPositions(text, file).config
@@ -49,6 +50,8 @@ export function parseConfigWithPositions(
       retention,
       written.map(w => w.name)
     )
+  const signers = top.get('trusted-signers')
+  if (signers && !isNull(signers.value)) config.trustedSigners = readTrustedSigners(r, signers)
   // One notice for all of them: Docker repositories are lower case.
   const notices = r.lowered.length
     ? [
