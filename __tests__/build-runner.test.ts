@@ -223,6 +223,43 @@ test('docker driver: a push that fails fails its layer, pushes nothing after it 
   expect(tags).toEqual(STABLE_TAGS)
 })
 
+test('a session whose connection to the builder dropped runs once more, and its layers are built', async () => {
+  const events: string[] = []
+  const tags = { ...STABLE_TAGS }
+  const cfg = three()
+  const lost =
+    'ERROR: failed to solve: Unavailable: rpc error: code = Unavailable desc = rpc error: code = Unavailable ' +
+    'desc = connection error: desc = "transport: Error while dialing: only one connection allowed"'
+  const dropped = fakeBuildx(events, { lines: [lost], exitCode: 1 })
+  const healthy = fakeBuildx(events, {
+    digests: { tooling: D('b'), app: D('c') },
+    driver: 'docker-container'
+  })
+  let calls = 0
+  const buildx: Buildx = { ...healthy, bake: (argv, o) => (calls++ === 0 ? dropped : healthy).bake(argv, o) }
+  const r = await run(cfg, planFor(cfg, STABLE, [], ['tooling']), buildx, fakeRegistry(events, tags))
+  expect(r.failed).toBeUndefined()
+  expect(events.filter(e => e.startsWith('bake'))).toEqual(['bake tooling app', 'bake tooling app'])
+  expect(Object.values(r.layers).map(l => [l.name, l.status])).toEqual([
+    ['base', 'reused'],
+    ['tooling', 'built'],
+    ['app', 'built']
+  ])
+})
+
+test('a session that fails for another reason is not run again', async () => {
+  const events: string[] = []
+  const cfg = three('Dockerfile.fail')
+  const lines = (await readFile(join(fixtures, 'bake', 'fail-named-after-target.txt'), 'utf8')).split('\n')
+  await run(
+    cfg,
+    planFor(cfg, STABLE, [], ['base']),
+    fakeBuildx(events, { lines, exitCode: 1 }),
+    fakeRegistry(events, { ...STABLE_TAGS })
+  )
+  expect(events.filter(e => e.startsWith('bake'))).toEqual(['bake base tooling app'])
+})
+
 test('a failing target: its descendants skipped, what bake cancelled said so, and no moving tag moves', async () => {
   const events: string[] = []
   const tags = { ...STABLE_TAGS }

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { descendants, failedTarget } from '../../src/core/bake.js'
 import type { ProgressTarget } from '../../src/core/progress.js'
-import { BakeProgress } from '../../src/core/progress.js'
+import { BakeProgress, builderConnectionLost } from '../../src/core/progress.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../__fixtures__')
 const dockerfile = (name: string): string => readFileSync(join(root, 'images', name), 'utf8')
@@ -145,4 +145,25 @@ test('a one-target session carries no prefix: every vertex is that target’s, i
     { kind: 'registry', seconds: 0.6, blobs: 2, bytes: 3e6 },
     { kind: 'local', seconds: 0.1, blobs: 0, bytes: 0 }
   ])
+})
+
+test.each([
+  [
+    "the docker driver's one connection, dialled again",
+    'ERROR: failed to solve: Unavailable: rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: only one connection allowed"',
+    true
+  ],
+  [
+    'a dial that failed',
+    '#5 ERROR: rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial unix /run/buildkit.sock: connect: no such file"',
+    true
+  ],
+  [
+    'a step that failed',
+    'ERROR: failed to solve: process "/bin/sh -c exit 1" did not complete successfully: exit code: 1',
+    false
+  ],
+  ['a registry that is unavailable', 'ERROR: failed to push: 503 Service Unavailable', false]
+])('builderConnectionLost: %s → %s', (_, line, want) => {
+  expect(builderConnectionLost(['#1 [internal] load build definition', line])).toBe(want)
 })

@@ -15,7 +15,7 @@ import type { LayerStep } from '../core/build-steps.js'
 import { builtRef } from '../core/build-steps.js'
 import { quoteCommand } from '../core/buildx-args.js'
 import { mapLimit } from '../core/limit.js'
-import { BakeProgress } from '../core/progress.js'
+import { BakeProgress, builderConnectionLost } from '../core/progress.js'
 import { sanitizeTag } from '../core/tags.js'
 import type { LayerConfig, Logger } from '../core/types.js'
 
@@ -64,13 +64,13 @@ export async function runSession(run: Run, steps: LayerStep[], builder: BuilderI
   const cache = deps.cache ?? createLocalCache(deps.log)
   const local = await restoreLocalCaches(run, steps, workspace, cache)
   await rm(metadataFile, { force: true })
-  const progress = new BakeProgress(
-    steps.map(s => ({ name: s.name, parents: s.sessionParents, dockerfile: run.dockerfiles.get(s.name) }))
-  )
-  const bake = await deps.buildx.bake(argv, {
-    cwd: workspace,
-    onLine: line => progress.add(line, Date.now())
-  })
+  const first = await bakeOnce(run, steps, argv, workspace)
+  let { bake, progress } = first
+  if (bake.exitCode !== 0 && builderConnectionLost(first.lines)) {
+    deps.log.warning('the connection to the builder was lost during the session; running it once more')
+    await rm(metadataFile, { force: true })
+    ;({ bake, progress } = await bakeOnce(run, steps, argv, workspace))
+  }
   await recordOutcomes(run, steps, bake, progress)
   for (const s of steps) {
     await deps.log.group(`Build ${s.name}`, async () => progress.lines(s.name).forEach(l => deps.log.info(l)))
@@ -81,6 +81,27 @@ export async function runSession(run: Run, steps: LayerStep[], builder: BuilderI
       await cache.save(dir, key)
     }
   })
+}
+
+/** One run of the bake command, its output split by target as it comes. */
+async function bakeOnce(
+  run: Run,
+  steps: LayerStep[],
+  argv: string[],
+  workspace: string
+): Promise<{ bake: BakeRun; progress: BakeProgress; lines: string[] }> {
+  const progress = new BakeProgress(
+    steps.map(s => ({ name: s.name, parents: s.sessionParents, dockerfile: run.dockerfiles.get(s.name) }))
+  )
+  const lines: string[] = []
+  const bake = await run.deps.buildx.bake(argv, {
+    cwd: workspace,
+    onLine: line => {
+      lines.push(line)
+      progress.add(line, Date.now())
+    }
+  })
+  return { bake, progress, lines }
 }
 
 /** Each target's status, digest and figures; on a failed session, which target failed and what bake cancelled. */

@@ -284,3 +284,16 @@ export class BakeProgress {
     return this.exportsOf.get(target)
   }
 }
+
+// The docker driver reaches dockerd's BuildKit over one hijacked connection that cannot be dialled
+// again: when it drops, gRPC's redial fails with this, before or between the session's steps.
+const BUILDER_CONNECTION_LOST =
+  /rpc error: code = Unavailable desc = .*(only one connection allowed|transport: Error while dialing)/
+
+/**
+ * Whether a failed session's output says the connection to the builder was lost: then no step can
+ * be blamed, and the session is worth running once more (no moving tag was moved; the build is the same).
+ */
+export function builderConnectionLost(lines: readonly string[]): boolean {
+  return lines.some(l => BUILDER_CONNECTION_LOST.test(l))
+}
