@@ -1,5 +1,5 @@
 // `strata plan|build` on a real git clone of examples/three-layer, with the real registry and buildx.
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,7 +13,8 @@ import { parsePlanInput } from '../src/core/plan.js'
 jest.setTimeout(300_000)
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const tmp = mkdtempSync(join(tmpdir(), 'strata-cli-'))
+// Not named strata-cli-*: that prefix is the CLI's own scratch folder, which must never be left behind.
+const tmp = mkdtempSync(join(tmpdir(), 'strata-test-cli-'))
 const repo = join(tmp, 'repo')
 const image = uniqueRepo('cli')
 let c0: string // main: the example
@@ -30,6 +31,8 @@ beforeAll(() => {
   c0 = git(repo, 'rev-parse', 'HEAD')
   c1 = commitFiles(repo, { 'docker/app/hello.sh': 'echo changed\n' }, 'app: change', { branch: 'feature' })
 })
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 const inputTag = (): unknown => expect.stringMatching(new RegExp(`^${image}:app-inputs-[0-9a-f]{16}$`))
 
