@@ -16,31 +16,7 @@ export default tseslint.config(
     // The core is pure: no I/O, no runtime, no environment. Adapters do that.
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                '@actions/*',
-                'fs',
-                'fs/*',
-                'node:fs',
-                'node:fs/*',
-                'child_process',
-                'node:child_process',
-                '../adapters/*',
-                '../plan/*',
-                '../build/*',
-                '../merge/*',
-                '../cleanup/*',
-                '../*.js'
-              ],
-              message: 'src/core is pure: do I/O in src/adapters.'
-            }
-          ]
-        }
-      ],
+      'no-restricted-imports': pureCoreImports('../'),
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'env', message: 'src/core is pure: pass values in.' }
@@ -50,33 +26,7 @@ export default tseslint.config(
   {
     // A folder inside the core (core/config/) is as pure, one level deeper.
     files: ['src/core/*/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                '@actions/*',
-                'fs',
-                'fs/*',
-                'node:fs',
-                'node:fs/*',
-                'child_process',
-                'node:child_process',
-                '../../adapters/*',
-                '../../plan/*',
-                '../../build/*',
-                '../../merge/*',
-                '../../cleanup/*',
-                '../../*.js'
-              ],
-              message: 'src/core is pure: do I/O in src/adapters.'
-            }
-          ]
-        }
-      ]
-    }
+    rules: { 'no-restricted-imports': pureCoreImports('../../') }
   },
   {
     // Arrows point one way: entry points → mode folders → core/ and adapters/. No mode folder or
@@ -108,3 +58,13 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } }
   }
 )
+
+/** The core imports no I/O module and nothing above it; `up` is the way from a core file to src/. */
+function pureCoreImports(up) {
+  const io = ['@actions/*', 'fs', 'fs/*', 'node:fs', 'node:fs/*', 'child_process', 'node:child_process']
+  const above = ['adapters/*', 'plan/*', 'build/*', 'merge/*', 'cleanup/*', '*.js'].map(p => up + p)
+  return [
+    'error',
+    { patterns: [{ group: [...io, ...above], message: 'src/core is pure: do I/O in src/adapters.' }] }
+  ]
+}
