@@ -312,7 +312,8 @@ export function checkLayers(
           `the file its own way, so the inputs Strata derived for layer "${layer.name}" may be wrong; list them in \`paths\``
       )
     }
-    if (!parents.has(layer.name) && layer.from.length > 0) {
+    // `assemble: off` says the layer is built by BuildKit on purpose: the hint is not wanted there.
+    if (!parents.has(layer.name) && layer.from.length > 0 && layer.assemble !== 'off') {
       // A COPY after a RUN needs the parent's layers anyway: --link cannot help there.
       const unlinked = stages
         .filter(s => builtOnLayer(parsed, s))
