@@ -11,12 +11,11 @@ export function missing(reply: Pick<Reply, 'status' | 'body' | 'afterToken'>, ho
   const { codes, text } = errorsOf(reply.body)
   if (codes.includes('NAME_UNKNOWN') || codes.includes('MANIFEST_UNKNOWN')) return true
   if (/pull access denied|repository does not exist/i.test(text)) return true
-  // Docker Hub answers a name that does not exist with 401 UNAUTHORIZED even after a token was
-  // issued; anonymous users get that answer from any registry that hides names.
+  // Docker Hub answers a name that does not exist with 401 UNAUTHORIZED even after a token was issued
+  // (its documented way of saying so). Any other registry that refuses after granting a token, an
+  // anonymous one included, may hold an image this login cannot read: unreadable (SPEC 8), not missing.
   return (
-    (reply.status === 401 || reply.status === 403) &&
-    reply.afterToken !== undefined &&
-    (reply.afterToken === 'anonymous' || HUB_HOSTS.has(host))
+    (reply.status === 401 || reply.status === 403) && reply.afterToken !== undefined && HUB_HOSTS.has(host)
   )
 }
 
