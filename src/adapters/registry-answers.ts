@@ -5,6 +5,11 @@ import { RegistryAuthError, RegistryReplyError, type Reply } from './registry-ht
 
 const HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
 
+/** Docker Hub, by the names its images use: it counts a manifest GET as a pull (rate-limited), a HEAD not. */
+export function isDockerHub(host: string): boolean {
+  return HUB_HOSTS.has(host)
+}
+
 /** The registry says the tag or repository does not exist, including Docker Hub's way of saying it. */
 export function missing(reply: Pick<Reply, 'status' | 'body' | 'afterToken'>, host: string): boolean {
   if (reply.status === 404) return true

@@ -6,7 +6,7 @@ import { sha256 } from '../core/input-digest.js'
 import { createLimiter } from '../core/limit.js'
 import type { ImageInfo, PlatformManifest, Registry } from '../core/types.js'
 import { createRegistryClient, RegistryAuthError, type RegistryClient, type Reply } from './registry-http.js'
-import { denialHint, failure, guard, missing } from './registry-answers.js'
+import { denialHint, failure, guard, isDockerHub, missing } from './registry-answers.js'
 import { createImageStore, type ImageStore } from './registry-images.js'
 import { memoizedReads } from './registry-memo.js'
 
@@ -95,7 +95,7 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
   return {
     requests,
     images,
-    inspect: ref => inspect(ctx, ref),
+    inspect: (ref, o) => inspect(ctx, ref, o?.read ?? false),
     retag: (source, targets) => retag(ctx, source, targets),
     labels: ref => labels(ctx, ref),
     diffIds: ref => diffIds(ctx, ref),
@@ -103,11 +103,11 @@ export function createRegistry(opts: RegistryOptions = {}): RegistryAdapter {
   }
 }
 
-/** A tag's digest and media type (HEAD), once a run per ref; null when it does not exist. */
-function inspect(ctx: Ctx, ref: string): Promise<ImageInfo | null> {
+/** A tag's digest and media type, once a run per ref (a GET when `read`); null when it does not exist. */
+function inspect(ctx: Ctx, ref: string, read: boolean): Promise<ImageInfo | null> {
   let p = ctx.memo.get(ref)
   if (!p) {
-    p = lookUp(ctx, ref)
+    p = lookUp(ctx, ref, read)
     ctx.memo.set(ref, p)
   }
   return p
@@ -152,16 +152,19 @@ async function imageConfig(ctx: Ctx, r: ImageRef, doc: Manifest, what: string): 
   }
 }
 
-async function lookUp(ctx: Ctx, ref: string): Promise<ImageInfo | null> {
+async function lookUp(ctx: Ctx, ref: string, read: boolean): Promise<ImageInfo | null> {
   const what = `cannot look up ${ref} in the registry`
   return guard(what, ref, async () => {
     const r = parseImageRef(ref)
     const path = `/v2/${r.name}/manifests/${reference(r)}`
-    let reply = await ctx.client(r.host).request('HEAD', path, { accept: ACCEPT })
+    // A GET's bytes are kept under their digest (registry-memo.ts): the labels read them from there.
+    const method = read && !isDockerHub(r.host) ? 'GET' : 'HEAD'
+    let reply = await ctx.client(r.host).request(method, path, { accept: ACCEPT })
     // A HEAD answer has no body: ask again with GET to read the error, or a digest the HEAD left out.
     if (
-      (!reply.ok && reply.status !== 404) ||
-      (reply.ok && !reply.headers.get('docker-content-digest') && !r.digest)
+      method === 'HEAD' &&
+      ((!reply.ok && reply.status !== 404) ||
+        (reply.ok && !reply.headers.get('docker-content-digest') && !r.digest))
     ) {
       reply = await ctx.client(r.host).request('GET', path, { accept: ACCEPT })
     }

@@ -98,7 +98,7 @@ export async function applySameInputs(
       deps.contentIds.entries(paths),
       deps.contentIds.entries(links, { follow: true }),
       dockerfileHashes(config.layers, s.workspace),
-      settleAll(config.layers, l => stableImage(l.name, plan.layers[l.name]?.stable, deps))
+      settleAll(config.layers, l => stableImage(l.name, plan.layers[l.name], deps))
     ])
   } catch (e) {
     // Reuse is a shortcut: without the inputs, every layer is decided as SPEC 4 alone decides it.
@@ -344,24 +344,32 @@ async function dockerfileHashes(layers: LayerConfig[], workspace: string): Promi
   return out
 }
 
-/** The stable image with its labels; null: no such tag. Throws when the registry fails. */
+/**
+ * The stable image with its labels; null: no such tag. Throws when the registry fails. A layer that
+ * builds for a reason no parent's reuse takes away (`always`, `forced`, a matching change) never reads
+ * its stable image's labels (they only say `inputs changed since`, or stand for a reused image): its
+ * digest alone, which the plan's look-up already has (SPEC 11: three requests fewer a layer).
+ */
 async function stableImage(
   layer: string,
-  ref: string | undefined,
+  d: LayerDecision | undefined,
   deps: SameInputsDeps
 ): Promise<FoundImage | null | undefined> {
-  if (!ref) return undefined
-  return lookUp(layer, ref, deps)
+  if (!d?.stable) return undefined
+  const lasting = d.reasons.some(r => !/^parent .+ rebuilt$/.test(r))
+  return lookUp(layer, d.stable, deps, !lasting)
 }
 
 async function lookUp(
   layer: string,
   ref: string,
-  deps: SameInputsDeps
+  deps: SameInputsDeps,
+  withLabels = true
 ): Promise<FoundImage | null | undefined> {
   try {
     const info = await deps.registry.inspect(ref)
     if (!info) return null
+    if (!withLabels) return { digest: info.digest, labels: null }
     const labels = await deps.registry.labels(ref)
     return { digest: info.digest, labels: labels ?? {} }
   } catch (e) {
