@@ -6,7 +6,7 @@ import type { BuildOptions } from './build/types.js'
 import { executePlan } from './build/build.js'
 import { runCleanup } from './cleanup/cleanup.js'
 import type { RunSettings } from './core/settings.js'
-import { knownDefaultBranch } from './core/settings.js'
+import { knownDefaultBranch, MERGE_NEEDS_PLAN } from './core/settings.js'
 import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { mergePlatforms, platformStepProblem } from './merge/merge.js'
 import type { LocalCache } from './adapters/cache.js'
@@ -34,26 +34,14 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     const config = await loadConfig(s.configPath, s.workspace, deps.log)
     const cleanup = await runCleanup(
       config,
-      {
-        dryRun: s.dryRun,
-        maxDeletions: s.maxDeletions,
-        token: s.token,
-        apiUrl: s.apiUrl,
-        now: s.now,
-        repository: s.repository,
-        defaultBranch: knownDefaultBranch(s)
-      },
+      { ...s, defaultBranch: knownDefaultBranch(s) },
       deps.log,
       deps.cleanup
     )
     return { mode: 'cleanup', config, cleanup }
   }
-  if (s.mode === 'merge' && !s.plan) {
-    throw new Error(
-      'mode: merge needs the `plan` input: the plan that the platform steps followed (the `plan` output of ' +
-        'their `mode: plan` step)'
-    )
-  }
+  // makeSettings() refuses this first; settings made another way (tests, a library caller) meet it here.
+  if (s.mode === 'merge' && !s.plan) throw new Error(MERGE_NEEDS_PLAN)
   const planned = await makePlan(s, deps)
   if (s.mode === 'plan') return { mode: 'plan', ...planned }
   // SPEC 8: a decision that is unknown builds nothing, not even the layers that are known.
@@ -74,7 +62,7 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     return build
   }
   if (s.mode === 'merge') {
-    const opts = { digests: s.digests ?? [], platforms: s.platforms, push: planned.push, dryRun: s.dryRun }
+    const opts = { ...s, digests: s.digests ?? [], push: planned.push }
     const build = await attest(await mergePlatforms(planned.config, planned.plan, planned.ctx, opts, deps))
     return { mode: 'merge', build, ...planned }
   }

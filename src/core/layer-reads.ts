@@ -219,6 +219,8 @@ export interface LayerReads {
   files: Record<string, Map<string, string>>
   /** Per layer, the images it reads that are not layers (`scratch` left out; the `# syntax=` frontend in). */
   externals: Record<string, ImageUse[]>
+  /** Per layer, the external images a needed stage is built FROM (their ONBUILD runs in its build). */
+  bases: Record<string, string[]>
   /** Per layer, its folders, followed links, modes set by --chmod, and what makes it unknowable (SPEC 4a). */
   entries: Record<string, InputEntries>
   /** Per layer, the names its Dockerfile's ARGs declare. */
@@ -244,6 +246,7 @@ export function checkLayers(
     inputs: {},
     files: {},
     externals: {},
+    bases: {},
     entries: {},
     declared: {},
     assembly: {},
@@ -268,10 +271,12 @@ export function checkLayers(
       [...resolved.files, ...entries.extra].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     )
     out.files[layer.name] = withPaths(layer, entries.extra.size ? read : resolved.files, tracked)
+    const bases = p.allStages.flatMap(s => ('image' in s.base ? [s.base.image] : []))
     out.externals[layer.name] = uniqueImages([
       ...(parsed.frontend ? [parsed.frontend] : []),
       ...p.allStages.flatMap(s => [...('image' in s.base ? [s.base.image] : []), ...s.images])
     ])
+    out.bases[layer.name] = uniqueImages(bases).map(u => u.image)
 
     const target = stages[stages.length - 1]
     const root = target ? rootOf(parsed, target) : undefined
@@ -307,7 +312,8 @@ export function checkLayers(
           `the file its own way, so the inputs Strata derived for layer "${layer.name}" may be wrong; list them in \`paths\``
       )
     }
-    if (!parents.has(layer.name) && layer.from.length > 0) {
+    // `assemble: off` says the layer is built by BuildKit on purpose: the hint is not wanted there.
+    if (!parents.has(layer.name) && layer.from.length > 0 && layer.assemble !== 'off') {
       // A COPY after a RUN needs the parent's layers anyway: --link cannot help there.
       const unlinked = stages
         .filter(s => builtOnLayer(parsed, s))

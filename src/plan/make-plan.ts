@@ -176,7 +176,8 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
           contentIds: deps.contentIds,
           log,
           unreadable,
-          attestations: deps.attestations
+          attestations: deps.attestations,
+          images: deps.images
         }
       )
     : pinned
@@ -276,6 +277,7 @@ function layerMaterial(reads: LayerReads, digests: Record<string, string>): Reco
     out[name] = {
       files: [...files.keys()].sort(),
       externals: layerExternals(reads, name, digests),
+      bases: reads.bases[name] ?? [],
       ...(e && { folders: e.folders, followed: e.followed, modeSet: e.modeSet, problems: e.problems }),
       ...(e?.unknowable !== undefined && { unknowable: e.unknowable }),
       ...(reads.declared[name] && { declared: reads.declared[name] })
