@@ -128,8 +128,9 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
   // (both adapters memoize, so the awaited calls below reuse these; errors are reported there).
   const externals = deleted ? [] : externalImages(reads)
   if (!deleted) {
-    for (const ref of [...Object.values(stable), ...externals])
-      deps.registry.inspect(ref).catch(() => undefined)
+    // Stable images: their labels are read next (SPEC 4a), so each look-up fetches the manifest too.
+    for (const ref of Object.values(stable)) deps.registry.inspect(ref, { read: true }).catch(() => undefined)
+    for (const ref of externals) deps.registry.inspect(ref).catch(() => undefined)
   }
 
   const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
@@ -354,7 +355,7 @@ async function lookUp(
   unreadable: Unreadable
 ): Promise<Record<string, { digest: string } | null | undefined>> {
   const names = Object.keys(refs)
-  const settled = await Promise.allSettled(names.map(n => registry.inspect(refs[n])))
+  const settled = await Promise.allSettled(names.map(n => registry.inspect(refs[n], { read: true })))
   const out: Record<string, { digest: string } | null | undefined> = {}
   settled.forEach((r, i) => {
     if (r.status === 'fulfilled') out[names[i]] = r.value

@@ -8,7 +8,7 @@ import type { ImageStore } from '../adapters/registry-images.js'
 import { platformsOf } from '../core/buildx-args.js'
 import { sha256 } from '../core/input-digest.js'
 import type { FoundImage } from '../core/same-inputs.js'
-import type { LayerConfig, Logger, Plan, Registry, StrataConfig } from '../core/types.js'
+import type { LayerConfig, LayerDecision, Logger, Plan, Registry, StrataConfig } from '../core/types.js'
 import { externalOnbuild } from './external-onbuild.js'
 import type { Unreadable } from './unreadable.js'
 
@@ -69,7 +69,7 @@ export async function gatherFacts(
     deps.contentIds.entries(paths),
     deps.contentIds.entries(links, { follow: true }),
     dockerfileHashes(config.layers, s.workspace),
-    settleAll(config.layers, l => stableImage(l.name, plan.layers[l.name]?.stable, deps)),
+    settleAll(config.layers, l => stableImage(l.name, plan.layers[l.name], deps)),
     onbuildOf(config, material, s.platforms, deps)
   ])
   return { ids, followedIds, dockerfiles, stables, material: onbuild }
@@ -127,25 +127,33 @@ async function dockerfileHashes(layers: LayerConfig[], workspace: string): Promi
   return out
 }
 
-/** The stable image with its labels; null: no such tag. */
+/**
+ * The stable image with its labels; null: no such tag. A layer that builds for a reason no parent's
+ * reuse takes away (`always`, `forced`, a matching change) never reads its stable image's labels (they
+ * only say `inputs changed since`, or stand for a reused image): its digest alone, which the plan's
+ * look-up already has (SPEC 11: up to three requests fewer a layer).
+ */
 async function stableImage(
   layer: string,
-  ref: string | undefined,
+  d: LayerDecision | undefined,
   deps: Pick<FactDeps, 'registry' | 'unreadable' | 'log'>
 ): Promise<FoundImage | null | undefined> {
-  if (!ref) return undefined
-  return lookUp(layer, ref, deps)
+  if (!d?.stable) return undefined
+  const lasting = d.reasons.some(r => !/^parent .+ rebuilt$/.test(r))
+  return lookUp(layer, d.stable, deps, !lasting)
 }
 
 /** An image with its labels; null: no such tag; undefined: the registry failed (recorded, SPEC 8). */
 export async function lookUp(
   layer: string,
   ref: string,
-  deps: Pick<FactDeps, 'registry' | 'unreadable' | 'log'>
+  deps: Pick<FactDeps, 'registry' | 'unreadable' | 'log'>,
+  withLabels = true
 ): Promise<FoundImage | null | undefined> {
   try {
     const info = await deps.registry.inspect(ref)
     if (!info) return null
+    if (!withLabels) return { digest: info.digest, labels: null }
     const labels = await deps.registry.labels(ref)
     return { digest: info.digest, labels: labels ?? {} }
   } catch (e) {
