@@ -96,7 +96,8 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     registry: deps.registry,
     log: deps.log,
     cache: deps.cache,
-    ...(deps.images && { images: deps.images })
+    ...(deps.images && { images: deps.images }),
+    ...(deps.git && { git: deps.git })
   })
   return { mode: 'build', build: await attest(build), ...planned }
 }
