@@ -22,7 +22,7 @@ export interface CleanupOptions extends Pick<
 /** The pull request look-up of adapters/github.ts. */
 export type PullStates = Pick<GitHubClient, 'pullState'>
 
-/** The clients, injectable for tests; each defaults to the real one. */
+/** The clients, per image, made by wiring.ts cleanupClients() (tests make their own); none is made here. */
 export interface CleanupDeps {
   oci?: (image: string) => Pick<OciRegistry, 'listImages' | 'deleteManifest'>
   ghcr?: (image: string) => Pick<GhcrPackages, 'listVersions' | 'deleteVersion'>
