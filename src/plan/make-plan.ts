@@ -73,6 +73,8 @@ export interface PlanOutcome {
 /** Config, event, changes and registry → the plan, logged in words (SPEC 3 and 8). */
 export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOutcome> {
   const { log } = deps
+  // SPEC 4a's content ids need git's index: read beside the config, the Dockerfiles and the look-ups.
+  if (!s.plan) deps.contentIds?.prefetch()
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
   // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
   const buildx = deps.buildx
