@@ -114,21 +114,27 @@ export function createContentIds(workspace: string, git: Git): ContentIds {
     prefetch() {
       void readIndex()
     },
-    async ids(paths) {
-      for (const p of paths) {
-        const problem = pathProblem(p)
-        if (problem && !problem.includes('backslash')) throw new Error(problem)
-      }
-      const found = await entries(paths)
-      const out: Record<string, string> = {}
-      for (const p of paths) {
-        const e = found[p]
-        if (e.problem !== undefined) throw new Error(e.problem)
-        out[p] = e.id
-      }
-      return out
-    }
+    ids: paths => idsOf(paths, entries)
   }
+}
+
+/** ContentIds.ids(): the entries, the first problem thrown. */
+async function idsOf(
+  paths: readonly string[],
+  entries: ContentIds['entries']
+): Promise<Record<string, string>> {
+  for (const p of paths) {
+    const problem = pathProblem(p)
+    if (problem && !problem.includes('backslash')) throw new Error(problem)
+  }
+  const found = await entries(paths)
+  const out: Record<string, string> = {}
+  for (const p of paths) {
+    const e = found[p]
+    if (e.problem !== undefined) throw new Error(e.problem)
+    out[p] = e.id
+  }
+  return out
 }
 
 /** A file or link whose id is its bytes (read and hashed unless the index may answer). */
