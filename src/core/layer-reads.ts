@@ -10,7 +10,7 @@ import { inputEntries, type InputEntries, type InputTree } from './input-entries
 import type { IgnoreMatchers, LayerInputs, ResolvedInputs } from './derived-inputs.js'
 import { assemblyOf, type Eligibility } from './assemble.js'
 import { parentLayers } from './tags.js'
-import type { LayerConfig, StrataConfig } from './types.js'
+import type { DockerfileFacts, LayerConfig, StrataConfig } from './types.js'
 
 /** What the workspace holds for one layer. */
 export interface LayerTexts {
@@ -225,6 +225,8 @@ export interface LayerReads {
   declared: Record<string, string[]>
   /** Per layer, SPEC 7a: what the assembler needs, or why BuildKit builds it. */
   assembly: Record<string, Eligibility>
+  /** Per layer, what the build needs of its Dockerfile (its FROM count and text), where it was read. */
+  dockerfiles?: Record<string, DockerfileFacts>
   errors: string[]
   warnings: string[]
 }

@@ -48,7 +48,15 @@ export async function readLayers(
     links: Object.assign({}, ...trees.map(t => t.links)) as Record<string, string>,
     git: trees.flatMap(t => t.git)
   }
-  return checkLayers(config, prepared, onDisk, tracked ?? onDisk, tree)
+  // What the build needs of each Dockerfile, read here once (SPEC 6: more than one FROM makes a
+  // mode=max export pay; the text tells whose a step of the session's log is).
+  const dockerfiles = Object.fromEntries(
+    prepared.layers.map(p => [
+      p.layer.name,
+      { stages: p.parsed.stages.length, text: texts[p.layer.name].dockerfile ?? '' }
+    ])
+  )
+  return { ...checkLayers(config, prepared, onDisk, tracked ?? onDisk, tree), dockerfiles }
 }
 
 /** This machine's platform as BuildKit names it (the builder runs here): BUILDPLATFORM. */
