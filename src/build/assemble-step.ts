@@ -15,8 +15,6 @@ import { platformsOf } from '../core/buildx-args.js'
 import { dockerignoreCandidates } from '../core/derived-inputs.js'
 import { compileDockerignore } from '../core/dockerignore.js'
 import { mapLimit } from '../core/limit.js'
-import { tagsOfLayer } from '../core/plan.js'
-import { parentLayers } from '../core/tags.js'
 import type { LayerConfig, LayerResult } from '../core/types.js'
 import type { Move } from './promote.js'
 
@@ -53,12 +51,9 @@ export function splitAssembled(
   const baked = toBuild.filter(n => !assembled.includes(n))
   const later = assembled.filter(n => baked.includes(assemblies[n].parent))
   const c: AssembleContext = { images: deps.images as ImageStore, assemblies, oci, parentRef }
-  const tags = (n: string): string[] =>
-    tagsOfLayer(run.layers.get(n) as LayerConfig, plan.layers[n], run.ctx, parentLayers(run.config.layers))
-      .moving
   return {
     baked,
-    moving: opts.pushByDigest ? [] : assembled.flatMap(tags),
+    moving: opts.pushByDigest ? [] : assembled.flatMap(n => plan.layers[n].moving ?? []),
     independent: () =>
       assembleLayers(
         run,
@@ -85,12 +80,7 @@ async function assembleOne(run: Run, name: string, c: AssembleContext): Promise<
     skip(r, parent, deps.log)
     return []
   }
-  const { versioned, moving } = tagsOfLayer(
-    l,
-    run.plan.layers[name],
-    run.ctx,
-    parentLayers(run.config.layers)
-  )
+  const { versioned = [], moving = [] } = run.plan.layers[name]
   const started = Date.now()
   try {
     const parentRef =

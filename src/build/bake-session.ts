@@ -16,8 +16,7 @@ import { builtRef } from '../core/build-steps.js'
 import { quoteCommand } from '../core/buildx-args.js'
 import { mapLimit } from '../core/limit.js'
 import { BakeProgress, builderConnectionLost } from '../core/progress.js'
-import { sanitizeTag } from '../core/tags.js'
-import type { LayerConfig, Logger } from '../core/types.js'
+import type { CacheScope, LayerConfig, Logger } from '../core/types.js'
 
 /** A layer not built because `parent` failed (SPEC 7 wording). */
 export function skip(r: LayerResult, parent: string, log: Logger): void {
@@ -224,12 +223,11 @@ async function restoreLocalCaches(
   workspace: string,
   cache: LocalCache
 ): Promise<{ step: LayerStep; dir: string; key: string }[]> {
-  const { ctx, opts } = run
-  const defaultBranch = sanitizeTag(ctx.defaultBranch)
-  const branch = ctx.branch ? sanitizeTag(ctx.branch) : ctx.tag ? sanitizeTag(ctx.tag) : defaultBranch
+  const { opts } = run
   const withLocal = steps.filter(s => (run.layers.get(s.name) as LayerConfig).cache.includes('local'))
   return mapLimit(withLocal, 2, async step => {
     const dir = join(opts.runnerTemp, 'strata-cache', step.name)
+    const { branch, defaultBranch } = run.plan.layers[step.name].cacheScope as CacheScope
     const keys = await localCacheKeys(
       workspace,
       run.layers.get(step.name) as LayerConfig,

@@ -14,15 +14,16 @@ import { layerStep, movesOf } from '../core/build-steps.js'
 import { secretEnv } from '../core/buildx-args.js'
 import { cacheFlags, ghaAvailability } from '../core/cache-flags.js'
 import { mapLimit } from '../core/limit.js'
-import { tagsOfLayer } from '../core/plan.js'
+import { completePlan } from '../core/plan.js'
 import { sameInputsRetags } from '../core/same-inputs.js'
-import { layerTags, parentLayers, sanitizeTag } from '../core/tags.js'
 import type {
   BuildResult,
+  CacheScope,
   EventContext,
   LayerConfig,
   LayerDecision,
   Logger,
+  ParentDecision,
   Plan,
   StrataConfig
 } from '../core/types.js'
@@ -37,10 +38,12 @@ export async function executePlan(
   opts: BuildOptions,
   deps: BuildDeps
 ): Promise<BuildResult> {
+  // The pipeline's plan is complete already; one made by decide() alone (the API, tests) is completed
+  // here by the same function. From here on tags, parents and cache scope are read, never derived.
   const result: BuildResult = { layers: {}, commands: [] }
   const run: Run = {
     config,
-    plan,
+    plan: completePlan(plan, config, ctx),
     ctx,
     opts,
     deps,
@@ -50,12 +53,12 @@ export async function executePlan(
     dockerfiles: new Map()
   }
   for (const name of config.order) {
-    const d = plan.layers[name]
+    const d = run.plan.layers[name]
     if (!d) continue
     const status = !d.build ? 'reused' : d.selected ? 'built' : 'not-selected'
     result.layers[name] = { name, status, ref: d.ref, reasons: [...d.reasons] }
   }
-  const toBuild = config.order.filter(n => plan.layers[n]?.build && plan.layers[n].selected)
+  const toBuild = config.order.filter(n => run.plan.layers[n]?.build && run.plan.layers[n].selected)
   // Layers that another step builds: their outputs name the image that step pushes (SPEC 4),
   // looked up side by side with the build.
   const others = config.order.filter(n => result.layers[n]?.status === 'not-selected')
@@ -75,7 +78,7 @@ export async function executePlan(
   // SPEC 4a: a layer reused by its inputs gets its tags at the end of the step, like a built one.
   const reused: Move[] =
     opts.push && !opts.pushByDigest
-      ? sameInputsRetags(plan.layers).map(r => ({ layer: r.layer, source: r.source, tags: r.targets }))
+      ? sameInputsRetags(run.plan.layers).map(r => ({ layer: r.layer, source: r.source, tags: r.targets }))
       : []
   if (toBuild.length === 0) {
     deps.log.info('Nothing to build in this step.')
@@ -143,7 +146,7 @@ async function prepareSteps(
   builder: BuilderInfo,
   oci: StepSettings['oci']
 ): Promise<LayerStep[]> {
-  const { ctx, opts, deps, result } = run
+  const { opts, deps, result } = run
   const workspace = resolve(opts.workspace ?? process.cwd())
   const gha = ghaAvailability(opts.env, builder.buildkitVersion)
   const said = new Set<string>()
@@ -151,8 +154,6 @@ async function prepareSteps(
     if (!said.has(m)) say(m)
     said.add(m)
   }
-  const defaultBranch = sanitizeTag(ctx.defaultBranch)
-  const branch = ctx.branch ? sanitizeTag(ctx.branch) : ctx.tag ? sanitizeTag(ctx.tag) : defaultBranch
   const settings: StepSettings = {
     push: opts.push,
     pushByDigest: opts.pushByDigest,
@@ -167,15 +168,15 @@ async function prepareSteps(
     pushAfter: true,
     oci
   }
-  const common = { settings, gha, builder, branch, defaultBranch, once }
-  const dockerfiles = await mapLimit(toBuild, 4, n =>
-    readDockerfile(workspace, run.layers.get(n) as LayerConfig)
-  )
+  const common = { settings, gha, builder, once }
+  const dockerfiles = await mapLimit(toBuild, 4, n => dockerfileOf(run, workspace, n))
   const steps: LayerStep[] = []
   const inSession = new Set<string>()
   for (const [i, name] of toBuild.entries()) {
     const l = run.layers.get(name) as LayerConfig
-    const lost = l.from.find(p => toBuild.includes(p.layer) && !inSession.has(p.layer))
+    const lost = parentsOf(run.plan.layers[name]).find(
+      p => toBuild.includes(p.layer) && !inSession.has(p.layer)
+    )
     if (lost) {
       skip(result.layers[name], lost.layer, deps.log)
       continue
@@ -195,8 +196,6 @@ interface Common {
   settings: StepSettings
   gha: { available: boolean; why?: string }
   builder: BuilderInfo
-  branch: string
-  defaultBranch: string
   /** Says a notice or warning once a run. */
   once: (say: (m: string) => void, m: string) => void
 }
@@ -212,18 +211,19 @@ async function prepareLayer(
   const { ctx, opts, deps } = run
   if (dockerfile instanceof Error) throw dockerfile
   run.dockerfiles.set(l.name, dockerfile.text)
+  const d = run.plan.layers[l.name]
   const parents: Record<string, ParentSource> = {}
-  for (const p of l.from) {
+  for (const p of parentsOf(d)) {
     parents[p.buildArg] = inSession.has(p.layer)
       ? { layer: p.layer, inSession: true }
-      : { layer: p.layer, inSession: false, ref: await parentRef(run, p.layer) }
+      : { layer: p.layer, inSession: false, ref: p.ref ?? (await parentRef(run, p.layer)) }
   }
-  const d = run.plan.layers[l.name]
+  const scope = d.cacheScope as CacheScope
   const flags = cacheFlags(
     l,
     {
-      branch: c.branch,
-      defaultBranch: c.defaultBranch,
+      branch: scope.branch,
+      defaultBranch: scope.defaultBranch,
       pushToDefault: ctx.isDefaultBranch,
       push: opts.push,
       localDir: join(opts.runnerTemp, 'strata-cache', l.name),
@@ -240,7 +240,7 @@ async function prepareLayer(
   )
   flags.notices.forEach(m => c.once(deps.log.notice.bind(deps.log), m))
   flags.warnings.forEach(m => c.once(deps.log.warning.bind(deps.log), m))
-  const { versioned, moving } = tagsOf(run, l, d)
+  const { versioned, moving } = tagsOf(d)
   const labels = opts.inputLabels?.[l.name]
   const externals = opts.externals?.[l.name]
   const step = layerStep(
@@ -260,9 +260,14 @@ async function prepareLayer(
   return step
 }
 
-/** The plan's versioned and moving tags (from the config for a followed plan). */
-function tagsOf(run: Run, l: LayerConfig, d: LayerDecision): { versioned: string[]; moving: string[] } {
-  return tagsOfLayer(l, d, run.ctx, parentLayers(run.config.layers))
+/** The plan's versioned and moving tags. */
+function tagsOf(d: LayerDecision): { versioned: string[]; moving: string[] } {
+  return { versioned: d.versioned ?? [], moving: d.moving ?? [] }
+}
+
+/** The plan's parent edges of a layer (none on a deleted branch's plan, which builds nothing). */
+function parentsOf(d: LayerDecision | undefined): readonly ParentDecision[] {
+  return d?.parents ?? []
 }
 
 /** Every layer built: move the moving tags (all or nothing), or in a dry run say what would move. */
@@ -302,14 +307,10 @@ function parentRef(run: Run, name: string): Promise<string> {
 }
 
 async function resolveParent(run: Run, name: string): Promise<string> {
-  const l = run.layers.get(name) as LayerConfig
   const d = run.plan.layers[name]
   if (d && !d.build && d.ref) return d.ref
-  const parents = parentLayers(run.config.layers)
-  const stable =
-    d?.stable ?? `${l.image}:${layerTags(l, run.ctx, { isLeaf: !parents.has(name), parents }).stable}`
   // Built by another job of this run: the tag its own step pushes, else the stable tag.
-  const candidates = d?.build ? [tagsOf(run, l, d).versioned[0], stable] : [stable]
+  const candidates = d?.build ? [tagsOf(d).versioned[0], d.stable] : [d?.stable]
   for (const ref of candidates) {
     if (!ref) continue
     if (run.opts.dryRun) return ref
@@ -320,6 +321,18 @@ async function resolveParent(run: Run, name: string): Promise<string> {
     `parent layer "${name}" has no image: ${candidates.filter(Boolean).join(' and ')} not found in the registry; ` +
       `build it first (force: ${name}) or let its own job push it`
   )
+}
+
+/**
+ * What the plan read of the layer's Dockerfile; read here only for a plan made without the plan step's
+ * reads (decide() alone: the API, tests).
+ */
+async function dockerfileOf(
+  run: Run,
+  workspace: string,
+  name: string
+): Promise<{ text: string; stages: number } | Error> {
+  return run.plan.layers[name].dockerfile ?? readDockerfile(workspace, run.layers.get(name) as LayerConfig)
 }
 
 /** The layer's Dockerfile and its `FROM` lines (SPEC 6: more than one makes a mode=max export pay). */
