@@ -14,7 +14,12 @@ import { compileDockerignore } from '../src/core/dockerignore.js'
 import { neededStages, parseDockerfile } from '../src/core/dockerfile.js'
 import type { LayerConfig } from '../src/core/types.js'
 import { uniqueRepo } from '../__fixtures__/images/index.js'
-import { layerTree, platformImages, type PlatformImage } from '../__fixtures__/images/layer-tree.js'
+import {
+  layerTree,
+  platformImages,
+  type PlatformImage,
+  type TreeEntry
+} from '../__fixtures__/images/layer-tree.js'
 
 const run = promisify(execFile)
 const repo = uniqueRepo('assemble')
@@ -154,6 +159,23 @@ function configOf(img: PlatformImage): Record<string, unknown> {
   return Object.fromEntries([...CONFIG_FIELDS.map(f => [f, c[f] ?? null]), ['Labels', labels]])
 }
 
+function layerOf(dockerfile: string, platforms: string[], image: string): LayerConfig {
+  return {
+    name: 'app',
+    dockerfile,
+    context: '.',
+    paths: [],
+    from: [{ layer: 'base', buildArg: 'BASE_IMAGE' }],
+    always: false,
+    image,
+    buildArgs: {},
+    platforms,
+    cache: [],
+    secrets: [],
+    labels: {}
+  }
+}
+
 async function assemble(
   name: string,
   dockerfile: string,
@@ -163,22 +185,8 @@ async function assemble(
 ): Promise<string> {
   const text = HEAD + dockerfile
   const parsed = parseDockerfile(text, `Dockerfile.${name}`, { layerArgs: { BASE_IMAGE: 'base' } })
-  const layer: LayerConfig = {
-    name: 'app',
-    dockerfile: `Dockerfile.${name}`,
-    context: '.',
-    paths: [],
-    from: [{ layer: 'base', buildArg: 'BASE_IMAGE' }],
-    always: false,
-    image: into,
-    buildArgs: {},
-    platforms,
-    cache: [],
-    secrets: [],
-    labels: {}
-  }
   const e = assemblyOf({
-    layer,
+    layer: layerOf(`Dockerfile.${name}`, platforms, into),
     parsed,
     stages: neededStages(parsed) ?? [],
     buildArgs: {},
@@ -264,4 +272,49 @@ test('a parent in another repository: its blobs are mounted, the image is whole 
   expect(await docker(['run', '--rm', '--pull', 'always', ref.replace(/:as-folders@/, '@')])).toBe(
     'run a as 0\n'
   )
+})
+
+// SPEC 7a's `COPY --chmod` fallback, proven on BuildKit 0.13: with --chmod the layer of a COPY --link
+// holds the destination's parent folders as the parent image has them (mode and owner from its files),
+// which no assembler reading only manifests and configs can know; without --chmod it does not.
+test("COPY --link --chmod depends on the parent image's folders: it stays with BuildKit, and the plan says why", async () => {
+  const b = join(work, 'odd')
+  await write(
+    join(b, 'Dockerfile'),
+    'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN mkdir -p -m 700 /srv/x && chown 5:6 /srv/x\n'
+  )
+  const odd = await buildPush(b, join(b, 'Dockerfile'), 'base-odd', ['--build-arg', `BASE_IMAGE=${base}`])
+  const trees = async (dockerfile: string, name: string): Promise<TreeEntry[][]> => {
+    const file = join(work, `Dockerfile.${name}`)
+    await write(file, HEAD + dockerfile)
+    return Promise.all(
+      [base, odd].map(async (parent, i) => {
+        const ref = await buildPush(context, file, `bk-${name}-${i}`, ['--build-arg', `BASE_IMAGE=${parent}`])
+        const layers = (await platformImages(ref))['linux/amd64'].layers
+        return layerTree(ref, layers[layers.length - 1])
+      })
+    )
+  }
+  const copy = (flags: string): string => `COPY --link ${flags}top.txt /srv/x/y/\n`
+  const [plain, plainOdd] = await trees(copy(''), 'parent-plain')
+  const [chmod, chmodOdd] = await trees(copy('--chmod=640 '), 'parent-chmod')
+  expect(plainOdd).toEqual(plain)
+  const x = (t: TreeEntry[]): TreeEntry | undefined => t.find(e => e.path === 'srv/x')
+  expect(chmod).not.toEqual(chmodOdd)
+  expect(x(chmodOdd)).toMatchObject({ uid: 5, gid: 6 })
+  expect(x(chmod)).toMatchObject({ uid: 0, gid: 0 })
+  const parsed = parseDockerfile(HEAD + copy('--chmod=640 '), 'Dockerfile', {
+    layerArgs: { BASE_IMAGE: 'base' }
+  })
+  const e = assemblyOf({
+    layer: layerOf('Dockerfile', ['linux/amd64'], repo),
+    parsed,
+    stages: neededStages(parsed) ?? [],
+    buildArgs: {},
+    reincludes: false,
+    parentOnbuild: false
+  })
+  expect(e).toEqual({
+    why: "COPY --chmod=640 (BuildKit makes its folders from the parent's files) at Dockerfile:3"
+  })
 })

@@ -59,7 +59,10 @@ test.each([
   ['COPY --link=false app/ /app/\n', 'COPY without --link at Dockerfile:3'],
   ['ADD --link app.tar /app/\n', 'ADD at Dockerfile:3'],
   ['COPY --link --from=busybox /bin/sh /sh\n', 'COPY --from at Dockerfile:3'],
-  ['COPY --link --exclude=*.md docs /docs\n', 'COPY --exclude at Dockerfile:3'],
+  [
+    'COPY --link --exclude=*.md docs /docs\n',
+    "COPY --exclude (BuildKit 0.13's own Dockerfile frontend does not take it) at Dockerfile:3"
+  ],
   [
     'COPY --link --chmod=755 run /run\n',
     "COPY --chmod=755 (BuildKit makes its folders from the parent's files) at Dockerfile:3"

@@ -121,9 +121,12 @@ function copyProblem(ins: RawInstruction, created: Set<string>): string | undefi
   if (!link || (link.value !== null && link.value !== 'true')) return 'COPY without --link'
   if (ins.heredoc) return 'COPY <<heredoc'
   for (const f of ins.flags) {
+    // Only the labs frontend takes --exclude, named by `# syntax=` (an image BuildKit fetches).
+    if (f.name === 'exclude')
+      return "COPY --exclude (BuildKit 0.13's own Dockerfile frontend does not take it)"
     if (!COPY_FLAGS.has(f.name)) return `COPY --${f.name}`
-    // BuildKit 0.13 writes the folders of a COPY --link --chmod from the parent's files (the equivalence
-    // tests show it), which Strata does not pull.
+    // BuildKit 0.13 writes the folders of a COPY --link --chmod as the parent's files have them (the
+    // equivalence suite proves it on two parents), which Strata does not pull.
     if (f.name === 'chmod')
       return `COPY --chmod=${f.value ?? ''} (BuildKit makes its folders from the parent's files)`
     if (f.name === 'chown' && !NUMERIC_OWNER.test(f.value ?? '')) {
