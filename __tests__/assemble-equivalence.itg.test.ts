@@ -29,6 +29,13 @@ const LABELS = {
   'dev.strata.inputs': `sha256:${'a'.repeat(64)}`
 }
 const HEAD = 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n'
+/** The parents' Dockerfiles: one platform (its WORKDIRs make /srv and /opt/www), and two platforms. */
+const PARENTS = {
+  base:
+    'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n' +
+    'ENV PATH=/usr/local/bin:/bin\nWORKDIR /opt/www\nWORKDIR /srv\nCMD ["sh"]\n',
+  two: 'FROM scratch\nCOPY busybox /bin/busybox\nENV PATH=/bin\n'
+}
 let work: string
 let context: string
 let base: string // single-platform parent, repo:base@digest
@@ -93,12 +100,8 @@ beforeAll(async () => {
   const b = join(work, 'base')
   await mkdir(b)
   await copyFile('/bin/busybox', join(b, 'busybox'))
-  await write(
-    join(b, 'Dockerfile'),
-    'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n' +
-      'ENV PATH=/usr/local/bin:/bin\nWORKDIR /srv\nCMD ["sh"]\n'
-  )
-  await write(join(b, 'Dockerfile.two'), 'FROM scratch\nCOPY busybox /bin/busybox\nENV PATH=/bin\n')
+  await write(join(b, 'Dockerfile'), PARENTS.base)
+  await write(join(b, 'Dockerfile.two'), PARENTS.two)
   base = await buildPush(b, join(b, 'Dockerfile'), 'base')
   base2 = await buildPush(b, join(b, 'Dockerfile.two'), 'base2', ['--platform', 'linux/amd64,linux/arm64'])
 })
@@ -135,6 +138,11 @@ const CASES: Record<string, { dockerfile: string; two?: boolean }> = {
     dockerfile:
       'COPY --link app/ /srv2/app/\nWORKDIR /srv2\nCOPY --link top.txt ./\nWORKDIR /srv2/app\nWORKDIR /\n' +
       'COPY --link top.txt rel/\n'
+  },
+  'workdir-of-the-parent': {
+    dockerfile:
+      'WORKDIR /srv\nCOPY --link top.txt ./\nWORKDIR /\nWORKDIR /opt/www\nCOPY --link app/a.txt sub/\n' +
+      'WORKDIR /opt\nWORKDIR /srv/\n'
   },
   'relative-dest': { dockerfile: 'COPY --link top.txt rel/\nCOPY --link app/a.txt .\n' },
   'two-platforms': { dockerfile: 'ARG TARGETARCH\nENV ARCH=$TARGETARCH\nCOPY --link app/ /app/\n', two: true }
@@ -191,7 +199,8 @@ async function assemble(
     stages: neededStages(parsed) ?? [],
     buildArgs: {},
     reincludes: false,
-    parentOnbuild: false
+    parentOnbuild: false,
+    parentStages: neededStages(parseDockerfile(parent === base ? PARENTS.base : PARENTS.two, 'Dockerfile'))
   })
   if ('why' in e) throw new Error(`${name} is not eligible: ${e.why}`)
   const ignore = compileDockerignore('*.log\nsecret\n')

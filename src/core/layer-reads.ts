@@ -267,7 +267,8 @@ export function checkLayers(
       stages,
       buildArgs: p.buildArgs,
       reincludes: p.reincludes,
-      parentOnbuild: (parent?.stages ?? []).some(s => s.instructions.some(i => i.keyword === 'ONBUILD'))
+      parentOnbuild: (parent?.stages ?? []).some(s => s.instructions.some(i => i.keyword === 'ONBUILD')),
+      parentStages: parent?.stages
     })
     // `assemble: off` says the layer is built by BuildKit on purpose: the hint is not wanted there.
     if (!parents.has(layer.name) && layer.from.length > 0 && layer.assemble !== 'off') {
