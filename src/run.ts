@@ -116,7 +116,8 @@ async function buildMode(s: PlanSettings, planned: PlanOutcome, deps: PipelineDe
     registry: deps.registry,
     log: deps.log,
     cache: deps.cache,
-    ...(deps.images && { images: deps.images })
+    ...(deps.images && { images: deps.images }),
+    ...(deps.git && { git: deps.git })
   })
 }
 

@@ -75,7 +75,12 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
   const { log } = deps
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
   // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
-  const reads = await checkedLayerReads(config, s.buildArgs, deps.files, { platforms: s.platforms })
+  const buildx = deps.buildx
+  const reads = await checkedLayerReads(config, s.buildArgs, deps.files, {
+    platforms: s.platforms,
+    // BUILDPLATFORM is the builder's own (it may run elsewhere): asked only when a Dockerfile reads it.
+    ...(buildx && { builderPlatforms: async () => (await buildx.inspectBuilder(s.builder)).platforms })
+  })
   // A pull request event without its pull request is refused: it would push as if not from a fork.
   requirePullRequest(s.eventName, s.payload)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
