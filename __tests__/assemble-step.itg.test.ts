@@ -1,7 +1,7 @@
 // SPEC 7a through `strata build --push` on a clone of examples/three-layer (its app layer is COPY --link
 // only): the first run bakes base and tooling and assembles app after the session; an application-only
-// change then runs no docker process at all, pushes the versioned, input and moving tags, and the image
-// runs.
+// change then runs no docker process at all, pushes the versioned, input and moving tags, is dated by its
+// commit, and the image runs.
 import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
@@ -77,7 +77,14 @@ test('the first run bakes base and tooling, then assembles app on the tooling it
 })
 
 test('an application-only change is assembled with no docker process, tags moved, and the image runs', async () => {
-  const c1 = commitFiles(repo, { 'docker/app/hello.sh': 'echo "assembled hello"\n' }, 'app: say it')
+  // A commit made long before the run: the assembled layer is dated by it (SPEC 7a), not by the clock.
+  process.env.GIT_COMMITTER_DATE = '2021-03-04T05:06:07Z'
+  let c1: string
+  try {
+    c1 = commitFiles(repo, { 'docker/app/hello.sh': 'echo "assembled hello"\n' }, 'app: say it')
+  } finally {
+    delete process.env.GIT_COMMITTER_DATE
+  }
   const r = await build(c0)
   expect(r.code).toBe(0)
   expect(r.docker).toEqual([])
@@ -100,4 +107,15 @@ test('an application-only change is assembled with no docker process, tags moved
   expect(labels['org.opencontainers.image.revision']).toBe(c1)
   expect(labels['dev.strata.inputs']).toBe(r.plan.layers.app.inputs)
   expect(await docker(['run', '--rm', '--pull', 'always', `${image}:latest`])).toBe('assembled hello\n')
+  const created = JSON.parse(
+    await docker([
+      'buildx',
+      'imagetools',
+      'inspect',
+      `${image}:latest`,
+      '--format',
+      '{{json .Image.Created}}'
+    ])
+  ) as string
+  expect(new Date(created).toISOString()).toBe('2021-03-04T05:06:07.000Z')
 })

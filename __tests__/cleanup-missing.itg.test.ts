@@ -6,8 +6,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cleanupLog } from '../__fixtures__/log.js'
 import { pushTestImage } from '../__fixtures__/registry-proxy.js'
-import { renderCleanupSummary, runCleanup, type CleanupOptions } from '../src/cleanup/cleanup.js'
+import {
+  renderCleanupSummary,
+  runCleanup,
+  type CleanupOptions,
+  type CleanupResult
+} from '../src/cleanup/cleanup.js'
+import type { Logger, StrataConfig } from '../src/core/types.js'
+import { cleanupClients } from '../src/wiring.js'
 import { parseConfig } from '../src/core/config/index.js'
+
+/** runCleanup() with the clients the action's wiring makes from the same options. */
+const runWired = (config: StrataConfig, o: CleanupOptions, log: Logger): Promise<CleanupResult> =>
+  runCleanup(config, o, log, cleanupClients(o))
 
 const OPEN = { url: 'http://127.0.0.1:5000', host: '127.0.0.1:5000' }
 const AUTH = { url: 'http://127.0.0.1:5001', host: '127.0.0.1:5001' }
@@ -50,7 +61,7 @@ test.each([
 ])('%s: a repository that does not exist says so', async (_what, host, name, dryRun) => {
   const image = `${host}/${name}`
   const log = cleanupLog()
-  const result = await runCleanup(parseConfig(yml([image]), '.github/strata.yml'), opts(dryRun), log)
+  const result = await runWired(parseConfig(yml([image]), '.github/strata.yml'), opts(dryRun), log)
   expect(result.images).toEqual([
     { image, backend: 'registry', rows: [], deleted: [], capped: 0, empty: true }
   ])
@@ -77,7 +88,7 @@ test('one missing repository among existing ones: named, and the others cleaned 
       tags: [tag]
     })
   const log = cleanupLog()
-  const result = await runCleanup(
+  const result = await runWired(
     parseConfig(yml([missing, `${OPEN.host}/${name}`]), '.github/strata.yml'),
     opts(true),
     log

@@ -4,7 +4,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { renderCleanupSummary, runCleanup, type CleanupOptions } from '../src/cleanup/cleanup.js'
+import {
+  renderCleanupSummary,
+  runCleanup,
+  type CleanupOptions,
+  type CleanupResult
+} from '../src/cleanup/cleanup.js'
+import type { Logger, StrataConfig } from '../src/core/types.js'
+import { cleanupClients } from '../src/wiring.js'
 import { makeRepo, startGitHubApiServer, type GitHubApiServer } from '../__fixtures__/github-api-server.js'
 import { cleanupLog } from '../__fixtures__/log.js'
 import { seedConfig } from '../__fixtures__/retention.js'
@@ -15,6 +22,10 @@ import {
   type Credentials,
   type RegistryProxy
 } from '../__fixtures__/registry-proxy.js'
+
+/** runCleanup() with the clients the action's wiring makes from the same options. */
+const runWired = (config: StrataConfig, o: CleanupOptions, log: Logger): Promise<CleanupResult> =>
+  runCleanup(config, o, log, cleanupClients(o))
 
 const OPEN = { url: 'http://127.0.0.1:5000', host: '127.0.0.1:5000' }
 const AUTH = { url: 'http://127.0.0.1:5001', host: '127.0.0.1:5001' }
@@ -173,7 +184,7 @@ describe.each([
     // As docker/login-action leaves it: DOCKER_CONFIG names the directory of config.json.
     if (auth) process.env.DOCKER_CONFIG = await dockerConfig(reg.host, auth)
     const log = cleanupLog()
-    const result = await runCleanup(seedConfig(`${reg.host}/${name}`), opts(), log)
+    const result = await runWired(seedConfig(`${reg.host}/${name}`), opts(), log)
 
     const left = await registryTags(reg.url, name, auth)
     expect(ALL_TAGS.filter(t => !left.includes(t))).toEqual(EXPECTED_DELETED)
@@ -218,7 +229,7 @@ test('dry-run prints the decision table and deletes nothing', async () => {
   const name = repo()
   await pushFixture(OPEN.url, name)
   const log = cleanupLog()
-  const result = await runCleanup(seedConfig(`${OPEN.host}/${name}`), opts({ dryRun: true }), log)
+  const result = await runWired(seedConfig(`${OPEN.host}/${name}`), opts({ dryRun: true }), log)
   expect(await registryTags(OPEN.url, name)).toEqual(ALL_TAGS)
   const would = result.images[0].rows.filter(r => r.status === 'would delete').map(r => r.tag)
   expect(would.sort()).toEqual(EXPECTED_DELETED)
@@ -246,7 +257,7 @@ test('a listing that fails midway deletes nothing, in any repository', async () 
   // base and tooling in the healthy repository, app behind the failing proxy.
   config.layers = config.layers.map(l => (l.name === 'app' ? { ...l, image: `${proxy.host}/${broken}` } : l))
   const log = cleanupLog()
-  await expect(runCleanup(config, opts(), log)).rejects.toThrow(
+  await expect(runWired(config, opts(), log)).rejects.toThrow(
     new RegExp(
       `^cleanup stopped before deleting anything: a listing failed or came back incomplete\\.\\n` +
         `${proxy.host}/${broken}: listing tags of ${proxy.host}/${broken} \\(page 3\\): HTTP 500`
@@ -264,7 +275,7 @@ test('a listing that fails midway deletes nothing, in any repository', async () 
     fault: r => (r.page === 2 ? 'truncated' : undefined)
   })
   proxies.push(cut)
-  await expect(runCleanup(seedConfig(`${cut.host}/${broken}`), opts(), cleanupLog())).rejects.toThrow(
+  await expect(runWired(seedConfig(`${cut.host}/${broken}`), opts(), cleanupLog())).rejects.toThrow(
     /listing tags of .*: page 2 is not valid JSON/
   )
   expect(await registryTags(OPEN.url, broken)).toEqual(ALL_TAGS)
@@ -274,7 +285,7 @@ test('the cap holds: the oldest digests go first, the rest wait, with a warning'
   const name = repo()
   await pushFixture(OPEN.url, name)
   const log = cleanupLog()
-  const result = await runCleanup(seedConfig(`${OPEN.host}/${name}`), opts({ maxDeletions: 4 }), log)
+  const result = await runWired(seedConfig(`${OPEN.host}/${name}`), opts({ maxDeletions: 4 }), log)
   const left = await registryTags(OPEN.url, name)
   // The four oldest due digests: feature-12 (12.1 days), feature-11, pr-24 (10.5), pr-25 (8).
   expect(ALL_TAGS.filter(t => !left.includes(t))).toEqual(
@@ -291,8 +302,8 @@ test('the cap holds: the oldest digests go first, the rest wait, with a warning'
   )
 
   // The next run deletes the rest; max-deletions 0 deletes nothing at all.
-  await runCleanup(seedConfig(`${OPEN.host}/${name}`), opts({ maxDeletions: 0 }), cleanupLog())
+  await runWired(seedConfig(`${OPEN.host}/${name}`), opts({ maxDeletions: 0 }), cleanupLog())
   expect(await registryTags(OPEN.url, name)).toEqual(left)
-  await runCleanup(seedConfig(`${OPEN.host}/${name}`), opts(), cleanupLog())
+  await runWired(seedConfig(`${OPEN.host}/${name}`), opts(), cleanupLog())
   expect(await registryTags(OPEN.url, name)).toEqual(ALL_TAGS.filter(t => !EXPECTED_DELETED.includes(t)))
 })

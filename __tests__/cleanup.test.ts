@@ -1,6 +1,7 @@
 // mode: cleanup on GHCR: the GitHub Packages API back end (the real Octokit client) against the
 // local GitHub API server, which also answers ghcr.io's registry reads and the PR states.
 import { createGhcrPackages, ghcrPackage } from '../src/adapters/ghcr-packages.js'
+import { createGitHub } from '../src/adapters/github.js'
 import { createOciRegistry } from '../src/adapters/oci-registry.js'
 import {
   renderCleanupSummary,
@@ -76,7 +77,8 @@ const deps = (throttle = false): CleanupDeps => ({
       image,
       url: api.url,
       credentials: { username: ghcrPackage(image).owner, password: TOKEN }
-    })
+    }),
+  pulls: createGitHub({ token: TOKEN, apiUrl: api.url })
 })
 
 /** An org package of 214 versions (3 pages): layers, a multi-platform index, PRs, 200 untagged orphans. */

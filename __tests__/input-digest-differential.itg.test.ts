@@ -67,6 +67,43 @@ const cases: Case[] = [
     imageDiffers: true
   },
   {
+    // BuildKit follows the links of a source's path: COPY linkdir/a.txt copies real/a.txt.
+    name: 'COPY linkdir/a.txt through a link to a folder, the file changes',
+    files: {
+      Dockerfile: 'FROM scratch\nCOPY linkdir/a.txt /x\n',
+      'real/a.txt': 'one\n',
+      'other/a.txt': 'other\n',
+      linkdir: { link: 'real' }
+    },
+    change: r => put(r, 'real/a.txt', 'two\n'),
+    imageDiffers: true
+  },
+  {
+    name: 'COPY linkdir/a.txt, the folder link re-pointed to another folder',
+    files: {
+      Dockerfile: 'FROM scratch\nCOPY linkdir/a.txt /x\n',
+      'real/a.txt': 'one\n',
+      'other/a.txt': 'other\n',
+      linkdir: { link: 'real' }
+    },
+    change: r => {
+      rmSync(join(r, 'linkdir'))
+      symlinkSync('other', join(r, 'linkdir'))
+    },
+    imageDiffers: true
+  },
+  {
+    name: 'COPY linkdir/a.txt, a file beside it in the linked folder changes (no move)',
+    files: {
+      Dockerfile: 'FROM scratch\nCOPY linkdir/a.txt /x\n',
+      'real/a.txt': 'one\n',
+      'real/b.txt': 'b\n',
+      linkdir: { link: 'real' }
+    },
+    change: r => put(r, 'real/b.txt', 'c\n'),
+    imageDiffers: false
+  },
+  {
     name: 'a file gains its exec bit',
     files: {
       Dockerfile: 'FROM scratch\nCOPY tool.sh /tool.sh\n',

@@ -2,11 +2,17 @@
 // base kept forever, tooling the last 3, PR images after 7 days or when merged/closed, branch images
 // (of branches that no longer exist too) the last 10; input tags live as long as their image, and
 // input tags alone on a digest keep the newest 10 per layer.
-import { runCleanup } from '../src/cleanup/cleanup.js'
+import { runCleanup, type CleanupOptions, type CleanupResult } from '../src/cleanup/cleanup.js'
+import type { Logger, StrataConfig } from '../src/core/types.js'
+import { cleanupClients } from '../src/wiring.js'
 import { makeRepo, startGitHubApiServer, type GitHubApiServer } from '../__fixtures__/github-api-server.js'
 import { cleanupLog } from '../__fixtures__/log.js'
 import { seedConfig } from '../__fixtures__/retention.js'
 import { pushTestImage, registryTags } from '../__fixtures__/registry-proxy.js'
+
+/** runCleanup() with the clients the action's wiring makes from the same options. */
+const runWired = (config: StrataConfig, o: CleanupOptions, log: Logger): Promise<CleanupResult> =>
+  runCleanup(config, o, log, cleanupClients(o))
 
 const REGISTRY = { url: 'http://127.0.0.1:5000', host: '127.0.0.1:5000' }
 const NOW = new Date('2026-11-22T12:00:00Z')
@@ -64,7 +70,7 @@ test("the seed's policy with input tags and branches that no longer exist", asyn
   expect(await registryTags(REGISTRY.url, name)).toEqual(ALL)
 
   const log = cleanupLog()
-  const result = await runCleanup(
+  const result = await runWired(
     seedConfig(`${REGISTRY.host}/${name}`),
     {
       dryRun: false,

@@ -1,6 +1,7 @@
 // SPEC 8: a registry Strata cannot read is never read as "nothing to do". Real servers on loopback:
-// the htpasswd registry without a login (401), small node servers that answer 403 or 500, a port
-// nobody listens on, and one that accepts the connection and never answers.
+// the htpasswd registry without a login (401), small node servers that answer 403 or 500, ones that grant
+// an anonymous token and then refuse it (401 or 403), a port nobody listens on, and one that accepts the
+// connection and never answers.
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
@@ -64,6 +65,24 @@ async function strata(dir: string, ...args: string[]): Promise<{ code: number; o
   return { code, out, err }
 }
 
+/** Requests that carried the anonymous token a `tokenThen` server granted. */
+const withToken: string[] = []
+
+/** A registry that grants anyone a token (as GHCR or Quay do), then answers `status` to requests carrying it. */
+function tokenThen(status: number, body: string): Parameters<typeof createServer>[1] {
+  return (req, res) => {
+    if (req.url?.startsWith('/token')) {
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"anonymous"}')
+    }
+    if (req.headers.authorization === 'Bearer anonymous') {
+      withToken.push(`${req.headers.host ?? ''} ${req.method ?? ''} ${req.url ?? ''}`)
+      return void res.writeHead(status, { 'content-type': 'application/json' }).end(body)
+    }
+    const realm = `http://${req.headers.host ?? ''}/token`
+    res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="test"` }).end()
+  }
+}
+
 const hosts: Record<string, string> = {}
 beforeAll(async () => {
   // No login anywhere: an empty Docker config.
@@ -75,6 +94,11 @@ beforeAll(async () => {
   hosts['403'] = await serve((_q, res) =>
     res.writeHead(403, { 'content-type': 'application/json' }).end(denied)
   )
+  const unauthorized = JSON.stringify({
+    errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }]
+  })
+  hosts['401 after an anonymous token'] = await serve(tokenThen(401, unauthorized))
+  hosts['403 after an anonymous token'] = await serve(tokenThen(403, denied))
   hosts['500'] = await serve((_q, res) => res.writeHead(500).end('internal error'))
   hosts.refused = await closedPort()
 })
@@ -91,6 +115,8 @@ afterAll(async () => {
 const answers: [string, RegExp, RegExp][] = [
   ['401', /\(HTTP 401\)/, /log in to 127\.0\.0\.1:5001 before Strata runs/],
   ['403', /\(HTTP 403\)/, /log in to 127\.0\.0\.1:\d+ before Strata runs/],
+  ['401 after an anonymous token', /\(HTTP 401\)/, /log in to 127\.0\.0\.1:\d+ before Strata runs/],
+  ['403 after an anonymous token', /\(HTTP 403\)/, /log in to 127\.0\.0\.1:\d+ before Strata runs/],
   ['500', /\(HTTP 500 after 3 tries\)/, /the registry is failing: run again later/],
   [
     'refused',
@@ -121,6 +147,8 @@ test.each(answers)(
       expect(about[0]).toMatch(fix)
       expect(r.err).not.toMatch(/^warning:/m)
     }
+    // Where a token was granted, the refusal came to requests that carried it.
+    expect(withToken.some(l => l.startsWith(`${hosts[key]} `))).toBe(key.includes('token'))
   }
 )
 

@@ -11,17 +11,8 @@ import { createGit, type Git } from './adapters/git.js'
 import { safeJson, safeText } from './core/log-safe.js'
 import { createTerminalLogger, renderTable, type TableRow } from './adapters/terminal-log.js'
 import { decisionTable } from './cleanup/cleanup.js'
-import {
-  parseBuilder,
-  parseForce,
-  parseKeyValueLines,
-  parseList,
-  parseMode,
-  parsePlatforms,
-  parsePositiveInt,
-  type Mode
-} from './core/inputs-parse.js'
-import { DEFAULT_MAX_DELETIONS, type CommonSettings, type RunSettings } from './core/settings.js'
+import type { Mode } from './core/inputs-parse.js'
+import { makeSettings, parseInputs, type RawSettings, type SettingNames } from './core/settings.js'
 import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { readLayers } from './plan/layer-reads.js'
 import { planFileContent, withFinalRefs } from './outputs.js'
@@ -135,7 +126,7 @@ async function command(
   }
   const cwd = resolve(values.C ?? '.')
   if (name === 'inputs') return inputsCommand(cwd, positionals[1], values, io)
-  const mode = parseMode(name)
+  const mode: Mode = name // the command is the mode; makeSettings() reads it as the `mode` input
   const top = await createGit(cwd).topLevel()
   if (!top) throw new Error(`${cwd} is not in a git repository: run strata in a clone (or give -C <dir>)`)
   const git = createGit(top)
@@ -162,17 +153,27 @@ async function runCommand(
   temp: string
 ): Promise<number> {
   const log = createTerminalLogger({ verbose: !values.quiet, write: line => io.err(`${line}\n`) })
-  const settings = await runSettings(mode, top, event, values, temp)
-  // SPEC 4b: a terminal has no OIDC token, so it signs nothing (and says nothing about it); a CLI run
-  // inside a job that can request one signs like the action.
   const services = trustServices(process.env, { token: process.env.GITHUB_TOKEN })
-  const trusted =
-    settings.mode === 'cleanup'
-      ? settings
-      : { ...settings, trust: services.trust, attest: services.attester ? ('auto' as const) : false }
+  const settings = makeSettings(
+    // SPEC 4b: a terminal has no OIDC token, so it signs nothing (and says nothing about it); a CLI
+    // run inside a job that can request one signs like the action.
+    rawFlags(mode, values, event, services.attester ? 'auto' : 'false'),
+    {
+      workspace: top,
+      eventName: event.name,
+      payload: event.payload,
+      runner: event.env,
+      runnerTemp: temp,
+      buildEnv: process.env,
+      now: new Date(),
+      apiUrl: process.env.GITHUB_API_URL,
+      trust: services.trust
+    },
+    FLAG_NAMES
+  )
   // The GitHub API only for cleanup's pull request states: the CLI reads changes from git.
   const gh = settings.mode === 'cleanup' ? { token: settings.token, apiUrl: settings.apiUrl } : {}
-  const outcome = await runPipeline(trusted, wire(settings, log, { ...gh, git, services }))
+  const outcome = await runPipeline(settings, wire(settings, log, { ...gh, git, services }))
 
   if (outcome.mode === 'cleanup') {
     if (values.json) io.out(`${safeJson(JSON.stringify(outcome.cleanup, null, 2))}\n`)
@@ -202,55 +203,43 @@ async function runCommand(
   return 0
 }
 
-/** The settings of the command's mode, made once from the flags and the local event. */
-async function runSettings(
+/** How the flags are named in errors: `--max-deletions`, not the action's `max-deletions` input. */
+const FLAG_NAMES: SettingNames = {
+  config: '--config',
+  layers: '--layers',
+  force: '--force',
+  base: '--base',
+  head: '--head',
+  platforms: '--platforms',
+  'build-args': '--build-arg',
+  builder: '--builder',
+  'dry-run': '--dry-run',
+  'max-deletions': '--max-deletions'
+}
+
+/** The flags as the action's raw inputs: the command is the mode, `--build-arg`s are lines. */
+function rawFlags(
   mode: Mode,
-  top: string,
-  event: LocalEvent,
   values: ReturnType<typeof parse>['values'],
-  temp: string
-): Promise<RunSettings> {
-  // The action's parser: max-deletions is checked in one place (core/inputs-parse.ts).
-  const maxDeletions = parsePositiveInt(
-    '--max-deletions',
-    values['max-deletions'] ?? '',
-    DEFAULT_MAX_DELETIONS
-  )
-  const common: CommonSettings = {
-    workspace: top,
-    configPath: values.config ?? '.github/strata.yml',
-    eventName: event.name,
-    payload: event.payload,
-    env: event.env,
-    now: new Date()
-  }
-  const dryRun = values['dry-run'] === true
-  if (mode === 'cleanup') {
-    return {
-      ...common,
-      mode,
-      dryRun,
-      maxDeletions,
-      token: process.env.GITHUB_TOKEN,
-      apiUrl: process.env.GITHUB_API_URL,
-      repository: event.env.GITHUB_REPOSITORY
-    }
-  }
-  const layers = parseList(values.layers ?? '')
+  event: LocalEvent,
+  attest: 'auto' | 'false'
+): RawSettings {
   return {
-    ...common,
     mode,
-    layers: layers.length ? layers : undefined,
-    force: parseForce(values.force ?? ''),
-    push: values.push === true,
+    config: values.config,
+    layers: values.layers,
+    force: values.force,
+    push: values.push === true ? 'true' : 'false',
     base: event.base,
     head: event.head,
-    platforms: parsePlatforms(values.platforms ?? ''),
-    buildArgs: parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n')),
-    builder: parseBuilder('--builder', values.builder ?? ''),
-    dryRun,
-    runnerTemp: temp,
-    buildEnv: process.env
+    platforms: values.platforms,
+    'build-args': (values['build-arg'] ?? []).join('\n'),
+    builder: values.builder,
+    'dry-run': values['dry-run'] === true ? 'true' : 'false',
+    'max-deletions': values['max-deletions'],
+    // cleanup: pull request states, and GHCR through the Packages API.
+    token: process.env.GITHUB_TOKEN,
+    attest
   }
 }
 
@@ -263,14 +252,17 @@ async function inputsCommand(
 ): Promise<number> {
   const git = createGit(cwd)
   const top = (await git.topLevel()) ?? cwd
-  const config = await loadConfig(values.config ?? '.github/strata.yml', top)
+  const flags = parseInputs(
+    { config: values.config, 'build-args': (values['build-arg'] ?? []).join('\n') },
+    FLAG_NAMES
+  )
+  const config = await loadConfig(flags.config, top)
   if (only !== undefined && !config.order.includes(only)) {
     throw new Error(`no layer "${only}" in ${config.file}; its layers: ${config.order.join(', ')}`)
   }
-  const stepArgs = parseKeyValueLines('--build-arg', (values['build-arg'] ?? []).join('\n'))
   const reads = await readLayers(
     config,
-    stepArgs,
+    flags.buildArgs,
     createWorkspaceFiles(top, top === cwd ? git : createGit(top))
   )
   reads.warnings.forEach(w => io.err(`warning: ${oneLine(w)}\n`))

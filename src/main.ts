@@ -1,4 +1,5 @@
-// run(): the action. Inputs → pipeline → outputs and summary; the only place that fails the step.
+// run(): the action. Raw inputs → makeSettings() → wire() → runPipeline() → outputs and summary; the
+// only place that fails the step.
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,12 +7,13 @@ import * as core from '@actions/core'
 import { createActionsLogger } from './adapters/actions-log.js'
 import { renderSummary, writeSummary } from './adapters/summary.js'
 import { renderCleanupSummary } from './cleanup/cleanup.js'
-import type { Inputs } from './inputs.js'
-import { getInputs } from './inputs.js'
+import { rawInputs } from './inputs.js'
 import { platformOutputs, platformStepOutputs } from './merge/merge.js'
 import { computeOutputs, writePlanFile } from './outputs.js'
-import type { CommonSettings, RunSettings } from './core/settings.js'
-import type { Logger } from './core/types.js'
+import type { RawSettings, Settings } from './core/settings.js'
+import { makeSettings, runnerEnv } from './core/settings.js'
+import type { BuildResult, Logger } from './core/types.js'
+import type { PlanOutcome } from './plan/make-plan.js'
 import { planPaths } from './plan/make-plan.js'
 import type { RunOutcome } from './run.js'
 import { runPipeline, unknownProblem } from './run.js'
@@ -20,7 +22,7 @@ import { wire } from './wiring.js'
 
 export async function run(): Promise<void> {
   try {
-    const failure = await act(getInputs(), process.env)
+    const failure = await act(rawInputs(), process.env)
     if (failure) core.setFailed(failure)
   } catch (e) {
     core.setFailed(errorMessage(e))
@@ -39,75 +41,30 @@ export function errorMessage(e: unknown): string {
 }
 
 /** Runs the step; returns why it failed after recording outputs and summary, or undefined. */
-async function act(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+async function act(raw: RawSettings, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const log = createActionsLogger()
-  const workspace = env.GITHUB_WORKSPACE || process.cwd()
   // Off a runner: a private directory, never fixed file names in the shared temp directory.
   const runnerTemp = env.RUNNER_TEMP || (await mkdtemp(join(tmpdir(), 'strata-')))
   const apiUrl = env.GITHUB_API_URL || 'https://api.github.com'
   const payload = await readPayload(env.GITHUB_EVENT_PATH)
-  const services = trustServices(env, { token: inputs.token, visibility: visibilityOf(payload) })
-  const settings = runSettings(inputs, env, { workspace, payload, runnerTemp, apiUrl })
-  const outcome = await runPipeline(
-    settings.mode === 'cleanup' ? settings : { ...settings, trust: services.trust },
-    wire(settings, log, { token: inputs.token || undefined, apiUrl, services })
-  )
-  await record(outcome, inputs, runnerTemp, log)
-  return failureOf(outcome)
-}
-
-/** The settings of the mode the inputs name, made once: the event from the runner's environment. */
-function runSettings(
-  inputs: Inputs,
-  env: NodeJS.ProcessEnv,
-  run: { workspace: string; payload: unknown; runnerTemp: string; apiUrl: string }
-): RunSettings {
-  const eventName = env.GITHUB_EVENT_NAME || ''
-  const common: CommonSettings = {
-    workspace: run.workspace,
-    configPath: inputs.config,
-    eventName,
-    payload: run.payload,
-    env: {
-      GITHUB_REPOSITORY: env.GITHUB_REPOSITORY,
-      GITHUB_REF: env.GITHUB_REF,
-      GITHUB_SHA: env.GITHUB_SHA,
-      GITHUB_EVENT_NAME: eventName,
-      GITHUB_HEAD_REF: env.GITHUB_HEAD_REF,
-      GITHUB_BASE_REF: env.GITHUB_BASE_REF
-    },
-    now: new Date()
-  }
-  if (inputs.mode === 'cleanup') {
-    return {
-      ...common,
-      mode: 'cleanup',
-      dryRun: inputs.dryRun,
-      maxDeletions: inputs.maxDeletions,
-      token: inputs.token || undefined,
-      apiUrl: run.apiUrl,
-      repository: env.GITHUB_REPOSITORY
-    }
-  }
-  return {
-    ...common,
-    mode: inputs.mode,
-    layers: inputs.layers,
-    plan: inputs.plan,
-    force: inputs.force,
-    push: inputs.push,
-    base: inputs.base,
-    head: inputs.head,
-    platforms: inputs.platforms,
-    platform: inputs.platform,
-    digests: inputs.digests,
-    buildArgs: inputs.buildArgs,
-    builder: inputs.builder,
-    dryRun: inputs.dryRun,
-    runnerTemp: run.runnerTemp,
+  const services = trustServices(env, { token: raw.token, visibility: visibilityOf(payload) })
+  const settings = makeSettings(raw, {
+    workspace: env.GITHUB_WORKSPACE || process.cwd(),
+    eventName: env.GITHUB_EVENT_NAME || '',
+    payload,
+    runner: runnerEnv(env),
+    runnerTemp,
     buildEnv: env,
-    attest: inputs.attest
-  }
+    now: new Date(),
+    apiUrl,
+    trust: services.trust
+  })
+  const outcome = await runPipeline(
+    settings,
+    wire(settings, log, { token: raw.token || undefined, apiUrl, services })
+  )
+  await record(outcome, settings, log)
+  return failureOf(outcome)
 }
 
 /** The repository's visibility from the event: public repositories sign with public-good Sigstore. */
@@ -117,37 +74,40 @@ function visibilityOf(payload: unknown): string | undefined {
 }
 
 /** Outputs, plan-file and job summary: written even when a layer failed (run, record, then fail). */
-async function record(outcome: RunOutcome, inputs: Inputs, runnerTemp: string, log: Logger): Promise<void> {
+async function record(outcome: RunOutcome, s: Settings, log: Logger): Promise<void> {
   if (outcome.mode === 'cleanup') {
-    if (inputs.summary) await writeSummary(renderCleanupSummary(outcome.cleanup))
+    if (s.summary) await writeSummary(renderCleanupSummary(outcome.cleanup))
     return
   }
+  if (s.mode === 'cleanup') return // not met: the outcome is of the settings' mode
   const build = outcome.mode === 'plan' ? undefined : outcome.build
   const paths = planPaths(outcome)
   const outputs: Record<string, string> = {
     ...computeOutputs(outcome.config, outcome.plan, paths, build),
-    ...platformOutputs(outcome.config, outcome.plan, { ...inputs, push: outcome.push }, log),
+    ...platformOutputs(outcome.config, outcome.plan, { ...s, push: outcome.push }, log),
     // A platform step: its platform manifests, for the merge step.
-    ...(build && outcome.mode === 'build' && inputs.platform && platformStepOutputs(build, inputs.platform))
+    ...(build && outcome.mode === 'build' && s.platform && platformStepOutputs(build, s.platform))
   }
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
-  core.setOutput('plan-file', await writePlanFile(runnerTemp, outcome.plan, paths, build))
-  if (inputs.summary) {
-    const md = renderSummary(outcome.plan, build, {
-      order: outcome.config.order,
-      dryRun: inputs.dryRun,
-      push: outcome.push,
-      event: outcome.ctx.eventName,
-      graph: {
-        parents: Object.fromEntries(outcome.config.layers.map(l => [l.name, l.from.map(p => p.layer)])),
-        externals: Object.fromEntries(
-          Object.entries(outcome.reads.externals).map(([n, uses]) => [n, uses.map(u => u.image)])
-        )
-      },
-      warnings: outcome.reads.warnings
-    })
-    await writeSummary(md)
-  }
+  core.setOutput('plan-file', await writePlanFile(s.runnerTemp, outcome.plan, paths, build))
+  if (s.summary) await writeSummary(summaryOf(outcome, build, s.dryRun))
+}
+
+/** The job summary of a plan, build or merge step. */
+function summaryOf(outcome: PlanOutcome, build: BuildResult | undefined, dryRun: boolean): string {
+  return renderSummary(outcome.plan, build, {
+    order: outcome.config.order,
+    dryRun,
+    push: outcome.push,
+    event: outcome.ctx.eventName,
+    graph: {
+      parents: Object.fromEntries(outcome.config.layers.map(l => [l.name, l.from.map(p => p.layer)])),
+      externals: Object.fromEntries(
+        Object.entries(outcome.reads.externals).map(([n, uses]) => [n, uses.map(u => u.image)])
+      )
+    },
+    warnings: outcome.reads.warnings
+  })
 }
 
 function failureOf(outcome: RunOutcome): string | undefined {

@@ -5,8 +5,8 @@ import { ATTEST_PERMISSIONS, attestPushed, pushedImages } from './attest-pushed.
 import type { BuildOptions } from './build/types.js'
 import { executePlan } from './build/build.js'
 import { runCleanup } from './cleanup/cleanup.js'
-import type { RunSettings } from './core/settings.js'
-import { knownDefaultBranch } from './core/settings.js'
+import type { CleanupSettings, PlanSettings, RunSettings } from './core/settings.js'
+import { knownDefaultBranch, MERGE_NEEDS_PLAN } from './core/settings.js'
 import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { mergePlatforms, platformStepProblem } from './merge/merge.js'
 import type { LocalCache } from './adapters/cache.js'
@@ -28,42 +28,51 @@ export interface PipelineDeps extends PlanDeps {
   cleanup?: CleanupDeps
 }
 
-/** Runs the mode the settings name. */
+/** Runs the mode the settings name: inputs → makeSettings → wire → here. */
 export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<RunOutcome> {
-  if (s.mode === 'cleanup') {
-    const config = await loadConfig(s.configPath, s.workspace, deps.log)
-    const cleanup = await runCleanup(
-      config,
-      {
-        dryRun: s.dryRun,
-        maxDeletions: s.maxDeletions,
-        token: s.token,
-        apiUrl: s.apiUrl,
-        now: s.now,
-        repository: s.repository,
-        defaultBranch: knownDefaultBranch(s)
-      },
-      deps.log,
-      deps.cleanup
-    )
-    return { mode: 'cleanup', config, cleanup }
-  }
-  if (s.mode === 'merge' && !s.plan) {
-    throw new Error(
-      'mode: merge needs the `plan` input: the plan that the platform steps followed (the `plan` output of ' +
-        'their `mode: plan` step)'
-    )
-  }
+  if (s.mode === 'cleanup') return cleanupMode(s, deps)
+  // makeSettings() refuses this first; settings made another way (tests, a library caller) meet it here.
+  if (s.mode === 'merge' && !s.plan) throw new Error(MERGE_NEEDS_PLAN)
   const planned = await makePlan(s, deps)
   if (s.mode === 'plan') return { mode: 'plan', ...planned }
   // SPEC 8: a decision that is unknown builds nothing, not even the layers that are known.
   const unknown = unknownProblem(planned.plan)
   if (unknown) throw new Error(unknown)
-  // SPEC 4b: `attest: true` without an OIDC token fails before anything is built.
+  const attest = signer(s, planned, deps)
+  if (s.mode === 'merge') {
+    const opts = { ...s, digests: s.digests ?? [], push: planned.push }
+    const build = await mergePlatforms(planned.config, planned.plan, planned.ctx, opts, deps)
+    return { mode: 'merge', build: await attest(build), ...planned }
+  }
+  return { mode: 'build', build: await attest(await buildMode(s, planned, deps)), ...planned }
+}
+
+/** Mode cleanup: the config's retention rules, with the clients wire() made. */
+async function cleanupMode(s: CleanupSettings, deps: PipelineDeps): Promise<RunOutcome> {
+  const config = await loadConfig(s.configPath, s.workspace, deps.log)
+  if (!deps.cleanup) throw new Error('mode cleanup needs its registry clients (wiring.ts cleanupClients())')
+  const cleanup = await runCleanup(
+    config,
+    { ...s, defaultBranch: knownDefaultBranch(s) },
+    deps.log,
+    deps.cleanup
+  )
+  return { mode: 'cleanup', config, cleanup }
+}
+
+/**
+ * SPEC 4b: what signs a finished build's pushed images (nothing when the run does not push, is dry or
+ * says `attest: false`); `attest: true` without an OIDC token fails here, before anything is built.
+ */
+function signer(
+  s: PlanSettings,
+  planned: PlanOutcome,
+  deps: PipelineDeps
+): (build: BuildResult) => Promise<BuildResult> {
   const signs = planned.push && !s.dryRun && s.attest !== false
   if (signs && s.attest === true && !deps.attester)
     throw new Error(`attest: true, but this job cannot request an OIDC token: ${ATTEST_PERMISSIONS}`)
-  const attest = async (build: BuildResult): Promise<BuildResult> => {
+  return async build => {
     if (signs && !build.failed)
       await attestPushed(
         pushedImages(planned.config, build.layers),
@@ -73,11 +82,10 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
       )
     return build
   }
-  if (s.mode === 'merge') {
-    const opts = { digests: s.digests ?? [], platforms: s.platforms, push: planned.push, dryRun: s.dryRun }
-    const build = await attest(await mergePlatforms(planned.config, planned.plan, planned.ctx, opts, deps))
-    return { mode: 'merge', build, ...planned }
-  }
+}
+
+/** Mode build: a platform step's checks, then one build of the plan's layers (build/build.ts). */
+async function buildMode(s: PlanSettings, planned: PlanOutcome, deps: PipelineDeps): Promise<BuildResult> {
   if (!deps.buildx) throw new Error('mode build needs docker buildx (no Buildx adapter was given)')
   if (s.platform) {
     const problem = platformStepProblem(planned.config, planned.plan, {
@@ -103,14 +111,14 @@ export async function runPipeline(s: RunSettings, deps: PipelineDeps): Promise<R
     assemblies: assemblies(planned),
     ...(s.platform && { pushByDigest: true })
   }
-  const build = await executePlan(planned.config, planned.plan, planned.ctx, opts, {
+  return executePlan(planned.config, planned.plan, planned.ctx, opts, {
     buildx: deps.buildx,
     registry: deps.registry,
     log: deps.log,
     cache: deps.cache,
-    ...(deps.images && { images: deps.images })
+    ...(deps.images && { images: deps.images }),
+    ...(deps.git && { git: deps.git })
   })
-  return { mode: 'build', build: await attest(build), ...planned }
 }
 
 /** SPEC 8: why the plan cannot be acted on (a registry that could not be read), or undefined. */

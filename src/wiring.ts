@@ -9,7 +9,7 @@ import { createGitHub } from './adapters/github.js'
 import { createOciRegistry } from './adapters/oci-registry.js'
 import { createRegistry } from './adapters/registry.js'
 import { createWorkspaceFiles } from './adapters/workspace-files.js'
-import type { CleanupDeps } from './cleanup/cleanup.js'
+import type { CleanupDeps, CleanupOptions } from './cleanup/cleanup.js'
 import type { RunSettings } from './core/settings.js'
 import type { Logger } from './core/types.js'
 import type { PipelineDeps } from './run.js'
@@ -45,15 +45,28 @@ export function wire(s: RunSettings, log: Logger, gh: WireOptions): PipelineDeps
   }
 }
 
-/** Cleanup's clients, one per image it lists: the registry API, or GHCR's Packages API with a token. */
-function cleanupClients(gh: WireOptions, github: CleanupDeps['pulls']): CleanupDeps {
-  const { token, apiUrl } = gh
+/** What cleanup's clients are made with: the token (Packages API, pull requests), API, Docker config. */
+export type CleanupClientOptions = Pick<CleanupOptions, 'token' | 'apiUrl' | 'dockerConfig'>
+
+/**
+ * Cleanup's clients, one per image it lists: the registry API, or with a token GHCR's Packages API
+ * (and its registry reads) and the pull request states (`github`: the run's client, else one made here).
+ */
+export function cleanupClients(
+  o: CleanupClientOptions,
+  github: CleanupDeps['pulls'] = o.token ? createGitHub({ token: o.token, apiUrl: o.apiUrl }) : undefined
+): CleanupDeps {
+  const { token, apiUrl, dockerConfig } = o
   return {
-    oci: image => createOciRegistry({ image }),
+    oci: image => createOciRegistry({ image, dockerConfig }),
     ...(token && {
       ghcr: image => createGhcrPackages({ image, token, apiUrl }),
       ghcrManifests: image =>
-        createOciRegistry({ image, credentials: { username: ghcrPackage(image).owner, password: token } })
+        createOciRegistry({
+          image,
+          dockerConfig,
+          credentials: { username: ghcrPackage(image).owner, password: token }
+        })
     }),
     ...(github && { pulls: github })
   }

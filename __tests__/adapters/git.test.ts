@@ -182,6 +182,15 @@ describe('createGit: what the CLI asks of a local clone', () => {
     expect(await createGit(repo.dir).revParse(rev())).toBe(want())
   })
 
+  test('commitTime: the committer time of a commit (a tag peeled), undefined for one the workspace lacks', async () => {
+    const g = createGit(repo.dir)
+    const seconds = Number(git(repo.dir, 'show', '-s', '--format=%ct', tip))
+    expect((await g.commitTime(tip))?.getTime()).toBe(seconds * 1000)
+    expect((await g.commitTime('v2'))?.getTime()).toBe(seconds * 1000)
+    expect(await g.commitTime('f'.repeat(40))).toBeUndefined()
+    await expect(g.commitTime('--output=x')).rejects.toThrow(/not a git revision/)
+  })
+
   test('revParse refuses a revision that git could read as an option, and runs nothing', async () => {
     const out = join(repo.dir, 'pwned')
     const g = createGit(repo.dir)

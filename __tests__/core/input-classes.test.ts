@@ -98,6 +98,34 @@ test.each<[string, Case, string, string[]]>([
     },
     'base',
     ['Dockerfile.base', 'conf', 'real/a.conf', 'real/sub/b.conf']
+  ],
+  [
+    'a file named through a link to a folder (COPY linkdir/a.txt): the link by its target, and the file',
+    {
+      layers: [layer('base')],
+      dockerfiles: { base: 'FROM scratch\nCOPY linkdir/a.txt /x\n' },
+      tree: {
+        files: ['Dockerfile.base', 'linkdir', 'real/a.txt', 'real/b.txt'],
+        folders: ['real'],
+        links: { linkdir: 'real' }
+      }
+    },
+    'base',
+    ['Dockerfile.base', 'linkdir', 'real/a.txt']
+  ],
+  [
+    'links on links, in a context: each link on the path counts',
+    {
+      layers: [layer('base', { context: 'ctx' })],
+      dockerfiles: { base: 'FROM scratch\nCOPY l1/sub/a.txt /x\n' },
+      tree: {
+        files: ['Dockerfile.base', 'ctx/l1', 'ctx/l2', 'ctx/real/sub/a.txt'],
+        folders: ['ctx/real', 'ctx/real/sub'],
+        links: { 'ctx/l1': 'l2', 'ctx/l2': '/real' }
+      }
+    },
+    'base',
+    ['Dockerfile.base', 'ctx/l1', 'ctx/l2', 'ctx/real/sub/a.txt']
   ]
 ])('%s', (_name, c, l, want) => {
   expect(files(run(c), l)).toEqual(want)
@@ -253,4 +281,27 @@ test.each<[string, string, string, string | undefined]>([
   ['', 'conf', '', undefined]
 ])('linkTarget(context %j, %j → %j) = %j', (context, link, target, want) => {
   expect(linkTarget(context, link, target)).toBe(want)
+})
+
+// BuildKit 0.13 on the stack: `COPY linkdir/sub` (a folder through a link), or the file when the link
+// or its target is ignored, is "not found"; a glob through the link copies nothing.
+test.each<[string, string, string | undefined, 'error' | 'warning']>([
+  ['a folder through a link', 'COPY linkdir/sub /s', undefined, 'error'],
+  ['the target ignored', 'COPY linkdir/a.txt /x', 'real\n', 'error'],
+  ['the link ignored', 'COPY linkdir/a.txt /x', 'linkdir\n', 'error'],
+  ['a glob through a link', 'COPY linkdir/*.txt /d/', undefined, 'warning']
+])('%s: matches no file, as BuildKit says', (_name, copy, ignore, kind) => {
+  const cfg = config([layer('base')])
+  const texts: Record<string, LayerTexts> = {
+    base: {
+      dockerfile: `FROM scratch\n${copy}\n`,
+      dockerignore: { path: '.dockerignore', ...(ignore !== undefined && { text: ignore }) }
+    }
+  }
+  const files = ['Dockerfile.base', 'linkdir', 'real/a.txt', 'real/sub/c.txt']
+  const tree: InputTree = { files, folders: ['real', 'real/sub'], links: { linkdir: 'real' }, git: [] }
+  const r = checkLayers(cfg, prepareLayers(cfg, texts, {}), files, files, tree)
+  const said = kind === 'error' ? r.errors : r.warnings
+  expect(said.filter(e => e.includes('matches no file'))).toHaveLength(1)
+  expect([...r.files.base.keys()].filter(f => f !== '.dockerignore')).toEqual(['Dockerfile.base'])
 })

@@ -138,6 +138,12 @@ test.each<[string, LayerConfig[], Record<string, string>, string[]]>([
     ]
   ],
   [
+    'a leaf layer with assemble: off is built by BuildKit on purpose: no --link warning',
+    [layer('base'), layer('app', { from: from('base'), assemble: 'off' })],
+    { base: BASE, app: 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY a.txt /\n' },
+    []
+  ],
+  [
     'a parent layer without --link is fine; so is a leaf with no parent',
     [layer('base'), layer('app', { from: from('base') }), layer('solo')],
     { base: BASE, app: 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY --link a.txt /\n', solo: BASE },

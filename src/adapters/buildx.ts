@@ -12,6 +12,8 @@ export interface BuilderInfo {
   buildkitVersion?: string
   /** Can export cache (`--cache-to`): not the docker driver without the containerd image store. */
   canExportCache: boolean
+  /** The platforms its first node builds for; the first is its own (BUILDPLATFORM). */
+  platforms?: string[]
 }
 
 export interface BakeRun {
@@ -136,7 +138,13 @@ export function parseInspect(text: string): Omit<BuilderInfo, 'canExportCache'> 
   // buildx before 0.15 lists no features, but the docker driver's worker labels show the
   // containerd image store (which exports cache): then `docker info` need not be asked.
   const containerd = /^\s*org\.mobyproject\.buildkit\.worker\.containerd\./m.test(text)
+  // `linux/amd64*, linux/arm64`: a `*` marks a platform set by hand.
+  const platforms = field('Platforms')
+    ?.split(',')
+    .map(p => p.trim().replace(/\*$/, ''))
+    .filter(Boolean)
   return {
+    ...(platforms?.length && { platforms }),
     name: field('Name') ?? 'default',
     driver: field('Driver') ?? 'unknown',
     buildkitVersion: field('BuildKit version') ?? field('Buildkit'),

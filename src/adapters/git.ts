@@ -14,6 +14,8 @@ export interface Git {
   mergeBase(a: string, b: string): Promise<string | undefined>
   /** Every file of `head`, as added (the repository's first push). */
   allFiles(head: string): Promise<ChangedFile[]>
+  /** When the commit `rev` was made (its committer time), or undefined when the workspace lacks it. */
+  commitTime(rev: string): Promise<Date | undefined>
   /** The work tree's top folder, or undefined outside a work tree. */
   topLevel(): Promise<string | undefined>
   /** The commit `rev` names (any revision git reads, peeled to a commit), or undefined when none. */
@@ -225,7 +227,7 @@ export function createGit(cwd: string): Git {
 type Run = (args: string[], input?: string) => Promise<string>
 
 /** What the changed files are read from (SPEC 3). */
-function changeQueries(run: Run): Pick<Git, 'diff' | 'hasCommit' | 'mergeBase' | 'allFiles'> {
+function changeQueries(run: Run): Pick<Git, 'diff' | 'hasCommit' | 'mergeBase' | 'allFiles' | 'commitTime'> {
   return {
     async diff(base, head) {
       const out = await run([
@@ -259,6 +261,11 @@ function changeQueries(run: Run): Pick<Git, 'diff' | 'hasCommit' | 'mergeBase' |
     async allFiles(head) {
       const out = await run(['ls-tree', '-r', '--name-only', '-z', '--full-tree', rev(head)])
       return parseLsTreeZ(out).map(path => ({ path, status: 'added' as const }))
+    },
+    async commitTime(r) {
+      const out = await run(['show', '-s', '--format=%ct', `${rev(r)}^{commit}`, '--']).catch(() => '')
+      const seconds = line(out)
+      return seconds && /^\d+$/.test(seconds) ? new Date(Number(seconds) * 1000) : undefined
     }
   }
 }

@@ -5,18 +5,22 @@ import { RegistryAuthError, RegistryReplyError, type Reply } from './registry-ht
 
 const HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
 
+/** Docker Hub, by the names its images use: it counts a manifest GET as a pull (rate-limited), a HEAD not. */
+export function isDockerHub(host: string): boolean {
+  return HUB_HOSTS.has(host)
+}
+
 /** The registry says the tag or repository does not exist, including Docker Hub's way of saying it. */
 export function missing(reply: Pick<Reply, 'status' | 'body' | 'afterToken'>, host: string): boolean {
   if (reply.status === 404) return true
   const { codes, text } = errorsOf(reply.body)
   if (codes.includes('NAME_UNKNOWN') || codes.includes('MANIFEST_UNKNOWN')) return true
   if (/pull access denied|repository does not exist/i.test(text)) return true
-  // Docker Hub answers a name that does not exist with 401 UNAUTHORIZED even after a token was
-  // issued; anonymous users get that answer from any registry that hides names.
+  // Docker Hub answers a name that does not exist with 401 UNAUTHORIZED even after a token was issued
+  // (its documented way of saying so). Any other registry that refuses after granting a token, an
+  // anonymous one included, may hold an image this login cannot read: unreadable (SPEC 8), not missing.
   return (
-    (reply.status === 401 || reply.status === 403) &&
-    reply.afterToken !== undefined &&
-    (reply.afterToken === 'anonymous' || HUB_HOSTS.has(host))
+    (reply.status === 401 || reply.status === 403) && reply.afterToken !== undefined && HUB_HOSTS.has(host)
   )
 }
 

@@ -25,6 +25,8 @@ export interface AssembleContext {
   oci: StepSettings['oci']
   /** A parent's image: the plan's pinned ref, or what the registry has. */
   parentRef: (name: string) => Promise<string>
+  /** Every timestamp of the step's assembled layers, asked for once (timeOf). */
+  time: () => Promise<Date>
 }
 
 export interface AssemblySplit {
@@ -58,7 +60,14 @@ export function splitAssembled(
   const assembled = toBuild.filter(n => plan.layers[n].assembly === ASSEMBLED && assemblies[n])
   const baked = toBuild.filter(n => !assembled.includes(n))
   const later = assembled.filter(n => baked.includes(assemblies[n].parent))
-  const c: AssembleContext = { images: deps.images as ImageStore, assemblies, oci, parentRef }
+  let time: Promise<Date> | undefined
+  const c: AssembleContext = {
+    images: deps.images as ImageStore,
+    assemblies,
+    oci,
+    parentRef,
+    time: () => (time ??= timeOf(run))
+  }
   return {
     baked,
     moving: opts.pushByDigest ? [] : assembled.flatMap(n => plan.layers[n].moving ?? []),
@@ -122,7 +131,7 @@ async function assembleOne(
         platforms: platformsOf(l, opts.platforms),
         labels: imageLabels(c.oci, l, opts.inputLabels?.[name]),
         context: await contextOf(run, l),
-        time: timeOf(opts.env.SOURCE_DATE_EPOCH, run.ctx.time)
+        time: await c.time()
       },
       c.images
     )
@@ -153,7 +162,12 @@ async function contextOf(run: Run, l: LayerConfig): Promise<ContextView> {
   return { root: join(workspace, l.context), ignored: rel => matcher?.ignores(rel) ?? false }
 }
 
-/** SOURCE_DATE_EPOCH when set (reproducible builds), else the run's time. */
-function timeOf(epoch: string | undefined, fallback: Date): Date {
-  return epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : fallback
+/** SPEC 7a: SOURCE_DATE_EPOCH when set (reproducible builds), else the head commit's time, else the run's. */
+async function timeOf(run: Run): Promise<Date> {
+  const epoch = run.opts.env.SOURCE_DATE_EPOCH
+  if (epoch && /^\d+$/.test(epoch)) return new Date(Number(epoch) * 1000)
+  const committed = run.ctx.sha
+    ? await run.deps.git?.commitTime(run.ctx.sha).catch(() => undefined)
+    : undefined
+  return committed ?? run.ctx.time
 }

@@ -8,7 +8,7 @@ import type { ContextView, LayerBlob } from './assemble-tar.js'
 import { copyEntries, layerBlob } from './assemble-tar.js'
 import type { Assembly } from '../core/assemble.js'
 import type { Evaluated, ImageConfigDoc } from '../core/assemble-image.js'
-import { evaluate, imageConfig } from '../core/assemble-image.js'
+import { evaluate, foldersOf, imageConfig } from '../core/assemble-image.js'
 import { parseImageRef } from '../core/image-ref.js'
 import { sha256 } from '../core/input-digest.js'
 
@@ -59,99 +59,126 @@ interface ManifestDoc {
   manifests?: Descriptor[]
 }
 
+/** What one assembly shares across its platforms: the store, the input, blobs written and uploads made. */
+interface Job {
+  input: AssembleInput
+  store: ImageStore
+  parentRepo: string
+  /** Layer blobs by their entries, written once (platforms share them). */
+  blobs: Map<string, Promise<LayerBlob>>
+  /** Uploads by digest, each once however many platforms name the blob. */
+  uploads: Map<string, Promise<void>>
+  bytesPushed: number
+  pushed: string[]
+}
+
+interface PlatformImage {
+  manifest: Buffer
+  mediaType: string
+  platform?: Descriptor['platform']
+}
+
 export async function assembleLayer(input: AssembleInput, store: ImageStore): Promise<Assembled> {
-  const parentRepo = repoOf(input.parent)
-  const ownRepo = repoOf(input.image)
   const top = await store.manifest(input.parent)
   if (!top) throw new Error(`the parent image ${input.parent} is not in the registry`)
   const index = isIndex(top) ? (JSON.parse(top.bytes.toString('utf8')) as ManifestDoc) : undefined
-  const blobs = new Map<string, Promise<LayerBlob>>()
-  let bytesPushed = 0
-  const upload = async (digest: string, bytes: Buffer): Promise<void> => {
-    if ((await store.putBlob(input.image, digest, bytes)) === 'uploaded') bytesPushed += bytes.length
+  const job: Job = {
+    input,
+    store,
+    parentRepo: repoOf(input.parent),
+    blobs: new Map(),
+    uploads: new Map(),
+    bytesPushed: 0,
+    pushed: []
   }
-  const perPlatform = await Promise.all(
-    input.platforms.map(async platform => {
-      const entry = index ? platformEntry(index, platform, input.parent) : undefined
-      const m = entry ? await store.manifest(`${parentRepo}@${entry.digest}`) : top
-      if (!m)
-        throw new Error(`${input.parent} names ${entry?.digest} (${platform}), which the registry lacks`)
-      const doc = JSON.parse(m.bytes.toString('utf8')) as ManifestDoc
-      const parentConfig = JSON.parse(
-        (await store.blob(parentRepo, doc.config.digest)).toString('utf8')
-      ) as ImageConfigDoc
-      if (!index) checkPlatform(parentConfig, platform, input.parent)
-      if (parentConfig.config?.OnBuild?.length) {
-        throw new Error(`the parent image ${input.parent} has ONBUILD triggers, which only BuildKit runs`)
-      }
-      const evaluated = evaluate(
-        forPlatform(input.assembly, platform),
-        parentConfig.config ?? {},
-        input.labels
-      )
-      const layers = await Promise.all(layerBlobs(input, evaluated, blobs))
-      if (parentRepo !== ownRepo) await mountParent(store, input.image, parentRepo, doc)
-      await Promise.all(layers.map(l => upload(l.digest, l.gz)))
-      const config = Buffer.from(
-        JSON.stringify(
-          imageConfig(
-            parentConfig,
-            evaluated,
-            layers.map(l => l.diffId),
-            input.time.toISOString()
-          )
-        )
-      )
-      await upload(sha256(config), config)
-      const mediaType = m.mediaType
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType,
-          config: { mediaType: doc.config.mediaType, digest: sha256(config), size: config.length },
-          layers: [
-            ...doc.layers,
-            ...layers.map(l => ({
-              mediaType: LAYER_TYPE[mediaType] ?? LAYER_TYPE[DOCKER_MANIFEST],
-              digest: l.digest,
-              size: l.gz.length
-            }))
-          ]
-        })
-      )
-      if (!LAYER_TYPE[mediaType])
-        throw new Error(`the parent image ${input.parent} is a ${mediaType}, not an image manifest`)
-      return { manifest, mediaType, platform: entry?.platform }
-    })
-  )
-  const pushed: string[] = []
-  const putAll = async (bytes: Buffer, mediaType: string, refs: string[]): Promise<string> => {
-    bytesPushed += bytes.length * refs.length
-    await Promise.all(refs.map(r => store.putManifest(input.image, r, bytes, mediaType)))
-    pushed.push(sha256(bytes))
-    return sha256(bytes)
-  }
+  const images = await Promise.all(input.platforms.map(p => platformImage(job, top, index, p)))
   const tags = input.tags.map(t => t.slice(t.lastIndexOf(':') + 1))
-  if (!index) {
-    const only = perPlatform[0]
-    const digest = await putAll(only.manifest, only.mediaType, tags)
-    return { digest, ref: `${input.tags[0]}@${digest}`, bytesPushed, pushed }
+  // One platform: its manifest goes under the tags as it is (an index of one image is one more PUT).
+  if (images.length === 1) {
+    const digest = await putAll(job, images[0].manifest, images[0].mediaType, tags)
+    return { digest, ref: `${input.tags[0]}@${digest}`, bytesPushed: job.bytesPushed, pushed: job.pushed }
   }
   const manifests = await Promise.all(
-    perPlatform.map(async p => {
-      await putAll(p.manifest, p.mediaType, [sha256(p.manifest)])
-      return {
-        mediaType: p.mediaType,
-        digest: sha256(p.manifest),
-        size: p.manifest.length,
-        platform: p.platform
-      }
+    images.map(async p => {
+      const digest = await putAll(job, p.manifest, p.mediaType, [sha256(p.manifest)])
+      return { mediaType: p.mediaType, digest, size: p.manifest.length, platform: p.platform }
     })
   )
   const indexType = top.mediaType === DOCKER_LIST ? DOCKER_LIST : OCI_INDEX
   const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: indexType, manifests }))
-  const digest = await putAll(bytes, indexType, tags)
-  return { digest, ref: `${input.tags[0]}@${digest}`, bytesPushed, pushed }
+  const digest = await putAll(job, bytes, indexType, tags)
+  return { digest, ref: `${input.tags[0]}@${digest}`, bytesPushed: job.bytesPushed, pushed: job.pushed }
+}
+
+/** One platform's new image: the parent's manifest and config read, the layers and config uploaded. */
+async function platformImage(
+  job: Job,
+  top: StoredManifest,
+  index: ManifestDoc | undefined,
+  platform: string
+): Promise<PlatformImage> {
+  const { input, store, parentRepo } = job
+  const entry = index ? platformEntry(index, platform, input.parent) : undefined
+  const m = entry ? await store.manifest(`${parentRepo}@${entry.digest}`) : top
+  if (!m) throw new Error(`${input.parent} names ${entry?.digest} (${platform}), which the registry lacks`)
+  if (!LAYER_TYPE[m.mediaType])
+    throw new Error(`the parent image ${input.parent} is a ${m.mediaType}, not an image manifest`)
+  const doc = JSON.parse(m.bytes.toString('utf8')) as ManifestDoc
+  const parentConfig = JSON.parse(
+    (await store.blob(parentRepo, doc.config.digest)).toString('utf8')
+  ) as ImageConfigDoc
+  if (!index) checkPlatform(parentConfig, platform, input.parent)
+  if (parentConfig.config?.OnBuild?.length) {
+    throw new Error(`the parent image ${input.parent} has ONBUILD triggers, which only BuildKit runs`)
+  }
+  const evaluated = evaluate(
+    forPlatform(input.assembly, platform),
+    parentConfig.config ?? {},
+    input.labels,
+    foldersOf(parentConfig)
+  )
+  const layers = await Promise.all(layerBlobs(input, evaluated, job.blobs))
+  if (parentRepo !== repoOf(input.image)) await mountParent(store, input.image, parentRepo, doc)
+  await Promise.all(layers.map(l => upload(job, l.digest, l.gz, true)))
+  const diffIds = layers.map(l => l.diffId)
+  const config = Buffer.from(
+    JSON.stringify(imageConfig(parentConfig, evaluated, diffIds, input.time.toISOString()))
+  )
+  // A new config (it names this commit and time) is uploaded without asking whether the registry has it.
+  await upload(job, sha256(config), config, false)
+  const layerType = LAYER_TYPE[m.mediaType]
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: m.mediaType,
+      config: { mediaType: doc.config.mediaType, digest: sha256(config), size: config.length },
+      layers: [
+        ...doc.layers,
+        ...layers.map(l => ({ mediaType: layerType, digest: l.digest, size: l.gz.length }))
+      ]
+    })
+  )
+  return { manifest, mediaType: m.mediaType, platform: entry?.platform }
+}
+
+/** Uploads a blob once a run (HEAD first when `ask`); counts the bytes sent. */
+function upload(job: Job, digest: string, bytes: Buffer, ask: boolean): Promise<void> {
+  let p = job.uploads.get(digest)
+  if (!p) {
+    p = job.store.putBlob(job.input.image, digest, bytes, { ask }).then(got => {
+      if (got === 'uploaded') job.bytesPushed += bytes.length
+    })
+    job.uploads.set(digest, p)
+  }
+  return p
+}
+
+/** Puts a manifest under each reference of the layer's repository; returns its digest. */
+async function putAll(job: Job, bytes: Buffer, mediaType: string, refs: string[]): Promise<string> {
+  job.bytesPushed += bytes.length * refs.length
+  await Promise.all(refs.map(r => job.store.putManifest(job.input.image, r, bytes, mediaType)))
+  job.pushed.push(sha256(bytes))
+  return sha256(bytes)
 }
 
 /** The blobs of the evaluated layers, each written once a run (platforms share them). */
@@ -170,12 +197,7 @@ function layerBlobs(
 
 /** The parent's layers and config into the layer's repository when it lives in another one (a mount each). */
 async function mountParent(store: ImageStore, image: string, from: string, doc: ManifestDoc): Promise<void> {
-  await Promise.all(
-    [doc.config, ...doc.layers].map(async d => {
-      const got = await store.putBlob(image, d.digest, Buffer.alloc(0), from)
-      if (got === 'uploaded') throw new Error(`${d.digest} of ${from} could not be mounted into ${image}`)
-    })
-  )
+  await Promise.all([doc.config, ...doc.layers].map(d => store.mountBlob(image, d.digest, from)))
 }
 
 function isIndex(m: StoredManifest): boolean {

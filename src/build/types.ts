@@ -2,6 +2,7 @@
 import type { ExternalPin } from '../core/build-steps.js'
 import type { Buildx } from '../adapters/buildx.js'
 import type { LocalCache } from '../adapters/cache.js'
+import type { Git } from '../adapters/git.js'
 import type { ImageStore } from '../adapters/registry-images.js'
 import type { Assembly } from '../core/assemble.js'
 import type { EventContext, LayerConfig, Logger, Plan, Registry, StrataConfig } from '../core/types.js'
@@ -39,6 +40,8 @@ export interface BuildDeps {
   mask?: (secret: string) => void
   /** Writes images to the registry; without it no layer is assembled (SPEC 7a), BuildKit builds them. */
   images?: ImageStore
+  /** The head commit's time dates an assembled layer when SOURCE_DATE_EPOCH is unset (SPEC 7a). */
+  git?: Pick<Git, 'commitTime'>
 }
 
 export interface Run {

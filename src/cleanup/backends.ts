@@ -1,11 +1,9 @@
 // Where cleanup lists and deletes an image's versions: the registry API (OCI distribution), or for
 // GHCR with a token the GitHub Packages API (GHCR does not delete through the registry API).
-import { createGhcrPackages, ghcrPackage } from '../adapters/ghcr-packages.js'
-import { createOciRegistry } from '../adapters/oci-registry.js'
 import { registryHost } from '../core/image-ref.js'
 import { mapLimit } from '../core/limit.js'
 import type { RetentionVersion } from '../core/retention.js'
-import type { CleanupDeps, CleanupImage, CleanupOptions } from './types.js'
+import type { CleanupDeps, CleanupImage } from './types.js'
 
 export interface Backend {
   kind: CleanupImage['backend']
@@ -13,21 +11,19 @@ export interface Backend {
   remove(digest: string): Promise<void>
 }
 
-export function backendFor(
-  image: string,
-  opts: CleanupOptions,
-  deps: CleanupDeps,
-  warn: (m: string) => void
-): Backend {
+/** The image's backend, from the clients wiring.ts made (the Packages API ones only with a token). */
+export function backendFor(image: string, deps: CleanupDeps, warn: (m: string) => void): Backend {
   const host = registryHost(image)
-  if (host === 'ghcr.io' && opts.token) return packagesBackend(image, opts, deps)
+  if (host === 'ghcr.io' && deps.ghcr) return packagesBackend(image, deps.ghcr(image), deps)
   if (host === 'ghcr.io') {
     warn(
       `${image}: no token, so the registry API is used, and GHCR does not delete through it: ` +
         `pass \`token\` (with \`permissions: packages: write\`) to delete through the GitHub Packages API`
     )
   }
-  const oci = (deps.oci ?? (i => createOciRegistry({ image: i, dockerConfig: opts.dockerConfig })))(image)
+  if (!deps.oci)
+    throw new Error(`${image}: cleanup was given no registry client (wiring.ts cleanupClients())`)
+  const oci = deps.oci(image)
   return {
     kind: 'registry',
     list: async () => (await oci.listImages()).map(toVersion),
@@ -35,9 +31,11 @@ export function backendFor(
   }
 }
 
-function packagesBackend(image: string, opts: CleanupOptions, deps: CleanupDeps): Backend {
-  const token = opts.token!
-  const api = (deps.ghcr ?? (i => createGhcrPackages({ image: i, token, apiUrl: opts.apiUrl })))(image)
+function packagesBackend(
+  image: string,
+  api: ReturnType<NonNullable<CleanupDeps['ghcr']>>,
+  deps: CleanupDeps
+): Backend {
   const ids = new Map<string, number>()
   return {
     kind: 'packages',
@@ -53,15 +51,8 @@ function packagesBackend(image: string, opts: CleanupOptions, deps: CleanupDeps)
       // versions: read the tagged manifests to learn which digests each index holds, so that
       // the untagged rule never breaks a kept image.
       if (out.some(v => v.tags.length === 0)) {
-        const reg = (
-          deps.ghcrManifests ??
-          (i =>
-            createOciRegistry({
-              image: i,
-              dockerConfig: opts.dockerConfig,
-              credentials: { username: ghcrPackage(i).owner, password: token }
-            }))
-        )(image)
+        if (!deps.ghcrManifests) throw new Error(`${image}: cleanup was given no GHCR manifest reader`)
+        const reg = deps.ghcrManifests(image)
         const tagged = out.filter(v => v.tags.length > 0)
         const infos = await mapLimit(tagged, 8, v => reg.manifest(v.digest))
         tagged.forEach((v, i) => {

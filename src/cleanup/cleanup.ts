@@ -4,7 +4,6 @@
 //
 // Safety: every listing of every repository must be complete before anything is deleted; a
 // digest goes only when every tag on it goes (decideRetention); a deletion that fails stops the run.
-import { createGitHub } from '../adapters/github.js'
 import { mapLimit } from '../core/limit.js'
 import {
   classifyTag,
@@ -14,8 +13,15 @@ import {
   type RetentionVersion
 } from '../core/retention.js'
 import type { Logger, StrataConfig } from '../core/types.js'
-import { backendFor } from './backends.js'
-import type { CleanupDeps, CleanupImage, CleanupOptions, CleanupResult, CleanupRow } from './types.js'
+import { backendFor, type Backend } from './backends.js'
+import type {
+  CleanupDeps,
+  CleanupImage,
+  CleanupOptions,
+  CleanupResult,
+  CleanupRow,
+  PullStates
+} from './types.js'
 
 export type {
   CleanupDeps,
@@ -31,7 +37,7 @@ export async function runCleanup(
   config: StrataConfig,
   opts: CleanupOptions,
   log: Logger,
-  deps: CleanupDeps = {}
+  deps: CleanupDeps
 ): Promise<CleanupResult> {
   if (!config.retention) {
     throw new Error(
@@ -50,9 +56,36 @@ export async function runCleanup(
     log.warning(m)
   }
   const images = [...new Set(config.layers.map(l => l.image))]
-  const backends = new Map(images.map(image => [image, backendFor(image, opts, deps, warn)]))
+  const backends = new Map(images.map(image => [image, backendFor(image, deps, warn)]))
+  const versions = await listAll(images, backends)
+  // The state of every PR named by a pr tag; unknown counts as open (only its age can delete it).
+  const prs = await pullStates(config, versions, opts, deps.pulls, log, warn)
+  // Repository by repository, within one budget for the run.
+  const run: CleanupRun = { config, opts, log, warn, result, prs, budget: opts.maxDeletions, stopped: false }
+  for (const image of images) await cleanImage(run, image, backends.get(image)!, versions.get(image)!)
+  logTotals(result, images, log)
+  return result
+}
 
-  // 1. Every listing, complete, before any decision: one failure and nothing is deleted.
+/** One run's state while it goes through the repositories: the budget left, a failed deletion. */
+interface CleanupRun {
+  config: StrataConfig
+  opts: CleanupOptions
+  log: Logger
+  warn: (m: string) => void
+  result: CleanupResult
+  prs: Record<number, PrState>
+  /** Deletions left for this run (max-deletions over every repository). */
+  budget: number
+  /** A deletion failed: nothing more is deleted in this run. */
+  stopped: boolean
+}
+
+/** Every listing, complete, before any decision: one failure and nothing is deleted. */
+async function listAll(
+  images: string[],
+  backends: Map<string, Backend>
+): Promise<Map<string, RetentionVersion[]>> {
   const listed = await Promise.allSettled(images.map(image => backends.get(image)!.list()))
   const failures = listed.flatMap((r, i) =>
     r.status === 'rejected' ? [`${images[i]}: ${(r.reason as Error).message ?? String(r.reason)}`] : []
@@ -63,106 +96,125 @@ export async function runCleanup(
         `${failures.join('\n')}\nNothing was deleted; fix the above and run again.`
     )
   }
-  const versions = new Map(
+  return new Map(
     images.map((image, i) => [image, (listed[i] as PromiseFulfilledResult<RetentionVersion[]>).value])
   )
+}
 
-  // 2. The state of every PR named by a pr tag; unknown counts as open (only its age can delete it).
-  const prs = await pullStates(config, versions, opts, deps, log, warn)
+/** One repository: decide within the budget left, show the decision, then delete (or, dry, do not). */
+async function cleanImage(
+  run: CleanupRun,
+  image: string,
+  backend: Backend,
+  versions: RetentionVersion[]
+): Promise<void> {
+  const { config, opts, log } = run
+  const decision = decideRetention({
+    config,
+    image,
+    versions,
+    prs: run.prs,
+    now: opts.now,
+    maxDeletions: run.budget,
+    defaultBranch: opts.defaultBranch
+  })
+  run.budget -= decision.deletions.length
+  const rows: CleanupRow[] = decision.rows.map(r => ({
+    ...r,
+    image,
+    status: r.action === 'keep' ? 'kept' : opts.dryRun ? 'would delete' : 'not reached'
+  }))
+  const entry: CleanupImage = { image, backend: backend.kind, rows, deleted: [], capped: decision.capped }
+  run.result.images.push(entry)
+  if (versions.length === 0) {
+    // Not "0 digests would be deleted": a wrong `image` would look like a clean repository.
+    entry.empty = true
+    run.warn(
+      `${image}: no such repository, or it holds no image (the registry lists no tag and no digest): ` +
+        `nothing to clean there; check \`image\` in ${config.file} and the registry login`
+    )
+    return
+  }
+  await reportDecision(run, entry, decision)
+  if (opts.dryRun) {
+    entry.deleted.push(...decision.deletions)
+    if (decision.deletions.length > 0)
+      log.info(`dry-run: ${decision.deletions.length} digests of ${image} would be deleted; nothing was`)
+    return
+  }
+  await deleteDigests(run, entry, backend, decision.deletions)
+}
 
-  // 3. Decide and delete, repository by repository, within one budget for the run.
-  let budget = opts.maxDeletions
-  let stopped = false
-  for (const image of images) {
-    const backend = backends.get(image)!
-    const decision = decideRetention({
-      config,
-      image,
-      versions: versions.get(image)!,
-      prs,
-      now: opts.now,
-      maxDeletions: budget,
-      defaultBranch: opts.defaultBranch
-    })
-    budget -= decision.deletions.length
-    const rows: CleanupRow[] = decision.rows.map(r => ({
-      ...r,
-      image,
-      status: r.action === 'keep' ? 'kept' : opts.dryRun ? 'would delete' : 'not reached'
-    }))
-    const entry: CleanupImage = {
-      image,
-      backend: backend.kind,
-      rows,
-      deleted: [],
-      capped: decision.capped
-    }
-    result.images.push(entry)
-    if (versions.get(image)!.length === 0) {
-      // Not "0 digests would be deleted": a wrong `image` would look like a clean repository.
-      entry.empty = true
-      warn(
-        `${image}: no such repository, or it holds no image (the registry lists no tag and no digest): ` +
-          `nothing to clean there; check \`image\` in ${config.file} and the registry login`
-      )
+/** The decision table in a log group, the rules' warnings, and the cap when it held digests back. */
+async function reportDecision(
+  run: CleanupRun,
+  entry: CleanupImage,
+  decision: ReturnType<typeof decideRetention>
+): Promise<void> {
+  const { image, rows } = entry
+  await run.log.group(`Retention of ${image} (${decision.deletions.length} to delete)`, async () => {
+    for (const line of decisionTable(rows)) run.log.info(line)
+  })
+  // The cap's own warning is replaced by the run-wide one below.
+  for (const w of decision.warnings) if (!w.includes('max-deletions')) run.warn(w)
+  if (decision.capped > 0) {
+    run.warn(
+      `${image}: the cap stopped the cleanup: ${decision.capped} more digests are due for deletion, but ` +
+        `max-deletions is ${run.opts.maxDeletions} a run and the budget is spent; they wait for a later run ` +
+        `(raise max-deletions to delete more at once)`
+    )
+  }
+}
+
+/** Deletes by digest, oldest first; the first failure stops this and every later repository. */
+async function deleteDigests(
+  run: CleanupRun,
+  entry: CleanupImage,
+  backend: Backend,
+  digests: string[]
+): Promise<void> {
+  const { image, rows } = entry
+  for (const digest of digests) {
+    if (run.stopped) break
+    const mine = rows.filter(r => r.digest === digest)
+    try {
+      await backend.remove(digest)
+    } catch (e) {
+      const m = `deleting ${image}@${digest} failed: ${(e as Error).message}; the cleanup stopped here`
+      run.result.errors.push(m)
+      run.log.warning(m)
+      for (const r of mine) r.status = 'failed'
+      run.stopped = true
       continue
     }
-    await log.group(`Retention of ${image} (${decision.deletions.length} to delete)`, async () => {
-      for (const line of decisionTable(rows)) log.info(line)
-    })
-    for (const w of decision.warnings) if (!w.includes('max-deletions')) warn(w)
-    if (decision.capped > 0) {
-      warn(
-        `${image}: the cap stopped the cleanup: ${decision.capped} more digests are due for deletion, but ` +
-          `max-deletions is ${opts.maxDeletions} a run and the budget is spent; they wait for a later run ` +
-          `(raise max-deletions to delete more at once)`
-      )
-    }
-    if (opts.dryRun) {
-      entry.deleted.push(...decision.deletions)
-      if (decision.deletions.length > 0)
-        log.info(`dry-run: ${decision.deletions.length} digests of ${image} would be deleted; nothing was`)
-      continue
-    }
-    for (const digest of decision.deletions) {
-      if (stopped) break
-      const mine = rows.filter(r => r.digest === digest)
-      try {
-        await backend.remove(digest)
-      } catch (e) {
-        const m = `deleting ${image}@${digest} failed: ${(e as Error).message}; the cleanup stopped here`
-        result.errors.push(m)
-        log.warning(m)
-        for (const r of mine) r.status = 'failed'
-        stopped = true
-        continue
-      }
-      entry.deleted.push(digest)
-      for (const r of mine) {
-        r.status = 'deleted'
-        log.info(`deleted ${image}:${r.tag ?? '<untagged>'} ${digest} (${r.rule})`)
-      }
+    entry.deleted.push(digest)
+    for (const r of mine) {
+      r.status = 'deleted'
+      run.log.info(`deleted ${image}:${r.tag ?? '<untagged>'} ${digest} (${r.rule})`)
     }
   }
-  const deleted = result.images.reduce((n, i) => n + i.deleted.length, 0)
+}
+
+/** The run's last line: how many digests went (or would), how many tags stay; or that nothing exists. */
+function logTotals(result: CleanupResult, images: string[], log: Logger): void {
   if (result.images.every(i => i.empty)) {
     log.info(
       `cleanup: nothing to clean: ${images.join(', ')} ${images.length > 1 ? 'do' : 'does'} not exist or hold no image`
     )
-    return result
+    return
   }
+  const deleted = result.images.reduce((n, i) => n + i.deleted.length, 0)
   log.info(
-    `cleanup: ${deleted} digests ${opts.dryRun ? 'would be deleted (dry-run)' : 'deleted'}, ` +
+    `cleanup: ${deleted} digests ${result.dryRun ? 'would be deleted (dry-run)' : 'deleted'}, ` +
       `${result.images.reduce((n, i) => n + i.rows.filter(r => r.status === 'kept').length, 0)} tags kept`
   )
-  return result
 }
 
 async function pullStates(
   config: StrataConfig,
   versions: Map<string, RetentionVersion[]>,
   opts: CleanupOptions,
-  deps: CleanupDeps,
+  pulls: PullStates | undefined,
   log: Logger,
   warn: (m: string) => void
 ): Promise<Record<number, PrState>> {
@@ -178,9 +230,7 @@ async function pullStates(
   const prs: Record<number, PrState> = {}
   if (numbers.size === 0) return prs
   const [owner, repo] = (opts.repository ?? '').split('/')
-  const pulls =
-    deps.pulls ??
-    (opts.token && owner && repo ? createGitHub({ token: opts.token, apiUrl: opts.apiUrl }) : undefined)
+  // wiring.ts makes the pull request client only with a token.
   if (!pulls || !owner || !repo) {
     log.notice(
       `cleanup: PR states are unknown (${!owner || !repo ? 'no repository (GITHUB_REPOSITORY)' : 'no token'}): ` +

@@ -3,19 +3,16 @@ import type { GhcrPackages } from '../adapters/ghcr-packages.js'
 import type { GitHubClient } from '../adapters/github.js'
 import type { OciRegistry } from '../adapters/oci-registry.js'
 import type { RetentionRow } from '../core/retention.js'
+import type { CleanupSettings } from '../core/settings.js'
 
-export interface CleanupOptions {
-  /** Decide and print the decision table; delete nothing. */
-  dryRun: boolean
-  /** At most this many digests deleted in this run, over every repository. */
-  maxDeletions: number
-  /** GitHub token: PR states, and GHCR through the Packages API. */
-  token?: string
-  /** Default `GITHUB_API_URL`. */
-  apiUrl?: string
-  now: Date
-  /** `owner/repo` whose pull requests the pr tags name (GITHUB_REPOSITORY). */
-  repository?: string
+/**
+ * Mode cleanup's settings (core/settings.ts) with what runPipeline() adds: the default branch where it is
+ * known. `token`, `apiUrl` and `dockerConfig` are what wiring.ts makes the clients with.
+ */
+export interface CleanupOptions extends Pick<
+  CleanupSettings,
+  'dryRun' | 'maxDeletions' | 'now' | 'repository' | 'token' | 'apiUrl'
+> {
   /** The repository's default branch, when known: tells another branch's `{branch}-{sha7}` from a version. */
   defaultBranch?: string
   /** Directory of the Docker config.json that docker/login-action leaves; default `$DOCKER_CONFIG` or ~/.docker. */
@@ -25,7 +22,7 @@ export interface CleanupOptions {
 /** The pull request look-up of adapters/github.ts. */
 export type PullStates = Pick<GitHubClient, 'pullState'>
 
-/** The clients, injectable for tests; each defaults to the real one. */
+/** The clients, per image, made by wiring.ts cleanupClients() (tests make their own); none is made here. */
 export interface CleanupDeps {
   oci?: (image: string) => Pick<OciRegistry, 'listImages' | 'deleteManifest'>
   ghcr?: (image: string) => Pick<GhcrPackages, 'listVersions' | 'deleteVersion'>

@@ -16,8 +16,10 @@ export class InputError extends Error {
   }
 }
 
+/** `input` is the action's input name (`max-deletions`) or, from the CLI, the flag (`--max-deletions`). */
 function fail(input: string, value: string, fix: string): never {
-  throw new InputError(input, `input "${input}" is ${JSON.stringify(value)}: ${fix}`)
+  const name = input.startsWith('-') ? input : `input "${input}"`
+  throw new InputError(input, `${name} is ${JSON.stringify(value)}: ${fix}`)
 }
 
 /** Comma- or newline-separated items, trimmed, empty ones dropped, duplicates kept once. */
@@ -77,10 +79,10 @@ export function parseAttest(text: string): AttestSetting {
 }
 
 /** `all`, or layer names. Empty: nothing forced. */
-export function parseForce(text: string): string[] | 'all' {
+export function parseForce(text: string, input = 'force'): string[] | 'all' {
   const items = parseList(text)
   if (items.some(i => i.toLowerCase() === 'all')) {
-    if (items.length > 1) fail('force', text, 'use either `all` or layer names, not both')
+    if (items.length > 1) fail(input, text, 'use either `all` or layer names, not both')
     return 'all'
   }
   return items
@@ -94,11 +96,11 @@ export function parsePositiveInt(input: string, text: string, fallback: number):
 }
 
 /** Platforms look like `os/arch[/variant]`. */
-export function parsePlatforms(text: string): string[] | undefined {
+export function parsePlatforms(text: string, input = 'platforms'): string[] | undefined {
   const items = parseList(text)
   for (const p of items) {
     if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(p)) {
-      fail('platforms', p, 'each platform is os/arch, e.g. linux/amd64,linux/arm64')
+      fail(input, p, 'each platform is os/arch, e.g. linux/amd64,linux/arm64')
     }
   }
   return items.length ? items : undefined

@@ -1,13 +1,14 @@
 // SPEC 3a for a whole config: each layer's Dockerfile parsed with its build args, its inputs compiled,
 // then resolved against the workspace's files, with the checks that run before anything else. Pure:
 // the texts and file lists come from the workspace adapter.
-import { pathsWarnings, withPaths } from './paths-inputs.js'
-import { DockerfileError, neededStages, parseDockerfile, rootOf } from './dockerfile.js'
+import { withPaths } from './paths-inputs.js'
+import { DockerfileError, neededStages, parseDockerfile } from './dockerfile.js'
 import type { ImageUse, ParsedDockerfile, Stage, Trigger } from './dockerfile.js'
 import { platformsOf } from './buildx-args.js'
 import { layerInputs, resolveInputs } from './derived-inputs.js'
-import { inputEntries, type InputEntries, type InputTree } from './input-entries.js'
+import { inputEntries, linkedSources, type InputEntries, type InputTree } from './input-entries.js'
 import type { IgnoreMatchers, LayerInputs, ResolvedInputs } from './derived-inputs.js'
+import { checkOne, DOCKER_FRONTEND, unlinkedWarning } from './layer-checks.js'
 import { assemblyOf, type Eligibility } from './assemble.js'
 import { parentLayers } from './tags.js'
 import type { DockerfileFacts, LayerConfig, StrataConfig } from './types.js'
@@ -219,6 +220,8 @@ export interface LayerReads {
   files: Record<string, Map<string, string>>
   /** Per layer, the images it reads that are not layers (`scratch` left out; the `# syntax=` frontend in). */
   externals: Record<string, ImageUse[]>
+  /** Per layer, the external images a needed stage is built FROM (their ONBUILD runs in its build). */
+  bases: Record<string, string[]>
   /** Per layer, its folders, followed links, modes set by --chmod, and what makes it unknowable (SPEC 4a). */
   entries: Record<string, InputEntries>
   /** Per layer, the names its Dockerfile's ARGs declare. */
@@ -246,6 +249,7 @@ export function checkLayers(
     inputs: {},
     files: {},
     externals: {},
+    bases: {},
     entries: {},
     declared: {},
     assembly: {},
@@ -255,45 +259,9 @@ export function checkLayers(
   const parents = parentLayers(config.layers)
   const byName = new Map(prepared.layers.map(p => [p.layer.name, p]))
   for (const p of prepared.layers) {
-    const { layer, parsed, stages, inputs } = p
-    out.inputs[layer.name] = inputs
-    const resolved: ResolvedInputs = resolveInputs(inputs, files)
-    const unknowable = [...new Set(p.allStages.flatMap(s => s.unknowable))]
-    // Another frontend may read anything from the context: nothing derived from the file can say what.
-    if (parsed.syntax && !DOCKER_FRONTEND.test(parsed.syntax))
-      unknowable.push(`# syntax=${parsed.syntax} is not Docker's Dockerfile frontend`)
-    const entries = inputEntries(inputs, resolved.files, tree, unknowable)
-    out.entries[layer.name] = entries
-    out.declared[layer.name] = p.declared
-    out.warnings.push(...entries.warnings)
-    const read = new Map(
-      [...resolved.files, ...entries.extra].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    )
-    out.files[layer.name] = withPaths(layer, entries.extra.size ? read : resolved.files, tracked)
-    out.externals[layer.name] = uniqueImages([
-      ...(parsed.frontend ? [parsed.frontend] : []),
-      ...p.allStages.flatMap(s => [...('image' in s.base ? [s.base.image] : []), ...s.images])
-    ])
-
-    const target = stages[stages.length - 1]
-    const root = target ? rootOf(parsed, target) : undefined
-    for (const parent of layer.from) {
-      if (stages.some(s => s.fromArgs.includes(parent.buildArg)) || !root) continue
-      out.errors.push(parentNotWired(config.file, layer, parent, root))
-    }
-    for (const rule of resolved.unmatched) {
-      const s = rule.source
-      const where = `${layer.dockerfile}:${s.line}:${s.column}`
-      const what = `${s.keyword} ${s.source || '.'} matches no file of the build context "${layer.context}"`
-      if (/[*?[]/.test(s.source)) {
-        out.warnings.push(`${where}: ${what}: BuildKit copies nothing for it; fix the pattern or remove it`)
-      } else {
-        out.errors.push(
-          `${where}: ${what} (after ${inputs.dockerignore}): add the file (a generated one must exist before Strata runs), fix the path, or stop ignoring it in ${inputs.dockerignore}`
-        )
-      }
-    }
-    out.warnings.push(...pathsWarnings(config, layer, tracked))
+    const unmatched = readOne(p, files, tracked, tree, out)
+    checkOne(config, p, unmatched, tracked, out)
+    const { layer, parsed, stages } = p
     const parent = layer.from.length === 1 ? byName.get(layer.from[0].layer) : undefined
     out.assembly[layer.name] = assemblyOf({
       layer,
@@ -301,30 +269,54 @@ export function checkLayers(
       stages,
       buildArgs: p.buildArgs,
       reincludes: p.reincludes,
-      parentOnbuild: (parent?.stages ?? []).some(s => s.instructions.some(i => i.keyword === 'ONBUILD'))
+      parentOnbuild: (parent?.stages ?? []).some(s => s.instructions.some(i => i.keyword === 'ONBUILD')),
+      parentStages: parent?.stages
     })
-    if (parsed.syntax && !DOCKER_FRONTEND.test(parsed.syntax)) {
-      out.warnings.push(
-        `${layer.dockerfile}:1:1: # syntax=${parsed.syntax} is not Docker's Dockerfile frontend: it may read ` +
-          `the file its own way, so the inputs Strata derived for layer "${layer.name}" may be wrong; list them in \`paths\``
-      )
-    }
-    if (!parents.has(layer.name) && layer.from.length > 0) {
-      // A COPY after a RUN needs the parent's layers anyway: --link cannot help there.
-      const unlinked = stages
-        .filter(s => builtOnLayer(parsed, s))
-        .flatMap(s => s.unlinked.filter(u => s.firstRun === undefined || u.line < s.firstRun))
-      if (unlinked.length) {
-        const u = unlinked[0]
-        const more = unlinked.length > 1 ? ` (and ${unlinked.length - 1} more)` : ''
-        out.warnings.push(
-          `${layer.dockerfile}:${u.line}:${u.column}: leaf layer "${layer.name}" has ${u.keyword} without --link${more}: ` +
-            `building it pulls its parents; write ${u.keyword} --link`
-        )
-      }
+    // `assemble: off` says the layer is built by BuildKit on purpose: the hint is not wanted there.
+    if (!parents.has(layer.name) && layer.from.length > 0 && layer.assemble !== 'off') {
+      const warning = unlinkedWarning(p)
+      if (warning) out.warnings.push(warning)
     }
   }
   return out
+}
+
+/** One layer's inputs, files, externals and entries into `out`; the sources that match nothing. */
+function readOne(
+  p: PreparedLayer,
+  files: readonly string[],
+  tracked: readonly string[],
+  tree: InputTree,
+  out: LayerReads
+): ResolvedInputs['unmatched'] {
+  const { layer, parsed, inputs } = p
+  out.inputs[layer.name] = inputs
+  const resolved: ResolvedInputs = resolveInputs(inputs, files)
+  // A file named through a link to a folder (`COPY linkdir/a.txt`): the links and the file are read.
+  const linked = linkedSources(inputs, resolved.unmatched, tree)
+  const found = new Map(resolved.files)
+  for (const [rule, paths] of linked) for (const f of paths) if (!found.has(f)) found.set(f, rule.reason)
+  const unknowable = [...new Set(p.allStages.flatMap(s => s.unknowable))]
+  // Another frontend may read anything from the context: nothing derived from the file can say what.
+  if (parsed.syntax && !DOCKER_FRONTEND.test(parsed.syntax))
+    unknowable.push(`# syntax=${parsed.syntax} is not Docker's Dockerfile frontend`)
+  const entries = inputEntries(inputs, found, tree, unknowable)
+  out.entries[layer.name] = entries
+  out.declared[layer.name] = p.declared
+  out.warnings.push(...entries.warnings)
+  const read = entries.extra.size || linked.size ? sortedMap([...found, ...entries.extra]) : found
+  out.files[layer.name] = withPaths(layer, read, tracked)
+  out.externals[layer.name] = uniqueImages([
+    ...(parsed.frontend ? [parsed.frontend] : []),
+    ...p.allStages.flatMap(s => [...('image' in s.base ? [s.base.image] : []), ...s.images])
+  ])
+  const bases = p.allStages.flatMap(s => ('image' in s.base ? [s.base.image] : []))
+  out.bases[layer.name] = uniqueImages(bases).map(u => u.image)
+  return resolved.unmatched.filter(r => !linked.has(r))
+}
+
+function sortedMap(entries: [string, string][]): Map<string, string> {
+  return new Map(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
 
 /** External images, each once (first use kept), `scratch` and layers left out. */
@@ -335,32 +327,4 @@ function uniqueImages(uses: ImageUse[]): ImageUse[] {
     seen.add(u.image)
     return true
   })
-}
-
-// Docker's own frontends: docker/dockerfile[:tag] and docker/dockerfile-upstream, on Docker Hub.
-const DOCKER_FRONTEND =
-  /^(?:(?:docker\.io\/)?docker\/dockerfile(?:-upstream)?)(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/
-
-/**
- * A child whose FROM does not use its parent's build-arg. When the FROM already takes an image from
- * some other ARG, the cheapest fix is one line of config (the map form of `from`), not the Dockerfile.
- */
-function parentNotWired(
-  configFile: string,
-  layer: LayerConfig,
-  parent: LayerConfig['from'][number],
-  root: Stage
-): string {
-  const others = new Set(layer.from.map(p => p.buildArg))
-  const arg = root.fromArgs.find(a => !others.has(a))
-  const at = `${layer.dockerfile}:${root.line}:${root.column}: FROM ${root.fromText} does not use ARG ${parent.buildArg}, so layer "${layer.name}" is not built on layer "${parent.layer}": `
-  const edit = `write ARG ${parent.buildArg} before it and FROM \${${parent.buildArg}}`
-  return arg
-    ? `${at}it takes its parent from ARG ${arg}: write \`from: {${parent.layer}: ${arg}}\` for layer "${layer.name}" in ${configFile} (or ${edit})`
-    : `${at}${edit}`
-}
-
-function builtOnLayer(parsed: ParsedDockerfile, stage: Stage): boolean {
-  const root = rootOf(parsed, stage)
-  return 'image' in root.base && root.base.image.layer !== undefined
 }

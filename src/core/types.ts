@@ -272,8 +272,12 @@ export interface PlatformManifest {
 
 /** The registry, as Strata sees it. Implementations memoize and run look-ups side by side. */
 export interface Registry {
-  /** The image behind `ref` (`repo:tag`), or null when the tag does not exist. Throws on other errors. */
-  inspect(ref: string): Promise<ImageInfo | null>
+  /**
+   * The image behind `ref` (`repo:tag`), or null when the tag does not exist. Throws on other errors.
+   * `read`: its labels will likely be read too, so the manifest's bytes are fetched with the look-up
+   * (a GET, where the registry counts it as a HEAD) and the labels cost no second manifest request.
+   */
+  inspect(ref: string, opts?: { read?: boolean }): Promise<ImageInfo | null>
   /**
    * Point every `targets` tag (`repo:tag`) at `source` (`repo@sha256:…` or `repo:tag@sha256:…`): the
    * source manifest's bytes are put under each tag, so the target's digest is the source's digest.

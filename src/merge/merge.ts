@@ -6,15 +6,15 @@ import type { BuildResult } from '../core/types.js'
 import { platformsOf } from '../core/buildx-args.js'
 import type { MergeStep, PlatformDigest } from '../core/merge.js'
 import { buildPlatforms, planMerge, platformSplit } from '../core/merge.js'
+import type { PlanSettings } from '../core/settings.js'
 import type { EventContext, Logger, Plan, Registry, StrataConfig } from '../core/types.js'
 
-export interface MergeOptions {
+/** The merge step's settings (`platforms` overrides every layer's, as the platform steps had it), push resolved. */
+export interface MergeOptions extends Pick<PlanSettings, 'platforms' | 'dryRun'> {
   /** The platform steps' digests (the `digests` input). */
   digests: PlatformDigest[]
-  /** The `platforms` input, overriding every layer's platforms (as the platform steps had it). */
-  platforms?: string[]
+  /** `push` resolved for this event (auto: not for a pull request from a fork). */
   push: boolean
-  dryRun: boolean
 }
 
 /** The layers of the plan with their status in a step that builds (or merges) `selected` ones. */

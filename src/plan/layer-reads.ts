@@ -4,15 +4,25 @@ import type { WorkspaceFiles } from '../adapters/workspace-files.js'
 import { parseConfigWithPositions } from '../core/config/index.js'
 import { dockerignoreCandidates } from '../core/derived-inputs.js'
 import { checkLayers, prepareLayers, pruneFor } from '../core/layer-reads.js'
-import type { LayerReads, LayerTexts, PrepareOptions } from '../core/layer-reads.js'
+import type { LayerPlace, LayerReads, LayerTexts, PrepareOptions } from '../core/layer-reads.js'
+import { platformsOf } from '../core/buildx-args.js'
 import type { StrataConfig } from '../core/types.js'
+
+export interface ReadOptions extends PrepareOptions {
+  /**
+   * The builder's platforms, its own first (`docker buildx inspect`): asked only when a Dockerfile
+   * reads BUILDPLATFORM and its kin, or a layer without platforms reads TARGETPLATFORM and its kin
+   * (it builds for the builder's platform). Absent, or when it fails: this machine's platform.
+   */
+  builderPlatforms?: () => Promise<string[] | undefined>
+}
 
 /** Every layer's inputs, checked; errors are collected, not thrown (see failOnErrors()). */
 export async function readLayers(
   config: StrataConfig,
   stepArgs: Record<string, string>,
   files: WorkspaceFiles,
-  opts: PrepareOptions = {}
+  opts: ReadOptions = {}
 ): Promise<LayerReads> {
   const texts: Record<string, LayerTexts> = {}
   await Promise.all(
@@ -29,9 +39,15 @@ export async function readLayers(
       }
     })
   )
-  const prepared = prepareLayers(config, texts, stepArgs, await layerPlaces(config, files), {
-    buildPlatform: builderPlatform(),
-    ...opts
+  const [places, native]: [LayerPlace, { platform: string; warning?: string }] = await Promise.all([
+    layerPlaces(config, files),
+    opts.buildPlatform !== undefined
+      ? { platform: opts.buildPlatform }
+      : buildPlatformFor(config, texts, opts)
+  ])
+  const prepared = prepareLayers(config, texts, stepArgs, places, {
+    platforms: opts.platforms,
+    buildPlatform: native.platform
   })
   const prune = pruneFor(prepared.layers)
   const contexts = outermost(prepared.layers.map(l => l.inputs.context))
@@ -48,6 +64,8 @@ export async function readLayers(
     links: Object.assign({}, ...trees.map(t => t.links)) as Record<string, string>,
     git: trees.flatMap(t => t.git)
   }
+  const reads = checkLayers(config, prepared, onDisk, tracked ?? onDisk, tree)
+  if (native.warning) reads.warnings.push(native.warning)
   // What the build needs of each Dockerfile, read here once (SPEC 6: more than one FROM makes a
   // mode=max export pay; the text tells whose a step of the session's log is).
   const dockerfiles = Object.fromEntries(
@@ -56,10 +74,40 @@ export async function readLayers(
       { stages: p.parsed.stages.length, text: texts[p.layer.name].dockerfile ?? '' }
     ])
   )
-  return { ...checkLayers(config, prepared, onDisk, tracked ?? onDisk, tree), dockerfiles }
+  return { ...reads, dockerfiles }
 }
 
-/** This machine's platform as BuildKit names it (the builder runs here): BUILDPLATFORM. */
+/**
+ * BUILDPLATFORM: the builder's own platform where a Dockerfile reads it (or builds for it), asked
+ * of the builder, which may run elsewhere; else, or when it cannot say, this machine's.
+ */
+async function buildPlatformFor(
+  config: StrataConfig,
+  texts: Record<string, LayerTexts>,
+  opts: ReadOptions
+): Promise<{ platform: string; warning?: string }> {
+  const reads = config.layers.some(l => {
+    const text = texts[l.name]?.dockerfile ?? ''
+    const targets = !platformsOf(l, opts.platforms).length && TARGET_ARGS.test(text)
+    return BUILD_ARGS.test(text) || targets
+  })
+  if (!reads || !opts.builderPlatforms) return { platform: builderPlatform() }
+  try {
+    const own = (await opts.builderPlatforms())?.[0]
+    if (own) return { platform: own }
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0]
+    return { platform: builderPlatform(), warning: `${notSaid} (${why}): ${builderPlatform()} is used` }
+  }
+  return { platform: builderPlatform(), warning: `${notSaid}: ${builderPlatform()} is used` }
+}
+
+const notSaid = "the builder's own platform (BUILDPLATFORM, which a Dockerfile reads) is not known"
+
+const BUILD_ARGS = /\bBUILD(?:PLATFORM|OS|ARCH|VARIANT)\b/
+const TARGET_ARGS = /\bTARGET(?:PLATFORM|OS|ARCH|VARIANT)\b/
+
+/** This machine's platform as BuildKit names it: BUILDPLATFORM when the builder runs here. */
 export function builderPlatform(): string {
   const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm/v7', ia32: '386' } as Record<string, string>)[
     process.arch
@@ -81,7 +129,7 @@ export async function checkedLayerReads(
   config: StrataConfig,
   stepArgs: Record<string, string>,
   files: WorkspaceFiles,
-  opts: PrepareOptions = {}
+  opts: ReadOptions = {}
 ): Promise<LayerReads> {
   const reads = await readLayers(config, stepArgs, files, opts)
   failOnErrors(reads)

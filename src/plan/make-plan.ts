@@ -105,7 +105,12 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
 async function groundOf(s: PlanSettings, deps: PlanDeps): Promise<Ground> {
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
   // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
-  const reads = await checkedLayerReads(config, s.buildArgs, deps.files, { platforms: s.platforms })
+  const buildx = deps.buildx
+  const reads = await checkedLayerReads(config, s.buildArgs, deps.files, {
+    platforms: s.platforms,
+    // BUILDPLATFORM is the builder's own (it may run elsewhere): asked only when a Dockerfile reads it.
+    ...(buildx && { builderPlatforms: async () => (await buildx.inspectBuilder(s.builder)).platforms })
+  })
   // A pull request event without its pull request is refused: it would push as if not from a fork.
   requirePullRequest(s.eventName, s.payload)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
@@ -196,7 +201,8 @@ async function decideNew(
           contentIds: deps.contentIds,
           log: deps.log,
           unreadable,
-          attestations: deps.attestations
+          attestations: deps.attestations,
+          images: deps.images
         }
       )
     : pinned
@@ -224,7 +230,9 @@ async function lookUpAll(
   // (both adapters memoize, so the awaited calls below reuse these; errors are reported there).
   const images = deleted ? [] : externalImages(reads)
   if (!deleted) {
-    for (const ref of [...Object.values(stable), ...images]) deps.registry.inspect(ref).catch(() => undefined)
+    // Stable images: their labels are read next (SPEC 4a), so each look-up fetches the manifest too.
+    for (const ref of Object.values(stable)) deps.registry.inspect(ref, { read: true }).catch(() => undefined)
+    for (const ref of images) deps.registry.inspect(ref).catch(() => undefined)
   }
   const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
   log.info(`Changed files: ${describeChanges(changes, range)}`)
@@ -334,6 +342,7 @@ function layerMaterial(reads: LayerReads, digests: Record<string, string>): Reco
     out[name] = {
       files: [...files.keys()].sort(),
       externals: layerExternals(reads, name, digests),
+      bases: reads.bases[name] ?? [],
       ...(e && { folders: e.folders, followed: e.followed, modeSet: e.modeSet, problems: e.problems }),
       ...(e?.unknowable !== undefined && { unknowable: e.unknowable }),
       ...(reads.declared[name] && { declared: reads.declared[name] })
@@ -404,7 +413,7 @@ async function lookUp(
   unreadable: Unreadable
 ): Promise<Record<string, { digest: string } | null | undefined>> {
   const names = Object.keys(refs)
-  const settled = await Promise.allSettled(names.map(n => registry.inspect(refs[n])))
+  const settled = await Promise.allSettled(names.map(n => registry.inspect(refs[n], { read: true })))
   const out: Record<string, { digest: string } | null | undefined> = {}
   settled.forEach((r, i) => {
     if (r.status === 'fulfilled') out[names[i]] = r.value

@@ -2,11 +2,9 @@
 // input files, Dockerfile bytes, the stable and input-tag images with their labels, through the
 // `Registry` interface) and walks the layers parents first, so that a child sees its parent reused.
 import { splitImageRef } from '../core/image-ref.js'
-import { readFile } from 'node:fs/promises'
-import * as path from 'node:path'
 import type { AttestationFinder } from '../adapters/attestations.js'
-import type { ContentEntry, ContentIds } from '../adapters/content-ids.js'
-import { inputDigest, inputSettings, inputTag, sha256 } from '../core/input-digest.js'
+import type { ContentEntry } from '../adapters/content-ids.js'
+import { inputDigest, inputSettings, inputTag } from '../core/input-digest.js'
 import type { InputFile } from '../core/input-digest.js'
 import {
   decideSameInputs,
@@ -17,40 +15,14 @@ import {
   reusableReasons,
   withInputTag
 } from '../core/same-inputs.js'
-import type { FoundImage, PlatformLayers, SameInputsFacts } from '../core/same-inputs.js'
+import type { PlatformLayers, SameInputsFacts } from '../core/same-inputs.js'
 import { parentLayers } from '../core/tags.js'
 import type { TrustPolicy } from '../core/trust.js'
 import { trustPolicy, vouch } from './vouch.js'
-import type {
-  EventContext,
-  LayerConfig,
-  LayerDecision,
-  Logger,
-  Plan,
-  Registry,
-  StrataConfig
-} from '../core/types.js'
-import type { Unreadable } from './unreadable.js'
+import type { EventContext, LayerConfig, LayerDecision, Plan, StrataConfig } from '../core/types.js'
+import { gatherFacts, lookUp, type FactDeps, type Facts, type LayerMaterial } from './reuse-facts.js'
 
-/** What a layer reads, from its Dockerfile and `paths` (SPEC 3a; issue 11 derives it). */
-export interface LayerMaterial {
-  /** Repository-relative input files: the Dockerfile, its .dockerignore, COPY/ADD sources, `paths` matches. */
-  files: string[]
-  /** External images this layer reads (`FROM`, `COPY --from=`) → digest; '' when not resolved. */
-  externals: Record<string, string>
-  /** Folders the build copies, empty ones too. */
-  folders?: string[]
-  /** Input links the build follows (named sources): they count by what they point to. */
-  followed?: string[]
-  /** Inputs whose mode a COPY --chmod sets: the mode on disk does not count. */
-  modeSet?: string[]
-  /** The names its Dockerfile's ARGs declare; undefined: every build arg counts. */
-  declared?: string[]
-  /** Why its inputs cannot be known at plan time (`ADD https://… at Dockerfile:4`). */
-  unknowable?: string
-  /** Files the build could not read (`"pipe" is a fifo`): the layer has no input digest. */
-  problems?: string[]
-}
+export type { LayerMaterial }
 
 export interface SameInputsSettings {
   workspace: string
@@ -62,12 +34,7 @@ export interface SameInputsSettings {
   trust?: Pick<TrustPolicy, 'serverUrl' | 'strataWorkflows'>
 }
 
-export interface SameInputsDeps {
-  registry: Registry
-  contentIds: ContentIds
-  log: Logger
-  /** SPEC 8: failed look-ups are recorded here (the layer becomes unknown); absent: warned about. */
-  unreadable?: Unreadable
+export interface SameInputsDeps extends FactDeps {
   /** SPEC 4b: finds and verifies attestations; absent: no image that needs one is reused. */
   attestations?: AttestationFinder
 }
@@ -87,19 +54,9 @@ export async function applySameInputs(
   deps: SameInputsDeps
 ): Promise<Plan> {
   if (plan.deleted) return plan
-  const byName = new Map(config.layers.map(l => [l.name, l]))
-  const parents = parentLayers(config.layers)
-  const ms = Object.values(material)
-  const paths = [...new Set(ms.flatMap(m => [...m.files, ...(m.folders ?? [])]))]
-  const links = [...new Set(ms.flatMap(m => m.followed ?? []))]
-  let gathered
+  let facts: Facts
   try {
-    gathered = await Promise.all([
-      deps.contentIds.entries(paths),
-      deps.contentIds.entries(links, { follow: true }),
-      dockerfileHashes(config.layers, s.workspace),
-      settleAll(config.layers, l => stableImage(l.name, plan.layers[l.name]?.stable, deps))
-    ])
+    facts = await gatherFacts(plan, config, material, s, deps)
   } catch (e) {
     // Reuse is a shortcut: without the inputs, every layer is decided as SPEC 4 alone decides it.
     deps.log.warning(
@@ -107,69 +64,75 @@ export async function applySameInputs(
     )
     return plan
   }
-  const [ids, followedIds, dockerfiles, stables] = gathered
-  const layers = { ...plan.layers }
-  // Layers whose image (built now, reused by inputs, or the stable one) carries their input digest.
-  const labelled = new Set<string>()
-  const noDigest = new Map<string, string>()
+  const walk: Walk = { layers: { ...plan.layers }, labelled: new Set(), noDigest: new Map() }
+  const parents = parentLayers(config.layers)
+  const byName = new Map(config.layers.map(l => [l.name, l]))
   for (const level of levels(config)) {
     await Promise.all(
       level.map(async name => {
         const layer = byName.get(name)!
         // A layer (or parent) whose look-up failed is decided by no one: SPEC 8 marks it unknown.
-        if (
-          !layers[name] ||
-          [name, ...layer.from.map(p => p.layer)].some(n => deps.unreadable?.layers.has(n))
-        )
-          return
-        const d = syncParentReasons(layers[name], layer, p => layers[p]?.build !== false, stables[name])
-        const m = material[name]
-        const why = m && whyNoDigest(layer, m, ids, followedIds, noDigest)
-        if (why) {
-          noDigest.set(name, why)
-          if (!m.unknowable && !why.includes('parent ')) deps.log.warning(`${name}: ${why}`)
-          layers[name] = { ...d, noDigest: why }
-          return
-        }
-        const files = m ? inputFilesOf(m, ids, followedIds) : []
-        const inputs =
-          m &&
-          digestOf(
-            layer,
-            { ...m, files: files.map(f => f.path) },
-            Object.fromEntries(files.map(f => [f.path, f.id])),
-            dockerfiles[name],
-            layers,
-            s,
-            labelled
-          )
-        layers[name] =
-          inputs === undefined
-            ? d
-            : withInputTag(
-                await decideLayer(
-                  layer,
-                  d,
-                  { inputs, stable: stables[name], externals: m.externals },
-                  ctx,
-                  deps,
-                  parentRefs(layer, layers),
-                  trustPolicy(config, ctx, s.trust)
-                ),
-                layer,
-                ctx,
-                {
-                  isLeaf: !parents.has(name),
-                  inputs
-                }
-              )
-        const after = layers[name]
-        const stableLabel = stables[name]?.labels?.['dev.strata.inputs']
-        if (inputs && (after.build || after.sameInputs || stableLabel === inputs)) labelled.add(name)
+        const unread = [name, ...layer.from.map(p => p.layer)].some(n => deps.unreadable?.layers.has(n))
+        if (!walk.layers[name] || unread) return
+        const opts = { isLeaf: !parents.has(name), policy: trustPolicy(config, ctx, s.trust) }
+        await decideOne(layer, facts, walk, ctx, s, deps, opts)
       })
     )
   }
-  return { ...plan, layers }
+  return { ...plan, layers: walk.layers }
+}
+
+/** What the walk over the levels carries from parents to children. */
+interface Walk {
+  layers: Plan['layers']
+  /** Layers whose image (built now, reused by inputs, or the stable one) carries their input digest. */
+  labelled: Set<string>
+  noDigest: Map<string, string>
+}
+
+/** One layer, its parents decided: no digest and why, or its digest, input tag and reuse. */
+async function decideOne(
+  layer: LayerConfig,
+  facts: Facts,
+  walk: Walk,
+  ctx: EventContext,
+  s: SameInputsSettings,
+  deps: SameInputsDeps,
+  opts: { isLeaf: boolean; policy: TrustPolicy }
+): Promise<void> {
+  const name = layer.name
+  const { layers } = walk
+  const stable = facts.stables[name]
+  const d = syncParentReasons(layers[name], layer, p => layers[p]?.build !== false, stable)
+  const m = facts.material[name]
+  const why = m && whyNoDigest(layer, m, facts.ids, facts.followedIds, walk.noDigest)
+  if (why) {
+    walk.noDigest.set(name, why)
+    if (!m.unknowable && !why.includes('parent ')) deps.log.warning(`${name}: ${why}`)
+    layers[name] = { ...d, noDigest: why }
+    return
+  }
+  const files = m ? inputFilesOf(m, facts.ids, facts.followedIds) : []
+  const ids = Object.fromEntries(files.map(f => [f.path, f.id]))
+  const material = m && { ...m, files: files.map(f => f.path) }
+  const inputs = material && digestOf(layer, material, ids, facts.dockerfiles[name], layers, s, walk.labelled)
+  if (inputs === undefined) {
+    layers[name] = d
+    return
+  }
+  const decided = await decideLayer(
+    layer,
+    d,
+    { inputs, stable, externals: m.externals },
+    ctx,
+    deps,
+    parentRefs(layer, layers),
+    opts.policy
+  )
+  const after = withInputTag(decided, layer, ctx, { isLeaf: opts.isLeaf, inputs })
+  layers[name] = after
+  if (after.build || after.sameInputs || stable?.labels?.['dev.strata.inputs'] === inputs)
+    walk.labelled.add(name)
 }
 
 /** Why a layer has no input digest: unknowable sources, a file the build cannot read, or such a parent. */
@@ -332,51 +295,6 @@ export function levels(config: StrataConfig): string[][] {
   const out: string[][] = []
   for (const name of config.order) (out[depth.get(name)!] ??= []).push(name)
   return out.filter(Boolean)
-}
-
-async function dockerfileHashes(layers: LayerConfig[], workspace: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  await Promise.all(
-    layers.map(async l => {
-      out[l.name] = sha256(await readFile(path.join(workspace, l.dockerfile)))
-    })
-  )
-  return out
-}
-
-/** The stable image with its labels; null: no such tag. Throws when the registry fails. */
-async function stableImage(
-  layer: string,
-  ref: string | undefined,
-  deps: SameInputsDeps
-): Promise<FoundImage | null | undefined> {
-  if (!ref) return undefined
-  return lookUp(layer, ref, deps)
-}
-
-async function lookUp(
-  layer: string,
-  ref: string,
-  deps: SameInputsDeps
-): Promise<FoundImage | null | undefined> {
-  try {
-    const info = await deps.registry.inspect(ref)
-    if (!info) return null
-    const labels = await deps.registry.labels(ref)
-    return { digest: info.digest, labels: labels ?? {} }
-  } catch (e) {
-    if (deps.unreadable) deps.unreadable.add(layer, ref, e)
-    else deps.log.warning(`${ref}: ${(e as Error).message}; deciding without it`)
-    return undefined
-  }
-}
-
-async function settleAll<T>(
-  layers: LayerConfig[],
-  fn: (l: LayerConfig) => Promise<T>
-): Promise<Record<string, T>> {
-  const values = await Promise.all(layers.map(fn))
-  return Object.fromEntries(layers.map((l, i) => [l.name, values[i]]))
 }
 
 function tagOf(ref: string | undefined, layer: LayerConfig): string {
