@@ -14,7 +14,12 @@ import { compileDockerignore } from '../src/core/dockerignore.js'
 import { neededStages, parseDockerfile } from '../src/core/dockerfile.js'
 import type { LayerConfig } from '../src/core/types.js'
 import { uniqueRepo } from '../__fixtures__/images/index.js'
-import { layerTree, platformImages, type PlatformImage } from '../__fixtures__/images/layer-tree.js'
+import {
+  layerTree,
+  platformImages,
+  type PlatformImage,
+  type TreeEntry
+} from '../__fixtures__/images/layer-tree.js'
 
 const run = promisify(execFile)
 const repo = uniqueRepo('assemble')
@@ -24,6 +29,13 @@ const LABELS = {
   'dev.strata.inputs': `sha256:${'a'.repeat(64)}`
 }
 const HEAD = 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n'
+/** The parents' Dockerfiles: one platform (its WORKDIRs make /srv and /opt/www), and two platforms. */
+const PARENTS = {
+  base:
+    'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n' +
+    'ENV PATH=/usr/local/bin:/bin\nWORKDIR /opt/www\nWORKDIR /srv\nCMD ["sh"]\n',
+  two: 'FROM scratch\nCOPY busybox /bin/busybox\nENV PATH=/bin\n'
+}
 let work: string
 let context: string
 let base: string // single-platform parent, repo:base@digest
@@ -88,12 +100,8 @@ beforeAll(async () => {
   const b = join(work, 'base')
   await mkdir(b)
   await copyFile('/bin/busybox', join(b, 'busybox'))
-  await write(
-    join(b, 'Dockerfile'),
-    'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n' +
-      'ENV PATH=/usr/local/bin:/bin\nWORKDIR /srv\nCMD ["sh"]\n'
-  )
-  await write(join(b, 'Dockerfile.two'), 'FROM scratch\nCOPY busybox /bin/busybox\nENV PATH=/bin\n')
+  await write(join(b, 'Dockerfile'), PARENTS.base)
+  await write(join(b, 'Dockerfile.two'), PARENTS.two)
   base = await buildPush(b, join(b, 'Dockerfile'), 'base')
   base2 = await buildPush(b, join(b, 'Dockerfile.two'), 'base2', ['--platform', 'linux/amd64,linux/arm64'])
 })
@@ -131,6 +139,11 @@ const CASES: Record<string, { dockerfile: string; two?: boolean }> = {
       'COPY --link app/ /srv2/app/\nWORKDIR /srv2\nCOPY --link top.txt ./\nWORKDIR /srv2/app\nWORKDIR /\n' +
       'COPY --link top.txt rel/\n'
   },
+  'workdir-of-the-parent': {
+    dockerfile:
+      'WORKDIR /srv\nCOPY --link top.txt ./\nWORKDIR /\nWORKDIR /opt/www\nCOPY --link app/a.txt sub/\n' +
+      'WORKDIR /opt\nWORKDIR /srv/\n'
+  },
   'relative-dest': { dockerfile: 'COPY --link top.txt rel/\nCOPY --link app/a.txt .\n' },
   'two-platforms': { dockerfile: 'ARG TARGETARCH\nENV ARCH=$TARGETARCH\nCOPY --link app/ /app/\n', two: true }
 }
@@ -154,6 +167,23 @@ function configOf(img: PlatformImage): Record<string, unknown> {
   return Object.fromEntries([...CONFIG_FIELDS.map(f => [f, c[f] ?? null]), ['Labels', labels]])
 }
 
+function layerOf(dockerfile: string, platforms: string[], image: string): LayerConfig {
+  return {
+    name: 'app',
+    dockerfile,
+    context: '.',
+    paths: [],
+    from: [{ layer: 'base', buildArg: 'BASE_IMAGE' }],
+    always: false,
+    image,
+    buildArgs: {},
+    platforms,
+    cache: [],
+    secrets: [],
+    labels: {}
+  }
+}
+
 async function assemble(
   name: string,
   dockerfile: string,
@@ -163,27 +193,14 @@ async function assemble(
 ): Promise<string> {
   const text = HEAD + dockerfile
   const parsed = parseDockerfile(text, `Dockerfile.${name}`, { layerArgs: { BASE_IMAGE: 'base' } })
-  const layer: LayerConfig = {
-    name: 'app',
-    dockerfile: `Dockerfile.${name}`,
-    context: '.',
-    paths: [],
-    from: [{ layer: 'base', buildArg: 'BASE_IMAGE' }],
-    always: false,
-    image: into,
-    buildArgs: {},
-    platforms,
-    cache: [],
-    secrets: [],
-    labels: {}
-  }
   const e = assemblyOf({
-    layer,
+    layer: layerOf(`Dockerfile.${name}`, platforms, into),
     parsed,
     stages: neededStages(parsed) ?? [],
     buildArgs: {},
     reincludes: false,
-    parentOnbuild: false
+    parentOnbuild: false,
+    parentStages: neededStages(parseDockerfile(parent === base ? PARENTS.base : PARENTS.two, 'Dockerfile'))
   })
   if ('why' in e) throw new Error(`${name} is not eligible: ${e.why}`)
   const ignore = compileDockerignore('*.log\nsecret\n')
@@ -264,4 +281,49 @@ test('a parent in another repository: its blobs are mounted, the image is whole 
   expect(await docker(['run', '--rm', '--pull', 'always', ref.replace(/:as-folders@/, '@')])).toBe(
     'run a as 0\n'
   )
+})
+
+// SPEC 7a's `COPY --chmod` fallback, proven on BuildKit 0.13: with --chmod the layer of a COPY --link
+// holds the destination's parent folders as the parent image has them (mode and owner from its files),
+// which no assembler reading only manifests and configs can know; without --chmod it does not.
+test("COPY --link --chmod depends on the parent image's folders: it stays with BuildKit, and the plan says why", async () => {
+  const b = join(work, 'odd')
+  await write(
+    join(b, 'Dockerfile'),
+    'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN mkdir -p -m 700 /srv/x && chown 5:6 /srv/x\n'
+  )
+  const odd = await buildPush(b, join(b, 'Dockerfile'), 'base-odd', ['--build-arg', `BASE_IMAGE=${base}`])
+  const trees = async (dockerfile: string, name: string): Promise<TreeEntry[][]> => {
+    const file = join(work, `Dockerfile.${name}`)
+    await write(file, HEAD + dockerfile)
+    return Promise.all(
+      [base, odd].map(async (parent, i) => {
+        const ref = await buildPush(context, file, `bk-${name}-${i}`, ['--build-arg', `BASE_IMAGE=${parent}`])
+        const layers = (await platformImages(ref))['linux/amd64'].layers
+        return layerTree(ref, layers[layers.length - 1])
+      })
+    )
+  }
+  const copy = (flags: string): string => `COPY --link ${flags}top.txt /srv/x/y/\n`
+  const [plain, plainOdd] = await trees(copy(''), 'parent-plain')
+  const [chmod, chmodOdd] = await trees(copy('--chmod=640 '), 'parent-chmod')
+  expect(plainOdd).toEqual(plain)
+  const x = (t: TreeEntry[]): TreeEntry | undefined => t.find(e => e.path === 'srv/x')
+  expect(chmod).not.toEqual(chmodOdd)
+  expect(x(chmodOdd)).toMatchObject({ uid: 5, gid: 6 })
+  expect(x(chmod)).toMatchObject({ uid: 0, gid: 0 })
+  const parsed = parseDockerfile(HEAD + copy('--chmod=640 '), 'Dockerfile', {
+    layerArgs: { BASE_IMAGE: 'base' }
+  })
+  const e = assemblyOf({
+    layer: layerOf('Dockerfile', ['linux/amd64'], repo),
+    parsed,
+    stages: neededStages(parsed) ?? [],
+    buildArgs: {},
+    reincludes: false,
+    parentOnbuild: false
+  })
+  expect(e).toEqual({
+    why: "COPY --chmod=640 (BuildKit makes its folders from the parent's files) at Dockerfile:3"
+  })
 })

@@ -153,7 +153,13 @@ test.each([
   ],
   [['deploy'], 1, 'unknown command "deploy": use plan, build, cleanup or inputs'],
   [['inputs', 'nope'], 1, 'no layer "nope" in .github/strata.yml; its layers: base, tooling, app'],
-  [['plan', '--bogus'], 2, "Unknown option '--bogus'"]
+  [['plan', '--bogus'], 2, "Unknown option '--bogus'"],
+  // Bad flag values fail in makeSettings(), before anything is read or built, naming the flag.
+  [['cleanup', '--max-deletions', 'ten'], 1, '--max-deletions is "ten": must be a whole number, e.g. 20'],
+  [['build', '--build-arg', 'A B=1'], 1, '--build-arg is "A B=1": "A B" is not a build-arg name'],
+  [['plan', '--force', 'all,app'], 1, '--force is "all,app": use either `all` or layer names, not both'],
+  [['plan', '--platforms', 'arm64'], 1, '--platforms is "arm64": each platform is os/arch'],
+  [['inputs', '--build-arg', 'NOEQUALS'], 1, '--build-arg is "NOEQUALS": each line must be KEY=VALUE']
 ])('[%#] strata %j exits %d saying %s', async (args, code, message) => {
   const r = await strata(...args)
   expect(r.code).toBe(code)

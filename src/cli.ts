@@ -11,7 +11,7 @@ import { createGit, type Git } from './adapters/git.js'
 import { safeJson, safeText } from './core/log-safe.js'
 import { createTerminalLogger, renderTable, type TableRow } from './adapters/terminal-log.js'
 import { decisionTable } from './cleanup/cleanup.js'
-import { parseMode, type Mode } from './core/inputs-parse.js'
+import type { Mode } from './core/inputs-parse.js'
 import { makeSettings, parseInputs, type RawSettings, type SettingNames } from './core/settings.js'
 import type { BuildResult, Plan, StrataConfig } from './core/types.js'
 import { readLayers } from './plan/layer-reads.js'
@@ -126,7 +126,7 @@ async function command(
   }
   const cwd = resolve(values.C ?? '.')
   if (name === 'inputs') return inputsCommand(cwd, positionals[1], values, io)
-  const mode = parseMode(name)
+  const mode: Mode = name // the command is the mode; makeSettings() reads it as the `mode` input
   const top = await createGit(cwd).topLevel()
   if (!top) throw new Error(`${cwd} is not in a git repository: run strata in a clone (or give -C <dir>)`)
   const git = createGit(top)

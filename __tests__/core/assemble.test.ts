@@ -1,7 +1,7 @@
 // SPEC 7a, pure: which Dockerfiles are assembled and why the others are not, which path each building
 // layer of a plan takes, and how a stage's instructions change its parent's config.
 import { assemblyOf, goDuration, withAssembly, type Eligibility } from '../../src/core/assemble.js'
-import { evaluate } from '../../src/core/assemble-image.js'
+import { evaluate, foldersOf } from '../../src/core/assemble-image.js'
 import { neededStages, parseDockerfile } from '../../src/core/dockerfile.js'
 import type { LayerConfig, Plan, StrataConfig } from '../../src/core/types.js'
 
@@ -28,7 +28,7 @@ function layer(over: Partial<LayerConfig> = {}): LayerConfig {
 function eligibility(
   text: string,
   over: Partial<LayerConfig> = {},
-  more: { parentOnbuild?: boolean } = {}
+  more: { parentOnbuild?: boolean; parentDockerfile?: string } = {}
 ): Eligibility {
   const l = layer(over)
   const parsed = parseDockerfile(text, l.dockerfile, {
@@ -40,7 +40,10 @@ function eligibility(
     stages: neededStages(parsed, l.target) ?? [],
     buildArgs: {},
     reincludes: false,
-    parentOnbuild: more.parentOnbuild ?? false
+    parentOnbuild: more.parentOnbuild ?? false,
+    ...(more.parentDockerfile !== undefined && {
+      parentStages: neededStages(parseDockerfile(more.parentDockerfile, 'Dockerfile.tooling')) ?? []
+    })
   })
 }
 
@@ -59,7 +62,10 @@ test.each([
   ['COPY --link=false app/ /app/\n', 'COPY without --link at Dockerfile:3'],
   ['ADD --link app.tar /app/\n', 'ADD at Dockerfile:3'],
   ['COPY --link --from=busybox /bin/sh /sh\n', 'COPY --from at Dockerfile:3'],
-  ['COPY --link --exclude=*.md docs /docs\n', 'COPY --exclude at Dockerfile:3'],
+  [
+    'COPY --link --exclude=*.md docs /docs\n',
+    "COPY --exclude (BuildKit 0.13's own Dockerfile frontend does not take it) at Dockerfile:3"
+  ],
   [
     'COPY --link --chmod=755 run /run\n',
     "COPY --chmod=755 (BuildKit makes its folders from the parent's files) at Dockerfile:3"
@@ -171,4 +177,31 @@ test.each([
   ['30', undefined]
 ])('goDuration(%s) = %s', (text, ns) => {
   expect(goDuration(text)).toBe(ns)
+})
+
+test("WORKDIR of a folder the parent layer's Dockerfile made (a WORKDIR there, or its parents) is assembled", () => {
+  const parent = 'FROM scratch\nWORKDIR /srv/www\nRUN true\nWORKDIR relative\nWORKDIR /opt/$X\n'
+  const with_ = (body: string): string => why(eligibility(HEAD + body, {}, { parentDockerfile: parent }))
+  expect(with_('WORKDIR /srv/www\n')).toBe('assembled')
+  expect(with_('WORKDIR /srv/\nCOPY --link a ./\n')).toBe('assembled')
+  expect(with_('WORKDIR /srv/other\n')).toBe(
+    "WORKDIR /srv/other (BuildKit makes the folder from the parent's files) at Dockerfile:3"
+  )
+  // Only absolute, literal WORKDIRs of the parent say which folder exists.
+  expect(with_('WORKDIR /relative\n')).toMatch(/^WORKDIR \/relative \(/)
+  expect(with_('WORKDIR /opt\n')).toMatch(/^WORKDIR \/opt \(/)
+})
+
+test("foldersOf: the working folder and the history's WORKDIRs, with their parents", () => {
+  expect(
+    foldersOf({
+      config: { WorkingDir: '/srv/www' },
+      history: [
+        { created_by: 'WORKDIR /app', comment: 'buildkit.dockerfile.v0' },
+        { created_by: '/bin/sh -c #(nop) WORKDIR /usr/src/app', comment: '' },
+        { created_by: 'RUN echo WORKDIR /not-this', comment: '' },
+        { created_by: 'WORKDIR relative', comment: '' }
+      ]
+    }).sort()
+  ).toEqual(['/app', '/srv', '/srv/www', '/usr', '/usr/src', '/usr/src/app'])
 })

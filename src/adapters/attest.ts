@@ -54,13 +54,19 @@ export function defaultEndpoints(serverUrl: string, visibility: string | undefin
 }
 
 export function createAttester(opts: AttesterOptions): Attester {
+  const builder = bundleBuilder(opts)
+  return { attest: images => attest(builder, opts, images) }
+}
+
+/** Sigstore's DSSE bundle builder: a Fulcio certificate for the job's OIDC identity, Rekor or a TSA witness. */
+function bundleBuilder(opts: SigningEndpoints): DSSEBundleBuilder {
   const witnesses: Witness[] = []
   if (opts.rekorUrl)
     witnesses.push(
       new RekorWitness({ rekorBaseURL: opts.rekorUrl, fetchOnConflict: true, timeout: TIMEOUT_MS, retry: 2 })
     )
   if (opts.tsaUrl) witnesses.push(new TSAWitness({ tsaBaseURL: opts.tsaUrl, timeout: TIMEOUT_MS, retry: 2 }))
-  const builder = new DSSEBundleBuilder({
+  return new DSSEBundleBuilder({
     signer: new FulcioSigner({
       identityProvider: new CIContextProvider('sigstore'),
       fulcioBaseURL: opts.fulcioUrl,
@@ -69,57 +75,57 @@ export function createAttester(opts: AttesterOptions): Attester {
     }),
     witnesses
   })
+}
 
-  async function store(bundle: object): Promise<void> {
-    if (!opts.api) return
-    const { url, token, repository } = opts.api
-    const res = await fetch(`${url.replace(/\/+$/, '')}/repos/${repository}/attestations`, {
-      method: 'POST',
-      headers: {
-        accept: 'application/vnd.github+json',
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json'
-      },
-      body: JSON.stringify({ bundle })
-    })
-    await res.arrayBuffer()
-    if (!res.ok)
-      throw new Error(
-        `the attestations API answered HTTP ${res.status} (the job needs \`attestations: write\`)`
-      )
-  }
+/** The repository's attestations API takes the bundle; nothing to do without one. */
+async function store(api: AttesterOptions['api'], bundle: object): Promise<void> {
+  if (!api) return
+  const { url, token, repository } = api
+  const res = await fetch(`${url.replace(/\/+$/, '')}/repos/${repository}/attestations`, {
+    method: 'POST',
+    headers: {
+      accept: 'application/vnd.github+json',
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json'
+    },
+    body: JSON.stringify({ bundle })
+  })
+  await res.arrayBuffer()
+  if (!res.ok)
+    throw new Error(
+      `the attestations API answered HTTP ${res.status} (the job needs \`attestations: write\`)`
+    )
+}
 
-  return {
-    async attest(images) {
-      if (images.length === 0) return { attested: [] }
-      const predicate = await buildSLSAProvenancePredicate(opts.oidcIssuer)
-      const subject = images.map(i => {
-        const r = parseImageRef(i.image)
-        return { name: `${r.host}/${r.name}`, digest: { sha256: i.digest.replace(/^sha256:/, '') } }
-      })
-      const statement = {
-        _type: INTOTO_STATEMENT,
-        subject,
-        predicateType: predicate.type,
-        predicate: predicate.params
-      }
-      const signed = await builder.create({
-        data: Buffer.from(JSON.stringify(statement)),
-        type: INTOTO_PAYLOAD
-      })
-      const bundle = bundleToJSON(signed)
-      const text = JSON.stringify(bundle)
-      const annotations = {
-        'dev.sigstore.bundle.content': 'dsse-envelope',
-        'dev.sigstore.bundle.predicateType': predicate.type
-      }
-      const stored = store(bundle).then(
-        () => undefined,
-        (e: Error) => e.message
-      )
-      await Promise.all(images.map(i => opts.referrers.attach(i.image, i.digest, text, annotations)))
-      const apiError = await stored
-      return { attested: images.map(i => i.digest), ...(apiError && { apiError }) }
-    }
+async function attest(
+  builder: DSSEBundleBuilder,
+  opts: AttesterOptions,
+  images: PushedImage[]
+): Promise<{ attested: string[]; apiError?: string }> {
+  if (images.length === 0) return { attested: [] }
+  const predicate = await buildSLSAProvenancePredicate(opts.oidcIssuer)
+  const subject = images.map(i => {
+    const r = parseImageRef(i.image)
+    return { name: `${r.host}/${r.name}`, digest: { sha256: i.digest.replace(/^sha256:/, '') } }
+  })
+  const statement = {
+    _type: INTOTO_STATEMENT,
+    subject,
+    predicateType: predicate.type,
+    predicate: predicate.params
   }
+  const signed = await builder.create({ data: Buffer.from(JSON.stringify(statement)), type: INTOTO_PAYLOAD })
+  const bundle = bundleToJSON(signed)
+  const text = JSON.stringify(bundle)
+  const annotations = {
+    'dev.sigstore.bundle.content': 'dsse-envelope',
+    'dev.sigstore.bundle.predicateType': predicate.type
+  }
+  const stored = store(opts.api, bundle).then(
+    () => undefined,
+    (e: Error) => e.message
+  )
+  await Promise.all(images.map(i => opts.referrers.attach(i.image, i.digest, text, annotations)))
+  const apiError = await stored
+  return { attested: images.map(i => i.digest), ...(apiError && { apiError }) }
 }

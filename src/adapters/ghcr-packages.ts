@@ -51,110 +51,133 @@ interface ApiVersion {
   metadata?: { container?: { tags?: unknown } }
 }
 
+/** One package's client: its Octokit (loaded on the first request), the API paths, the owner's kind. */
+interface Pkg {
+  image: string
+  baseUrl: string
+  octokit: () => Promise<Octokit>
+  /** The versions path of the package under `orgs` or `users`. */
+  path: (kind: 'orgs' | 'users') => string
+  state: GhcrPackages['owner']
+}
+
 export function createGhcrPackages(opts: GhcrPackagesOptions): GhcrPackages {
   const { owner, packageName } = ghcrPackage(opts.image)
   const baseUrl = (opts.apiUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '')
   // Octokit loads on the first request (mode cleanup only), not when the action starts.
   let client: Promise<Octokit> | undefined
-  const octokit = (): Promise<Octokit> => (client ??= createOctokit())
-  const createOctokit = async (): Promise<Octokit> => {
-    const [{ getOctokit }, { retry }, { throttling }] = await Promise.all([
-      import('@actions/github'),
-      import('@octokit/plugin-retry'),
-      import('@octokit/plugin-throttling')
-    ])
-    return getOctokit(
-      opts.token,
-      {
-        baseUrl,
-        retry: { retryAfterBaseValue: opts.retryAfterBaseMs ?? 1000 },
-        throttle: {
-          enabled: opts.throttle ?? true,
-          // Bottleneck groups are shared by every client of the process, keyed by id.
-          id: `strata-ghcr-${Math.random().toString(36).slice(2)}`,
-          // Wait out a rate limit twice, then give up: nothing loops forever.
-          onRateLimit: (_after: number, _o: unknown, _k: unknown, count: number) => count < 2,
-          onSecondaryRateLimit: (_after: number, _o: unknown, _k: unknown, count: number) => count < 2
-        }
-      },
-      retry,
-      throttling
+  const pkg = encodeURIComponent(packageName)
+  const p: Pkg = {
+    image: opts.image,
+    baseUrl,
+    octokit: () => (client ??= createOctokit(opts, baseUrl)),
+    path: kind => `/${kind}/${owner}/packages/container/${pkg}/versions`,
+    state: { name: owner }
+  }
+  return { owner: p.state, listVersions: () => listVersions(p), deleteVersion: id => deleteVersion(p, id) }
+}
+
+/** Octokit with retries and GitHub's throttling (rate limits waited out twice, deletes spaced). */
+async function createOctokit(opts: GhcrPackagesOptions, baseUrl: string): Promise<Octokit> {
+  const [{ getOctokit }, { retry }, { throttling }] = await Promise.all([
+    import('@actions/github'),
+    import('@octokit/plugin-retry'),
+    import('@octokit/plugin-throttling')
+  ])
+  return getOctokit(
+    opts.token,
+    {
+      baseUrl,
+      retry: { retryAfterBaseValue: opts.retryAfterBaseMs ?? 1000 },
+      throttle: {
+        enabled: opts.throttle ?? true,
+        // Bottleneck groups are shared by every client of the process, keyed by id.
+        id: `strata-ghcr-${Math.random().toString(36).slice(2)}`,
+        // Wait out a rate limit twice, then give up: nothing loops forever.
+        onRateLimit: (_after: number, _o: unknown, _k: unknown, count: number) => count < 2,
+        onSecondaryRateLimit: (_after: number, _o: unknown, _k: unknown, count: number) => count < 2
+      }
+    },
+    retry,
+    throttling
+  )
+}
+
+/** Every page of the versions list under `kind`, following Link headers; a repeated page is an error. */
+async function listFrom(p: Pkg, kind: 'orgs' | 'users'): Promise<ApiVersion[]> {
+  const seen = new Set<string>()
+  const out: ApiVersion[] = []
+  let url: string | undefined = `${p.baseUrl}${p.path(kind)}?per_page=100&state=active`
+  for (let page = 1; url; page++) {
+    if (seen.has(url)) throw new Error(`listing versions of ${p.image}: page ${page} repeats ${url}`)
+    seen.add(url)
+    const res = await (await p.octokit()).request({ method: 'GET', url })
+    if (!Array.isArray(res.data)) {
+      throw new Error(`listing versions of ${p.image}: page ${page} is not a list of versions`)
+    }
+    out.push(...(res.data as ApiVersion[]))
+    url = nextLink(res.headers.link)
+  }
+  return out
+}
+
+async function listVersions(p: Pkg): Promise<PackageVersion[]> {
+  let raw: ApiVersion[]
+  try {
+    if (p.state.kind) raw = await listFrom(p, p.state.kind)
+    else {
+      // An org's package, else a user's: the org path answers 404 for a user.
+      try {
+        raw = await listFrom(p, 'orgs')
+        p.state.kind = 'orgs'
+      } catch (e) {
+        if (status(e) !== 404) throw e
+        raw = await listFrom(p, 'users')
+        p.state.kind = 'users'
+      }
+    }
+  } catch (e) {
+    throw new Error(explain(e, `listing versions of ${p.image}`))
+  }
+  const ids = new Set<number>()
+  return raw.map((v, i) => {
+    const version = checkedVersion(p.image, v, i)
+    if (ids.has(version.id))
+      throw new Error(`listing versions of ${p.image}: version ${version.id} is listed twice`)
+    ids.add(version.id)
+    return version
+  })
+}
+
+/** One listed version, checked: an id, a digest, a tag list; a creation time when it reads as one. */
+function checkedVersion(image: string, v: ApiVersion, i: number): PackageVersion {
+  const tags = v.metadata?.container?.tags
+  if (
+    typeof v.id !== 'number' ||
+    typeof v.name !== 'string' ||
+    !v.name.startsWith('sha256:') ||
+    !Array.isArray(tags) ||
+    !tags.every(t => typeof t === 'string')
+  ) {
+    throw new Error(
+      `listing versions of ${image}: version ${i + 1} (${JSON.stringify(v).slice(0, 120)}) has no id, digest or tag list`
     )
   }
-  const state: GhcrPackages['owner'] = { name: owner }
-  const pkg = encodeURIComponent(packageName)
-  const path = (kind: 'orgs' | 'users'): string => `/${kind}/${owner}/packages/container/${pkg}/versions`
+  const created = typeof v.created_at === 'string' ? new Date(v.created_at) : undefined
+  const out: PackageVersion = { id: v.id, digest: v.name, tags: tags as string[] }
+  if (created && !Number.isNaN(created.getTime())) out.created = created
+  return out
+}
 
-  async function listFrom(kind: 'orgs' | 'users'): Promise<ApiVersion[]> {
-    const seen = new Set<string>()
-    const out: ApiVersion[] = []
-    let url: string | undefined = `${baseUrl}${path(kind)}?per_page=100&state=active`
-    for (let page = 1; url; page++) {
-      if (seen.has(url)) throw new Error(`listing versions of ${opts.image}: page ${page} repeats ${url}`)
-      seen.add(url)
-      const res = await (await octokit()).request({ method: 'GET', url })
-      if (!Array.isArray(res.data)) {
-        throw new Error(`listing versions of ${opts.image}: page ${page} is not a list of versions`)
-      }
-      out.push(...(res.data as ApiVersion[]))
-      url = nextLink(res.headers.link)
-    }
-    return out
+async function deleteVersion(p: Pkg, id: number): Promise<void> {
+  const kind = p.state.kind
+  if (!kind) throw new Error(`deleting a version of ${p.image}: list the versions first`)
+  try {
+    await (await p.octokit()).request({ method: 'DELETE', url: `${p.baseUrl}${p.path(kind)}/${id}` })
+  } catch (e) {
+    if (status(e) === 404) return // already gone: what we wanted
+    throw new Error(explain(e, `deleting version ${id} of ${p.image}`))
   }
-
-  async function listVersions(): Promise<PackageVersion[]> {
-    let raw: ApiVersion[]
-    try {
-      if (state.kind) raw = await listFrom(state.kind)
-      else {
-        // An org's package, else a user's: the org path answers 404 for a user.
-        try {
-          raw = await listFrom('orgs')
-          state.kind = 'orgs'
-        } catch (e) {
-          if (status(e) !== 404) throw e
-          raw = await listFrom('users')
-          state.kind = 'users'
-        }
-      }
-    } catch (e) {
-      throw new Error(explain(e, `listing versions of ${opts.image}`))
-    }
-    const ids = new Set<number>()
-    return raw.map((v, i) => {
-      const tags = v.metadata?.container?.tags
-      if (
-        typeof v.id !== 'number' ||
-        typeof v.name !== 'string' ||
-        !v.name.startsWith('sha256:') ||
-        !Array.isArray(tags) ||
-        !tags.every(t => typeof t === 'string')
-      ) {
-        throw new Error(
-          `listing versions of ${opts.image}: version ${i + 1} (${JSON.stringify(v).slice(0, 120)}) has no id, digest or tag list`
-        )
-      }
-      if (ids.has(v.id)) throw new Error(`listing versions of ${opts.image}: version ${v.id} is listed twice`)
-      ids.add(v.id)
-      const created = typeof v.created_at === 'string' ? new Date(v.created_at) : undefined
-      const out: PackageVersion = { id: v.id, digest: v.name, tags: tags as string[] }
-      if (created && !Number.isNaN(created.getTime())) out.created = created
-      return out
-    })
-  }
-
-  async function deleteVersion(id: number): Promise<void> {
-    const kind = state.kind
-    if (!kind) throw new Error(`deleting a version of ${opts.image}: list the versions first`)
-    try {
-      await (await octokit()).request({ method: 'DELETE', url: `${baseUrl}${path(kind)}/${id}` })
-    } catch (e) {
-      if (status(e) === 404) return // already gone: what we wanted
-      throw new Error(explain(e, `deleting version ${id} of ${opts.image}`))
-    }
-  }
-
-  return { owner: state, listVersions, deleteVersion }
 }
 
 const status = (e: unknown): number | undefined =>

@@ -88,123 +88,153 @@ function toChangedFile(f: ApiFile): ChangedFile {
   return file
 }
 
+type Octokit = ReturnType<typeof getOctokit>
+
+/** What each call of one client uses: its Octokit (loaded on the first request) and its page fan-out. */
+interface Api {
+  octokit: () => Promise<Octokit>
+  concurrency: number
+}
+
 export function createGitHub(opts: GitHubOptions): GitHubClient {
+  // Octokit and its plugins load on the first request, not before the run's first log line.
+  let client: Promise<Octokit> | undefined
+  const api: Api = { octokit: () => (client ??= createOctokit(opts)), concurrency: opts.concurrency ?? 10 }
+  return {
+    pullFiles: (owner, repo, number) => pullFiles(api, owner, repo, number),
+    compareFiles: (owner, repo, base, head) => compareFiles(api, owner, repo, base, head),
+    defaultBranch: (owner, repo) => defaultBranch(api, owner, repo),
+    pullState: (owner, repo, number) => pullState(api, owner, repo, number)
+  }
+}
+
+/** Octokit with GitHub's throttling (rate limits waited out, bounded) and retry (5xx) plugins. */
+async function createOctokit(opts: GitHubOptions): Promise<Octokit> {
   const apiUrl = (opts.apiUrl || process.env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '')
   const retries = opts.retries ?? 3
-  const maxWait = opts.maxWaitSeconds ?? 120
-  const concurrency = opts.concurrency ?? 10
   const log = opts.log
-
-  // Wait and retry while the limit asks for a bounded wait; never loop forever.
-  const onLimit =
-    (kind: string) =>
-    (retryAfter: number, options: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
-      const again = retryCount < retries && retryAfter <= maxWait
-      log?.info(
-        `GitHub API ${kind} rate limit on ${options.method} ${options.url}: ` +
-          (again ? `retrying in ${retryAfter} s (retry ${retryCount + 1} of ${retries})` : 'giving up')
-      )
-      return again
-    }
-
-  // Octokit and its plugins load on the first request, not before the run's first log line.
-  let client: Promise<ReturnType<typeof getOctokit>> | undefined
-  const octokit = (): Promise<ReturnType<typeof getOctokit>> => (client ??= createOctokit())
-  const createOctokit = async (): Promise<ReturnType<typeof getOctokit>> => {
-    const [{ getOctokit }, { retry }, { throttling }] = await Promise.all([
-      import('@actions/github'),
-      import('@octokit/plugin-retry'),
-      import('@octokit/plugin-throttling')
-    ])
-    return getOctokit(
-      opts.token,
-      {
-        baseUrl: apiUrl,
-        throttle: {
-          // Bottleneck groups are shared by every client of the process, keyed by id.
-          id: `strata-${Math.random().toString(36).slice(2)}`,
-          retryAfterBaseValue: opts.rateLimitMsPerSecond ?? 1000,
-          onRateLimit: onLimit('primary'),
-          onSecondaryRateLimit: onLimit('secondary')
-        },
-        retry: { retries, retryAfterBaseValue: opts.retryBaseMs ?? 1000 },
-        log: {
-          debug: () => {},
-          info: () => {},
-          warn: (m: string) => log?.info(m),
-          error: (m: string) => log?.info(m)
-        }
+  const [{ getOctokit }, { retry }, { throttling }] = await Promise.all([
+    import('@actions/github'),
+    import('@octokit/plugin-retry'),
+    import('@octokit/plugin-throttling')
+  ])
+  return getOctokit(
+    opts.token,
+    {
+      baseUrl: apiUrl,
+      throttle: {
+        // Bottleneck groups are shared by every client of the process, keyed by id.
+        id: `strata-${Math.random().toString(36).slice(2)}`,
+        retryAfterBaseValue: opts.rateLimitMsPerSecond ?? 1000,
+        onRateLimit: onLimit(opts, 'primary'),
+        onSecondaryRateLimit: onLimit(opts, 'secondary')
       },
-      throttling,
-      retry
-    )
-  }
-
-  /**
-   * Page 1, then the other pages side by side; `files` picks the file list out of a page. Files never
-   * run past `maxFiles` (the endpoint's limit), so pages after that are not asked for, nor any page
-   * after a page 1 that was not full (compare pages may go on for commits only).
-   */
-  async function allPages(
-    route: string,
-    params: Record<string, string | number>,
-    files: (data: unknown) => ApiFile[],
-    maxFiles: number
-  ): Promise<{ files: ChangedFile[]; first: unknown }> {
-    const get = async (page: number) =>
-      (await octokit()).request(route, { ...params, per_page: PER_PAGE, page })
-    const first = await get(1)
-    const full = files(first.data).length >= PER_PAGE
-    const last = full ? Math.min(lastPage(first.headers.link), Math.ceil(maxFiles / PER_PAGE)) : 1
-    const pages = Array.from({ length: last - 1 }, (_, i) => i + 2)
-    const rest = await mapLimit(pages, concurrency, async p => files((await get(p)).data))
-    const seen = new Set<string>()
-    const list: ChangedFile[] = []
-    for (const f of [files(first.data), ...rest].flat()) {
-      // A list that shifted between pages must not count a file twice.
-      const key = `${f.previous_filename ?? ''}\0${f.filename}`
-      if (seen.has(key)) continue
-      seen.add(key)
-      list.push(toChangedFile(f))
-    }
-    return { files: list, first: first.data }
-  }
-
-  return {
-    async pullFiles(owner, repo, number) {
-      const { files } = await allPages(
-        'GET /repos/{owner}/{repo}/pulls/{pull_number}/files',
-        { owner, repo, pull_number: number },
-        data => data as ApiFile[],
-        API_FILE_LIMIT.pull
-      )
-      return { files, complete: !isTruncated('pull', files.length) }
-    },
-    async compareFiles(owner, repo, base, head) {
-      const { files, first } = await allPages(
-        'GET /repos/{owner}/{repo}/compare/{basehead}',
-        { owner, repo, basehead: `${base}...${head}` },
-        data => (data as { files?: ApiFile[] }).files ?? [],
-        API_FILE_LIMIT.compare
-      )
-      const list: FileList = { files, complete: !isTruncated('compare', files.length) }
-      const mergeBase = (first as CompareData).merge_base_commit?.sha
-      if (mergeBase) list.mergeBase = mergeBase
-      return list
-    },
-    async defaultBranch(owner, repo) {
-      const { data } = await (await octokit()).rest.repos.get({ owner, repo })
-      return data.default_branch
-    },
-    async pullState(owner, repo, number) {
-      const { data } = await (await octokit()).rest.pulls.get({ owner, repo, pull_number: number })
-      return {
-        state: data.state as 'open' | 'closed',
-        merged: data.merged === true,
-        changedFiles: data.changed_files,
-        headSha: data.head.sha,
-        baseSha: data.base.sha
+      retry: { retries, retryAfterBaseValue: opts.retryBaseMs ?? 1000 },
+      log: {
+        debug: () => {},
+        info: () => {},
+        warn: (m: string) => log?.info(m),
+        error: (m: string) => log?.info(m)
       }
-    }
+    },
+    throttling,
+    retry
+  )
+}
+
+/** Wait and retry while the limit asks for a bounded wait; never loop forever. */
+function onLimit(opts: GitHubOptions, kind: string) {
+  const retries = opts.retries ?? 3
+  const maxWait = opts.maxWaitSeconds ?? 120
+  return (
+    retryAfter: number,
+    options: { method: string; url: string },
+    _octokit: unknown,
+    retryCount: number
+  ): boolean => {
+    const again = retryCount < retries && retryAfter <= maxWait
+    opts.log?.info(
+      `GitHub API ${kind} rate limit on ${options.method} ${options.url}: ` +
+        (again ? `retrying in ${retryAfter} s (retry ${retryCount + 1} of ${retries})` : 'giving up')
+    )
+    return again
+  }
+}
+
+/**
+ * Page 1, then the other pages side by side; `files` picks the file list out of a page. Files never
+ * run past `maxFiles` (the endpoint's limit), so pages after that are not asked for, nor any page
+ * after a page 1 that was not full (compare pages may go on for commits only).
+ */
+async function allPages(
+  api: Api,
+  route: string,
+  params: Record<string, string | number>,
+  files: (data: unknown) => ApiFile[],
+  maxFiles: number
+): Promise<{ files: ChangedFile[]; first: unknown }> {
+  const get = async (page: number) =>
+    (await api.octokit()).request(route, { ...params, per_page: PER_PAGE, page })
+  const first = await get(1)
+  const full = files(first.data).length >= PER_PAGE
+  const last = full ? Math.min(lastPage(first.headers.link), Math.ceil(maxFiles / PER_PAGE)) : 1
+  const pages = Array.from({ length: last - 1 }, (_, i) => i + 2)
+  const rest = await mapLimit(pages, api.concurrency, async p => files((await get(p)).data))
+  const seen = new Set<string>()
+  const list: ChangedFile[] = []
+  for (const f of [files(first.data), ...rest].flat()) {
+    // A list that shifted between pages must not count a file twice.
+    const key = `${f.previous_filename ?? ''}\0${f.filename}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    list.push(toChangedFile(f))
+  }
+  return { files: list, first: first.data }
+}
+
+async function pullFiles(api: Api, owner: string, repo: string, number: number): Promise<FileList> {
+  const { files } = await allPages(
+    api,
+    'GET /repos/{owner}/{repo}/pulls/{pull_number}/files',
+    { owner, repo, pull_number: number },
+    data => data as ApiFile[],
+    API_FILE_LIMIT.pull
+  )
+  return { files, complete: !isTruncated('pull', files.length) }
+}
+
+async function compareFiles(
+  api: Api,
+  owner: string,
+  repo: string,
+  base: string,
+  head: string
+): Promise<FileList> {
+  const { files, first } = await allPages(
+    api,
+    'GET /repos/{owner}/{repo}/compare/{basehead}',
+    { owner, repo, basehead: `${base}...${head}` },
+    data => (data as { files?: ApiFile[] }).files ?? [],
+    API_FILE_LIMIT.compare
+  )
+  const list: FileList = { files, complete: !isTruncated('compare', files.length) }
+  const mergeBase = (first as CompareData).merge_base_commit?.sha
+  if (mergeBase) list.mergeBase = mergeBase
+  return list
+}
+
+async function defaultBranch(api: Api, owner: string, repo: string): Promise<string> {
+  const { data } = await (await api.octokit()).rest.repos.get({ owner, repo })
+  return data.default_branch
+}
+
+async function pullState(api: Api, owner: string, repo: string, number: number): Promise<PullState> {
+  const { data } = await (await api.octokit()).rest.pulls.get({ owner, repo, pull_number: number })
+  return {
+    state: data.state as 'open' | 'closed',
+    merged: data.merged === true,
+    changedFiles: data.changed_files,
+    headSha: data.head.sha,
+    baseSha: data.base.sha
   }
 }

@@ -4,6 +4,9 @@
 // or a token realm on another host gets no `Authorization`.
 import type { Limiter } from '../core/limit.js'
 import { dockerAuth, dockerConfigDir, type Credentials, type DockerAuth } from './docker-auth.js'
+import { credentialsMayGo, defaultRegistryUrl } from './registry-origin.js'
+
+export { credentialsMayGo, defaultRegistryUrl }
 
 export interface RegistryClientOptions {
   /** Registry host as in an image name: `ghcr.io`, `localhost:5000`, `docker.io`. */
@@ -70,39 +73,6 @@ export class RegistryReplyError extends Error {
   }
 }
 
-export function defaultRegistryUrl(host: string): string {
-  if (host === 'docker.io') return 'https://registry-1.docker.io'
-  const bare = host.replace(/:\d+$/, '')
-  return `${bare === 'localhost' || bare === '127.0.0.1' ? 'http' : 'https'}://${host}`
-}
-
-const sameOrigin = (a: URL, b: URL): boolean => a.protocol === b.protocol && a.host === b.host
-
-/**
- * May a request to `target` carry the credentials of the registry at `base`? Only its own origin.
- * The one exception, for a token `realm` only: Docker Hub's registry (registry-1.docker.io) sends
- * logins to its token service auth.docker.io, as the docker CLI does; exactly that pair, over https.
- */
-export function credentialsMayGo(base: string, target: string, purpose: 'request' | 'realm'): boolean {
-  let b: URL
-  let t: URL
-  try {
-    b = new URL(base)
-    t = new URL(target)
-  } catch {
-    return false
-  }
-  if (t.username || t.password) return false
-  if (sameOrigin(b, t)) return true
-  return (
-    purpose === 'realm' &&
-    b.protocol === 'https:' &&
-    b.host === 'registry-1.docker.io' &&
-    t.protocol === 'https:' &&
-    t.host === 'auth.docker.io'
-  )
-}
-
 interface Challenge {
   scheme: string
   params: Record<string, string>
@@ -139,221 +109,256 @@ function scopeOf(method: string, url: URL): string | undefined {
   return `repository:${m[1]}:${action}`
 }
 
-export function createRegistryClient(opts: RegistryClientOptions): RegistryClient {
-  const host = opts.host
-  const base = (opts.url ?? defaultRegistryUrl(host)).replace(/\/+$/, '')
-  const limit: Limiter = opts.limit ?? (task => task())
-  let basic: string | undefined
+/** One host's state: its options, the Basic header once known, bearer tokens by scope, the login read once. */
+interface Session {
+  opts: RegistryClientOptions
+  host: string
+  base: string
+  limit: Limiter
+  basic?: string
   /** Bearer tokens by `realm service scope`, and which token key a request scope last used. */
-  const tokens = new Map<string, Promise<string>>()
-  const tokenFor = new Map<string, { header: string; key: string }>()
-  let auth: Promise<DockerAuth | undefined> | undefined
-  const credentials = (): Promise<DockerAuth | undefined> =>
-    (auth ??= dockerAuth(host, { dir: opts.dockerConfig, env: opts.env }).then(a => a ?? opts.credentials))
+  tokens: Map<string, Promise<string>>
+  tokenFor: Map<string, { header: string; key: string }>
+  auth?: Promise<DockerAuth | undefined>
+}
 
-  function noCredentials(status: number): RegistryAuthError {
-    const dir = dockerConfigDir({ dir: opts.dockerConfig, env: opts.env })
-    return new RegistryAuthError(
-      `${host} asks for credentials (HTTP ${status}) and the Docker config (${dir}/config.json) has none for it: log in first (docker/login-action)`,
-      status
-    )
+export function createRegistryClient(opts: RegistryClientOptions): RegistryClient {
+  const s: Session = {
+    opts,
+    host: opts.host,
+    base: (opts.url ?? defaultRegistryUrl(opts.host)).replace(/\/+$/, ''),
+    limit: opts.limit ?? (task => task()),
+    tokens: new Map(),
+    tokenFor: new Map()
   }
+  return { host: s.host, base: s.base, request: (method, path, o) => request(s, method, path, o) }
+}
 
-  async function send(
-    method: string,
-    url: URL,
-    o: RequestOptions,
-    authorization?: string
-  ): Promise<Response> {
-    const headers: Record<string, string> = {}
-    if (o.accept) headers.accept = o.accept
-    if (o.contentType) headers['content-type'] = o.contentType
-    if (authorization) headers.authorization = authorization
-    opts.log?.push(`${method} ${url.toString()}`)
-    // A host that accepts the connection and never answers must not hold the run up (SPEC 8).
-    const seconds = (opts.answerTimeoutMs ?? 30_000) / 1000
-    const silent = new AbortController()
-    const timer = setTimeout(() => silent.abort(new Error(`no answer in ${seconds} s`)), seconds * 1000)
-    try {
-      return await fetch(url, { method, headers, body: o.body, redirect: 'manual', signal: silent.signal })
-    } catch (e) {
-      throw new NetworkError(method, url, e)
-    } finally {
-      clearTimeout(timer)
-    }
+function credentials(s: Session): Promise<DockerAuth | undefined> {
+  return (s.auth ??= dockerAuth(s.host, { dir: s.opts.dockerConfig, env: s.opts.env }).then(
+    a => a ?? s.opts.credentials
+  ))
+}
+
+function noCredentials(s: Session, status: number): RegistryAuthError {
+  const dir = dockerConfigDir({ dir: s.opts.dockerConfig, env: s.opts.env })
+  return new RegistryAuthError(
+    `${s.host} asks for credentials (HTTP ${status}) and the Docker config (${dir}/config.json) has none for it: log in first (docker/login-action)`,
+    status
+  )
+}
+
+async function send(
+  s: Session,
+  method: string,
+  url: URL,
+  o: RequestOptions,
+  authorization?: string
+): Promise<Response> {
+  const headers: Record<string, string> = {}
+  if (o.accept) headers.accept = o.accept
+  if (o.contentType) headers['content-type'] = o.contentType
+  if (authorization) headers.authorization = authorization
+  s.opts.log?.push(`${method} ${url.toString()}`)
+  // A host that accepts the connection and never answers must not hold the run up (SPEC 8).
+  const seconds = (s.opts.answerTimeoutMs ?? 30_000) / 1000
+  const silent = new AbortController()
+  const timer = setTimeout(() => silent.abort(new Error(`no answer in ${seconds} s`)), seconds * 1000)
+  try {
+    return await fetch(url, { method, headers, body: o.body, redirect: 'manual', signal: silent.signal })
+  } catch (e) {
+    throw new NetworkError(method, url, e)
+  } finally {
+    clearTimeout(timer)
   }
+}
 
-  /** One hop of a request, with the authorization its origin may carry; follows redirects by hand. */
-  async function exchange(method: string, start: URL, o: RequestOptions, bearer?: string): Promise<Response> {
-    let url = start
-    let verb = method
-    let body = o
-    for (let hop = 0; ; hop++) {
-      const own = credentialsMayGo(base, url.toString(), 'request')
-      const res = await send(verb, url, body, own ? (bearer ?? basic) : undefined)
-      const location = res.headers.get('location')
-      if (!REDIRECTS.has(res.status) || !location) return res
-      await res.arrayBuffer()
-      if (hop >= 5) throw new Error(`${method} ${start}: more than 5 redirects`)
-      url = new URL(location, url)
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new Error(`${method} ${start}: redirected to ${url.protocol} (not HTTP)`)
-      }
-      if (res.status === 303 || ((res.status === 301 || res.status === 302) && verb === 'POST')) {
-        verb = verb === 'HEAD' ? 'HEAD' : 'GET'
-        body = { accept: o.accept }
-      }
-    }
-  }
-
-  async function token(
-    ch: Challenge,
-    scope: string | undefined
-  ): Promise<{ value: string; key: string; who: 'anonymous' | 'credentials' }> {
-    const realm = ch.params.realm
-    let url: URL
-    try {
-      url = new URL(realm)
-    } catch {
-      throw new Error(`${host} names a token realm that is not a URL: ${JSON.stringify(realm)}`)
-    }
+/** One hop of a request, with the authorization its origin may carry; follows redirects by hand. */
+async function exchange(
+  s: Session,
+  method: string,
+  start: URL,
+  o: RequestOptions,
+  bearer?: string
+): Promise<Response> {
+  let url = start
+  let verb = method
+  let body = o
+  for (let hop = 0; ; hop++) {
+    const own = credentialsMayGo(s.base, url.toString(), 'request')
+    const res = await send(s, verb, url, body, own ? (bearer ?? s.basic) : undefined)
+    const location = res.headers.get('location')
+    if (!REDIRECTS.has(res.status) || !location) return res
+    await res.arrayBuffer()
+    if (hop >= 5) throw new Error(`${method} ${start}: more than 5 redirects`)
+    url = new URL(location, url)
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new Error(`${host} names a token realm that is not HTTP: ${JSON.stringify(realm)}`)
+      throw new Error(`${method} ${start}: redirected to ${url.protocol} (not HTTP)`)
     }
-    const c = credentialsMayGo(base, url.toString(), 'realm') ? await credentials() : undefined
-    const key = `${url} ${ch.params.service ?? ''} ${scope ?? ''} ${c ? 'c' : 'a'}`
-    let p = tokens.get(key)
-    if (!p) {
-      p = fetchToken(url, ch.params.service, scope, c)
-      tokens.set(key, p)
-      p.catch(() => tokens.delete(key))
-    }
-    return { value: await p, key, who: c ? 'credentials' : 'anonymous' }
-  }
-
-  async function fetchToken(
-    realm: URL,
-    service: string | undefined,
-    scope: string | undefined,
-    c?: DockerAuth
-  ): Promise<string> {
-    const url = new URL(realm)
-    let res: Response
-    if (c && 'identityToken' in c) {
-      // OAuth2 refresh-token grant (distribution's token spec), as docker does with an identity token.
-      const form = new URLSearchParams({
-        grant_type: 'refresh_token',
-        refresh_token: c.identityToken,
-        client_id: 'strata'
-      })
-      if (service) form.set('service', service)
-      if (scope) form.set('scope', scope)
-      opts.log?.push(`POST ${url}`)
-      res = await fetch(url, { method: 'POST', body: form, redirect: 'error' }).catch((e: unknown) => {
-        throw new NetworkError('POST', url, e)
-      })
-    } else {
-      if (service) url.searchParams.set('service', service)
-      if (scope) for (const s of scope.split(' ')) url.searchParams.append('scope', s)
-      const headers: Record<string, string> = {}
-      if (c) headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`
-      opts.log?.push(`GET ${url}`)
-      res = await fetch(url, { headers, redirect: 'error' }).catch((e: unknown) => {
-        throw new NetworkError('GET', url, e)
-      })
-    }
-    if (!res.ok) {
-      await res.arrayBuffer()
-      const who = c
-        ? 'username' in c && c.username
-          ? `user ${c.username}`
-          : 'the identity token'
-        : 'an anonymous request'
-      throw new RegistryAuthError(
-        `${host}: the token service ${url.origin}${url.pathname} refused ${who} (HTTP ${res.status})` +
-          (c ? '' : `; ${noCredentials(res.status).message}`),
-        res.status
-      )
-    }
-    const body = (await res.json()) as { token?: unknown; access_token?: unknown }
-    const value = typeof body.token === 'string' ? body.token : body.access_token
-    if (typeof value !== 'string' || !value)
-      throw new Error(`${host}: the token service answered without a token`)
-    return value
-  }
-
-  /** Answers a 401 challenge: returns the authorization to retry with, or throws when there is none. */
-  async function answer(
-    res: Response,
-    want: string | undefined
-  ): Promise<{ bearer?: string; who?: 'anonymous' | 'credentials' }> {
-    const header = res.headers.get('www-authenticate')
-    if (!header) throw new RegistryAuthError(`${host} answered 401 without a WWW-Authenticate challenge`, 401)
-    const ch = parseChallenge(header)
-    if (ch.scheme === 'basic') {
-      const c = await credentials()
-      if (!c || !('password' in c)) throw noCredentials(401)
-      basic = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`
-      return {}
-    }
-    if (ch.scheme !== 'bearer' || !ch.params.realm) {
-      throw new Error(`${host} asks for an authentication scheme Strata does not speak: ${ch.scheme}`)
-    }
-    const scope = ch.params.scope ?? want
-    const t = await token(ch, scope)
-    if (want) tokenFor.set(want, { header: `Bearer ${t.value}`, key: t.key })
-    return { bearer: `Bearer ${t.value}`, who: t.who }
-  }
-
-  async function once(method: string, url: URL, o: RequestOptions): Promise<Reply> {
-    const want = scopeOf(method, url)
-    const cached = want ? tokenFor.get(want) : undefined
-    let res = await exchange(method, url, o, cached?.header)
-    let afterToken: Reply['afterToken']
-    if (res.status === 401 && credentialsMayGo(base, res.url || url.toString(), 'request')) {
-      await res.arrayBuffer()
-      // A token that no longer works (expired) is dropped, so that the challenge gets a new one.
-      if (cached) tokens.delete(cached.key)
-      if (want) tokenFor.delete(want)
-      const a = await answer(res, want)
-      afterToken = a.who
-      res = await exchange(method, url, o, a.bearer)
-    }
-    const body = Buffer.from(await res.arrayBuffer())
-    return {
-      status: res.status,
-      ok: res.ok,
-      headers: res.headers,
-      body,
-      url: res.url || url.toString(),
-      afterToken
+    if (res.status === 303 || ((res.status === 301 || res.status === 302) && verb === 'POST')) {
+      verb = verb === 'HEAD' ? 'HEAD' : 'GET'
+      body = { accept: o.accept }
     }
   }
+}
 
-  async function request(method: string, path: string, o: RequestOptions = {}): Promise<Reply> {
-    const url = new URL(path, `${base}/`)
-    return limit(async () => {
-      for (let attempt = 0; ; attempt++) {
-        const retry = RETRIED.has(method) && attempt < 2
-        let reply: Reply
-        try {
-          reply = await once(method, url, o)
-        } catch (e) {
-          // Only a connection that failed is worth another try; a refusal or a bad config is not.
-          if (!(e instanceof NetworkError) || !retry) throw e
-          await sleep(250 * 4 ** attempt)
-          continue
-        }
-        if (retry && (reply.status === 429 || reply.status >= 500)) {
-          await sleep(250 * 4 ** attempt)
-          continue
-        }
-        return reply
-      }
+async function token(
+  s: Session,
+  ch: Challenge,
+  scope: string | undefined
+): Promise<{ value: string; key: string; who: 'anonymous' | 'credentials' }> {
+  const realm = ch.params.realm
+  let url: URL
+  try {
+    url = new URL(realm)
+  } catch {
+    throw new Error(`${s.host} names a token realm that is not a URL: ${JSON.stringify(realm)}`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`${s.host} names a token realm that is not HTTP: ${JSON.stringify(realm)}`)
+  }
+  const c = credentialsMayGo(s.base, url.toString(), 'realm') ? await credentials(s) : undefined
+  const key = `${url} ${ch.params.service ?? ''} ${scope ?? ''} ${c ? 'c' : 'a'}`
+  let p = s.tokens.get(key)
+  if (!p) {
+    p = fetchToken(s, url, ch.params.service, scope, c)
+    s.tokens.set(key, p)
+    p.catch(() => s.tokens.delete(key))
+  }
+  return { value: await p, key, who: c ? 'credentials' : 'anonymous' }
+}
+
+/** Asks the token service: an identity token by OAuth2's refresh grant, else GET with Basic (or none). */
+async function tokenReply(
+  s: Session,
+  url: URL,
+  service: string | undefined,
+  scope: string | undefined,
+  c?: DockerAuth
+): Promise<Response> {
+  if (c && 'identityToken' in c) {
+    // OAuth2 refresh-token grant (distribution's token spec), as docker does with an identity token.
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: c.identityToken,
+      client_id: 'strata'
+    })
+    if (service) form.set('service', service)
+    if (scope) form.set('scope', scope)
+    s.opts.log?.push(`POST ${url}`)
+    return fetch(url, { method: 'POST', body: form, redirect: 'error' }).catch((e: unknown) => {
+      throw new NetworkError('POST', url, e)
     })
   }
+  if (service) url.searchParams.set('service', service)
+  if (scope) for (const one of scope.split(' ')) url.searchParams.append('scope', one)
+  const headers: Record<string, string> = {}
+  if (c) headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`
+  s.opts.log?.push(`GET ${url}`)
+  return fetch(url, { headers, redirect: 'error' }).catch((e: unknown) => {
+    throw new NetworkError('GET', url, e)
+  })
+}
 
-  return { host, base, request }
+async function fetchToken(
+  s: Session,
+  realm: URL,
+  service: string | undefined,
+  scope: string | undefined,
+  c?: DockerAuth
+): Promise<string> {
+  const url = new URL(realm)
+  const res = await tokenReply(s, url, service, scope, c)
+  if (!res.ok) {
+    await res.arrayBuffer()
+    const who = c
+      ? 'username' in c && c.username
+        ? `user ${c.username}`
+        : 'the identity token'
+      : 'an anonymous request'
+    throw new RegistryAuthError(
+      `${s.host}: the token service ${url.origin}${url.pathname} refused ${who} (HTTP ${res.status})` +
+        (c ? '' : `; ${noCredentials(s, res.status).message}`),
+      res.status
+    )
+  }
+  const body = (await res.json()) as { token?: unknown; access_token?: unknown }
+  const value = typeof body.token === 'string' ? body.token : body.access_token
+  if (typeof value !== 'string' || !value)
+    throw new Error(`${s.host}: the token service answered without a token`)
+  return value
+}
+
+/** Answers a 401 challenge: returns the authorization to retry with, or throws when there is none. */
+async function answer(
+  s: Session,
+  res: Response,
+  want: string | undefined
+): Promise<{ bearer?: string; who?: 'anonymous' | 'credentials' }> {
+  const header = res.headers.get('www-authenticate')
+  if (!header) throw new RegistryAuthError(`${s.host} answered 401 without a WWW-Authenticate challenge`, 401)
+  const ch = parseChallenge(header)
+  if (ch.scheme === 'basic') {
+    const c = await credentials(s)
+    if (!c || !('password' in c)) throw noCredentials(s, 401)
+    s.basic = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`
+    return {}
+  }
+  if (ch.scheme !== 'bearer' || !ch.params.realm) {
+    throw new Error(`${s.host} asks for an authentication scheme Strata does not speak: ${ch.scheme}`)
+  }
+  const scope = ch.params.scope ?? want
+  const t = await token(s, ch, scope)
+  if (want) s.tokenFor.set(want, { header: `Bearer ${t.value}`, key: t.key })
+  return { bearer: `Bearer ${t.value}`, who: t.who }
+}
+
+async function once(s: Session, method: string, url: URL, o: RequestOptions): Promise<Reply> {
+  const want = scopeOf(method, url)
+  const cached = want ? s.tokenFor.get(want) : undefined
+  let res = await exchange(s, method, url, o, cached?.header)
+  let afterToken: Reply['afterToken']
+  if (res.status === 401 && credentialsMayGo(s.base, res.url || url.toString(), 'request')) {
+    await res.arrayBuffer()
+    // A token that no longer works (expired) is dropped, so that the challenge gets a new one.
+    if (cached) s.tokens.delete(cached.key)
+    if (want) s.tokenFor.delete(want)
+    const a = await answer(s, res, want)
+    afterToken = a.who
+    res = await exchange(s, method, url, o, a.bearer)
+  }
+  const body = Buffer.from(await res.arrayBuffer())
+  return {
+    status: res.status,
+    ok: res.ok,
+    headers: res.headers,
+    body,
+    url: res.url || url.toString(),
+    afterToken
+  }
+}
+
+async function request(s: Session, method: string, path: string, o: RequestOptions = {}): Promise<Reply> {
+  const url = new URL(path, `${s.base}/`)
+  return s.limit(async () => {
+    for (let attempt = 0; ; attempt++) {
+      const retry = RETRIED.has(method) && attempt < 2
+      let reply: Reply
+      try {
+        reply = await once(s, method, url, o)
+      } catch (e) {
+        // Only a connection that failed is worth another try; a refusal or a bad config is not.
+        if (!(e instanceof NetworkError) || !retry) throw e
+        await sleep(250 * 4 ** attempt)
+        continue
+      }
+      if (retry && (reply.status === 429 || reply.status >= 500)) {
+        await sleep(250 * 4 ** attempt)
+        continue
+      }
+      return reply
+    }
+  })
 }
 
 /** The request never got an answer (connection refused, reset, DNS, no answer in time). */

@@ -8,7 +8,7 @@ import type { ContextView, LayerBlob } from './assemble-tar.js'
 import { copyEntries, layerBlob } from './assemble-tar.js'
 import type { Assembly } from '../core/assemble.js'
 import type { Evaluated, ImageConfigDoc } from '../core/assemble-image.js'
-import { evaluate, imageConfig } from '../core/assemble-image.js'
+import { evaluate, foldersOf, imageConfig } from '../core/assemble-image.js'
 import { parseImageRef } from '../core/image-ref.js'
 import { sha256 } from '../core/input-digest.js'
 
@@ -131,7 +131,12 @@ async function platformImage(
   if (parentConfig.config?.OnBuild?.length) {
     throw new Error(`the parent image ${input.parent} has ONBUILD triggers, which only BuildKit runs`)
   }
-  const evaluated = evaluate(forPlatform(input.assembly, platform), parentConfig.config ?? {}, input.labels)
+  const evaluated = evaluate(
+    forPlatform(input.assembly, platform),
+    parentConfig.config ?? {},
+    input.labels,
+    foldersOf(parentConfig)
+  )
   const layers = await Promise.all(layerBlobs(input, evaluated, job.blobs))
   if (parentRepo !== repoOf(input.image)) await mountParent(store, input.image, parentRepo, doc)
   await Promise.all(layers.map(l => upload(job, l.digest, l.gz, true)))

@@ -22,7 +22,7 @@ export interface CopyLayer {
   createdBy: string
 }
 
-/** WORKDIR of a folder an earlier COPY --link of the stage made: BuildKit's layer is then empty. */
+/** WORKDIR of a folder that exists (an earlier COPY --link made it, or the parent has it): an empty layer. */
 export interface EmptyLayer {
   kind: 'empty'
   line: number
@@ -80,8 +80,16 @@ interface State {
   out: Evaluated
 }
 
-/** Evaluates the assembly's instructions on the parent's config; `labels` (SPEC 4a and 7) go on last. */
-export function evaluate(a: Assembly, parent: ContainerConfig, labels: Record<string, string>): Evaluated {
+/**
+ * Evaluates the assembly's instructions on the parent's config; `labels` (SPEC 4a and 7) go on last.
+ * `parentFolders`: folders the parent image is known to have (foldersOf()), where a WORKDIR adds nothing.
+ */
+export function evaluate(
+  a: Assembly,
+  parent: ContainerConfig,
+  labels: Record<string, string>,
+  parentFolders: Iterable<string> = []
+): Evaluated {
   const config: ContainerConfig = structuredClone(parent)
   const scope: Record<string, string> = {}
   for (const e of config.Env ?? []) {
@@ -93,7 +101,7 @@ export function evaluate(a: Assembly, parent: ContainerConfig, labels: Record<st
     scope,
     envKeys: new Set(Object.keys(scope)),
     cmdSet: false,
-    created: new Set(['/']),
+    created: new Set(['/', ...parentFolders]),
     out: { layers: [], config, history: [] }
   }
   for (const ins of a.instructions) apply(s, a, ins)
@@ -101,84 +109,117 @@ export function evaluate(a: Assembly, parent: ContainerConfig, labels: Record<st
   return s.out
 }
 
-function apply(s: State, a: Assembly, ins: RawInstruction): void {
-  const x = (w: string): string => expandWord(w, s.scope, a.escape)
-  const c = s.config
-  const note = (createdBy: string, layer = false): void => {
-    s.out.history.push({ created_by: createdBy, comment: COMMENT, ...(!layer && { empty_layer: true }) })
+/**
+ * Folders an image is known to have from its config alone: its working folder and those its history's
+ * WORKDIRs made (BuildKit and the classic builder create them), with their parents.
+ */
+export function foldersOf(doc: ImageConfigDoc): string[] {
+  const dirs = [doc.config?.WorkingDir ?? '']
+  for (const h of doc.history ?? []) {
+    const m = /(?:^|#\(nop\)\s+)WORKDIR\s+(\/.*)$/.exec(h.created_by ?? '')
+    if (m) dirs.push(m[1])
   }
-  switch (ins.keyword) {
-    case 'ARG':
-      for (const p of ins.properties) {
-        const v = a.buildArgs[p.name] ?? (p.raw !== null ? x(p.raw) : a.globals[p.name])
-        if (v !== undefined && !s.envKeys.has(p.name)) s.scope[p.name] = v
-      }
-      return
-    case 'ENV': {
-      const pairs = ins.properties.map(p => [p.name, p.raw === null ? '' : x(p.raw)] as const)
-      for (const [k, v] of pairs) {
-        s.scope[k] = v
-        s.envKeys.add(k)
-        const env = c.Env ?? []
-        const i = env.findIndex(e => e.startsWith(`${k}=`))
-        if (i >= 0) env[i] = `${k}=${v}`
-        else env.push(`${k}=${v}`)
-        c.Env = env
-      }
-      return note(`ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`)
+  const out = new Set<string>()
+  for (const dir of dirs.filter(d => d.startsWith('/') && !d.includes('$')))
+    for (let d = posix.normalize(dir).replace(/(.)\/+$/, '$1'); d !== '/'; d = posix.dirname(d)) out.add(d)
+  return [...out]
+}
+
+type Expand = (w: string) => string
+type Handler = (s: State, a: Assembly, ins: RawInstruction, x: Expand) => void
+
+/** One history entry; `layer`: the instruction made a layer (else `empty_layer`). */
+function note(s: State, createdBy: string, layer = false): void {
+  s.out.history.push({ created_by: createdBy, comment: COMMENT, ...(!layer && { empty_layer: true }) })
+}
+
+function apply(s: State, a: Assembly, ins: RawInstruction): void {
+  const handler = HANDLERS[ins.keyword]
+  if (!handler) throw new Error(`${a.dockerfile}:${ins.line}: ${ins.keyword} cannot be assembled`)
+  handler(s, a, ins, w => expandWord(w, s.scope, a.escape))
+}
+
+const HANDLERS: Record<string, Handler> = {
+  ARG(s, a, ins, x) {
+    for (const p of ins.properties) {
+      const v = a.buildArgs[p.name] ?? (p.raw !== null ? x(p.raw) : a.globals[p.name])
+      if (v !== undefined && !s.envKeys.has(p.name)) s.scope[p.name] = v
     }
-    case 'LABEL': {
-      const pairs = ins.properties.map(p => [x(p.name), p.raw === null ? '' : x(p.raw)] as const)
-      c.Labels = { ...c.Labels, ...Object.fromEntries(pairs) }
-      return note(`LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`)
+  },
+  ENV(s, _a, ins, x) {
+    const pairs = ins.properties.map(p => [p.name, p.raw === null ? '' : x(p.raw)] as const)
+    for (const [k, v] of pairs) {
+      s.scope[k] = v
+      s.envKeys.add(k)
+      const env = s.config.Env ?? []
+      const i = env.findIndex(e => e.startsWith(`${k}=`))
+      if (i >= 0) env[i] = `${k}=${v}`
+      else env.push(`${k}=${v}`)
+      s.config.Env = env
     }
-    case 'USER':
-      c.User = x(ins.words.join(' '))
-      return note(`USER ${c.User}`)
-    case 'EXPOSE': {
-      const ports = ins.words.map(w => x(w).toLowerCase()).map(p => (p.includes('/') ? p : `${p}/tcp`))
-      c.ExposedPorts = { ...c.ExposedPorts, ...Object.fromEntries(ports.map(p => [p, {}])) }
-      return note(`EXPOSE map[${ports.map(p => `${p}:{}`).join(' ')}]`)
+    note(s, `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`)
+  },
+  LABEL(s, _a, ins, x) {
+    const pairs = ins.properties.map(p => [x(p.name), p.raw === null ? '' : x(p.raw)] as const)
+    s.config.Labels = { ...s.config.Labels, ...Object.fromEntries(pairs) }
+    note(s, `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`)
+  },
+  USER(s, _a, ins, x) {
+    s.config.User = x(ins.words.join(' '))
+    note(s, `USER ${s.config.User}`)
+  },
+  EXPOSE(s, _a, ins, x) {
+    const ports = ins.words.map(w => x(w).toLowerCase()).map(p => (p.includes('/') ? p : `${p}/tcp`))
+    s.config.ExposedPorts = { ...s.config.ExposedPorts, ...Object.fromEntries(ports.map(p => [p, {}])) }
+    note(s, `EXPOSE map[${ports.map(p => `${p}:{}`).join(' ')}]`)
+  },
+  CMD(s, _a, ins) {
+    s.config.Cmd = ins.json ?? [...shellOf(s.config), ins.shell]
+    s.config.ArgsEscaped = true
+    s.cmdSet = true
+    note(s, `CMD ${JSON.stringify(s.config.Cmd)}`)
+  },
+  ENTRYPOINT(s, _a, ins) {
+    s.config.Entrypoint = ins.json ?? [...shellOf(s.config), ins.shell]
+    if (!s.cmdSet) s.config.Cmd = null
+    note(s, `ENTRYPOINT ${JSON.stringify(s.config.Entrypoint)}`)
+  },
+  STOPSIGNAL(s, _a, ins, x) {
+    s.config.StopSignal = x(ins.words[0] ?? '')
+    note(s, `STOPSIGNAL ${s.config.StopSignal}`)
+  },
+  HEALTHCHECK(s, _a, ins) {
+    s.config.Healthcheck = healthcheck(ins)
+    note(s, `HEALTHCHECK ${JSON.stringify(s.config.Healthcheck)}`)
+  },
+  VOLUME(s, _a, ins, x) {
+    const list = (ins.json ?? ins.words).map(x)
+    s.config.Volumes = { ...s.config.Volumes, ...Object.fromEntries(list.map(v => [v, {}])) }
+    note(s, `VOLUME ${JSON.stringify(list)}`)
+  },
+  WORKDIR(s, a, ins, x) {
+    // As BuildKit keeps it: an absolute path as written (`/srv/` stays), a relative one joined and cleaned.
+    const requested = x(ins.words.join(' '))
+    const wd = requested.startsWith('/') ? requested : posix.join('/', s.config.WorkingDir || '/', requested)
+    s.config.WorkingDir = wd
+    const dir = posix.normalize(wd).replace(/(.)\/+$/, '$1')
+    if (dir === '/') return note(s, `WORKDIR ${wd}`)
+    if (!s.created.has(dir)) {
+      throw new Error(
+        `${a.dockerfile}:${ins.line}: WORKDIR ${wd} is no folder this stage made or the parent image has`
+      )
     }
-    case 'CMD':
-      c.Cmd = ins.json ?? [...shellOf(c), ins.shell]
-      c.ArgsEscaped = true
-      s.cmdSet = true
-      return note(`CMD ${JSON.stringify(c.Cmd)}`)
-    case 'ENTRYPOINT':
-      c.Entrypoint = ins.json ?? [...shellOf(c), ins.shell]
-      if (!s.cmdSet) c.Cmd = null
-      return note(`ENTRYPOINT ${JSON.stringify(c.Entrypoint)}`)
-    case 'STOPSIGNAL':
-      c.StopSignal = x(ins.words[0] ?? '')
-      return note(`STOPSIGNAL ${c.StopSignal}`)
-    case 'HEALTHCHECK':
-      c.Healthcheck = healthcheck(ins)
-      return note(`HEALTHCHECK ${JSON.stringify(c.Healthcheck)}`)
-    case 'VOLUME': {
-      const list = (ins.json ?? ins.words).map(x)
-      c.Volumes = { ...c.Volumes, ...Object.fromEntries(list.map(v => [v, {}])) }
-      return note(`VOLUME ${JSON.stringify(list)}`)
-    }
-    case 'WORKDIR': {
-      const dir = absolute(c.WorkingDir, x(ins.words.join(' ')))
-      c.WorkingDir = dir.length > 1 ? dir.replace(/\/+$/, '') : dir
-      if (c.WorkingDir === '/') return note('WORKDIR /')
-      if (!s.created.has(c.WorkingDir)) {
-        throw new Error(`${a.dockerfile}:${ins.line}: WORKDIR ${c.WorkingDir} is no folder this stage made`)
-      }
-      s.out.layers.push({ kind: 'empty', line: ins.line, createdBy: `WORKDIR ${c.WorkingDir}` })
-      return note(`WORKDIR ${c.WorkingDir}`, true)
-    }
-    case 'COPY':
-      s.out.layers.push(copyLayer(s, a, ins, x))
-      return note(`${(s.out.layers.at(-1) as CopyLayer).createdBy}`, true)
-    default:
-      throw new Error(`${a.dockerfile}:${ins.line}: ${ins.keyword} cannot be assembled`)
+    s.out.layers.push({ kind: 'empty', line: ins.line, createdBy: `WORKDIR ${wd}` })
+    note(s, `WORKDIR ${wd}`, true)
+  },
+  COPY(s, a, ins, x) {
+    const layer = copyLayer(s, a, ins, x)
+    s.out.layers.push(layer)
+    note(s, layer.createdBy, true)
   }
 }
 
-function copyLayer(s: State, a: Assembly, ins: RawInstruction, x: (w: string) => string): CopyLayer {
+function copyLayer(s: State, a: Assembly, ins: RawInstruction, x: Expand): CopyLayer {
   const words = (ins.json ?? ins.words).map(w => (ins.json ? w : x(w)))
   const sources = words.slice(0, -1)
   let dest = words[words.length - 1]

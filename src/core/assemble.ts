@@ -34,6 +34,8 @@ export interface AssemblyInput {
   reincludes: boolean
   /** The parent layer's Dockerfile has ONBUILD (its triggers would run in this layer). */
   parentOnbuild: boolean
+  /** The stages the parent layer's target needs: the folders its WORKDIRs made exist in its image. */
+  parentStages?: Stage[]
 }
 
 export const ASSEMBLED = 'assembled'
@@ -63,7 +65,7 @@ export function assemblyOf(input: AssemblyInput): Eligibility {
   if (!('image' in target.base) || target.base.image.layer !== parent || target.base.image.image !== '') {
     return { why: `FROM at ${where(target.line)} is not exactly the parent layer ${parent}` }
   }
-  const created = new Set<string>(['/'])
+  const created = new Set<string>(['/', ...workdirFolders(input.parentStages)])
   for (const ins of target.instructions) {
     const why = problemOf(ins, created)
     if (why) return { why: `${why} at ${where(ins.line)}` }
@@ -109,7 +111,8 @@ function problemOf(ins: RawInstruction, created: Set<string>): string | undefine
     const path = ins.words.join(' ')
     const clean = posix.normalize(path).replace(/(.)\/+$/, '$1')
     // BuildKit makes the folder on the parent's files (a layer of what it lacked), which Strata does not
-    // pull; only a folder this stage's own COPY --link made is known to exist: the layer is then empty.
+    // pull. A folder known to exist (this stage's COPY --link made it, or a WORKDIR of the parent layer's
+    // Dockerfile) gets an empty layer, as the equivalence suite shows: that much is assembled.
     if (!path.includes('$') && path.startsWith('/') && created.has(clean)) return undefined
     return `WORKDIR ${path} (BuildKit makes the folder from the parent's files)`
   }
@@ -121,9 +124,12 @@ function copyProblem(ins: RawInstruction, created: Set<string>): string | undefi
   if (!link || (link.value !== null && link.value !== 'true')) return 'COPY without --link'
   if (ins.heredoc) return 'COPY <<heredoc'
   for (const f of ins.flags) {
+    // Only the labs frontend takes --exclude, named by `# syntax=` (an image BuildKit fetches).
+    if (f.name === 'exclude')
+      return "COPY --exclude (BuildKit 0.13's own Dockerfile frontend does not take it)"
     if (!COPY_FLAGS.has(f.name)) return `COPY --${f.name}`
-    // BuildKit 0.13 writes the folders of a COPY --link --chmod from the parent's files (the equivalence
-    // tests show it), which Strata does not pull.
+    // BuildKit 0.13 writes the folders of a COPY --link --chmod as the parent's files have them (the
+    // equivalence suite proves it on two parents), which Strata does not pull.
     if (f.name === 'chmod')
       return `COPY --chmod=${f.value ?? ''} (BuildKit makes its folders from the parent's files)`
     if (f.name === 'chown' && !NUMERIC_OWNER.test(f.value ?? '')) {
@@ -139,6 +145,18 @@ function copyProblem(ins: RawInstruction, created: Set<string>): string | undefi
       created.add(d)
   }
   return undefined
+}
+
+/** Folders (and their parents) that the absolute, literal WORKDIRs of the parent layer's target stage made. */
+function workdirFolders(stages: Stage[] | undefined): string[] {
+  const target = stages?.[stages.length - 1]
+  const out: string[] = []
+  for (const ins of target?.instructions ?? []) {
+    const path = ins.words.join(' ')
+    if (ins.keyword !== 'WORKDIR' || path.includes('$') || !path.startsWith('/')) continue
+    for (let d = posix.normalize(path).replace(/(.)\/+$/, '$1'); d !== '/'; d = posix.dirname(d)) out.push(d)
+  }
+  return out
 }
 
 /** The plan with each building layer's path (SPEC 7a): `assembled`, or why BuildKit builds it. */

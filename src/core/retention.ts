@@ -161,114 +161,162 @@ export function describeRule(rule: RetentionRule): string {
 
 const EMPTY: RetentionConfig = { minKeep: 0, rules: {}, layers: {} }
 
+/** What every step of one decision reads: the input, its rules and tag scheme, and the rows so far. */
+interface Decision {
+  input: RetentionInput
+  ret: RetentionConfig
+  scheme: TagScheme
+  byDigest: Map<string, RetentionVersion>
+  rows: RetentionRow[]
+  /** A digest's creation time; unknown sorts as newest (never "old"). */
+  time: (digest: string) => number
+  /** Whether a row's digest carries a tag other than an input tag. */
+  sharesImage: (r: RetentionRow) => boolean
+}
+
 export function decideRetention(input: RetentionInput): RetentionDecision {
-  const ret = input.config.retention ?? EMPTY
   const scheme = tagScheme(input.config, input.image, input.defaultBranch)
-  const now = input.now.getTime()
   const byDigest = new Map<string, RetentionVersion>()
   for (const v of input.versions) byDigest.set(v.digest, v)
-  const time = (d: string): number => byDigest.get(d)?.created?.getTime() ?? Number.POSITIVE_INFINITY
+  const rows = rowsOf(input.versions, scheme)
+  const withOthers = new Set(rows.filter(r => r.kind !== 'inputs').map(r => r.digest))
+  const d: Decision = {
+    input,
+    ret: input.config.retention ?? EMPTY,
+    scheme,
+    byDigest,
+    rows,
+    time: digest => byDigest.get(digest)?.created?.getTime() ?? Number.POSITIVE_INFINITY,
+    sharesImage: r => withOthers.has(r.digest)
+  }
+  applyRules(d)
+  holdMinKeep(d)
+  inputsFollowTheirImage(d)
+  keepWholeDigests(d)
+  const cap = applyCap(d)
+  sortRows(d)
+  return { rows, ...cap }
+}
 
-  // 1. Every tag (and every untagged digest) becomes a row with its kind and layer.
+/** 1. Every tag (and every untagged digest) becomes a row with its kind and layer. */
+function rowsOf(versions: RetentionVersion[], scheme: TagScheme): RetentionRow[] {
   const rows: RetentionRow[] = []
-  for (const v of input.versions) {
+  for (const v of versions) {
     if (v.tags.length === 0) rows.push(row(v, undefined, { kind: 'untagged', layer: '' }))
     for (const tag of v.tags) rows.push(row(v, tag, classifyTag(tag, scheme)))
   }
-  const withOthers = new Set(rows.filter(r => r.kind !== 'inputs').map(r => r.digest))
-  const sharesImage = (r: RetentionRow): boolean => withOthers.has(r.digest)
+  return rows
+}
 
-  // 2. Each (layer, kind) group under its rule: a layer's rule for a kind replaces the default one.
+/** 2. Each (layer, kind) group under its rule: a layer's rule for a kind replaces the default one. */
+function applyRules(d: Decision): void {
   const groups = new Map<string, RetentionRow[]>()
-  for (const r of rows) {
+  for (const r of d.rows) {
     const key = `${r.layer}\0${r.kind}`
     groups.set(key, [...(groups.get(key) ?? []), r])
   }
-  for (const group of groups.values()) {
-    const { kind, layer } = group[0]
-    if (kind === 'stable') {
-      for (const r of group) keep(r, 'stable tag: always kept')
-      continue
-    }
-    if (kind === 'other') {
-      for (const r of group)
-        keep(r, r.tag && RELEASE.test(r.tag) ? 'release tag: always kept' : 'not a Strata tag: kept')
-      continue
-    }
-    const rule =
-      (kind === 'untagged' ? undefined : ret.layers[layer]?.[kind]) ??
-      ret.rules[kind] ??
-      (kind === 'inputs' ? DEFAULT_INPUTS_RULE : undefined)
-    if (!rule) {
-      for (const r of group) keep(r, `${kind}: no rule`)
-      continue
-    }
-    if (rule.keepForever) {
-      for (const r of group) keep(r, `${kind}: keep-forever`)
-      continue
-    }
-    // Newest first by digest: `keep N` counts versions, not the tags on them.
-    const digests = [...new Set(group.map(r => r.digest))].sort(
-      (a, b) => time(b) - time(a) || a.localeCompare(b)
-    )
-    const rank = new Map(digests.map((d, i) => [d, i]))
-    for (const r of group) {
-      if (kind === 'inputs' && sharesImage(r)) continue // decided with its image, after min-keep
-      const why: string[] = []
-      const created = r.created?.getTime()
-      if (
-        rule.maxAgeDays !== undefined &&
-        created !== undefined &&
-        now - created > rule.maxAgeDays * DAY_MS
-      ) {
-        why.push(`older than ${rule.maxAgeDays} days`)
-      }
-      const state = r.pr === undefined ? undefined : input.prs[r.pr]
-      if (rule.deleteWhenClosed && (state === 'closed' || state === 'merged'))
-        why.push(`PR #${r.pr} ${state}`)
-      if (rule.keep !== undefined && (rank.get(r.digest) ?? 0) >= rule.keep)
-        why.push(`beyond the newest ${rule.keep}`)
-      if (why.length > 0) {
-        r.action = 'delete'
-        r.rule = `${kind}: ${why.join(', ')}`
-      } else keep(r, `${kind}: within ${describeRule(rule)}`)
-    }
-  }
+  for (const group of groups.values()) applyGroupRule(d, group)
+}
 
-  // 3. min-keep: each layer keeps at least this many versions (digests with a stable or versioned
-  // tag); PR, branch and cache images are not versions and never held back by it.
-  for (const layer of scheme.layers) {
-    const mine = rows.filter(r => r.layer === layer && (r.kind === 'versioned' || r.kind === 'stable'))
+function applyGroupRule(d: Decision, group: RetentionRow[]): void {
+  const { kind, layer } = group[0]
+  if (kind === 'stable') {
+    for (const r of group) keep(r, 'stable tag: always kept')
+    return
+  }
+  if (kind === 'other') {
+    for (const r of group)
+      keep(r, r.tag && RELEASE.test(r.tag) ? 'release tag: always kept' : 'not a Strata tag: kept')
+    return
+  }
+  const rule =
+    (kind === 'untagged' ? undefined : d.ret.layers[layer]?.[kind]) ??
+    d.ret.rules[kind] ??
+    (kind === 'inputs' ? DEFAULT_INPUTS_RULE : undefined)
+  if (!rule) {
+    for (const r of group) keep(r, `${kind}: no rule`)
+    return
+  }
+  if (rule.keepForever) {
+    for (const r of group) keep(r, `${kind}: keep-forever`)
+    return
+  }
+  // Newest first by digest: `keep N` counts versions, not the tags on them.
+  const digests = [...new Set(group.map(r => r.digest))].sort(
+    (a, b) => d.time(b) - d.time(a) || a.localeCompare(b)
+  )
+  const rank = new Map(digests.map((digest, i) => [digest, i]))
+  for (const r of group) {
+    if (kind === 'inputs' && d.sharesImage(r)) continue // decided with its image, after min-keep
+    const why = deleteReasons(d.input, r, rule, rank.get(r.digest) ?? 0)
+    if (why.length > 0) {
+      r.action = 'delete'
+      r.rule = `${kind}: ${why.join(', ')}`
+    } else keep(r, `${kind}: within ${describeRule(rule)}`)
+  }
+}
+
+/** Why a row's rule deletes it (its age, its pull request, its rank among newer versions); none: kept. */
+function deleteReasons(input: RetentionInput, r: RetentionRow, rule: RetentionRule, rank: number): string[] {
+  const why: string[] = []
+  const created = r.created?.getTime()
+  if (
+    rule.maxAgeDays !== undefined &&
+    created !== undefined &&
+    input.now.getTime() - created > rule.maxAgeDays * DAY_MS
+  )
+    why.push(`older than ${rule.maxAgeDays} days`)
+  const state = r.pr === undefined ? undefined : input.prs[r.pr]
+  if (rule.deleteWhenClosed && (state === 'closed' || state === 'merged')) why.push(`PR #${r.pr} ${state}`)
+  if (rule.keep !== undefined && rank >= rule.keep) why.push(`beyond the newest ${rule.keep}`)
+  return why
+}
+
+/**
+ * 3. min-keep: each layer keeps at least this many versions (digests with a stable or versioned tag);
+ * PR, branch and cache images are not versions and never held back by it.
+ */
+function holdMinKeep(d: Decision): void {
+  const { minKeep } = d.ret
+  for (const layer of d.scheme.layers) {
+    const mine = d.rows.filter(r => r.layer === layer && (r.kind === 'versioned' || r.kind === 'stable'))
     const kept = new Set(mine.filter(r => r.action === 'keep').map(r => r.digest))
     const back = [...new Set(mine.filter(r => !kept.has(r.digest)).map(r => r.digest))]
-      .sort((a, b) => time(b) - time(a) || a.localeCompare(b))
-      .slice(0, Math.max(0, ret.minKeep - kept.size))
-    for (const r of mine) if (back.includes(r.digest)) keep(r, `min-keep ${ret.minKeep}`)
+      .sort((a, b) => d.time(b) - d.time(a) || a.localeCompare(b))
+      .slice(0, Math.max(0, minKeep - kept.size))
+    for (const r of mine) if (back.includes(r.digest)) keep(r, `min-keep ${minKeep}`)
   }
+}
 
-  // 3b. An input tag lives as long as its image (SPEC 4a): on a digest with other tags it is kept
-  // exactly when one of them is, so it never keeps an image that the other rules delete, and never
-  // goes while a kept tag points to its digest. Only input tags alone on a digest follow their rule.
-  for (const r of rows) {
-    if (r.kind !== 'inputs' || !sharesImage(r)) continue
-    const by = rows.find(o => o.digest === r.digest && o.kind !== 'inputs' && o.action === 'keep')
+/**
+ * 3b. An input tag lives as long as its image (SPEC 4a): on a digest with other tags it is kept exactly
+ * when one of them is, so it never keeps an image that the other rules delete, and never goes while a
+ * kept tag points to its digest. Only input tags alone on a digest follow their rule.
+ */
+function inputsFollowTheirImage(d: Decision): void {
+  for (const r of d.rows) {
+    if (r.kind !== 'inputs' || !d.sharesImage(r)) continue
+    const by = d.rows.find(o => o.digest === r.digest && o.kind !== 'inputs' && o.action === 'keep')
     if (by) keep(r, `inputs: its image is kept (${by.tag ?? short(r.digest)})`)
     else {
       r.action = 'delete'
       r.rule = 'inputs: its image goes with its other tags'
     }
   }
+}
 
-  // 4. Digest safety: a digest goes only when every tag on it goes; an index keeps its manifests.
+/** 4. Digest safety: a digest goes only when every tag on it goes; an index keeps its manifests. */
+function keepWholeDigests(d: Decision): void {
+  const { rows, byDigest } = d
   const keptDigests = new Set(rows.filter(r => r.action === 'keep').map(r => r.digest))
   for (let changed = true; changed;) {
     changed = false
-    for (const d of [...keptDigests]) {
-      for (const child of byDigest.get(d)?.children ?? []) {
+    for (const digest of [...keptDigests]) {
+      for (const child of byDigest.get(digest)?.children ?? []) {
         if (keptDigests.has(child) || !byDigest.has(child)) continue
         keptDigests.add(child)
         changed = true
-        for (const r of rows) if (r.digest === child) keep(r, `referenced by kept index ${short(d)}`)
+        for (const r of rows) if (r.digest === child) keep(r, `referenced by kept index ${short(digest)}`)
       }
     }
   }
@@ -278,35 +326,41 @@ export function decideRetention(input: RetentionInput): RetentionDecision {
       keep(r, `shares its digest with kept tag ${by?.tag ?? short(r.digest)} (else ${r.rule})`)
     }
   }
+}
 
-  // 5. The cap: oldest first, at most maxDeletions digests a run.
-  const all = [...new Set(rows.filter(r => r.action === 'delete').map(r => r.digest))].sort(
-    (a, b) => time(a) - time(b) || a.localeCompare(b)
+/** 5. The cap: oldest first, at most maxDeletions digests a run; the rest are kept, and said so. */
+function applyCap(d: Decision): Omit<RetentionDecision, 'rows'> {
+  const all = [...new Set(d.rows.filter(r => r.action === 'delete').map(r => r.digest))].sort(
+    (a, b) => d.time(a) - d.time(b) || a.localeCompare(b)
   )
-  const limit = Math.max(0, input.maxDeletions)
+  const limit = Math.max(0, d.input.maxDeletions)
   const deletions = all.slice(0, limit)
   const capped = all.length - deletions.length
   const warnings: string[] = []
   if (capped > 0) {
     const over = new Set(all.slice(limit))
-    for (const r of rows)
+    for (const r of d.rows)
       if (over.has(r.digest)) keep(r, `cap: max-deletions ${limit} reached (else ${r.rule})`)
     warnings.push(
-      `${input.image}: ${all.length} digests are due for deletion but max-deletions is ${limit}: ` +
+      `${d.input.image}: ${all.length} digests are due for deletion but max-deletions is ${limit}: ` +
         `deleting the ${deletions.length} oldest; the other ${capped} wait for a later run (raise max-deletions to delete more at once)`
     )
   }
+  return { deletions, capped, warnings }
+}
 
-  const layerRank = (l: string): number => (l === '' ? scheme.layers.length : scheme.layers.indexOf(l))
-  rows.sort(
+/** The table's order: by layer (config order, unowned last), kind, newest first, tag, digest. */
+function sortRows(d: Decision): void {
+  const { layers } = d.scheme
+  const layerRank = (l: string): number => (l === '' ? layers.length : layers.indexOf(l))
+  d.rows.sort(
     (a, b) =>
       layerRank(a.layer) - layerRank(b.layer) ||
       KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
-      time(b.digest) - time(a.digest) ||
+      d.time(b.digest) - d.time(a.digest) ||
       (a.tag ?? '').localeCompare(b.tag ?? '') ||
       a.digest.localeCompare(b.digest)
   )
-  return { rows, deletions, capped, warnings }
 }
 
 function row(v: RetentionVersion, tag: string | undefined, c: TagClass): RetentionRow {

@@ -5,7 +5,7 @@ import { withoutDigest } from './image-ref.js'
 import { inputTag, shortInputs } from './input-digest.js'
 import { layerTags } from './tags.js'
 import { builtBy, type TrustAnswer } from './trust.js'
-import type { EventContext, LayerConfig, LayerDecision } from './types.js'
+import type { DecisionDraft, EventContext, LayerConfig, LayerDecision } from './types.js'
 
 export const LABEL_INPUTS = 'dev.strata.inputs'
 export const LABEL_EXTERNALS = 'dev.strata.externals'
@@ -154,7 +154,7 @@ export function decideSameInputs(
   facts: SameInputsFacts,
   opts: SameInputsOptions
 ): { decision: LayerDecision; line?: string } {
-  const out: LayerDecision = { ...d, reasons: [...d.reasons] }
+  const out: DecisionDraft = { ...d, reasons: [...d.reasons] }
   if (facts.inputs === undefined) return { decision: out }
   out.inputs = facts.inputs
   const stableTag = tagOf(opts.stable, opts.image)

@@ -14,12 +14,20 @@ import { describeRange, diffRange, readEvent } from '../core/event.js'
 import { requirePullRequest } from '../core/event-check.js'
 import { resolvePush } from '../core/inputs-parse.js'
 import type { LayerReads } from '../core/layer-reads.js'
-import { decide, describePlan, followPlan, parsePlanInput, pinReused } from '../core/plan.js'
+import {
+  completePlan,
+  decide,
+  decidedTags,
+  describePlan,
+  followPlan,
+  parsePlanInput,
+  pinReused
+} from '../core/plan.js'
 import { checkPlan } from '../core/plan-check.js'
 import { inputLabels } from '../core/same-inputs.js'
 import type { ExternalPin } from '../core/build-steps.js'
 import type { PlanSettings } from '../core/settings.js'
-import { layerTags, parentLayers } from '../core/tags.js'
+import { parentLayers } from '../core/tags.js'
 import type {
   ChangeSet,
   DiffRange,
@@ -70,9 +78,31 @@ export interface PlanOutcome {
   reads: LayerReads
 }
 
+/** What every plan starts from: the config, what its layers read, the event and the commits compared. */
+interface Ground {
+  config: StrataConfig
+  reads: LayerReads
+  ctx: EventContext
+  range: DiffRange
+  push: boolean
+}
+
 /** Config, event, changes and registry → the plan, logged in words (SPEC 3 and 8). */
 export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOutcome> {
-  const { log } = deps
+  const g = await groundOf(s, deps)
+  const { plan, changes } = s.plan
+    ? { plan: followGiven(s.plan, s, g, deps.log), changes: undefined }
+    : await decideNew(s, g, deps)
+  // The last step: what the build needs besides the decision (parents and their pinned images, cache
+  // scope, input tags, what each Dockerfile says), carried by the plan so that no later step derives it.
+  const carried = withDockerfiles(completePlan(plan, g.config, g.ctx), g.reads)
+  describePlan(carried, g.config).forEach(l => deps.log.info(l))
+  const { config, ctx, range, push, reads } = g
+  return { config, ctx, range, ...(changes && { changes }), plan: carried, push, reads }
+}
+
+/** The config, its layers' reads (checked before anything else), the event, and the log's first lines. */
+async function groundOf(s: PlanSettings, deps: PlanDeps): Promise<Ground> {
   // SPEC 4a's content ids need git's index: read beside the config, the Dockerfiles and the look-ups.
   if (!s.plan) deps.contentIds?.prefetch()
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
@@ -87,68 +117,53 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
   requirePullRequest(s.eventName, s.payload)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
   const range = overrideRange(diffRange(s.eventName, s.payload, ctx), ctx, s.base, s.head)
-  const push = resolvePush(s.push, ctx.pr)
-
   // Before anything else: the event, the commits compared, then where the list came from.
   const where = ctx.owner ? ` in ${ctx.owner}/${ctx.repo}` : ''
-  log.info(
+  deps.log.info(
     `Event: ${ctx.eventName} on ${ctx.ref || '(no ref)'}${where}, commit ${ctx.sha.slice(0, 7) || '?'}`
   )
   const overridden = s.base || s.head ? ' (base/head given)' : ''
-  log.info(`Compare: ${describeRange(range)}${overridden}`)
+  deps.log.info(`Compare: ${describeRange(range)}${overridden}`)
+  return { config, reads, ctx, range, push: resolvePush(s.push, ctx.pr) }
+}
 
-  if (s.plan) {
-    // A plan is untrusted: checked against this config and event before anything follows it.
-    const plan = followPlan(parsePlanInput(s.plan), s.layers)
-    checkPlan(plan, config, ctx, range.kind === 'deleted')
-    log.info(
-      `Following the given plan (event ${plan.event || '?'}, ${plan.changes.count} changed files from ` +
-        `${plan.changes.source}): no new decision`
+/** A `plan` input: untrusted, so checked against this config and event before anything follows it. */
+function followGiven(json: string, s: PlanSettings, g: Ground, log: Logger): Plan {
+  const plan = followPlan(parsePlanInput(json), s.layers)
+  checkPlan(plan, g.config, g.ctx, g.range.kind === 'deleted')
+  log.info(
+    `Following the given plan (event ${plan.event || '?'}, ${plan.changes.count} changed files from ` +
+      `${plan.changes.source}): no new decision`
+  )
+  g.reads.warnings.forEach(w => log.warning(w))
+  // The plan was decided with its own step's inputs: say so rather than drop these silently.
+  const unused = [
+    ...(s.force === 'all' || s.force.length ? ['force'] : []),
+    ...(s.base ? ['base'] : []),
+    ...(s.head ? ['head'] : [])
+  ].map(n => `\`${n}\``)
+  if (unused.length) {
+    const names = unused.length > 1 ? `${unused.slice(0, -1).join(', ')} and ${unused.at(-1)}` : unused[0]
+    log.warning(
+      `the ${names} ${unused.length > 1 ? 'inputs are' : 'input is'} not used: this step follows the \`plan\` ` +
+        'input, decided with the inputs of its `mode: plan` step (give them there)'
     )
-    reads.warnings.forEach(w => log.warning(w))
-    // The plan was decided with its own step's inputs: say so rather than drop these silently.
-    const unused = [
-      ...(s.force === 'all' || s.force.length ? ['force'] : []),
-      ...(s.base ? ['base'] : []),
-      ...(s.head ? ['head'] : [])
-    ].map(n => `\`${n}\``)
-    if (unused.length) {
-      const names = unused.length > 1 ? `${unused.slice(0, -1).join(', ')} and ${unused.at(-1)}` : unused[0]
-      log.warning(
-        `the ${names} ${unused.length > 1 ? 'inputs are' : 'input is'} not used: this step follows the \`plan\` ` +
-          'input, decided with the inputs of its `mode: plan` step (give them there)'
-      )
-    }
-    const followed = withAssembly(plan, config, reads.assembly, { push, pushByDigest: !!s.platform })
-    describePlan(followed, config).forEach(l => log.info(l))
-    return { config, ctx, range, plan: followed, push, reads }
   }
+  return withAssembly(plan, g.config, g.reads.assembly, { push: g.push, pushByDigest: !!s.platform })
+}
 
+/** SPEC 3, 4, 4a, 7a and 8: changes and registry look-ups → decision → reuse → unknown → assembly. */
+async function decideNew(
+  s: PlanSettings,
+  g: Ground,
+  deps: PlanDeps
+): Promise<{ plan: Plan; changes: ChangeSet }> {
+  const { config, ctx, range, reads } = g
   const deleted = range.kind === 'deleted'
-  const stable = stableRefs(config, ctx)
-  // Registry and builder look-ups need no diff: start them now, while the API lists the changes
-  // (both adapters memoize, so the awaited calls below reuse these; errors are reported there).
-  const externals = deleted ? [] : externalImages(reads)
-  if (!deleted) {
-    // Stable images: their labels are read next (SPEC 4a), so each look-up fetches the manifest too.
-    for (const ref of Object.values(stable)) deps.registry.inspect(ref, { read: true }).catch(() => undefined)
-    for (const ref of externals) deps.registry.inspect(ref).catch(() => undefined)
-  }
-
-  const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
-  log.info(`Changed files: ${describeChanges(changes, range)}`)
-  // After the event, the commits and the changes, which the log states before anything else (SPEC 3).
-  reads.warnings.forEach(w => log.warning(w))
-
-  // Every stable tag at once, each once: the registry adapter memoizes and runs them side by side.
-  const unreadable = createUnreadable()
-  const [found, externalDigests] = await Promise.all([
-    deleted ? ({} as Awaited<ReturnType<typeof lookUp>>) : lookUp(deps.registry, stable, unreadable),
-    resolveExternals(deps.registry, externals, log)
-  ])
+  const { changes, found, externals, unreadable } = await lookUpAll(g, deps)
   const stableExists: Record<string, boolean> = {}
   for (const [name, info] of Object.entries(found)) if (info !== undefined) stableExists[name] = info !== null
-
+  const inputs = reads.inputs
   const decided = decide({
     config,
     ctx,
@@ -157,31 +172,36 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
     selected: s.layers,
     stableExists,
     deleted,
-    inputs: reads.inputs
+    inputs
   })
+  const assembly = { push: g.push, pushByDigest: !!s.platform }
   // The builder is asked for side by side with the rest of the plan, unless every layer that builds is
   // assembled in the registry (SPEC 7a: no docker process then).
-  const paths = withAssembly(decided, config, reads.assembly, { push, pushByDigest: !!s.platform })
+  const paths = withAssembly(decided, config, reads.assembly, assembly)
   const bakes = Object.values(paths.layers).some(d => d.build && d.selected && d.assembly !== ASSEMBLED)
   if (s.mode === 'build' && !s.dryRun && bakes) deps.buildx?.inspectBuilder(s.builder).catch(() => undefined)
-  if (externals.length) {
-    decided.externals = externalDigests
-    const shown = externals.map(i => (externalDigests[i] ? `${i} (${externalDigests[i].slice(0, 19)}…)` : i))
-    log.info(`External images: ${shown.join(', ')}`)
+  const images = Object.keys(externals)
+  if (images.length) {
+    const shown = images.map(i => (externals[i] ? `${i} (${externals[i].slice(0, 19)}…)` : i))
+    deps.log.info(`External images: ${shown.join(', ')}`)
   }
+  const withExternals = images.length ? { ...decided, externals } : decided
   // A reused layer is pinned to the digest its stable tag had now, for the whole run.
-  const pinned = pinReused(decided, Object.fromEntries(Object.entries(found).map(([n, i]) => [n, i?.digest])))
+  const pinned = pinReused(
+    withExternals,
+    Object.fromEntries(Object.entries(found).map(([n, i]) => [n, i?.digest]))
+  )
   const reused = deps.contentIds
     ? await applySameInputs(
         pinned,
         config,
         ctx,
-        layerMaterial(reads, decided.externals ?? {}),
+        layerMaterial(reads, externals),
         { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms, trust: s.trust },
         {
           registry: deps.registry,
           contentIds: deps.contentIds,
-          log,
+          log: deps.log,
           unreadable,
           attestations: deps.attestations,
           images: deps.images
@@ -190,12 +210,52 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
     : pinned
   // SPEC 8: a layer whose look-up failed is unknown, never "reuse"; the step says so and fails.
   // SPEC 7a: which building layers are assembled in the registry, and why the others are not.
-  const plan = withAssembly(markUnknown(reused, config, unreadable), config, reads.assembly, {
-    push,
-    pushByDigest: !!s.platform
-  })
-  describePlan(plan, config).forEach(l => log.info(l))
-  return { config, ctx, range, changes, plan, push, reads }
+  const plan = withAssembly(markUnknown(reused, config, unreadable), config, reads.assembly, assembly)
+  return { plan, changes }
+}
+
+/** The changes, every stable tag and every external image, looked up side by side; logged. */
+async function lookUpAll(
+  g: Ground,
+  deps: PlanDeps
+): Promise<{
+  changes: ChangeSet
+  found: Record<string, { digest: string } | null | undefined>
+  externals: Record<string, string>
+  unreadable: Unreadable
+}> {
+  const { config, ctx, range, reads } = g
+  const { log } = deps
+  const deleted = range.kind === 'deleted'
+  const stable = stableRefs(config, ctx)
+  // Registry and builder look-ups need no diff: start them now, while the API lists the changes
+  // (both adapters memoize, so the awaited calls below reuse these; errors are reported there).
+  const images = deleted ? [] : externalImages(reads)
+  if (!deleted) {
+    // Stable images: their labels are read next (SPEC 4a), so each look-up fetches the manifest too.
+    for (const ref of Object.values(stable)) deps.registry.inspect(ref, { read: true }).catch(() => undefined)
+    for (const ref of images) deps.registry.inspect(ref).catch(() => undefined)
+  }
+  const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
+  log.info(`Changed files: ${describeChanges(changes, range)}`)
+  // After the event, the commits and the changes, which the log states before anything else (SPEC 3).
+  reads.warnings.forEach(w => log.warning(w))
+  // Every stable tag at once, each once: the registry adapter memoizes and runs them side by side.
+  const unreadable = createUnreadable()
+  const [found, externals] = await Promise.all([
+    deleted ? {} : lookUp(deps.registry, stable, unreadable),
+    resolveExternals(deps.registry, images, log)
+  ])
+  return { changes, found, externals, unreadable }
+}
+
+/** SPEC 3a: what the build needs of each layer's Dockerfile, from the reads the plan step made. */
+function withDockerfiles(plan: Plan, reads: LayerReads): Plan {
+  const facts = reads.dockerfiles ?? {}
+  const layers: Plan['layers'] = {}
+  for (const [name, d] of Object.entries(plan.layers))
+    layers[name] = facts[name] && !d.dockerfile ? { ...d, dockerfile: facts[name] } : d
+  return { ...plan, layers }
 }
 
 // An external image is only recorded: a registry that does not answer must not hold the plan up.
@@ -340,13 +400,11 @@ export function describeChanges(c: ChangeSet, range?: DiffRange): string {
   }
 }
 
-/** `image:stable-tag` of every layer, in config order. */
+/** `image:stable-tag` of every layer, in config order (looked up before decide()). */
 export function stableRefs(config: StrataConfig, ctx: EventContext): Record<string, string> {
   const parents = parentLayers(config.layers)
   const refs: Record<string, string> = {}
-  for (const l of config.layers) {
-    refs[l.name] = `${l.image}:${layerTags(l, ctx, { isLeaf: !parents.has(l.name), parents }).stable}`
-  }
+  for (const l of config.layers) refs[l.name] = decidedTags(l, ctx, parents).stable
   return refs
 }
 
