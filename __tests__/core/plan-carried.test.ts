@@ -12,7 +12,8 @@ import {
   planToJson,
   withParentRefs
 } from '../../src/core/plan.js'
-import type { LayerDecision, Plan } from '../../src/core/types.js'
+import { withInputTag } from '../../src/core/same-inputs.js'
+import type { ChangeSet, LayerDecision, Plan } from '../../src/core/types.js'
 
 const D = (c: string): string => `sha256:${c.repeat(64)}`
 const CONFIG = config([
@@ -20,6 +21,7 @@ const CONFIG = config([
   layer('tooling', { from: from('base') }),
   layer('app', { from: from('tooling') })
 ])
+const NONE: ChangeSet = { source: 'none', files: [] }
 const CTX = eventContext({ ref: 'refs/heads/feature/x', branch: 'feature/x', isDefaultBranch: false })
 
 /** base reused (pinned), tooling and app built; tooling's input digest known. */
@@ -194,4 +196,24 @@ describe('a followed plan', () => {
       stable: `${IMAGE}:latest`
     })
   })
+})
+
+// A leaf on a branch named like a layer with children: decide() renders {branch} as `branch-base`, so
+// that the leaf never pushes `base-<sha7>` (the parent's own tag). Once the input digest is known the
+// tags are rendered again, and must be rendered the same way.
+test('the input digest does not change how {branch} is rendered (a branch named like a parent layer)', () => {
+  const cfg = config([layer('base'), layer('app', { from: from('base') })])
+  const ctx = eventContext({ ref: 'refs/heads/base', branch: 'base', isDefaultBranch: false })
+  const decided = decide({ config: cfg, ctx, changes: NONE, force: ['app'], stableExists: {} })
+  const inputs = D('1')
+  const app = withInputTag(decided.layers.app, cfg.layers[1], ctx, {
+    isLeaf: true,
+    inputs,
+    parents: new Set(['base'])
+  })
+  expect(app.versioned).toEqual([`${IMAGE}:branch-base-3f2a9c1`, `${IMAGE}:app-inputs-${'1'.repeat(16)}`])
+  expect(app.moving).toEqual([`${IMAGE}:branch-base`])
+  // A plan with those tags is one this config and event make: a platform step may follow it.
+  const plan = completePlan({ ...decided, layers: { ...decided.layers, app } }, cfg, ctx)
+  expect(() => checkPlan(parsePlanInput(JSON.stringify(planToJson(plan))), cfg, ctx)).not.toThrow()
 })

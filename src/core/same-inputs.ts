@@ -35,15 +35,21 @@ export function inputLabels(
 
 /**
  * The decision of a layer once its input digest is known: `inputs` set, the input tag added to the
- * versioned tags (pushed by the build), and custom `tags` with {inputs} rendered now.
+ * versioned tags (pushed by the build), and custom `tags` with {inputs} rendered now. `parents`: the
+ * layers with children, as decide() had them, so that {branch} is rendered as it was there (a branch
+ * named like a parent layer must not become that layer's tags).
  */
 export function withInputTag(
   d: LayerDecision,
   layer: LayerConfig,
   ctx: EventContext,
-  opts: { isLeaf: boolean; inputs: string }
+  opts: { isLeaf: boolean; inputs: string; parents?: ReadonlySet<string> }
 ): LayerDecision {
-  const tags = layerTags(layer, ctx, { isLeaf: opts.isLeaf, inputs: shortInputs(opts.inputs) })
+  const tags = layerTags(layer, ctx, {
+    isLeaf: opts.isLeaf,
+    parents: opts.parents,
+    inputs: shortInputs(opts.inputs)
+  })
   const full = (t: string): string => `${layer.image}:${t}`
   const versioned = unique([...tags.versioned, inputTag(layer.name, opts.inputs)]).map(full)
   const moving = tags.moving.map(full).filter(t => !versioned.includes(t))

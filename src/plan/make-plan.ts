@@ -2,7 +2,6 @@
 // registry look-ups → decision → same-inputs reuse, logged in words (SPEC 3, 3a, 4, 4a, 8).
 import type { Attester } from '../adapters/attest.js'
 import type { AttestationFinder } from '../adapters/attestations.js'
-import { pinnedDigest } from '../core/image-ref.js'
 import type { Buildx } from '../adapters/buildx.js'
 import { loadConfig } from '../adapters/config-file.js'
 import type { ContentIds } from '../adapters/content-ids.js'
@@ -14,20 +13,11 @@ import { describeRange, diffRange, readEvent } from '../core/event.js'
 import { requirePullRequest } from '../core/event-check.js'
 import { resolvePush } from '../core/inputs-parse.js'
 import type { LayerReads } from '../core/layer-reads.js'
-import {
-  completePlan,
-  decide,
-  decidedTags,
-  describePlan,
-  followPlan,
-  parsePlanInput,
-  pinReused
-} from '../core/plan.js'
+import { completePlan, decide, describePlan, followPlan, parsePlanInput, pinReused } from '../core/plan.js'
 import { checkPlan } from '../core/plan-check.js'
 import { inputLabels } from '../core/same-inputs.js'
 import type { ExternalPin } from '../core/build-steps.js'
 import type { PlanSettings } from '../core/settings.js'
-import { parentLayers } from '../core/tags.js'
 import type {
   ChangeSet,
   DiffRange,
@@ -38,12 +28,14 @@ import type {
   StrataConfig
 } from '../core/types.js'
 import type { ChangeDeps } from './changes.js'
-import { detectChanges } from './changes.js'
 import { checkedLayerReads } from './layer-reads.js'
 import type { LayerMaterial } from './reuse.js'
 import { applySameInputs } from './reuse.js'
-import type { Unreadable } from './unreadable.js'
-import { createUnreadable, markUnknown } from './unreadable.js'
+import { lookUpAll } from './look-ups.js'
+import { markUnknown } from './unreadable.js'
+
+// Where callers always found them.
+export { describeChanges } from './look-ups.js'
 
 /** What making the plan reads from the world. */
 export interface PlanDeps {
@@ -214,41 +206,6 @@ async function decideNew(
   return { plan, changes }
 }
 
-/** The changes, every stable tag and every external image, looked up side by side; logged. */
-async function lookUpAll(
-  g: Ground,
-  deps: PlanDeps
-): Promise<{
-  changes: ChangeSet
-  found: Record<string, { digest: string } | null | undefined>
-  externals: Record<string, string>
-  unreadable: Unreadable
-}> {
-  const { config, ctx, range, reads } = g
-  const { log } = deps
-  const deleted = range.kind === 'deleted'
-  const stable = stableRefs(config, ctx)
-  // Registry and builder look-ups need no diff: start them now, while the API lists the changes
-  // (both adapters memoize, so the awaited calls below reuse these; errors are reported there).
-  const images = deleted ? [] : externalImages(reads)
-  if (!deleted) {
-    // Stable images: their labels are read next (SPEC 4a), so each look-up fetches the manifest too.
-    for (const ref of Object.values(stable)) deps.registry.inspect(ref, { read: true }).catch(() => undefined)
-    for (const ref of images) deps.registry.inspect(ref).catch(() => undefined)
-  }
-  const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
-  log.info(`Changed files: ${describeChanges(changes, range)}`)
-  // After the event, the commits and the changes, which the log states before anything else (SPEC 3).
-  reads.warnings.forEach(w => log.warning(w))
-  // Every stable tag at once, each once: the registry adapter memoizes and runs them side by side.
-  const unreadable = createUnreadable()
-  const [found, externals] = await Promise.all([
-    deleted ? {} : lookUp(deps.registry, stable, unreadable),
-    resolveExternals(deps.registry, images, log)
-  ])
-  return { changes, found, externals, unreadable }
-}
-
 /** SPEC 3a: what the build needs of each layer's Dockerfile, from the reads the plan step made. */
 function withDockerfiles(plan: Plan, reads: LayerReads): Plan {
   const facts = reads.dockerfiles ?? {}
@@ -256,59 +213,6 @@ function withDockerfiles(plan: Plan, reads: LayerReads): Plan {
   for (const [name, d] of Object.entries(plan.layers))
     layers[name] = facts[name] && !d.dockerfile ? { ...d, dockerfile: facts[name] } : d
   return { ...plan, layers }
-}
-
-// An external image is only recorded: a registry that does not answer must not hold the plan up.
-const EXTERNAL_TIMEOUT_MS = 30_000
-
-function withTimeout<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(why)), ms)
-    timer.unref()
-  })
-  return Promise.race([p, late]).finally(() => clearTimeout(timer))
-}
-
-/** The external images of every layer, each once, in config order. */
-function externalImages(reads: LayerReads): string[] {
-  return [...new Set(Object.values(reads.externals).flatMap(uses => uses.map(u => u.image)))]
-}
-
-/**
- * image → digest (`''` when not resolved). A digest-pinned image is its own answer; the others are
- * looked up side by side. Whatever cannot be resolved is said in one warning; the plan goes on.
- */
-async function resolveExternals(
-  registry: Registry,
-  images: string[],
-  log: Logger
-): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  const failed: string[] = []
-  await Promise.all(
-    images.map(async image => {
-      const pinned = pinnedDigest(image)
-      if (pinned) {
-        out[image] = pinned
-        return
-      }
-      try {
-        const info = await withTimeout(registry.inspect(image), EXTERNAL_TIMEOUT_MS, 'no answer in 30 s')
-        out[image] = info?.digest ?? ''
-        if (!info) failed.push(`${image} (not found)`)
-      } catch (e) {
-        out[image] = ''
-        failed.push(`${image} (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`)
-      }
-    })
-  )
-  if (failed.length) {
-    log.warning(
-      `external images not resolved to a digest: ${failed.sort().join('; ')}; the plan goes on without them`
-    )
-  }
-  return Object.fromEntries(images.map(i => [i, out[i]]))
 }
 
 /** SPEC 4a's labels of every layer whose input digest the plan knows, with its own external images. */
@@ -380,51 +284,6 @@ export function overrideRange(range: DiffRange, ctx: EventContext, base?: string
   const h = head ?? eventHead
   if (!b) return { kind: 'none', why: `the event has no base commit; give the \`base\` input with \`head\`` }
   return { kind: 'compare', base: b, head: h }
-}
-
-export function describeChanges(c: ChangeSet, range?: DiffRange): string {
-  const n = changedPaths(c.files).length
-  // A new branch's base commit (the merge base) is known only now: the Compare line named a branch.
-  const since = range?.kind === 'new-branch' && c.base ? ` since merge base ${c.base.slice(0, 7)}` : ''
-  const count = `${n} ${n === 1 ? 'file' : 'files'}${since}`
-  const note = c.note ? ` (${c.note})` : ''
-  switch (c.source) {
-    case 'api':
-      return `${count} from the GitHub API${note}`
-    case 'git':
-      return `${count} from git diff${note}`
-    case 'none':
-      return `none: this event has no diff${note}`
-    case 'unknown':
-      return `unknown${note}: every layer builds`
-  }
-}
-
-/** `image:stable-tag` of every layer, in config order (looked up before decide()). */
-export function stableRefs(config: StrataConfig, ctx: EventContext): Record<string, string> {
-  const parents = parentLayers(config.layers)
-  const refs: Record<string, string> = {}
-  for (const l of config.layers) refs[l.name] = decidedTags(l, ctx, parents).stable
-  return refs
-}
-
-/** name → image (found), null (no such tag), undefined (look-up failed: recorded, the layer is unknown). */
-async function lookUp(
-  registry: Registry,
-  refs: Record<string, string>,
-  unreadable: Unreadable
-): Promise<Record<string, { digest: string } | null | undefined>> {
-  const names = Object.keys(refs)
-  const settled = await Promise.allSettled(names.map(n => registry.inspect(refs[n], { read: true })))
-  const out: Record<string, { digest: string } | null | undefined> = {}
-  settled.forEach((r, i) => {
-    if (r.status === 'fulfilled') out[names[i]] = r.value
-    else {
-      unreadable.add(names[i], refs[names[i]], r.reason)
-      out[names[i]] = undefined
-    }
-  })
-  return out
 }
 
 /** SPEC 7a: the assembly of each layer the plan assembles. */
