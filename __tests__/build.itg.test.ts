@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Buildx } from '../src/adapters/buildx.js'
 import { createBuildx } from '../src/adapters/buildx.js'
+import { createLocalCache } from '../src/adapters/cache.js'
 import { createRegistry } from '../src/adapters/registry.js'
 import type { BuildOptions } from '../src/build/types.js'
 import type { BuildResult } from '../src/core/types.js'
@@ -181,7 +182,8 @@ async function strata(
       workspace: ws,
       builder: o.builder
     },
-    { buildx, registry, log, mask: o.mask }
+    // The real adapters, as wire() makes them for a run (the local cache's store among them).
+    { buildx, registry, log, mask: o.mask, cache: createLocalCache(log) }
   )
   return { plan, result, log, processes }
 }

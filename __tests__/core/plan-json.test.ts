@@ -109,3 +109,40 @@ test.each<[string, string]>([
 ])('parsePlanInput refuses externals %s', (json, why) => {
   expect(() => parsePlanInput(json)).toThrow(`the plan input is not a Strata plan: ${why}`)
 })
+
+// Issue 21: what the plan carries for the build round-trips too (versioned, moving and the Dockerfile
+// facts are not written: `tags` is their union, split by the config's rule, and each step reads its own).
+function carriedPlan(): Plan {
+  const p = fullPlan()
+  const app: LayerDecision = {
+    ...p.layers.app,
+    inputs: D('f'),
+    inputTag: `${IMAGE}:app-inputs-${'f'.repeat(16)}`,
+    parents: [
+      { layer: 'base', buildArg: 'BASE_IMAGE', ref: `${IMAGE}:base-stable@${D('a')}` },
+      { layer: 'tooling', buildArg: 'TOOLING_IMAGE' }
+    ],
+    cacheScope: { branch: 'feature-x', defaultBranch: 'main' }
+  }
+  return { ...p, layers: { ...p.layers, app } }
+}
+
+test.each<keyof LayerDecision>(['inputTag', 'parents', 'cacheScope'])(
+  'layer field %s survives the round trip',
+  field => {
+    expect(carriedPlan().layers.app[field]).toBeDefined()
+    expect(roundTrip(carriedPlan()).layers.app[field]).toEqual(carriedPlan().layers.app[field])
+  }
+)
+
+test('a plan with every carried field comes back equal, less what is not written', () => {
+  const plan = carriedPlan()
+  plan.layers.app = {
+    ...plan.layers.app,
+    versioned: [],
+    moving: [],
+    dockerfile: { stages: 1, text: 'FROM x\n' }
+  }
+  const { versioned: _v, moving: _m, dockerfile: _d, ...app } = plan.layers.app
+  expect(roundTrip(plan)).toEqual({ ...plan, layers: { ...plan.layers, app } })
+})

@@ -42,67 +42,77 @@ export interface BuildxOptions {
 }
 
 export function createBuildx(opts: BuildxOptions = {}): Buildx {
-  const docker = opts.docker ?? 'docker'
-  const env = mergeEnv(opts.env)
-
-  async function run(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    return exec.getExecOutput(docker, args, { silent: true, ignoreReturnCode: true, env })
-  }
-
-  async function inspectBuilder(name?: string): Promise<BuilderInfo> {
-    const out = await run(['buildx', 'inspect', ...(name ? [name] : [])])
-    if (out.exitCode !== 0) {
-      throw new Error(`buildx builder ${name ?? '(current)'} cannot be inspected: ${lastLine(out.stderr)}`)
-    }
-    const info = parseInspect(out.stdout)
-    if (info.cacheExport !== undefined || info.driver !== 'docker') {
-      return { ...info, canExportCache: info.cacheExport ?? true }
-    }
-    // No features and no containerd labels: the docker driver exports cache only with the
-    // containerd image store, which `docker info` shows as the containerd snapshotter.
-    const ctx = name && name !== 'default' ? ['--context', name] : []
-    const dockerInfo = await run([...ctx, 'info', '--format', '{{json .DriverStatus}}'])
-    return { ...info, canExportCache: dockerInfo.stdout.includes('io.containerd.snapshotter') }
-  }
-
+  const d: Docker = { docker: opts.docker ?? 'docker', env: mergeEnv(opts.env) }
   const inspected = new Map<string, Promise<BuilderInfo>>()
-
   return {
-    async version() {
-      const out = await run(['buildx', 'version'])
-      if (out.exitCode !== 0) throw new Error(`docker buildx is not available: ${lastLine(out.stderr)}`)
-      // `github.com/docker/buildx 0.13.1+ds1 <commit>`
-      return out.stdout.trim().split(/\s+/)[1] ?? out.stdout.trim()
-    },
-
+    version: () => version(d),
     inspectBuilder(name) {
       const key = name ?? ''
-      if (!inspected.has(key)) inspected.set(key, inspectBuilder(name))
+      if (!inspected.has(key)) inspected.set(key, inspectBuilder(d, name))
       return inspected.get(key) as Promise<BuilderInfo>
     },
-
-    async bake(argv, o = {}) {
-      const started = Date.now()
-      const exitCode = await exec.exec(docker, argv, {
-        cwd: o.cwd,
-        env,
-        silent: true,
-        ignoreReturnCode: true,
-        listeners: { stdline: line => o.onLine?.(line), errline: line => o.onLine?.(line) }
-      })
-      const durationMs = Date.now() - started
-      const i = argv.indexOf('--metadata-file')
-      return { exitCode, durationMs, digests: i >= 0 ? await readBakeDigests(argv[i + 1]) : {} }
-    },
-
-    async push(ref) {
-      // `--` first: a reference is never read as an option (it is validated before too).
-      const out = await run(['push', '--quiet', '--', ref])
-      return out.exitCode === 0
-        ? { exitCode: 0 }
-        : { exitCode: out.exitCode, lastErrorLine: lastLine(out.stderr) }
-    }
+    bake: (argv, o = {}) => bake(d, argv, o),
+    push: ref => push(d, ref)
   }
+}
+
+/** The docker client and the environment of every docker process. */
+interface Docker {
+  docker: string
+  env: Record<string, string>
+}
+
+async function run(d: Docker, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  return exec.getExecOutput(d.docker, args, { silent: true, ignoreReturnCode: true, env: d.env })
+}
+
+async function version(d: Docker): Promise<string> {
+  const out = await run(d, ['buildx', 'version'])
+  if (out.exitCode !== 0) throw new Error(`docker buildx is not available: ${lastLine(out.stderr)}`)
+  // `github.com/docker/buildx 0.13.1+ds1 <commit>`
+  return out.stdout.trim().split(/\s+/)[1] ?? out.stdout.trim()
+}
+
+async function inspectBuilder(d: Docker, name?: string): Promise<BuilderInfo> {
+  const out = await run(d, ['buildx', 'inspect', ...(name ? [name] : [])])
+  if (out.exitCode !== 0) {
+    throw new Error(`buildx builder ${name ?? '(current)'} cannot be inspected: ${lastLine(out.stderr)}`)
+  }
+  const info = parseInspect(out.stdout)
+  if (info.cacheExport !== undefined || info.driver !== 'docker') {
+    return { ...info, canExportCache: info.cacheExport ?? true }
+  }
+  // No features and no containerd labels: the docker driver exports cache only with the
+  // containerd image store, which `docker info` shows as the containerd snapshotter.
+  const ctx = name && name !== 'default' ? ['--context', name] : []
+  const dockerInfo = await run(d, [...ctx, 'info', '--format', '{{json .DriverStatus}}'])
+  return { ...info, canExportCache: dockerInfo.stdout.includes('io.containerd.snapshotter') }
+}
+
+async function bake(
+  d: Docker,
+  argv: string[],
+  o: { cwd?: string; onLine?: (line: string) => void }
+): Promise<BakeRun> {
+  const started = Date.now()
+  const exitCode = await exec.exec(d.docker, argv, {
+    cwd: o.cwd,
+    env: d.env,
+    silent: true,
+    ignoreReturnCode: true,
+    listeners: { stdline: line => o.onLine?.(line), errline: line => o.onLine?.(line) }
+  })
+  const durationMs = Date.now() - started
+  const i = argv.indexOf('--metadata-file')
+  return { exitCode, durationMs, digests: i >= 0 ? await readBakeDigests(argv[i + 1]) : {} }
+}
+
+async function push(d: Docker, ref: string): Promise<{ exitCode: number; lastErrorLine?: string }> {
+  // `--` first: a reference is never read as an option (it is validated before too).
+  const out = await run(d, ['push', '--quiet', '--', ref])
+  return out.exitCode === 0
+    ? { exitCode: 0 }
+    : { exitCode: out.exitCode, lastErrorLine: lastLine(out.stderr) }
 }
 
 /** target → containerimage.digest of bake's metadata file; empty when it is missing (a failed session). */

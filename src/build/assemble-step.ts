@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 import type { ImageStore } from '../adapters/registry-images.js'
 import { assembleLayer } from './assemble.js'
 import type { ContextView } from './assemble-tar.js'
-import { skip } from './bake-session.js'
+import { failed, skipped, type Results } from './results.js'
 import type { Run } from './types.js'
 import { ASSEMBLED } from '../core/assemble.js'
 import type { Assembly } from '../core/assemble.js'
@@ -15,8 +15,6 @@ import { platformsOf } from '../core/buildx-args.js'
 import { dockerignoreCandidates } from '../core/derived-inputs.js'
 import { compileDockerignore } from '../core/dockerignore.js'
 import { mapLimit } from '../core/limit.js'
-import { tagsOfLayer } from '../core/plan.js'
-import { parentLayers } from '../core/tags.js'
 import type { LayerConfig, LayerResult } from '../core/types.js'
 import type { Move } from './promote.js'
 
@@ -37,9 +35,17 @@ export interface AssemblySplit {
   /** The moving tags of the assembled layers (their digests are read before anything moves). */
   moving: string[]
   /** Assembles the layers whose parent the session does not build; started beside the session. */
-  independent(): Promise<Move[]>
-  /** Assembles the layers whose parent the session built; after it. */
-  afterSession(): Promise<Move[]>
+  independent(results: Results): Promise<Assembled>
+  /** Assembles the layers whose parent the session built; after it, with the session's results. */
+  afterSession(results: Results): Promise<Assembled>
+}
+
+/** What assembling some layers did: their results, the moves of those that succeeded, what each pushed. */
+export interface Assembled {
+  results: LayerResult[]
+  moves: Move[]
+  /** Per layer, every manifest digest it pushed (per platform, then the index). */
+  pushed: Record<string, string[]>
 }
 
 /** SPEC 7a: which layers of the step are assembled (the plan says so, and the step can write images). */
@@ -62,44 +68,50 @@ export function splitAssembled(
     parentRef,
     time: () => (time ??= timeOf(run))
   }
-  const tags = (n: string): string[] =>
-    tagsOfLayer(run.layers.get(n) as LayerConfig, plan.layers[n], run.ctx, parentLayers(run.config.layers))
-      .moving
   return {
     baked,
-    moving: opts.pushByDigest ? [] : assembled.flatMap(tags),
-    independent: () =>
+    moving: opts.pushByDigest ? [] : assembled.flatMap(n => plan.layers[n].moving ?? []),
+    independent: results =>
       assembleLayers(
         run,
         assembled.filter(n => !later.includes(n)),
-        c
+        c,
+        results
       ),
-    afterSession: () => assembleLayers(run, later, c)
+    afterSession: results => assembleLayers(run, later, c, results)
   }
 }
 
-/** Assembles `names`; returns the moving-tag moves of those that succeeded. */
-export async function assembleLayers(run: Run, names: string[], c: AssembleContext): Promise<Move[]> {
-  const moves = await mapLimit(names, 4, name => assembleOne(run, name, c))
-  return moves.flat()
+/** Assembles `names`: their results, and the moving-tag moves of those that succeeded. */
+export async function assembleLayers(
+  run: Run,
+  names: string[],
+  c: AssembleContext,
+  results: Results
+): Promise<Assembled> {
+  const each = await mapLimit(names, 4, name => assembleOne(run, name, c, results))
+  return {
+    results: each.map(e => e.result),
+    moves: each.flatMap(e => e.moves),
+    pushed: Object.fromEntries(each.flatMap(e => (e.pushed ? [[e.result.name, e.pushed]] : [])))
+  }
 }
 
-async function assembleOne(run: Run, name: string, c: AssembleContext): Promise<Move[]> {
-  const { opts, deps, result } = run
-  const r = result.layers[name]
+async function assembleOne(
+  run: Run,
+  name: string,
+  c: AssembleContext,
+  results: Results
+): Promise<{ result: LayerResult; moves: Move[]; pushed?: string[] }> {
+  const { opts, deps } = run
+  const r = results[name]
   const l = run.layers.get(name) as LayerConfig
   const parent = c.assemblies[name].parent
-  const parentResult = result.layers[parent]
+  const parentResult = results[parent]
   if (parentResult?.status === 'failed' || parentResult?.status === 'skipped') {
-    skip(r, parent, deps.log)
-    return []
+    return { result: skipped(r, parent, deps.log), moves: [] }
   }
-  const { versioned, moving } = tagsOfLayer(
-    l,
-    run.plan.layers[name],
-    run.ctx,
-    parentLayers(run.config.layers)
-  )
+  const { versioned = [], moving = [] } = run.plan.layers[name]
   const started = Date.now()
   try {
     const parentRef =
@@ -108,8 +120,7 @@ async function assembleOne(run: Run, name: string, c: AssembleContext): Promise<
         : await c.parentRef(parent)
     if (opts.dryRun) {
       deps.log.info(`Would assemble ${name} in the registry on ${parentRef} as ${versioned.join(', ')}`)
-      Object.assign(r, { status: 'assembled', ref: versioned[0] })
-      return []
+      return { result: { ...r, status: 'assembled', ref: versioned[0] }, moves: [] }
     }
     const done = await assembleLayer(
       {
@@ -125,18 +136,17 @@ async function assembleOne(run: Run, name: string, c: AssembleContext): Promise<
       c.images
     )
     const figures = { durationMs: Date.now() - started, bytesPulled: 0, bytesPushed: done.bytesPushed }
-    Object.assign(r, { status: 'assembled', ref: done.ref, digest: done.digest, ...figures } as LayerResult)
-    ;(result.pushed ??= {})[name] = done.pushed
+    const result: LayerResult = { ...r, status: 'assembled', ref: done.ref, digest: done.digest, ...figures }
     deps.log.info(
       `${name}: assembled in the registry as ${done.ref} in ${(figures.durationMs / 1000).toFixed(1)} s ` +
         `(${done.bytesPushed} bytes uploaded, nothing pulled, no docker process)`
     )
-    return moving.length ? [{ layer: name, source: done.ref, tags: moving }] : []
+    const moves = moving.length ? [{ layer: name, source: done.ref, tags: [...moving] }] : []
+    return { result, moves, pushed: done.pushed }
   } catch (e) {
     const error = `not assembled: ${(e as Error).message}`
-    Object.assign(r, { status: 'failed', error, durationMs: Date.now() - started })
     deps.log.warning(`${name}: ${error}`)
-    return []
+    return { result: failed(r, error, { durationMs: Date.now() - started }), moves: [] }
   }
 }
 

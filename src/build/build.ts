@@ -1,34 +1,25 @@
 // executePlan(): every layer a step builds in one `docker buildx bake` session (SPEC 7), then the
 // moving tags, only once every layer succeeded. The pure parts live in core/build-steps.ts (what
 // each layer's target is), core/bake.ts (the definition, the command, which target failed) and
-// core/progress.ts (the session's output split by target); the session in bake-session.ts;
-// promotion in promote.ts.
-import * as core from '@actions/core'
-import { readFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+// core/progress.ts (the session's output split by target); each layer's step is prepared in
+// prepare.ts, the session runs in bake-session.ts, promotion in promote.ts. Each part returns its
+// layers' results (results.ts); this file folds them into the one BuildResult.
 import type { Buildx, BuilderInfo } from '../adapters/buildx.js'
-import { pushStored, runSession, skip } from './bake-session.js'
+import { pushStored, runSession } from './bake-session.js'
 import { splitAssembled } from './assemble-step.js'
-import type { LayerStep, ParentSource, StepSettings } from '../core/build-steps.js'
-import { layerStep, movesOf } from '../core/build-steps.js'
-import { secretEnv } from '../core/buildx-args.js'
-import { cacheFlags, ghaAvailability } from '../core/cache-flags.js'
-import { mapLimit } from '../core/limit.js'
-import { tagsOfLayer } from '../core/plan.js'
+import type { LayerStep, StepSettings } from '../core/build-steps.js'
+import { movesOf } from '../core/build-steps.js'
+import { completePlan } from '../core/plan.js'
 import { sameInputsRetags } from '../core/same-inputs.js'
-import { layerTags, parentLayers, sanitizeTag } from '../core/tags.js'
-import type {
-  BuildResult,
-  EventContext,
-  LayerConfig,
-  LayerDecision,
-  Logger,
-  Plan,
-  StrataConfig
-} from '../core/types.js'
+import type { BuildResult, EventContext, LayerResult, Logger, Plan, StrataConfig } from '../core/types.js'
+import { parentRef, prepareSteps } from './prepare.js'
 import type { Move, TagSnapshot } from './promote.js'
 import { promote, snapshotTags } from './promote.js'
+import { foldResults, initialResults, type Results } from './results.js'
 import type { BuildDeps, BuildOptions, Run } from './types.js'
+
+/** What the step did before its layers' outputs are known: everything in BuildResult but `pushed`. */
+type Done = Omit<BuildResult, 'pushed'> & { assembledPushed?: Record<string, string[]> }
 
 export async function executePlan(
   config: StrataConfig,
@@ -37,85 +28,117 @@ export async function executePlan(
   opts: BuildOptions,
   deps: BuildDeps
 ): Promise<BuildResult> {
-  const result: BuildResult = { layers: {}, commands: [] }
   const run: Run = {
     config,
-    plan,
+    // The pipeline's plan is complete already; one made by decide() alone (the API, tests) is completed
+    // here by the same function. From here on tags, parents and cache scope are read, never derived.
+    plan: completePlan(plan, config, ctx),
     ctx,
     opts,
     deps,
-    result,
     layers: new Map(config.layers.map(l => [l.name, l])),
-    refs: new Map(),
-    dockerfiles: new Map()
+    refs: new Map()
   }
-  for (const name of config.order) {
-    const d = plan.layers[name]
-    if (!d) continue
-    const status = !d.build ? 'reused' : d.selected ? 'built' : 'not-selected'
-    result.layers[name] = { name, status, ref: d.ref, reasons: [...d.reasons] }
-  }
-  const toBuild = config.order.filter(n => plan.layers[n]?.build && plan.layers[n].selected)
+  const results = initialResults(run.plan, config.order)
+  const toBuild = config.order.filter(n => run.plan.layers[n]?.build && run.plan.layers[n].selected)
   // Layers that another step builds: their outputs name the image that step pushes (SPEC 4),
   // looked up side by side with the build.
-  const others = config.order.filter(n => result.layers[n]?.status === 'not-selected')
-  const otherRefs = others.map(n => parentRef(run, n).catch((e: Error) => e))
-  const finish = async (): Promise<BuildResult> => {
-    const refs = await Promise.all(otherRefs)
-    refs.forEach((ref, i) => {
-      if (ref instanceof Error) deps.log.warning(`${others[i]}: ${ref.message}`)
-      else result.layers[others[i]].ref = ref
-    })
-    for (const n of toBuild) {
-      const r = result.layers[n]
-      if (opts.push && r.status === 'built' && r.digest) (result.pushed ??= {})[n] = [r.digest]
-    }
-    return result
-  }
+  const others = otherRefs(run, results)
   // SPEC 4a: a layer reused by its inputs gets its tags at the end of the step, like a built one.
   const reused: Move[] =
     opts.push && !opts.pushByDigest
-      ? sameInputsRetags(plan.layers).map(r => ({ layer: r.layer, source: r.source, tags: r.targets }))
+      ? sameInputsRetags(run.plan.layers).map(r => ({ layer: r.layer, source: r.source, tags: r.targets }))
       : []
+  let done: Done
   if (toBuild.length === 0) {
     deps.log.info('Nothing to build in this step.')
-    await moveTags(
+    const before = snapshot(
       run,
-      [],
-      reused,
-      snapshot(
-        run,
-        reused.flatMap(m => m.tags)
-      )
+      reused.flatMap(m => m.tags)
     )
-    return finish()
-  }
+    done = { commands: [], ...(await moveTags(run, [], reused, results, before)) }
+  } else done = await buildLayers(run, toBuild, reused, results)
+  return finish(run, done, toBuild, await others)
+}
+
+/** The layers of the step built (session, pushes, assembly), then their moving tags moved. */
+async function buildLayers(run: Run, toBuild: string[], reused: Move[], initial: Results): Promise<Done> {
+  const { deps, opts } = run
   const oci = ociOf(run)
   // SPEC 7a: layers the plan assembles go to the registry (beside the session when their parent is not
   // built in it, else after it); no builder is asked for when nothing is left to bake.
   const assembly = splitAssembled(run, toBuild, oci, n => parentRef(run, n))
-  const now = assembly.independent()
+  const now = assembly.independent(initial)
   const builder = assembly.baked.length ? await inspect(deps.buildx, opts, deps.log) : undefined
-  const steps = builder ? await prepareSteps(run, assembly.baked, builder, oci) : []
+  const prepared = builder
+    ? await prepareSteps(run, assembly.baked, builder, oci, initial)
+    : { steps: [], texts: {}, results: [] }
+  const steps = prepared.steps
   // Each moving tag's digest now, side by side with the build: the way back if a move fails.
   const before = snapshot(run, [
     ...steps.flatMap(s => s.moving),
     ...reused.flatMap(m => m.tags),
     ...assembly.moving
   ])
-
-  if (builder) await runSession(run, steps, builder)
-  await pushStored(run, steps)
-  const assembled = [...(await now), ...(await assembly.afterSession())]
-  const failed = toBuild.filter(n => result.layers[n].status === 'failed')
-  if (failed.length) {
-    result.failed = failed[0]
-    for (const n of failed) deps.log.warning(`Layer ${n} failed: ${result.layers[n].error}`)
-    deps.log.warning('No moving tag moved: a layer of this step failed.')
-    return finish()
+  let results = foldResults(initial, prepared.results)
+  const session = builder ? await runSession(run, prepared, builder, results) : { results: [], commands: [] }
+  results = foldResults(results, session.results)
+  const stored = await pushStored(run, steps, results)
+  results = foldResults(results, stored.results)
+  const early = await now
+  const late = await assembly.afterSession(results)
+  results = foldResults(results, early.results, late.results)
+  const ran: Done = {
+    layers: results,
+    commands: [...session.commands, ...stored.commands],
+    ...('bake' in session && session.bake && { bake: session.bake }),
+    assembledPushed: { ...early.pushed, ...late.pushed }
   }
-  await moveTags(run, steps, [...reused, ...assembled], before)
-  return finish()
+  const failed = toBuild.filter(n => results[n].status === 'failed')
+  if (failed.length) {
+    for (const n of failed) deps.log.warning(`Layer ${n} failed: ${results[n].error}`)
+    deps.log.warning('No moving tag moved: a layer of this step failed.')
+    return { ...ran, failed: failed[0] }
+  }
+  return {
+    ...ran,
+    ...(await moveTags(run, steps, [...reused, ...early.moves, ...late.moves], results, before))
+  }
+}
+
+/** Each layer another step builds: the image that step pushes, looked up beside the build (undefined: not found, warned). */
+function otherRefs(run: Run, results: Results): Promise<[string, string | undefined][]> {
+  const others = run.config.order.filter(n => results[n]?.status === 'not-selected')
+  return Promise.all(
+    others.map(n =>
+      parentRef(run, n).then(
+        ref => [n, ref] as [string, string | undefined],
+        (e: Error) => {
+          run.deps.log.warning(`${n}: ${e.message}`)
+          return [n, undefined] as [string, string | undefined]
+        }
+      )
+    )
+  )
+}
+
+/** The one BuildResult: the layers' results with other steps' refs, and every digest this step pushed. */
+function finish(
+  run: Run,
+  done: Done,
+  toBuild: string[],
+  others: [string, string | undefined][]
+): BuildResult {
+  const { assembledPushed, ...rest } = done
+  const refs = others.flatMap(([n, ref]) => (ref === undefined ? [] : [{ ...done.layers[n], ref }]))
+  const layers = foldResults(done.layers, refs)
+  const built = run.opts.push
+    ? toBuild.flatMap(n =>
+        layers[n].status === 'built' && layers[n].digest ? [[n, [layers[n].digest]]] : []
+      )
+    : []
+  const pushed = { ...assembledPushed, ...Object.fromEntries(built) }
+  return { ...rest, layers, ...(Object.keys(pushed).length > 0 && { pushed }) }
 }
 
 /** The OCI labels' values for every image of the step (SPEC 7): repository URL, commit, build time. */
@@ -136,208 +159,40 @@ function snapshot(run: Run, tags: string[]): Promise<TagSnapshot> | undefined {
   return p
 }
 
-/** Each layer's step: parents resolved, cache flags chosen (and logged), secrets masked. A layer that cannot be prepared fails here. */
-async function prepareSteps(
-  run: Run,
-  toBuild: string[],
-  builder: BuilderInfo,
-  oci: StepSettings['oci']
-): Promise<LayerStep[]> {
-  const { ctx, opts, deps, result } = run
-  const workspace = resolve(opts.workspace ?? process.cwd())
-  const gha = ghaAvailability(opts.env, builder.buildkitVersion)
-  const said = new Set<string>()
-  const once = (say: (m: string) => void, m: string): void => {
-    if (!said.has(m)) say(m)
-    said.add(m)
-  }
-  const defaultBranch = sanitizeTag(ctx.defaultBranch)
-  const branch = ctx.branch ? sanitizeTag(ctx.branch) : ctx.tag ? sanitizeTag(ctx.tag) : defaultBranch
-  const settings: StepSettings = {
-    push: opts.push,
-    pushByDigest: opts.pushByDigest,
-    platforms: opts.platforms,
-    buildArgs: opts.buildArgs,
-    driver: builder.driver,
-    workspace,
-    // The docker driver pushes from inside the session once per image (a parent's layers go up again
-    // with its child) and pushes each image twice (BuildKit, then the engine: a registry that answers a
-    // HEAD while the tag is being written says 500). Stored, then pushed by the engine alone, parents
-    // first, each layer goes up once.
-    pushAfter: true,
-    oci
-  }
-  const common = { settings, gha, builder, branch, defaultBranch, once }
-  const dockerfiles = await mapLimit(toBuild, 4, n =>
-    readDockerfile(workspace, run.layers.get(n) as LayerConfig)
-  )
-  const steps: LayerStep[] = []
-  const inSession = new Set<string>()
-  for (const [i, name] of toBuild.entries()) {
-    const l = run.layers.get(name) as LayerConfig
-    const lost = l.from.find(p => toBuild.includes(p.layer) && !inSession.has(p.layer))
-    if (lost) {
-      skip(result.layers[name], lost.layer, deps.log)
-      continue
-    }
-    try {
-      steps.push(await prepareLayer(run, l, dockerfiles[i], inSession, common))
-      inSession.add(name)
-    } catch (e) {
-      Object.assign(result.layers[name], { status: 'failed', error: (e as Error).message })
-      deps.log.warning(`${name}: ${(e as Error).message}`)
-    }
-  }
-  return steps
-}
-
-interface Common {
-  settings: StepSettings
-  gha: { available: boolean; why?: string }
-  builder: BuilderInfo
-  branch: string
-  defaultBranch: string
-  /** Says a notice or warning once a run. */
-  once: (say: (m: string) => void, m: string) => void
-}
-
-/** One layer's step: its parents, cache flags (logged with why), target; its secrets masked. Throws what stops it. */
-async function prepareLayer(
-  run: Run,
-  l: LayerConfig,
-  dockerfile: { text: string; stages: number } | Error,
-  inSession: Set<string>,
-  c: Common
-): Promise<LayerStep> {
-  const { ctx, opts, deps } = run
-  if (dockerfile instanceof Error) throw dockerfile
-  run.dockerfiles.set(l.name, dockerfile.text)
-  const parents: Record<string, ParentSource> = {}
-  for (const p of l.from) {
-    parents[p.buildArg] = inSession.has(p.layer)
-      ? { layer: p.layer, inSession: true }
-      : { layer: p.layer, inSession: false, ref: await parentRef(run, p.layer) }
-  }
-  const d = run.plan.layers[l.name]
-  const flags = cacheFlags(
-    l,
-    {
-      branch: c.branch,
-      defaultBranch: c.defaultBranch,
-      pushToDefault: ctx.isDefaultBranch,
-      push: opts.push,
-      localDir: join(opts.runnerTemp, 'strata-cache', l.name),
-      inlineRef: d.stable,
-      stableRef: d.stable,
-      stages: dockerfile.stages
-    },
-    {
-      ghaAvailable: c.gha.available,
-      ghaWhy: c.gha.why,
-      canExportCache: c.builder.canExportCache,
-      builder: c.builder.name
-    }
-  )
-  flags.notices.forEach(m => c.once(deps.log.notice.bind(deps.log), m))
-  flags.warnings.forEach(m => c.once(deps.log.warning.bind(deps.log), m))
-  const { versioned, moving } = tagsOf(run, l, d)
-  const labels = opts.inputLabels?.[l.name]
-  const externals = opts.externals?.[l.name]
-  const step = layerStep(
-    { layer: l, versioned, moving, parents, cache: flags, labels, externals },
-    c.settings
-  )
-  // `why` starts with the exports (`registry mode=max (…)`), or says there is none.
-  deps.log.info(`${l.name}: ${flags.to.length ? 'cache export ' : ''}${flags.why}`)
-  if (step.output === 'cache') {
-    deps.log.warning(
-      `${l.name}: built for ${step.platforms.join(', ')} without push: the ${c.builder.driver} driver cannot load ` +
-        'several platforms into the local engine, so the result stays in the build cache only ' +
-        '(push, or build one platform with the platforms input to get a local image)'
-    )
-  }
-  maskSecrets(l, opts, deps)
-  return step
-}
-
-/** The plan's versioned and moving tags (from the config for a followed plan). */
-function tagsOf(run: Run, l: LayerConfig, d: LayerDecision): { versioned: string[]; moving: string[] } {
-  return tagsOfLayer(l, d, run.ctx, parentLayers(run.config.layers))
-}
-
-/** Every layer built: move the moving tags (all or nothing), or in a dry run say what would move. */
+/**
+ * Every layer built: move the moving tags (all or nothing), or in a dry run say what would move. After
+ * a failed move: the layer whose tags did not move, with why, and which tags were put back.
+ */
 async function moveTags(
   run: Run,
   steps: LayerStep[],
   reused: Move[],
+  results: Results,
   before?: Promise<TagSnapshot>
-): Promise<void> {
-  const { opts, deps, result } = run
-  const built = Object.fromEntries(steps.map(s => [s.name, result.layers[s.name]]))
+): Promise<Pick<BuildResult, 'layers' | 'failed' | 'promotion'>> {
+  const { opts, deps } = run
+  const built = Object.fromEntries(steps.map(s => [s.name, results[s.name]]))
   const moves = [...movesOf(steps, built), ...reused]
   if (opts.dryRun) {
     for (const s of steps.filter(s => s.moving.length)) {
-      deps.log.info(`Would move ${s.moving.join(', ')} → ${result.layers[s.name].ref ?? s.tags[0]}`)
+      deps.log.info(`Would move ${s.moving.join(', ')} → ${results[s.name].ref ?? s.tags[0]}`)
     }
     for (const m of reused) deps.log.info(`Would move ${m.tags.join(', ')} → ${m.source}`)
-    return
+    return { layers: { ...results } }
   }
   for (const m of moves) deps.log.info(`Moving ${m.tags.join(', ')} → ${m.source}`)
-  if (!moves.length) return
+  if (!moves.length) return { layers: { ...results } }
   const promotion = await promote(deps.registry, moves, (await before) ?? new Map(), deps.log)
-  if (promotion.failed) {
-    const { layer, error } = promotion.failed
-    const restored = promotion.restored.length ? `; put back: ${promotion.restored.join(', ')}` : ''
-    const left = promotion.leftMoved.length ? `; not put back: ${promotion.leftMoved.join(', ')}` : ''
-    result.layers[layer].error = `${error}${restored}${left}`
-    result.failed ??= layer
-    result.promotion = { restored: promotion.restored, leftMoved: promotion.leftMoved }
+  if (!promotion.failed) return { layers: { ...results } }
+  const { layer, error } = promotion.failed
+  const restored = promotion.restored.length ? `; put back: ${promotion.restored.join(', ')}` : ''
+  const left = promotion.leftMoved.length ? `; not put back: ${promotion.leftMoved.join(', ')}` : ''
+  const r: LayerResult = { ...results[layer], error: `${error}${restored}${left}` }
+  return {
+    layers: foldResults(results, [r]),
+    failed: layer,
+    promotion: { restored: promotion.restored, leftMoved: promotion.leftMoved }
   }
-}
-
-/** A parent this session does not build: the plan's pinned ref, else what the registry has. */
-function parentRef(run: Run, name: string): Promise<string> {
-  if (!run.refs.has(name)) run.refs.set(name, resolveParent(run, name))
-  return run.refs.get(name) as Promise<string>
-}
-
-async function resolveParent(run: Run, name: string): Promise<string> {
-  const l = run.layers.get(name) as LayerConfig
-  const d = run.plan.layers[name]
-  if (d && !d.build && d.ref) return d.ref
-  const parents = parentLayers(run.config.layers)
-  const stable =
-    d?.stable ?? `${l.image}:${layerTags(l, run.ctx, { isLeaf: !parents.has(name), parents }).stable}`
-  // Built by another job of this run: the tag its own step pushes, else the stable tag.
-  const candidates = d?.build ? [tagsOf(run, l, d).versioned[0], stable] : [stable]
-  for (const ref of candidates) {
-    if (!ref) continue
-    if (run.opts.dryRun) return ref
-    const info = await run.deps.registry.inspect(ref)
-    if (info) return `${ref}@${info.digest}`
-  }
-  throw new Error(
-    `parent layer "${name}" has no image: ${candidates.filter(Boolean).join(' and ')} not found in the registry; ` +
-      `build it first (force: ${name}) or let its own job push it`
-  )
-}
-
-/** The layer's Dockerfile and its `FROM` lines (SPEC 6: more than one makes a mode=max export pay). */
-async function readDockerfile(
-  workspace: string,
-  l: LayerConfig
-): Promise<{ text: string; stages: number } | Error> {
-  let text: string
-  try {
-    text = await readFile(join(workspace, l.dockerfile), 'utf8')
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message
-    return new Error(
-      `layer "${l.name}": cannot read its Dockerfile ${l.dockerfile}: ${why}; fix \`dockerfile\` in the config`
-    )
-  }
-  const { DockerfileParser } = await import('dockerfile-ast')
-  return { text, stages: DockerfileParser.parse(text).getFROMs().length }
 }
 
 async function inspect(buildx: Buildx, opts: BuildOptions, log: Logger): Promise<BuilderInfo> {
@@ -347,26 +202,5 @@ async function inspect(buildx: Buildx, opts: BuildOptions, log: Logger): Promise
     if (!opts.dryRun) throw e
     log.warning(`${(e as Error).message}; the dry run assumes a builder that can export cache`)
     return { name: opts.builder ?? 'default', driver: 'unknown', canExportCache: true }
-  }
-}
-
-/** Masks the values of a layer's environment-variable secrets, and says which are not set. */
-function maskSecrets(layer: LayerConfig, opts: BuildOptions, deps: BuildDeps): void {
-  // On a runner, a masked value never reaches the log; in a terminal there is no log to hide it from.
-  const mask =
-    deps.mask ??
-    deps.log.mask?.bind(deps.log) ??
-    ((v: string) => opts.env.GITHUB_ACTIONS === 'true' && core.setSecret(v))
-  for (const s of layer.secrets) {
-    const name = secretEnv(s)
-    if (!name) continue
-    const value = opts.secretValues?.[name]
-    if (value) mask(value)
-    else {
-      deps.log.warning(
-        `${layer.name}: secret ${name} is empty: the environment variable ${name} is not set, so the build gets no ` +
-          `such secret (set it on the step: env: ${name}: \${{ secrets.${name} }})`
-      )
-    }
   }
 }

@@ -1,20 +1,11 @@
-// What one build step carries: its options (from the settings), its adapters, and the state of
-// the session that executePlan() and runSession() share.
+// What one build step carries: its options (from the settings), its adapters and its complete plan.
 import type { ExternalPin } from '../core/build-steps.js'
 import type { Buildx } from '../adapters/buildx.js'
 import type { LocalCache } from '../adapters/cache.js'
 import type { Git } from '../adapters/git.js'
 import type { ImageStore } from '../adapters/registry-images.js'
 import type { Assembly } from '../core/assemble.js'
-import type {
-  BuildResult,
-  EventContext,
-  LayerConfig,
-  Logger,
-  Plan,
-  Registry,
-  StrataConfig
-} from '../core/types.js'
+import type { EventContext, LayerConfig, Logger, Plan, Registry, StrataConfig } from '../core/types.js'
 
 export interface BuildOptions {
   push: boolean
@@ -55,14 +46,12 @@ export interface BuildDeps {
 
 export interface Run {
   config: StrataConfig
+  /** Complete (completePlan()): tags, parents and cache scope are read from it. */
   plan: Plan
   ctx: EventContext
   opts: BuildOptions
   deps: BuildDeps
-  result: BuildResult
   layers: Map<string, LayerConfig>
   /** Parents this session does not build, resolved once each. */
   refs: Map<string, Promise<string>>
-  /** Dockerfile text of each layer built, to tell which target a step of the session's log is. */
-  dockerfiles: Map<string, string>
 }

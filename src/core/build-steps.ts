@@ -122,22 +122,7 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
   const direct: Output = s.pushByDigest ? 'digest' : outputOf(s.push, platforms, s.driver)
   const output: Output =
     direct === 'push' && s.pushAfter && s.driver === 'docker' && platforms.length === 1 ? 'store' : direct
-  const args: Record<string, string> = {}
-  const contexts: Record<string, string> = {}
-  for (const [arg, p] of Object.entries(input.parents)) {
-    if (p.inSession) {
-      args[arg] = parentContextName(p.layer)
-      contexts[args[arg]] = `target:${p.layer}`
-    } else if (splitImageRef(p.ref).digest !== undefined) {
-      args[arg] = parentContextName(p.layer)
-      contexts[args[arg]] = `docker-image://${p.ref}`
-    } else {
-      // Without push the parent is a local tag: a digest-pinned FROM would go to the registry (SPEC 7).
-      args[arg] = p.ref
-    }
-  }
-  for (const [k, v] of Object.entries({ ...layer.buildArgs, ...s.buildArgs })) if (!(k in args)) args[k] = v
-  pinExternals(input.externals ?? [], contexts, args)
+  const { args, contexts } = argsAndContexts(input, s)
   const abs = (p: string): string => (isAbsolute(p) ? p : join(s.workspace, p))
   // The docker driver cannot push by digest ("not implemented"): the platform's image then goes under
   // its own tag, `<versioned tag>-<os>-<arch>`, and the merge still puts the index by that digest.
@@ -173,6 +158,35 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
     moving: output === 'push' || output === 'store' ? input.moving : [],
     sessionParents: Object.values(input.parents).flatMap(p => (p.inSession ? [p.layer] : []))
   }
+}
+
+/**
+ * The target's build args and named contexts: each parent (a session target, or an image pinned by
+ * digest, as a named context; a local tag as itself), the layer's and step's build args, the pinned
+ * external images.
+ */
+function argsAndContexts(
+  input: StepInput,
+  s: StepSettings
+): { args: Record<string, string>; contexts: Record<string, string> } {
+  const args: Record<string, string> = {}
+  const contexts: Record<string, string> = {}
+  for (const [arg, p] of Object.entries(input.parents)) {
+    if (p.inSession) {
+      args[arg] = parentContextName(p.layer)
+      contexts[args[arg]] = `target:${p.layer}`
+    } else if (splitImageRef(p.ref).digest !== undefined) {
+      args[arg] = parentContextName(p.layer)
+      contexts[args[arg]] = `docker-image://${p.ref}`
+    } else {
+      // Without push the parent is a local tag: a digest-pinned FROM would go to the registry (SPEC 7).
+      args[arg] = p.ref
+    }
+  }
+  for (const [k, v] of Object.entries({ ...input.layer.buildArgs, ...s.buildArgs }))
+    if (!(k in args)) args[k] = v
+  pinExternals(input.externals ?? [], contexts, args)
+  return { args, contexts }
 }
 
 /** The labels of a layer's image (SPEC 7): OCI source, revision and created, the config's, then SPEC 4a's. */

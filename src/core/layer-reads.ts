@@ -11,7 +11,7 @@ import type { IgnoreMatchers, LayerInputs, ResolvedInputs } from './derived-inpu
 import { checkOne, DOCKER_FRONTEND, unlinkedWarning } from './layer-checks.js'
 import { assemblyOf, type Eligibility } from './assemble.js'
 import { parentLayers } from './tags.js'
-import type { LayerConfig, StrataConfig } from './types.js'
+import type { DockerfileFacts, LayerConfig, StrataConfig } from './types.js'
 
 /** What the workspace holds for one layer. */
 export interface LayerTexts {
@@ -228,6 +228,8 @@ export interface LayerReads {
   declared: Record<string, string[]>
   /** Per layer, SPEC 7a: what the assembler needs, or why BuildKit builds it. */
   assembly: Record<string, Eligibility>
+  /** Per layer, what the build needs of its Dockerfile (its FROM count and text), where it was read. */
+  dockerfiles?: Record<string, DockerfileFacts>
   errors: string[]
   warnings: string[]
 }

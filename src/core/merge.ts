@@ -1,8 +1,7 @@
 // One runner per platform (issue 14), the pure half: which platforms a step builds and on which runner,
 // the per-platform digests that the platform jobs hand over, and what the merge puts in the registry.
 import { platformsOf } from './buildx-args.js'
-import { tagsOfLayer } from './plan.js'
-import { parentLayers } from './tags.js'
+import { completePlan } from './plan.js'
 import type { EventContext, Plan, PlatformManifest, StrataConfig } from './types.js'
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/
@@ -163,8 +162,9 @@ export interface MergeInput {
  * not build, two digests for one platform, a digest of a layer not merged here.
  */
 export function planMerge(input: MergeInput): { steps: MergeStep[] } | { errors: string[] } {
-  const { config, plan, ctx } = input
-  const parents = parentLayers(config.layers)
+  // A plan an earlier Strata wrote carries only `tags`: completed by the one function that does so.
+  const plan = completePlan(input.plan, input.config, input.ctx)
+  const { config } = input
   const layers = config.layers.filter(l => plan.layers[l.name]?.build && plan.layers[l.name].selected)
   const errors: string[] = []
   if (layers.length === 0) {
@@ -210,9 +210,8 @@ export function planMerge(input: MergeInput): { steps: MergeStep[] } | { errors:
     if (missing.length) {
       errors.push(`${l.name}: no digest for ${missing.join(', ')}: its platform job failed or did not run`)
     }
-    const d = plan.layers[l.name]
-    // The plan's own split when it carries one; else the build's rule (SPEC 7).
-    const { versioned, moving } = tagsOfLayer(l, d, ctx, parents)
+    // The plan's own split (SPEC 7).
+    const { versioned = [], moving = [] } = plan.layers[l.name]
     const manifests = platforms
       .filter(p => byPlatform.has(p))
       .map(p => ({ platform: p, digest: byPlatform.get(p)! }))

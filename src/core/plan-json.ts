@@ -2,10 +2,12 @@
 // follows (parsePlanInput). Symmetric: every field planToJson writes, parsePlanInput reads back
 // (__tests__/core/plan-json.test.ts round-trips each one), but two: `assembly`, which the following
 // step decides again for its own push (withAssembly), and `unknown`, which no step may follow
-// (SPEC 8). The input is untrusted, so every field is checked; checkPlan() then holds it against the
-// config and the event. Pure.
+// (SPEC 8). Not written at all: `versioned`/`moving` (`tags` is their union; the following step splits
+// it by the config's rule, completePlan()) and `dockerfile` (each step reads its own Dockerfiles, and
+// outputs stay small). The input is untrusted, so every field is checked; checkPlan() then holds it
+// against the config and the event. Pure.
 import { sameInputsJson, sameInputsOfPlan } from './same-inputs.js'
-import type { LayerDecision, Plan } from './types.js'
+import type { CacheScope, LayerDecision, ParentDecision, Plan } from './types.js'
 
 export interface PlanJsonOptions {
   /** Keep at most this many matches per layer (outputs stay small); the full list belongs in `plan-file`. */
@@ -25,11 +27,16 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
       ...(d.stable !== undefined && { stable: d.stable }),
       // SPEC 2 / 4a: the input digest where known at plan time; `same-inputs` on a reused-by-inputs layer.
       ...(d.inputs !== undefined && { inputs: d.inputs }),
+      ...(d.inputTag !== undefined && { 'input-tag': d.inputTag }),
       ...sameInputsJson(d),
       ...(d.noDigest !== undefined && { 'no-digest': d.noDigest }),
       ...(d.notReused !== undefined && { 'not-reused': d.notReused }),
       ...(d.assembly !== undefined && { assembly: d.assembly }),
       ...(d.unknown && { unknown: true }),
+      ...(d.parents && { parents: d.parents.map(parentJson) }),
+      ...(d.cacheScope && {
+        'cache-scope': { branch: d.cacheScope.branch, 'default-branch': d.cacheScope.defaultBranch }
+      }),
       matches: matches.map(m => ({ path: m.path, pattern: m.pattern }))
     }
   }
@@ -42,6 +49,10 @@ export function planToJson(plan: Plan, opts: PlanJsonOptions = {}): object {
     ...(plan.deleted && { deleted: true }),
     ...(plan.externals && Object.keys(plan.externals).length > 0 && { externals: { ...plan.externals } })
   }
+}
+
+function parentJson(p: ParentDecision): object {
+  return { layer: p.layer, 'build-arg': p.buildArg, ...(p.ref !== undefined && { ref: p.ref }) }
 }
 
 const SOURCES: ReadonlySet<string> = new Set(['api', 'git', 'none', 'unknown'])
@@ -97,7 +108,7 @@ function parseDecision(d: unknown, at: string, fail: Fail): LayerDecision {
   if (typeof d.build !== 'boolean') throw fail(`${at} has no boolean "build"`)
   if (!isStrings(d.reasons)) throw fail(`${at} "reasons" is not a list of strings`)
   if (!isStrings(d.tags)) throw fail(`${at} "tags" is not a list of strings`)
-  for (const key of ['ref', 'stable', 'no-digest', 'not-reused'] as const) {
+  for (const key of ['ref', 'stable', 'input-tag', 'no-digest', 'not-reused'] as const) {
     if (d[key] !== undefined && typeof d[key] !== 'string') throw fail(`${at} "${key}" is not a string`)
   }
   if (d.inputs !== undefined && !(isString(d.inputs) && DIGEST.test(d.inputs)))
@@ -123,11 +134,33 @@ function parseDecision(d: unknown, at: string, fail: Fail): LayerDecision {
     ...(d.ref !== undefined && { ref: d.ref as string }),
     ...(d.stable !== undefined && { stable: d.stable as string }),
     ...(d.inputs !== undefined && { inputs: d.inputs as string }),
+    ...(d['input-tag'] !== undefined && { inputTag: d['input-tag'] as string }),
     ...reused,
     ...(d['no-digest'] !== undefined && { noDigest: d['no-digest'] as string }),
     ...(d['not-reused'] !== undefined && { notReused: d['not-reused'] as string }),
+    ...(d.parents !== undefined && { parents: parseParents(d.parents, at, fail) }),
+    ...(d['cache-scope'] !== undefined && { cacheScope: parseCacheScope(d['cache-scope'], at, fail) }),
     selected: true
   }
+}
+
+/** `parents` as planToJson() writes it: `[{layer, build-arg, ref?}]`; checkPlan() holds it against the config. */
+function parseParents(v: unknown, at: string, fail: Fail): ParentDecision[] {
+  const ok = (p: unknown): p is Record<string, unknown> =>
+    isObject(p) && isString(p.layer) && isString(p['build-arg']) && (p.ref === undefined || isString(p.ref))
+  if (!Array.isArray(v) || !v.every(ok))
+    throw fail(`${at} "parents" is not a list of {layer, build-arg, ref}`)
+  return v.map(p => ({
+    layer: p.layer as string,
+    buildArg: p['build-arg'] as string,
+    ...(p.ref !== undefined && { ref: p.ref as string })
+  }))
+}
+
+function parseCacheScope(v: unknown, at: string, fail: Fail): CacheScope {
+  if (!isObject(v) || !isString(v.branch) || !isString(v['default-branch']))
+    throw fail(`${at} "cache-scope" is not {branch, default-branch}`)
+  return { branch: v.branch, defaultBranch: v['default-branch'] }
 }
 
 /**

@@ -5,7 +5,7 @@ import { withoutDigest } from './image-ref.js'
 import { inputTag, shortInputs } from './input-digest.js'
 import { layerTags } from './tags.js'
 import { builtBy, type TrustAnswer } from './trust.js'
-import type { EventContext, LayerConfig, LayerDecision } from './types.js'
+import type { DecisionDraft, EventContext, LayerConfig, LayerDecision } from './types.js'
 
 export const LABEL_INPUTS = 'dev.strata.inputs'
 export const LABEL_EXTERNALS = 'dev.strata.externals'
@@ -35,15 +35,21 @@ export function inputLabels(
 
 /**
  * The decision of a layer once its input digest is known: `inputs` set, the input tag added to the
- * versioned tags (pushed by the build), and custom `tags` with {inputs} rendered now.
+ * versioned tags (pushed by the build), and custom `tags` with {inputs} rendered now. `parents`: the
+ * layers with children, as decide() had them, so that {branch} is rendered as it was there (a branch
+ * named like a parent layer must not become that layer's tags).
  */
 export function withInputTag(
   d: LayerDecision,
   layer: LayerConfig,
   ctx: EventContext,
-  opts: { isLeaf: boolean; inputs: string }
+  opts: { isLeaf: boolean; inputs: string; parents?: ReadonlySet<string> }
 ): LayerDecision {
-  const tags = layerTags(layer, ctx, { isLeaf: opts.isLeaf, inputs: shortInputs(opts.inputs) })
+  const tags = layerTags(layer, ctx, {
+    isLeaf: opts.isLeaf,
+    parents: opts.parents,
+    inputs: shortInputs(opts.inputs)
+  })
   const full = (t: string): string => `${layer.image}:${t}`
   const versioned = unique([...tags.versioned, inputTag(layer.name, opts.inputs)]).map(full)
   const moving = tags.moving.map(full).filter(t => !versioned.includes(t))
@@ -154,7 +160,7 @@ export function decideSameInputs(
   facts: SameInputsFacts,
   opts: SameInputsOptions
 ): { decision: LayerDecision; line?: string } {
-  const out: LayerDecision = { ...d, reasons: [...d.reasons] }
+  const out: DecisionDraft = { ...d, reasons: [...d.reasons] }
   if (facts.inputs === undefined) return { decision: out }
   out.inputs = facts.inputs
   const stableTag = tagOf(opts.stable, opts.image)

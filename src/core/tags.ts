@@ -1,7 +1,7 @@
 // Tag templates, sanitizing and the default tags of a layer per event (SPEC 5). Tag names only: the
 // caller prefixes the layer's repository.
 import { createHash } from 'node:crypto'
-import type { EventContext, LayerConfig, LayerTags } from './types.js'
+import type { CacheScope, EventContext, LayerConfig, LayerTags } from './types.js'
 
 export const TAG_VARIABLES = [
   'layer',
@@ -38,6 +38,13 @@ export function sanitizeTag(s: string): string {
   // Keep the start readable and the whole unique: two long branches never collide.
   const hash = createHash('sha256').update(tag).digest('hex').slice(0, 7)
   return `${tag.slice(0, 120)}-${hash}`
+}
+
+/** SPEC 6: caches are kept per branch (a git tag's run: per tag), with the default branch's as fallback. */
+export function cacheScopeOf(ctx: Pick<EventContext, 'branch' | 'tag' | 'defaultBranch'>): CacheScope {
+  const defaultBranch = sanitizeTag(ctx.defaultBranch)
+  const branch = ctx.branch ? sanitizeTag(ctx.branch) : ctx.tag ? sanitizeTag(ctx.tag) : defaultBranch
+  return { branch, defaultBranch }
 }
 
 export class TagTemplateError extends Error {

@@ -161,40 +161,83 @@ export interface LayerTags {
   stable: string
 }
 
+/**
+ * A parent edge as the plan resolved it: the parent layer is passed as `--build-arg <buildArg>=<image>`.
+ * `ref`: the parent's image pinned by digest when it does not build in this run (reused by its stable
+ * tag or by its inputs); absent while it builds (in this step's session, or in another job's).
+ */
+export interface ParentDecision {
+  readonly layer: string
+  readonly buildArg: string
+  readonly ref?: string
+}
+
+/** SPEC 6: the sanitized names the caches are kept under: the run's branch (or git tag), and the default branch. */
+export interface CacheScope {
+  readonly branch: string
+  readonly defaultBranch: string
+}
+
+/** What the build needs of a layer's Dockerfile, as the plan step read it (SPEC 3a). */
+export interface DockerfileFacts {
+  /** `FROM` lines (more than one: intermediate stages worth a mode=max cache export, SPEC 6). */
+  readonly stages: number
+  /** The text, to tell which target a step of the session's log belongs to. */
+  readonly text: string
+}
+
+/**
+ * One layer as the plan decided it: everything later steps need, computed once by the plan steps
+ * (decide(), then each enrichment returning a new plan). Readonly: the build, merge and outputs read
+ * it. The fields a tampered-plan test writes (`ref`, `stable`, `tags`, `reasons`, `inputs`, `sameInputs`,
+ * `versioned`, `moving`) stay writable in the type for those tests; no step of the product writes them.
+ */
 export interface LayerDecision {
-  build: boolean
+  readonly build: boolean
   /** Every reason that holds, in SPEC 4 order and wording. */
   reasons: string[]
   /** Changed files that match the layer's paths, each with the pattern that matched. */
-  matches: PatternMatch[]
+  readonly matches: readonly PatternMatch[]
   /** Full refs `image:tag`, versioned first then moving. */
   tags: string[]
   /** Digest-pinned reference for this commit, when known (`image:tag@sha256:…`). */
   ref?: string
   /** This step may build it (the `layers` input). */
-  selected: boolean
+  readonly selected: boolean
   /** Full ref `image:tag` of the stable tag this layer reuses when it does not build. */
   stable?: string
-  /** Full refs pushed by the build (immutable), and moved after every layer succeeded (SPEC 7). */
+  /** Full refs pushed by the build (immutable), the input tag among them once known (SPEC 7). */
   versioned?: string[]
+  /** Full refs moved onto the built image after every layer of the step succeeded (SPEC 7). */
   moving?: string[]
   /** SPEC 4a: `sha256:<hex>` input digest, when it can be computed at plan time. */
   inputs?: string
+  /** SPEC 4a: the full ref `image:{layer}-inputs-{inputs}` of its input tag, with `inputs`. */
+  readonly inputTag?: string
+  /** Its parents, in config order, each with its image when the plan pinned it. */
+  readonly parents?: readonly ParentDecision[]
+  /** SPEC 6: the branch names its caches are kept under. */
+  readonly cacheScope?: CacheScope
+  /** What the build needs of its Dockerfile (read by this step's plan; never in the plan JSON). */
+  readonly dockerfile?: DockerfileFacts
   /** SPEC 4a: `<image>:<input tag>@<digest>` of an image with the same inputs, reused instead of building. */
   sameInputs?: string
   /** SPEC 4b: who built the reused image, from its verified attestation (`<run> (<ref>, <commit>)`). */
-  attested?: string
+  readonly attested?: string
   /** SPEC 8: who built the `sameInputs` image (its `dev.strata.ref` label), for the summary. */
-  sameInputsBy?: string
+  readonly sameInputsBy?: string
   /** SPEC 3a/4a: why the layer has no input digest (`inputs unknowable: ADD https://… at Dockerfile:4`). */
-  noDigest?: string
+  readonly noDigest?: string
   /** SPEC 4a/4b: why an image with the same inputs was found but not reused (`tooling-inputs-… was built on another base image (linux/amd64)`). */
-  notReused?: string
+  readonly notReused?: string
   /** SPEC 7a, on a layer that builds: `assembled`, or why BuildKit builds it (`RUN at Dockerfile:7`). */
-  assembly?: string
+  readonly assembly?: string
   /** SPEC 8: a registry look-up this decision needs failed; nothing may build or follow this plan. */
-  unknown?: boolean
+  readonly unknown?: boolean
 }
+
+/** A decision being made inside one plan step, before it is returned (readonly) in a new plan. */
+export type DecisionDraft = { -readonly [K in keyof LayerDecision]: LayerDecision[K] }
 
 export interface Plan {
   layers: Record<string, LayerDecision>

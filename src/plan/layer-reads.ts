@@ -66,7 +66,15 @@ export async function readLayers(
   }
   const reads = checkLayers(config, prepared, onDisk, tracked ?? onDisk, tree)
   if (native.warning) reads.warnings.push(native.warning)
-  return reads
+  // What the build needs of each Dockerfile, read here once (SPEC 6: more than one FROM makes a
+  // mode=max export pay; the text tells whose a step of the session's log is).
+  const dockerfiles = Object.fromEntries(
+    prepared.layers.map(p => [
+      p.layer.name,
+      { stages: p.parsed.stages.length, text: texts[p.layer.name].dockerfile ?? '' }
+    ])
+  )
+  return { ...reads, dockerfiles }
 }
 
 /**

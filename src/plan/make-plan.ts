@@ -2,7 +2,6 @@
 // registry look-ups → decision → same-inputs reuse, logged in words (SPEC 3, 3a, 4, 4a, 8).
 import type { Attester } from '../adapters/attest.js'
 import type { AttestationFinder } from '../adapters/attestations.js'
-import { pinnedDigest } from '../core/image-ref.js'
 import type { Buildx } from '../adapters/buildx.js'
 import { loadConfig } from '../adapters/config-file.js'
 import type { ContentIds } from '../adapters/content-ids.js'
@@ -14,12 +13,11 @@ import { describeRange, diffRange, readEvent } from '../core/event.js'
 import { requirePullRequest } from '../core/event-check.js'
 import { resolvePush } from '../core/inputs-parse.js'
 import type { LayerReads } from '../core/layer-reads.js'
-import { decide, describePlan, followPlan, parsePlanInput, pinReused } from '../core/plan.js'
+import { completePlan, decide, describePlan, followPlan, parsePlanInput, pinReused } from '../core/plan.js'
 import { checkPlan } from '../core/plan-check.js'
 import { inputLabels } from '../core/same-inputs.js'
 import type { ExternalPin } from '../core/build-steps.js'
 import type { PlanSettings } from '../core/settings.js'
-import { layerTags, parentLayers } from '../core/tags.js'
 import type {
   ChangeSet,
   DiffRange,
@@ -30,12 +28,14 @@ import type {
   StrataConfig
 } from '../core/types.js'
 import type { ChangeDeps } from './changes.js'
-import { detectChanges } from './changes.js'
 import { checkedLayerReads } from './layer-reads.js'
 import type { LayerMaterial } from './reuse.js'
 import { applySameInputs } from './reuse.js'
-import type { Unreadable } from './unreadable.js'
-import { createUnreadable, markUnknown } from './unreadable.js'
+import { lookUpAll } from './look-ups.js'
+import { markUnknown } from './unreadable.js'
+
+// Where callers always found them.
+export { describeChanges } from './look-ups.js'
 
 /** What making the plan reads from the world. */
 export interface PlanDeps {
@@ -70,9 +70,33 @@ export interface PlanOutcome {
   reads: LayerReads
 }
 
+/** What every plan starts from: the config, what its layers read, the event and the commits compared. */
+interface Ground {
+  config: StrataConfig
+  reads: LayerReads
+  ctx: EventContext
+  range: DiffRange
+  push: boolean
+}
+
 /** Config, event, changes and registry → the plan, logged in words (SPEC 3 and 8). */
 export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOutcome> {
-  const { log } = deps
+  const g = await groundOf(s, deps)
+  const { plan, changes } = s.plan
+    ? { plan: followGiven(s.plan, s, g, deps.log), changes: undefined }
+    : await decideNew(s, g, deps)
+  // The last step: what the build needs besides the decision (parents and their pinned images, cache
+  // scope, input tags, what each Dockerfile says), carried by the plan so that no later step derives it.
+  const carried = withDockerfiles(completePlan(plan, g.config, g.ctx), g.reads)
+  describePlan(carried, g.config).forEach(l => deps.log.info(l))
+  const { config, ctx, range, push, reads } = g
+  return { config, ctx, range, ...(changes && { changes }), plan: carried, push, reads }
+}
+
+/** The config, its layers' reads (checked before anything else), the event, and the log's first lines. */
+async function groundOf(s: PlanSettings, deps: PlanDeps): Promise<Ground> {
+  // SPEC 4a's content ids need git's index: read beside the config, the Dockerfiles and the look-ups.
+  if (!s.plan) deps.contentIds?.prefetch()
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
   // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
   const buildx = deps.buildx
@@ -85,68 +109,53 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
   requirePullRequest(s.eventName, s.payload)
   const ctx = readEvent(s.eventName, s.payload, s.env, s.now)
   const range = overrideRange(diffRange(s.eventName, s.payload, ctx), ctx, s.base, s.head)
-  const push = resolvePush(s.push, ctx.pr)
-
   // Before anything else: the event, the commits compared, then where the list came from.
   const where = ctx.owner ? ` in ${ctx.owner}/${ctx.repo}` : ''
-  log.info(
+  deps.log.info(
     `Event: ${ctx.eventName} on ${ctx.ref || '(no ref)'}${where}, commit ${ctx.sha.slice(0, 7) || '?'}`
   )
   const overridden = s.base || s.head ? ' (base/head given)' : ''
-  log.info(`Compare: ${describeRange(range)}${overridden}`)
+  deps.log.info(`Compare: ${describeRange(range)}${overridden}`)
+  return { config, reads, ctx, range, push: resolvePush(s.push, ctx.pr) }
+}
 
-  if (s.plan) {
-    // A plan is untrusted: checked against this config and event before anything follows it.
-    const plan = followPlan(parsePlanInput(s.plan), s.layers)
-    checkPlan(plan, config, ctx, range.kind === 'deleted')
-    log.info(
-      `Following the given plan (event ${plan.event || '?'}, ${plan.changes.count} changed files from ` +
-        `${plan.changes.source}): no new decision`
+/** A `plan` input: untrusted, so checked against this config and event before anything follows it. */
+function followGiven(json: string, s: PlanSettings, g: Ground, log: Logger): Plan {
+  const plan = followPlan(parsePlanInput(json), s.layers)
+  checkPlan(plan, g.config, g.ctx, g.range.kind === 'deleted')
+  log.info(
+    `Following the given plan (event ${plan.event || '?'}, ${plan.changes.count} changed files from ` +
+      `${plan.changes.source}): no new decision`
+  )
+  g.reads.warnings.forEach(w => log.warning(w))
+  // The plan was decided with its own step's inputs: say so rather than drop these silently.
+  const unused = [
+    ...(s.force === 'all' || s.force.length ? ['force'] : []),
+    ...(s.base ? ['base'] : []),
+    ...(s.head ? ['head'] : [])
+  ].map(n => `\`${n}\``)
+  if (unused.length) {
+    const names = unused.length > 1 ? `${unused.slice(0, -1).join(', ')} and ${unused.at(-1)}` : unused[0]
+    log.warning(
+      `the ${names} ${unused.length > 1 ? 'inputs are' : 'input is'} not used: this step follows the \`plan\` ` +
+        'input, decided with the inputs of its `mode: plan` step (give them there)'
     )
-    reads.warnings.forEach(w => log.warning(w))
-    // The plan was decided with its own step's inputs: say so rather than drop these silently.
-    const unused = [
-      ...(s.force === 'all' || s.force.length ? ['force'] : []),
-      ...(s.base ? ['base'] : []),
-      ...(s.head ? ['head'] : [])
-    ].map(n => `\`${n}\``)
-    if (unused.length) {
-      const names = unused.length > 1 ? `${unused.slice(0, -1).join(', ')} and ${unused.at(-1)}` : unused[0]
-      log.warning(
-        `the ${names} ${unused.length > 1 ? 'inputs are' : 'input is'} not used: this step follows the \`plan\` ` +
-          'input, decided with the inputs of its `mode: plan` step (give them there)'
-      )
-    }
-    const followed = withAssembly(plan, config, reads.assembly, { push, pushByDigest: !!s.platform })
-    describePlan(followed, config).forEach(l => log.info(l))
-    return { config, ctx, range, plan: followed, push, reads }
   }
+  return withAssembly(plan, g.config, g.reads.assembly, { push: g.push, pushByDigest: !!s.platform })
+}
 
+/** SPEC 3, 4, 4a, 7a and 8: changes and registry look-ups → decision → reuse → unknown → assembly. */
+async function decideNew(
+  s: PlanSettings,
+  g: Ground,
+  deps: PlanDeps
+): Promise<{ plan: Plan; changes: ChangeSet }> {
+  const { config, ctx, range, reads } = g
   const deleted = range.kind === 'deleted'
-  const stable = stableRefs(config, ctx)
-  // Registry and builder look-ups need no diff: start them now, while the API lists the changes
-  // (both adapters memoize, so the awaited calls below reuse these; errors are reported there).
-  const externals = deleted ? [] : externalImages(reads)
-  if (!deleted) {
-    // Stable images: their labels are read next (SPEC 4a), so each look-up fetches the manifest too.
-    for (const ref of Object.values(stable)) deps.registry.inspect(ref, { read: true }).catch(() => undefined)
-    for (const ref of externals) deps.registry.inspect(ref).catch(() => undefined)
-  }
-
-  const changes = await detectChanges(ctx, range, { github: deps.github, git: deps.git, log })
-  log.info(`Changed files: ${describeChanges(changes, range)}`)
-  // After the event, the commits and the changes, which the log states before anything else (SPEC 3).
-  reads.warnings.forEach(w => log.warning(w))
-
-  // Every stable tag at once, each once: the registry adapter memoizes and runs them side by side.
-  const unreadable = createUnreadable()
-  const [found, externalDigests] = await Promise.all([
-    deleted ? ({} as Awaited<ReturnType<typeof lookUp>>) : lookUp(deps.registry, stable, unreadable),
-    resolveExternals(deps.registry, externals, log)
-  ])
+  const { changes, found, externals, unreadable } = await lookUpAll(g, deps)
   const stableExists: Record<string, boolean> = {}
   for (const [name, info] of Object.entries(found)) if (info !== undefined) stableExists[name] = info !== null
-
+  const inputs = reads.inputs
   const decided = decide({
     config,
     ctx,
@@ -155,31 +164,36 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
     selected: s.layers,
     stableExists,
     deleted,
-    inputs: reads.inputs
+    inputs
   })
+  const assembly = { push: g.push, pushByDigest: !!s.platform }
   // The builder is asked for side by side with the rest of the plan, unless every layer that builds is
   // assembled in the registry (SPEC 7a: no docker process then).
-  const paths = withAssembly(decided, config, reads.assembly, { push, pushByDigest: !!s.platform })
+  const paths = withAssembly(decided, config, reads.assembly, assembly)
   const bakes = Object.values(paths.layers).some(d => d.build && d.selected && d.assembly !== ASSEMBLED)
   if (s.mode === 'build' && !s.dryRun && bakes) deps.buildx?.inspectBuilder(s.builder).catch(() => undefined)
-  if (externals.length) {
-    decided.externals = externalDigests
-    const shown = externals.map(i => (externalDigests[i] ? `${i} (${externalDigests[i].slice(0, 19)}…)` : i))
-    log.info(`External images: ${shown.join(', ')}`)
+  const images = Object.keys(externals)
+  if (images.length) {
+    const shown = images.map(i => (externals[i] ? `${i} (${externals[i].slice(0, 19)}…)` : i))
+    deps.log.info(`External images: ${shown.join(', ')}`)
   }
+  const withExternals = images.length ? { ...decided, externals } : decided
   // A reused layer is pinned to the digest its stable tag had now, for the whole run.
-  const pinned = pinReused(decided, Object.fromEntries(Object.entries(found).map(([n, i]) => [n, i?.digest])))
+  const pinned = pinReused(
+    withExternals,
+    Object.fromEntries(Object.entries(found).map(([n, i]) => [n, i?.digest]))
+  )
   const reused = deps.contentIds
     ? await applySameInputs(
         pinned,
         config,
         ctx,
-        layerMaterial(reads, decided.externals ?? {}),
+        layerMaterial(reads, externals),
         { workspace: s.workspace, buildArgs: s.buildArgs, platforms: s.platforms, trust: s.trust },
         {
           registry: deps.registry,
           contentIds: deps.contentIds,
-          log,
+          log: deps.log,
           unreadable,
           attestations: deps.attestations,
           images: deps.images
@@ -188,65 +202,17 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
     : pinned
   // SPEC 8: a layer whose look-up failed is unknown, never "reuse"; the step says so and fails.
   // SPEC 7a: which building layers are assembled in the registry, and why the others are not.
-  const plan = withAssembly(markUnknown(reused, config, unreadable), config, reads.assembly, {
-    push,
-    pushByDigest: !!s.platform
-  })
-  describePlan(plan, config).forEach(l => log.info(l))
-  return { config, ctx, range, changes, plan, push, reads }
+  const plan = withAssembly(markUnknown(reused, config, unreadable), config, reads.assembly, assembly)
+  return { plan, changes }
 }
 
-// An external image is only recorded: a registry that does not answer must not hold the plan up.
-const EXTERNAL_TIMEOUT_MS = 30_000
-
-function withTimeout<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(why)), ms)
-    timer.unref()
-  })
-  return Promise.race([p, late]).finally(() => clearTimeout(timer))
-}
-
-/** The external images of every layer, each once, in config order. */
-function externalImages(reads: LayerReads): string[] {
-  return [...new Set(Object.values(reads.externals).flatMap(uses => uses.map(u => u.image)))]
-}
-
-/**
- * image → digest (`''` when not resolved). A digest-pinned image is its own answer; the others are
- * looked up side by side. Whatever cannot be resolved is said in one warning; the plan goes on.
- */
-async function resolveExternals(
-  registry: Registry,
-  images: string[],
-  log: Logger
-): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  const failed: string[] = []
-  await Promise.all(
-    images.map(async image => {
-      const pinned = pinnedDigest(image)
-      if (pinned) {
-        out[image] = pinned
-        return
-      }
-      try {
-        const info = await withTimeout(registry.inspect(image), EXTERNAL_TIMEOUT_MS, 'no answer in 30 s')
-        out[image] = info?.digest ?? ''
-        if (!info) failed.push(`${image} (not found)`)
-      } catch (e) {
-        out[image] = ''
-        failed.push(`${image} (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`)
-      }
-    })
-  )
-  if (failed.length) {
-    log.warning(
-      `external images not resolved to a digest: ${failed.sort().join('; ')}; the plan goes on without them`
-    )
-  }
-  return Object.fromEntries(images.map(i => [i, out[i]]))
+/** SPEC 3a: what the build needs of each layer's Dockerfile, from the reads the plan step made. */
+function withDockerfiles(plan: Plan, reads: LayerReads): Plan {
+  const facts = reads.dockerfiles ?? {}
+  const layers: Plan['layers'] = {}
+  for (const [name, d] of Object.entries(plan.layers))
+    layers[name] = facts[name] && !d.dockerfile ? { ...d, dockerfile: facts[name] } : d
+  return { ...plan, layers }
 }
 
 /** SPEC 4a's labels of every layer whose input digest the plan knows, with its own external images. */
@@ -318,53 +284,6 @@ export function overrideRange(range: DiffRange, ctx: EventContext, base?: string
   const h = head ?? eventHead
   if (!b) return { kind: 'none', why: `the event has no base commit; give the \`base\` input with \`head\`` }
   return { kind: 'compare', base: b, head: h }
-}
-
-export function describeChanges(c: ChangeSet, range?: DiffRange): string {
-  const n = changedPaths(c.files).length
-  // A new branch's base commit (the merge base) is known only now: the Compare line named a branch.
-  const since = range?.kind === 'new-branch' && c.base ? ` since merge base ${c.base.slice(0, 7)}` : ''
-  const count = `${n} ${n === 1 ? 'file' : 'files'}${since}`
-  const note = c.note ? ` (${c.note})` : ''
-  switch (c.source) {
-    case 'api':
-      return `${count} from the GitHub API${note}`
-    case 'git':
-      return `${count} from git diff${note}`
-    case 'none':
-      return `none: this event has no diff${note}`
-    case 'unknown':
-      return `unknown${note}: every layer builds`
-  }
-}
-
-/** `image:stable-tag` of every layer, in config order. */
-export function stableRefs(config: StrataConfig, ctx: EventContext): Record<string, string> {
-  const parents = parentLayers(config.layers)
-  const refs: Record<string, string> = {}
-  for (const l of config.layers) {
-    refs[l.name] = `${l.image}:${layerTags(l, ctx, { isLeaf: !parents.has(l.name), parents }).stable}`
-  }
-  return refs
-}
-
-/** name → image (found), null (no such tag), undefined (look-up failed: recorded, the layer is unknown). */
-async function lookUp(
-  registry: Registry,
-  refs: Record<string, string>,
-  unreadable: Unreadable
-): Promise<Record<string, { digest: string } | null | undefined>> {
-  const names = Object.keys(refs)
-  const settled = await Promise.allSettled(names.map(n => registry.inspect(refs[n], { read: true })))
-  const out: Record<string, { digest: string } | null | undefined> = {}
-  settled.forEach((r, i) => {
-    if (r.status === 'fulfilled') out[names[i]] = r.value
-    else {
-      unreadable.add(names[i], refs[names[i]], r.reason)
-      out[names[i]] = undefined
-    }
-  })
-  return out
 }
 
 /** SPEC 7a: the assembly of each layer the plan assembles. */

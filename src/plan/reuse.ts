@@ -74,7 +74,7 @@ export async function applySameInputs(
         // A layer (or parent) whose look-up failed is decided by no one: SPEC 8 marks it unknown.
         const unread = [name, ...layer.from.map(p => p.layer)].some(n => deps.unreadable?.layers.has(n))
         if (!walk.layers[name] || unread) return
-        const opts = { isLeaf: !parents.has(name), policy: trustPolicy(config, ctx, s.trust) }
+        const opts = { isLeaf: !parents.has(name), parents, policy: trustPolicy(config, ctx, s.trust) }
         await decideOne(layer, facts, walk, ctx, s, deps, opts)
       })
     )
@@ -98,7 +98,7 @@ async function decideOne(
   ctx: EventContext,
   s: SameInputsSettings,
   deps: SameInputsDeps,
-  opts: { isLeaf: boolean; policy: TrustPolicy }
+  opts: { isLeaf: boolean; parents: ReadonlySet<string>; policy: TrustPolicy }
 ): Promise<void> {
   const name = layer.name
   const { layers } = walk
@@ -129,7 +129,7 @@ async function decideOne(
     parentRefs(layer, layers),
     opts.policy
   )
-  const after = withInputTag(decided, layer, ctx, { isLeaf: opts.isLeaf, inputs })
+  const after = withInputTag(decided, layer, ctx, { isLeaf: opts.isLeaf, parents: opts.parents, inputs })
   layers[name] = after
   if (after.build || after.sameInputs || stable?.labels?.['dev.strata.inputs'] === inputs)
     walk.labelled.add(name)
