@@ -186,19 +186,16 @@ class StatReader {
     return this.text.slice(from, this.at)
   }
 
-  number(label: string): number {
-    return Number(this.skip(label))
-  }
+  number = (label: string): number => Number(this.skip(label))
 
   /** `<seconds>:<nanoseconds>` in ms. */
   time(label: string): number {
-    const seconds = this.number(label)
-    return seconds * 1000 + this.number(':') / 1e6
+    return this.number(label) * 1000 + this.number(':') / 1e6
   }
 
+  /** Where the entry's stat data ends, after `label`. */
   end(label: string): number {
-    if (!this.text.startsWith(label, this.at)) this.fail()
-    return this.at + label.length
+    return this.text.startsWith(label, this.at) ? this.at + label.length : this.fail()
   }
 }
 
