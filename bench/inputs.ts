@@ -54,7 +54,19 @@ function makeRepo(): { dir: string; files: string[] } {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'ignore' })
   git('init', '-q', '-b', 'main')
   git('add', '-A')
-  git('-c', 'user.name=bench', '-c', 'user.email=bench@strata.invalid', 'commit', '-q', '-m', 'repo')
+  // No automatic gc: with 10,000 new objects it would start in the background and race the removal.
+  git(
+    '-c',
+    'gc.auto=0',
+    '-c',
+    'user.name=bench',
+    '-c',
+    'user.email=bench@strata.invalid',
+    'commit',
+    '-q',
+    '-m',
+    'repo'
+  )
   return { dir, files }
 }
 
@@ -135,6 +147,16 @@ try {
   const idsOnce = createContentIds(dir, createGit(dir))
   await idsOnce.entries(inputs)
   const ids = await medianAsync(() => createContentIds(dir, createGit(dir)).entries(inputs))
+  // As a plan runs them: the index read started first (it runs beside the walk), then readLayers,
+  // then the content ids of what it found.
+  const asPlanned = await medianAsync(async () => {
+    const git = createGit(dir)
+    const ids = createContentIds(dir, git)
+    // (bench/inputs-compare.sh runs this file against code from before prefetch() existed too.)
+    ;(ids as { prefetch?: () => void }).prefetch?.()
+    const r = await readLayers(config, {}, createWorkspaceFiles(dir, git))
+    await ids.entries([...new Set(Object.values(r.files).flatMap(f => [...f.keys()]))])
+  })
   const ws = createWorkspaceFiles(dir, createGit(dir))
   const walk = await medianAsync(() => ws.list(''))
   const texts: Record<string, LayerTexts> = {}
@@ -185,6 +207,9 @@ try {
     `content ids of the ${inputs.length} input files (index read, stat, hashing): ${ids.toFixed(1)} ms; ${idsOnce.hashed} hashed, the rest from the index`
   )
   console.log(`readLayers and content ids together: ${(full + ids).toFixed(1)} ms warm`)
+  console.log(
+    `readLayers and content ids as a plan runs them (index read started first): ${asPlanned.toFixed(1)} ms warm`
+  )
   console.log(
     `decide() over ${changes.files.length} changed files: ${without.toFixed(1)} ms without inputs, ${withInputs.toFixed(1)} ms with them`
   )

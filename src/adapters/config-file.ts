@@ -4,8 +4,13 @@
 // resolved (SPEC 10).
 import { readFile, realpath, stat } from 'node:fs/promises'
 import * as path from 'node:path'
-import { ConfigError, parseConfigWithPositions, type Position } from '../core/config/index.js'
-import type { Logger, StrataConfig } from '../core/types.js'
+import {
+  ConfigError,
+  parseConfigWithPositions,
+  type LayerPositions,
+  type Position
+} from '../core/config/index.js'
+import type { LayerConfig, Logger, StrataConfig } from '../core/types.js'
 
 // A layer config is a few kilobytes; 5,000 layers fit in 1 MB. Anything far bigger is another file.
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -39,41 +44,49 @@ export async function loadConfig(configPath: string, workspace: string, log?: Lo
       )
     }))
   )
-  for (const { layer, dockerfile, context, ignores } of checks) {
-    const pos = positions.layers[layer.name]
-    const fail = (at: Position | undefined, what: string, fix: string): never => {
-      const { line, column } = at ?? pos.name
-      throw new ConfigError(configPath, line, column, what, fix)
-    }
-    const outside = (w: Where, what: string, at: Position | undefined): void => {
-      if (w.outside)
-        fail(
-          at,
-          `layer "${layer.name}": ${what} resolves to ${w.real}, outside the repository ${root}`,
-          'keep every Dockerfile, context and .dockerignore inside the repository (no symlink out of it)'
-        )
-    }
-    outside(dockerfile, `Dockerfile "${layer.dockerfile}"`, pos.dockerfile)
-    outside(context, `build context "${layer.context}"`, pos.context)
-    ignores.forEach(w =>
-      outside(w, `.dockerignore ${path.relative(root, w.path)}`, pos.context ?? pos.dockerfile)
-    )
-    if (dockerfile.kind !== 'file')
+  for (const c of checks) checkPlaces(c, positions.layers[c.layer.name], { configPath, workspace, root })
+  return config
+}
+
+/** One layer's Dockerfile, context and .dockerignore: inside the repository, a file and a folder. */
+function checkPlaces(
+  c: { layer: LayerConfig; dockerfile: Where; context: Where; ignores: Where[] },
+  pos: LayerPositions,
+  at: { configPath: string; workspace: string; root: string }
+): void {
+  const { layer, dockerfile, context, ignores } = c
+  const { workspace, root } = at
+  const fail = (p: Position | undefined, what: string, fix: string): never => {
+    const { line, column } = p ?? pos.name
+    throw new ConfigError(at.configPath, line, column, what, fix)
+  }
+  const outside = (w: Where, what: string, p: Position | undefined): void => {
+    if (w.outside)
       fail(
-        pos.dockerfile,
-        `layer "${layer.name}": Dockerfile "${layer.dockerfile}" ${dockerfile.kind === 'dir' ? 'is a directory' : 'does not exist'} in ${workspace}`,
-        pos.dockerfile
-          ? 'fix the `dockerfile` path; it is relative to the repository root'
-          : 'add `dockerfile:` to the layer with its path relative to the repository root'
-      )
-    if (context.kind !== 'dir')
-      fail(
-        pos.context,
-        `layer "${layer.name}": build context "${layer.context}" is not a directory in ${workspace}`,
-        'fix the `context` path; it is relative to the repository root'
+        p,
+        `layer "${layer.name}": ${what} resolves to ${w.real}, outside the repository ${root}`,
+        'keep every Dockerfile, context and .dockerignore inside the repository (no symlink out of it)'
       )
   }
-  return config
+  outside(dockerfile, `Dockerfile "${layer.dockerfile}"`, pos.dockerfile)
+  outside(context, `build context "${layer.context}"`, pos.context)
+  ignores.forEach(w =>
+    outside(w, `.dockerignore ${path.relative(root, w.path)}`, pos.context ?? pos.dockerfile)
+  )
+  if (dockerfile.kind !== 'file')
+    fail(
+      pos.dockerfile,
+      `layer "${layer.name}": Dockerfile "${layer.dockerfile}" ${dockerfile.kind === 'dir' ? 'is a directory' : 'does not exist'} in ${workspace}`,
+      pos.dockerfile
+        ? 'fix the `dockerfile` path; it is relative to the repository root'
+        : 'add `dockerfile:` to the layer with its path relative to the repository root'
+    )
+  if (context.kind !== 'dir')
+    fail(
+      pos.context,
+      `layer "${layer.name}": build context "${layer.context}" is not a directory in ${workspace}`,
+      'fix the `context` path; it is relative to the repository root'
+    )
 }
 
 interface Where {

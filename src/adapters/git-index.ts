@@ -31,12 +31,16 @@ export function indexUsable(config: Record<string, string>): boolean {
 
 /** Reads the index of the work tree; an empty, unusable index outside a git work tree. */
 export async function readGitIndex(git: Git): Promise<GitIndex> {
-  const entries = await git.indexStat()
-  if (entries === undefined) return { entries: new Map(), usable: false, converted: async () => new Set() }
-  const [config, [indexFile, infoAttributes]] = await Promise.all([
+  // The settings are asked side by side with the index (three git processes at once); outside a work
+  // tree they may fail, which counts only inside one.
+  const settings = Promise.all([
     git.config('^core\\.(autocrlf|eol|filemode|attributesfile)$'),
     git.gitPaths(['index', 'info/attributes'])
   ])
+  settings.catch(() => undefined)
+  const entries = await git.indexStat()
+  if (entries === undefined) return { entries: new Map(), usable: false, converted: async () => new Set() }
+  const [config, [indexFile, infoAttributes]] = await settings
   let written: number | undefined
   try {
     written = statSync(indexFile).mtimeMs

@@ -110,37 +110,96 @@ export function parseLsFilesStageZ(out: string): Map<string, IndexEntry> {
   return index
 }
 
-const DEBUG =
-  /^ {2}ctime: (\d+):(\d+)\n {2}mtime: (\d+):(\d+)\n {2}dev: \d+\tino: (\d+)\n {2}uid: \d+\tgid: \d+\n {2}size: (\d+)\tflags: [0-9a-f]+\n/
-const HEAD = /^(\S) (\d{6}) ([0-9a-f]{40}|[0-9a-f]{64}) (\d)$/
-
-/** Parses `git ls-files -s -v --debug -z`; conflicted paths (stage ≠ 0) are left out. */
+/**
+ * Parses `git ls-files -s -v --debug -z`; conflicted paths (stage ≠ 0) are left out. Each entry is
+ * `<tag> <mode> <oid> <stage>\t<path>\0`, its stat data after it in lines (`  ctime: <s>:<ns>\n`,
+ * `  mtime: …`, `  dev: …\tino: …`, `  uid: …\tgid: …`, `  size: …\tflags: …`). Read by scanning,
+ * not a regular expression per entry: this runs on every file of the repository each plan.
+ */
 export function parseLsFilesDebug(out: string): Map<string, IndexStat> {
   const index = new Map<string, IndexStat>()
   const conflicted = new Set<string>()
   let last: IndexStat | undefined
-  for (let rec of out.split('\0')) {
-    const m = DEBUG.exec(rec)
-    if (m && last) {
-      last.stat = {
-        ctime: Number(m[1]) * 1000 + Number(m[2]) / 1e6,
-        mtime: Number(m[3]) * 1000 + Number(m[4]) / 1e6,
-        ino: Number(m[5]),
-        size: Number(m[6])
-      }
-      rec = rec.slice(m[0].length)
+  for (let start = 0; start < out.length;) {
+    let end = out.indexOf('\0', start)
+    if (end < 0) end = out.length
+    let at = start
+    if (last && out.startsWith('  ctime: ', at)) {
+      const stat = new StatReader(out, at)
+      const ctime = stat.time('  ctime: ')
+      const mtime = stat.time('\n  mtime: ')
+      stat.skip('\n  dev: ')
+      const ino = stat.number('\tino: ')
+      stat.skip('\n  uid: ')
+      stat.skip('\tgid: ')
+      const size = stat.number('\n  size: ')
+      stat.skip('\tflags: ', true)
+      at = stat.end('\n')
+      last.stat = { ctime, mtime, ino, size }
     }
     last = undefined
-    if (rec === '') continue
-    const tab = rec.indexOf('\t')
-    const h = tab < 0 ? null : HEAD.exec(rec.slice(0, tab))
-    if (!h) throw new Error(`unexpected git ls-files line: ${JSON.stringify(rec.slice(0, 80))}`)
-    const p = rec.slice(tab + 1)
-    if (h[4] !== '0') conflicted.add(p)
-    else index.set(p, (last = { tag: h[1], mode: h[2], oid: h[3] }))
+    if (at < end) {
+      // `<tag> <mode> <oid> <stage>\t`: positions checked, not a regular expression per entry.
+      const tab = out.indexOf('\t', at)
+      const oid = tab < 0 || tab > end ? '' : out.slice(at + 9, tab - 2)
+      if (
+        out[at + 1] !== ' ' ||
+        out[at + 8] !== ' ' ||
+        out[tab - 2] !== ' ' ||
+        (oid.length !== 40 && oid.length !== 64)
+      )
+        throw new Error(
+          `unexpected git ls-files line: ${JSON.stringify(out.slice(at, Math.min(end, at + 80)))}`
+        )
+      const p = out.slice(tab + 1, end)
+      if (out[tab - 1] !== '0') conflicted.add(p)
+      else index.set(p, (last = { tag: out[at], mode: out.slice(at + 2, at + 8), oid }))
+    }
+    start = end + 1
   }
   for (const p of conflicted) index.delete(p)
   return index
+}
+
+/** Reads the labelled numbers of one entry's stat data, in order; throws where the text is not that. */
+class StatReader {
+  constructor(
+    private readonly text: string,
+    private at: number
+  ) {}
+
+  private fail(): never {
+    throw new Error(
+      `unexpected git ls-files stat data: ${JSON.stringify(this.text.slice(this.at, this.at + 80))}`
+    )
+  }
+
+  /** After `label`, its digits (hex digits with `hex`) up to the next label. */
+  skip(label: string, hex = false): string {
+    if (!this.text.startsWith(label, this.at)) this.fail()
+    const from = (this.at += label.length)
+    for (; this.at < this.text.length; this.at++) {
+      const c = this.text.charCodeAt(this.at)
+      if (!((c >= 48 && c <= 57) || (hex && c >= 97 && c <= 102))) break
+    }
+    if (this.at === from) this.fail()
+    return this.text.slice(from, this.at)
+  }
+
+  number(label: string): number {
+    return Number(this.skip(label))
+  }
+
+  /** `<seconds>:<nanoseconds>` in ms. */
+  time(label: string): number {
+    const seconds = this.number(label)
+    return seconds * 1000 + this.number(':') / 1e6
+  }
+
+  end(label: string): number {
+    if (!this.text.startsWith(label, this.at)) this.fail()
+    return this.at + label.length
+  }
 }
 
 /** Parses `git check-attr -z`: `<path>\0<attr>\0<value>\0`; the paths with a value set. */

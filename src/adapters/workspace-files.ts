@@ -48,32 +48,7 @@ export function createWorkspaceFiles(workspace: string, git: Git): WorkspaceFile
       const start = inside(dir)
       const prefix = path.relative(root, start).split(path.sep).join('/')
       const out: WorkspaceTree = { files: [], folders: [], links: {}, git: [] }
-      // Synchronous on purpose: thousands of small readdir calls cost far less CPU without a promise each,
-      // and nothing else runs while the plan reads the contexts.
-      const walk = (full: string, rel: string): void => {
-        let entries: Dirent[]
-        try {
-          entries = readdirSync(full, { withFileTypes: true })
-        } catch (e) {
-          if (rel === prefix)
-            throw new Error(`${dir || '.'}: cannot list the build context: ${(e as Error).message}`)
-          return // a folder that vanished or cannot be read: BuildKit would fail on it, not Strata's plan
-        }
-        for (const e of entries) {
-          const child = rel === '' ? e.name : `${rel}/${e.name}`
-          if (e.name === '.git') out.git.push(child)
-          if (e.isDirectory()) {
-            if (e.name === '.git') continue
-            if (prune?.(child)) continue
-            out.folders.push(child)
-            walk(`${full}/${e.name}`, child)
-          } else {
-            out.files.push(child)
-            if (e.isSymbolicLink()) out.links[child] = linkTarget(`${full}/${e.name}`)
-          }
-        }
-      }
-      walk(start, prefix)
+      walk(start, prefix, prefix, out, prune, dir)
       out.files.sort(byPath)
       out.folders.sort(byPath)
       return out
@@ -92,6 +67,40 @@ export function createWorkspaceFiles(workspace: string, git: Git): WorkspaceFile
         if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
         throw new Error(`${file}: cannot read it: ${(e as Error).message}`)
       }
+    }
+  }
+}
+
+/**
+ * Everything below `full` (repository-relative `rel`) into `out`. Synchronous on purpose: thousands of
+ * small readdir calls cost far less CPU without a promise each, and nothing else runs while the plan
+ * reads the contexts.
+ */
+function walk(
+  full: string,
+  rel: string,
+  top: string,
+  out: WorkspaceTree,
+  prune: ((relDir: string) => boolean) | undefined,
+  dir: string
+): void {
+  let entries: Dirent[]
+  try {
+    entries = readdirSync(full, { withFileTypes: true })
+  } catch (e) {
+    if (rel === top) throw new Error(`${dir || '.'}: cannot list the build context: ${(e as Error).message}`)
+    return // a folder that vanished or cannot be read: BuildKit would fail on it, not Strata's plan
+  }
+  for (const e of entries) {
+    const child = rel === '' ? e.name : `${rel}/${e.name}`
+    if (e.name === '.git') out.git.push(child)
+    if (e.isDirectory()) {
+      if (e.name === '.git' || prune?.(child)) continue
+      out.folders.push(child)
+      walk(`${full}/${e.name}`, child, top, out, prune, dir)
+    } else {
+      out.files.push(child)
+      if (e.isSymbolicLink()) out.links[child] = linkTarget(`${full}/${e.name}`)
     }
   }
 }

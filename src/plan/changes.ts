@@ -125,55 +125,18 @@ export async function detectChanges(
   range: DiffRange,
   deps: ChangeDeps
 ): Promise<ChangeSet> {
-  const { log } = deps
-  const unknown = (why: string, base: string | undefined, head: string): ChangeSet => {
-    const note = `changed files unknown: ${why}. Every layer builds. To fix it, ${FIX}.`
-    log.warning(note)
-    const set: ChangeSet = { source: 'unknown', files: [], note, head }
-    if (base) set.base = base
-    return set
-  }
-
   switch (range.kind) {
     case 'none':
       return { source: 'none', files: [], note: range.why }
     case 'deleted':
       return { source: 'none', files: [], note: 'the branch was deleted: nothing to build' }
-    case 'first-push': {
-      // The repository's first push: every file of head is new.
-      if (deps.git && (await deps.git.hasCommit(range.head)))
-        return {
-          source: 'git',
-          files: await deps.git.allFiles(range.head),
-          head: range.head,
-          note: 'first push'
-        }
-      return unknown(
-        `this is the repository's first push and commit ${short(range.head)} is not in the workspace`,
-        undefined,
-        range.head
-      )
-    }
+    case 'first-push':
+      return firstPush(range.head, deps)
   }
-
   const base = range.kind === 'new-branch' ? undefined : range.base
-  let why: string
-  if (!deps.github) why = 'the GitHub API is not used'
-  else if (!ctx.owner || !ctx.repo) why = 'the repository is not known (GITHUB_REPOSITORY is not set)'
-  else {
-    try {
-      const a = await fromApi(ctx, range, deps.github)
-      if (!a.cutOff) {
-        const set: ChangeSet = { source: 'api', files: a.files, head: range.head }
-        if (a.base) set.base = a.base
-        return set
-      }
-      why = a.cutOff
-    } catch (e) {
-      why = `the GitHub API failed after its retries (${errorText(e)})`
-    }
-  }
-
+  const api = await apiChanges(ctx, range, deps)
+  if ('source' in api) return api
+  let why = api.why
   if (deps.git) {
     let g: Awaited<ReturnType<typeof fromGit>>
     try {
@@ -182,12 +145,48 @@ export async function detectChanges(
       g = { missing: `git failed (${errorText(e)})` }
     }
     if ('files' in g) {
-      if (deps.github) log.info(`${why}: using git diff in the workspace instead`)
+      if (deps.github) deps.log.info(`${why}: using git diff in the workspace instead`)
       const set: ChangeSet = { source: 'git', files: g.files, note: why, head: range.head }
       if (g.base) set.base = g.base
       return set
     }
     why = `${why}, and ${g.missing}`
   } else why = `${why}, and no git workspace is available`
-  return unknown(why, base, range.head)
+  return unknownChanges(why, base, range.head, deps.log)
+}
+
+/** The repository's first push: every file of head is new. */
+async function firstPush(head: string, deps: ChangeDeps): Promise<ChangeSet> {
+  if (deps.git && (await deps.git.hasCommit(head)))
+    return { source: 'git', files: await deps.git.allFiles(head), head, note: 'first push' }
+  const why = `this is the repository's first push and commit ${short(head)} is not in the workspace`
+  return unknownChanges(why, undefined, head, deps.log)
+}
+
+/** The changes from the GitHub API, or why it could not give them all. */
+async function apiChanges(
+  ctx: EventContext,
+  range: Ranged,
+  deps: ChangeDeps
+): Promise<ChangeSet | { why: string }> {
+  if (!deps.github) return { why: 'the GitHub API is not used' }
+  if (!ctx.owner || !ctx.repo) return { why: 'the repository is not known (GITHUB_REPOSITORY is not set)' }
+  try {
+    const a = await fromApi(ctx, range, deps.github)
+    if (a.cutOff) return { why: a.cutOff }
+    const set: ChangeSet = { source: 'api', files: a.files, head: range.head }
+    if (a.base) set.base = a.base
+    return set
+  } catch (e) {
+    return { why: `the GitHub API failed after its retries (${errorText(e)})` }
+  }
+}
+
+/** Changes unknown: every layer builds, and the log says why and what fixes it. */
+function unknownChanges(why: string, base: string | undefined, head: string, log: Logger): ChangeSet {
+  const note = `changed files unknown: ${why}. Every layer builds. To fix it, ${FIX}.`
+  log.warning(note)
+  const set: ChangeSet = { source: 'unknown', files: [], note, head }
+  if (base) set.base = base
+  return set
 }

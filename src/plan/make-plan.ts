@@ -95,6 +95,8 @@ export async function makePlan(s: PlanSettings, deps: PlanDeps): Promise<PlanOut
 
 /** The config, its layers' reads (checked before anything else), the event, and the log's first lines. */
 async function groundOf(s: PlanSettings, deps: PlanDeps): Promise<Ground> {
+  // SPEC 4a's content ids need git's index: read beside the config, the Dockerfiles and the look-ups.
+  if (!s.plan) deps.contentIds?.prefetch()
   const config = await loadConfig(s.configPath, s.workspace, deps.log)
   // SPEC 3a: the Dockerfiles are read and checked before any registry look-up or build.
   const buildx = deps.buildx
