@@ -44,11 +44,28 @@ export function createReferrers(
     }
     return c
   }
+  // One upload per blob and repository: attaching to several images of a repository at once sends the
+  // same bundle and empty config, and concurrent uploads of one blob made Distribution 2.8 now and then
+  // refuse (400) the manifest that names it.
+  const uploads = new Map<string, Promise<Descriptor>>()
+  const once: Uploader = (r, bytes) => {
+    const key = `${r.host}/${r.name}@${sha256(bytes)}`
+    let p = uploads.get(key)
+    if (!p) {
+      p = upload(client, r, bytes)
+      uploads.set(key, p)
+      p.catch(() => uploads.delete(key))
+    }
+    return p
+  }
   return {
     bundles: (image, digest) => bundles(client, image, digest),
-    attach: (image, digest, bundle, annotations = {}) => attach(client, image, digest, bundle, annotations)
+    attach: (image, digest, bundle, annotations = {}) =>
+      attach(client, once, image, digest, bundle, annotations)
   }
 }
+
+type Uploader = (r: ImageRef, bytes: Buffer) => Promise<Descriptor>
 
 async function get(client: Client, r: ImageRef, path: string, accept?: string): Promise<Reply> {
   return client(r.host).request('GET', `/v2/${r.name}/${path}`, accept ? { accept } : {})
@@ -121,6 +138,7 @@ async function putManifest(
 
 async function attach(
   client: Client,
+  upload: Uploader,
   image: string,
   digest: string,
   bundle: string,
@@ -136,10 +154,7 @@ async function attach(
     ].join(', ')
   })
   if (!subject.ok) throw new Error(`cannot attach to ${r.host}/${r.name}@${digest}: HTTP ${subject.status}`)
-  const [config, layer] = await Promise.all([
-    upload(client, r, EMPTY),
-    upload(client, r, Buffer.from(bundle))
-  ])
+  const [config, layer] = await Promise.all([upload(r, EMPTY), upload(r, Buffer.from(bundle))])
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
