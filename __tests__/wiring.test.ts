@@ -36,12 +36,17 @@ const made = (deps: object): string[] =>
     .sort()
 
 test.each<[string, RunSettings, { token?: string }, string[]]>([
-  ['plan, no token', planLike('plan'), {}, ['contentIds', 'files', 'git', 'images', 'log', 'registry']],
+  [
+    'plan, no token',
+    planLike('plan'),
+    {},
+    ['buildx', 'contentIds', 'files', 'git', 'images', 'log', 'registry']
+  ],
   [
     'plan, a token',
     planLike('plan'),
     { token: 't' },
-    ['contentIds', 'files', 'git', 'github', 'images', 'log', 'registry']
+    ['buildx', 'contentIds', 'files', 'git', 'github', 'images', 'log', 'registry']
   ],
   [
     'build',
@@ -49,7 +54,7 @@ test.each<[string, RunSettings, { token?: string }, string[]]>([
     {},
     ['buildx', 'cache', 'contentIds', 'files', 'git', 'images', 'log', 'registry']
   ],
-  ['merge', planLike('merge'), {}, ['contentIds', 'files', 'git', 'images', 'log', 'registry']],
+  ['merge', planLike('merge'), {}, ['buildx', 'contentIds', 'files', 'git', 'images', 'log', 'registry']],
   ['cleanup', cleanup, {}, ['cleanup', 'contentIds', 'files', 'git', 'images', 'log', 'registry']]
 ])('%s: the adapters of that mode', (_name, s, gh, keys) => {
   expect(made(wire(s, log, gh))).toEqual(keys)

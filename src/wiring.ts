@@ -40,7 +40,10 @@ export function wire(s: RunSettings, log: Logger, gh: WireOptions): PipelineDeps
     contentIds: createContentIds(s.workspace, git),
     attestations: gh.services?.attestations,
     attester: gh.services?.attester,
-    ...(s.mode === 'build' && { buildx: createBuildx(), cache: createLocalCache(log) }),
+    // Every planning mode may ask the builder its own platform (BUILDPLATFORM, SPEC 3a); docker is
+    // spawned only when a Dockerfile reads it.
+    ...(s.mode !== 'cleanup' && { buildx: createBuildx() }),
+    ...(s.mode === 'build' && { cache: createLocalCache(log) }),
     ...(s.mode === 'cleanup' && { cleanup: cleanupClients(gh, github) })
   }
 }
