@@ -4,7 +4,7 @@
 // LABEL, USER, EXPOSE, CMD, ENTRYPOINT, STOPSIGNAL, HEALTHCHECK, VOLUME and WORKDIR. Pure.
 import { posix } from 'node:path'
 import { goDuration, type Assembly } from './assemble.js'
-import type { RawInstruction } from './dockerfile-steps.js'
+import type { RawInstruction } from './dockerfile-types.js'
 import { expandWord } from './shell-words.js'
 
 /** One COPY --link: its own layer, written from the build context. */

@@ -4,7 +4,7 @@
 // reason it does not qualify names the instruction (`RUN at Dockerfile:7`).
 import { posix } from 'node:path'
 import type { ParsedDockerfile, Stage } from './dockerfile.js'
-import type { RawInstruction } from './dockerfile-steps.js'
+import type { RawInstruction } from './dockerfile-types.js'
 import type { LayerConfig, Plan, StrataConfig } from './types.js'
 
 /** What the assembler needs of an eligible layer: its stage's instructions and the values they may read. */

@@ -1,7 +1,7 @@
 // The COPY/ADD and RUN --mount readers of parseDockerfile() (dockerfile.ts): context sources, the
 // stages they need, the images they name, and the helpers for positions. Pure.
 import type { Flag, Instruction } from 'dockerfile-ast'
-import type { ImageUse, Place, Stage } from './dockerfile.js'
+import type { ImageUse, Place, RawInstruction, Stage } from './dockerfile-types.js'
 
 export type Expand = (word: string, at: Place, scope?: Record<string, string>) => string
 export type Fail = (at: Place, what: string, fix: string) => never
@@ -207,24 +207,6 @@ export function lineStarts(text: string): number[] {
 
 export function offset(lines: number[], p: Pos): number {
   return (lines[p.line] ?? 0) + p.character
-}
-
-/** An instruction as written, for readers that evaluate it later (core/assemble.ts). */
-export interface RawInstruction extends Place {
-  /** Upper-case keyword. */
-  keyword: string
-  /** `--name=value` flags in order (value null for a bare `--link`). */
-  flags: { name: string; value: string | null }[]
-  /** The arguments after the flags on one line (continuations joined), as BuildKit's shell form reads them. */
-  shell: string
-  /** The JSON form's strings, when the arguments are a JSON array of strings. */
-  json?: string[]
-  /** Shell-form words as written (quotes kept). */
-  words: string[]
-  /** ENV/LABEL/ARG: each name and its value as written (quotes kept; null without `=`). */
-  properties: { name: string; raw: string | null }[]
-  /** Has a heredoc (`COPY <<EOF`). */
-  heredoc: boolean
 }
 
 export function rawInstruction(ins: Instruction, keyword: string, at: Place, c: CopyContext): RawInstruction {

@@ -16,9 +16,11 @@ import {
   stageIndex,
   LAYER_MARK,
   type Expand,
-  type Fail,
-  type RawInstruction
+  type Fail
 } from './dockerfile-steps.js'
+import type { ImageUse, Place, Stage, Trigger } from './dockerfile-types.js'
+
+export type { ContextSource, ImageUse, Place, RawInstruction, Stage, Trigger } from './dockerfile-types.js'
 import { expandWord } from './shell-words.js'
 
 /** A Dockerfile that BuildKit would refuse (or that breaks the layer config), at file:line:column (1-based). */
@@ -33,71 +35,6 @@ export class DockerfileError extends Error {
     super(`${file}:${line}:${column}: ${what}: ${fix}`)
     this.name = 'DockerfileError'
   }
-}
-
-export interface Place {
-  line: number
-  column: number
-}
-
-/** A source read from the build context: a path or glob as BuildKit sees it after expansion. */
-export interface ContextSource extends Place {
-  keyword: 'COPY' | 'ADD' | 'RUN --mount'
-  /** Expanded source, as written relative to the context (`.`, `src/`, `*.json`, `/etc/x`). */
-  source: string
-  /** `--exclude` patterns of this COPY/ADD, relative to the source. */
-  excludes: string[]
-  /** COPY/ADD with `--link` (always true for RUN --mount). */
-  link: boolean
-  /** Line of the instruction (for `Dockerfile:7 COPY`). */
-  instructionLine: number
-  /** `--chmod=` of COPY/ADD: the mode of what it copies is set, the mode on disk does not count. */
-  chmod?: string
-  /** Why it is read when not this Dockerfile's own line: `Dockerfile.base:5 ONBUILD COPY`. */
-  origin?: string
-}
-
-/** An `ONBUILD` instruction of a parent layer's image, run at the start of a child's stage. */
-export interface Trigger {
-  /** The instruction after ONBUILD (`COPY src/ /app/`). */
-  text: string
-  /** `Dockerfile.base:5 ONBUILD COPY`. */
-  origin: string
-}
-
-/** An image named by FROM, COPY --from or RUN --mount from= that is not a stage. */
-export interface ImageUse extends Place {
-  keyword: 'FROM' | 'COPY --from' | 'RUN --mount' | '# syntax'
-  /** Expanded image reference. */
-  image: string
-  /** The layer whose build-arg the image came from, when it did (`FROM ${BASE_IMAGE}`). */
-  layer?: string
-}
-
-export interface Stage extends Place {
-  index: number
-  /** Lower-cased `AS` name. */
-  name?: string
-  /** The FROM's image, or the stage it builds on. */
-  base: { stage: number } | { image: ImageUse }
-  /** Build-arg names the FROM line refers to (`FROM ${BASE_IMAGE}` → BASE_IMAGE). */
-  fromArgs: string[]
-  /** The FROM's image as written (`${BASE_IMAGE}`), before any ARG is expanded. */
-  fromText: string
-  /** Line of the stage's first RUN: a COPY after it cannot skip the parent's layers (--link or not). */
-  firstRun?: number
-  /** Stages this one needs besides its base: COPY --from, RUN --mount from=. */
-  needs: number[]
-  sources: ContextSource[]
-  images: ImageUse[]
-  /** COPY/ADD (any source) without --link: line and keyword. */
-  unlinked: (Place & { keyword: string })[]
-  /** Its own ONBUILD instructions (they run in images built FROM it). */
-  onbuild: Trigger[]
-  /** What it reads that cannot be known at plan time: `ADD https://… at Dockerfile:4`. */
-  unknowable: string[]
-  /** Every instruction after the FROM, as written (core/assemble.ts evaluates them). */
-  instructions: RawInstruction[]
 }
 
 export interface ParsedDockerfile {

@@ -1,7 +1,7 @@
 // The event payload fields Strata reads, checked before any is used (issue 13 item 6): a wrongly
 // typed field must not be read as "branch deleted", "first push" or `pr-nan`, and a non-hex sha
 // must not reach a tag. The error names the field, what it held and what it should be. Pure.
-import type { RunnerEnv } from './event.js'
+import type { RunnerEnv } from './types.js'
 
 export class EventPayloadError extends Error {
   constructor(eventName: string, field: string, got: unknown, expected: string) {

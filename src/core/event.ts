@@ -1,23 +1,9 @@
 // Event name + payload (+ the runner's GITHUB_* values) → what the run is about and which commits
 // to compare (SPEC 3). Pure: the caller reads the payload file and the environment.
 import { checkPayload } from './event-check.js'
-import type { DiffRange, EventContext, PullRequestInfo } from './types.js'
+import type { DiffRange, EventContext, PullRequestInfo, RunnerEnv } from './types.js'
 
-/** The runner values that readEvent() needs; the caller copies them from process.env. */
-export interface RunnerEnv {
-  GITHUB_REPOSITORY?: string
-  GITHUB_REF?: string
-  GITHUB_SHA?: string
-  GITHUB_EVENT_NAME?: string
-  GITHUB_HEAD_REF?: string
-  GITHUB_BASE_REF?: string
-  /**
-   * Not set by the runner: the caller may fill it (the CLI from `origin/HEAD`) for payloads that do
-   * not carry `repository.default_branch` (schedule). Without it, a schedule run takes its own branch
-   * (GitHub runs schedules on the default branch) and other events take `main`.
-   */
-  GITHUB_DEFAULT_BRANCH?: string
-}
+export type { RunnerEnv } from './types.js'
 
 // Webhook payloads are untyped JSON from the runner; every field is checked before it is used.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -347,3 +347,19 @@ export interface BuildResult {
   /** Per layer, every manifest digest this step pushed (an assembled layer's per platform, then its index): what attestations sign. */
   pushed?: Record<string, string[]>
 }
+
+/** The runner values that readEvent() needs; the caller copies them from process.env. */
+export interface RunnerEnv {
+  GITHUB_REPOSITORY?: string
+  GITHUB_REF?: string
+  GITHUB_SHA?: string
+  GITHUB_EVENT_NAME?: string
+  GITHUB_HEAD_REF?: string
+  GITHUB_BASE_REF?: string
+  /**
+   * Not set by the runner: the caller may fill it (the CLI from `origin/HEAD`) for payloads that do
+   * not carry `repository.default_branch` (schedule). Without it, a schedule run takes its own branch
+   * (GitHub runs schedules on the default branch) and other events take `main`.
+   */
+  GITHUB_DEFAULT_BRANCH?: string
+}
