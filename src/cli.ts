@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import * as core from '@actions/core'
 import { loadConfig } from './adapters/config-file.js'
 import { createGit, type Git } from './adapters/git.js'
 import { safeJson, safeText } from './core/log-safe.js'
@@ -152,7 +153,12 @@ async function runCommand(
   io: CliIO,
   temp: string
 ): Promise<number> {
-  const log = createTerminalLogger({ verbose: !values.quiet, write: line => io.err(`${line}\n`) })
+  const log = createTerminalLogger({
+    verbose: !values.quiet,
+    write: line => io.err(`${line}\n`),
+    // A CLI run inside a workflow step masks secrets in the job's log as the action does.
+    ...(process.env.GITHUB_ACTIONS === 'true' && { mask: (secret: string) => core.setSecret(secret) })
+  })
   const services = trustServices(process.env, { token: process.env.GITHUB_TOKEN })
   const settings = makeSettings(
     // SPEC 4b: a terminal has no OIDC token, so it signs nothing (and says nothing about it); a CLI

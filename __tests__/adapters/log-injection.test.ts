@@ -232,3 +232,13 @@ describe('masking inside a group (a build’s secrets)', () => {
     }
   )
 })
+
+describe('the terminal logger in a workflow step', () => {
+  test('masks through the function the CLI gives it, and has no mask in a terminal', () => {
+    const masked: string[] = []
+    const inJob = createTerminalLogger({ write: () => undefined, mask: s => void masked.push(s) })
+    inJob.mask?.('s3cret')
+    expect(masked).toEqual(['s3cret'])
+    expect(createTerminalLogger({ write: () => undefined }).mask).toBeUndefined()
+  })
+})

@@ -8,6 +8,8 @@ export interface TerminalLogOptions {
   write?: (line: string) => void
   /** Print info lines (groups' content included); notices and warnings always print. */
   verbose?: boolean
+  /** In a workflow step: hide a secret from the job's log (`::add-mask::`); a terminal has none. */
+  mask?: (secret: string) => void
 }
 
 export function createTerminalLogger(opts: TerminalLogOptions = {}): Logger {
@@ -23,6 +25,7 @@ export function createTerminalLogger(opts: TerminalLogOptions = {}): Logger {
     rest.forEach(l => write(`${indent()}  ${l}`))
   }
   return {
+    ...(opts.mask && { mask: opts.mask }),
     info: m => {
       // buildx separates its steps with blank lines: not worth a line each in a terminal.
       if (verbose) logLines(m).forEach(l => l.trim() && write(`${indent()}${safeLine(l)}`))

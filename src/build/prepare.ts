@@ -1,7 +1,6 @@
 // The layers a bake session builds, each prepared from the plan (SPEC 7): its parents (in the session,
 // or the image the plan pinned, else what the registry has), its cache flags (logged with why), its
 // bake target; its secrets masked. A layer that cannot be prepared fails here, its children skipped.
-import * as core from '@actions/core'
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { BuilderInfo } from '../adapters/buildx.js'
@@ -211,11 +210,8 @@ async function readDockerfile(
 
 /** Masks the values of a layer's environment-variable secrets, and says which are not set. */
 function maskSecrets(layer: LayerConfig, opts: BuildOptions, deps: BuildDeps): void {
-  // On a runner, a masked value never reaches the log; in a terminal there is no log to hide it from.
-  const mask =
-    deps.mask ??
-    deps.log.mask?.bind(deps.log) ??
-    ((v: string) => opts.env.GITHUB_ACTIONS === 'true' && core.setSecret(v))
+  // On a runner the logger masks (the action's, or the CLI's in a job); a terminal has no log to hide it from.
+  const mask = deps.mask ?? deps.log.mask?.bind(deps.log) ?? ((_value: string) => undefined)
   for (const s of layer.secrets) {
     const name = secretEnv(s)
     if (!name) continue
