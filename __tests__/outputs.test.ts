@@ -7,7 +7,7 @@ import type { BuildResult } from '../src/core/types.js'
 import { parseConfig } from '../src/core/config/index.js'
 import { readEvent } from '../src/core/event.js'
 import { decide, parsePlanInput } from '../src/core/plan.js'
-import type { ChangeSet, Plan, StrataConfig } from '../src/core/types.js'
+import type { ChangeSet, DecisionDraft, Plan, StrataConfig } from '../src/core/types.js'
 import {
   buildOutputName,
   computeOutputs,
@@ -64,7 +64,8 @@ function planFor(files: string[]): Plan {
     stableExists: { base: true, 'dev-tools': true, worker: true, 'app-web': true }
   })
   // As pipeline.makePlan does: reused layers pinned to the digest their stable tag had.
-  for (const d of Object.values(plan.layers)) if (!d.build && d.stable) d.ref = `${d.stable}@${D1}`
+  for (const d of Object.values(plan.layers) as DecisionDraft[])
+    if (!d.build && d.stable) d.ref = `${d.stable}@${D1}`
   return plan
 }
 

@@ -2,7 +2,7 @@
 import { loadEvent } from '../__fixtures__/events/index.js'
 import type { EventFixture } from '../__fixtures__/events/index.js'
 import { diffRange, readEvent } from '../src/core/event.js'
-import type { DiffRange } from '../src/core/types.js'
+import type { DecisionDraft, DiffRange } from '../src/core/types.js'
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -125,7 +125,7 @@ test('following a plan, the labels carry the external digests the plan step reso
     stableExists: { app: true }
   })
   const node = `sha256:${'e'.repeat(64)}`
-  given.layers.app.inputs = `sha256:${'1'.repeat(64)}`
+  ;(given.layers.app as DecisionDraft).inputs = `sha256:${'1'.repeat(64)}`
   given.externals = { 'node:20': node }
   const settings: PlanSettings = {
     mode: 'build',

@@ -13,6 +13,7 @@ import { decide } from '../src/core/plan.js'
 import { inputLabels, sameInputsRetags } from '../src/core/same-inputs.js'
 import type {
   ChangeSet,
+  DecisionDraft,
   EventContext,
   ImageInfo,
   LayerConfig,
@@ -105,7 +106,7 @@ async function plan(
   const decided = decide({ config: c, ctx, changes, force: [], stableExists: {} })
   for (const [n, d] of Object.entries(decided.layers)) stableExists[n] = registry.images.has(d.stable!)
   const p = decide({ config: c, ctx, changes, force: [], stableExists })
-  for (const d of Object.values(p.layers)) {
+  for (const d of Object.values(p.layers) as DecisionDraft[]) {
     const found = registry.images.get(d.stable!)
     if (!d.build && found) d.ref = `${d.stable}@${found.digest}`
   }

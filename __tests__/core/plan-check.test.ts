@@ -6,7 +6,10 @@ import { loadEvent } from '../../__fixtures__/events/index.js'
 import { readEvent } from '../../src/core/event.js'
 import { checkPlan } from '../../src/core/plan-check.js'
 import { decide, parsePlanInput, planToJson } from '../../src/core/plan.js'
-import type { EventContext, Plan } from '../../src/core/types.js'
+import type { DecisionDraft, EventContext, Plan } from '../../src/core/types.js'
+
+/** A plan as an attacker edits it: every decision field writable. */
+type Tampered = Omit<Plan, 'layers'> & { layers: Record<string, DecisionDraft> }
 import { withFinalRefs } from '../../src/outputs.js'
 
 const CONFIG = config([
@@ -21,8 +24,8 @@ const SHA7 = CTX.sha.slice(0, 7)
 const DIGEST = `sha256:${'a'.repeat(64)}`
 
 /** The plan a `mode: plan` step of this run would output (base reused, tooling and app built). */
-function made(ctx = CTX): Plan {
-  const plan = decide({
+function made(ctx = CTX): Tampered {
+  const plan: Tampered = decide({
     config: CONFIG,
     ctx,
     changes: { source: 'api', files: [{ path: 'x', status: 'modified' }] },
@@ -37,7 +40,7 @@ const check = (plan: Plan, ctx = CTX): void => checkPlan(plan, CONFIG, ctx)
 const PREFIX = 'the plan input does not match .github/strata.yml: '
 
 // [what, tamper, message after the prefix]
-const TAMPERED: [string, (p: Plan) => void, string][] = [
+const TAMPERED: [string, (p: Tampered) => void, string][] = [
   [
     'a tag on another registry',
     p => (p.layers.app.tags[0] = 'evil.io/x:latest'),
@@ -211,7 +214,7 @@ test('a layer "constructor" added to a real plan is named', () => {
 // SPEC 4a: a plan made with input digests carries input tags and, for a reused layer, `same-inputs`.
 describe('input tags and same-inputs', () => {
   const INPUTS = `sha256:${'1234abcd'.repeat(8)}`
-  const withInputs = (): Plan => {
+  const withInputs = (): Tampered => {
     const p = made()
     p.layers.tooling.inputs = INPUTS
     p.layers.tooling.tags.push(`${IMAGE}:tooling-inputs-1234abcd1234abcd`)
@@ -221,7 +224,7 @@ describe('input tags and same-inputs', () => {
     expect(() => check(withInputs())).not.toThrow()
   })
 
-  test.each<[string, (p: Plan) => void, string]>([
+  test.each<[string, (p: Tampered) => void, string]>([
     [
       'an input tag of other inputs',
       p => p.layers.tooling.tags.push(`${IMAGE}:tooling-inputs-ffffffffffffffff`),

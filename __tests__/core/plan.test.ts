@@ -1,6 +1,12 @@
 import { decide, describePlan, followPlan, parsePlanInput, planToJson } from '../../src/core/plan.js'
 import type { DecideInput } from '../../src/core/plan.js'
-import type { ChangedFile, ChangeSet, EventContext, StrataConfig } from '../../src/core/types.js'
+import type {
+  ChangedFile,
+  ChangeSet,
+  DecisionDraft,
+  EventContext,
+  StrataConfig
+} from '../../src/core/types.js'
 import { config, eventContext, from, IMAGE, layer, SHA, specExample } from '../../__fixtures__/layers.js'
 
 const BEFORE = '1111111111111111111111111111111111111111'
@@ -311,7 +317,7 @@ test('an invalid pattern names the file, the layer and the pattern', () => {
 
 test('a plan goes out as JSON and comes back as the same plan; followPlan recomputes selection only', () => {
   const plan = decide(input({ changes: api('docker/config/sshd_config'), stableExists: { base: true } }))
-  plan.layers.base.ref = `${IMAGE}:base-stable@sha256:${'a'.repeat(64)}`
+  ;(plan.layers.base as DecisionDraft).ref = `${IMAGE}:base-stable@sha256:${'a'.repeat(64)}`
   const json = JSON.stringify(planToJson(plan))
   const back = parsePlanInput(json)
   // The plan output (SPEC 2) carries `tags`; the build splits them into versioned and moving again.
@@ -391,7 +397,7 @@ test.each<[string, string]>([
 
 test('describePlan says the decision in words', () => {
   const plan = decide(input({ changes: api('Dockerfile'), selected: ['base', 'app'] }))
-  plan.layers.base.ref = `${IMAGE}:base-stable@sha256:${'b'.repeat(64)}`
+  ;(plan.layers.base as DecisionDraft).ref = `${IMAGE}:base-stable@sha256:${'b'.repeat(64)}`
   expect(describePlan(plan, SPEC)).toEqual([
     `base: reuse base-stable@sha256:${'b'.repeat(64)} (no matching change)`,
     'tooling: reuse tooling-stable (no matching change)',

@@ -240,7 +240,7 @@ export function syncParentReasons(
   const forced = others[0] === 'forced' ? ['forced'] : []
   const reasons = [...forced, ...parentReasons, ...others.slice(forced.length)]
   if (reasons.join('\n') === d.reasons.join('\n')) return d
-  const out: LayerDecision = { ...d, reasons, build: reasons.length > 0 }
+  const out: DecisionDraft = { ...d, reasons, build: reasons.length > 0 }
   if (out.build) delete out.ref
   else if (stable && d.stable) out.ref = `${d.stable}@${stable.digest}`
   return out

@@ -195,23 +195,23 @@ export interface DockerfileFacts {
 export interface LayerDecision {
   readonly build: boolean
   /** Every reason that holds, in SPEC 4 order and wording. */
-  reasons: string[]
+  readonly reasons: string[]
   /** Changed files that match the layer's paths, each with the pattern that matched. */
   readonly matches: readonly PatternMatch[]
   /** Full refs `image:tag`, versioned first then moving. */
-  tags: string[]
+  readonly tags: string[]
   /** Digest-pinned reference for this commit, when known (`image:tag@sha256:…`). */
-  ref?: string
+  readonly ref?: string
   /** This step may build it (the `layers` input). */
   readonly selected: boolean
   /** Full ref `image:tag` of the stable tag this layer reuses when it does not build. */
-  stable?: string
+  readonly stable?: string
   /** Full refs pushed by the build (immutable), the input tag among them once known (SPEC 7). */
-  versioned?: string[]
+  readonly versioned?: string[]
   /** Full refs moved onto the built image after every layer of the step succeeded (SPEC 7). */
-  moving?: string[]
+  readonly moving?: string[]
   /** SPEC 4a: `sha256:<hex>` input digest, when it can be computed at plan time. */
-  inputs?: string
+  readonly inputs?: string
   /** SPEC 4a: the full ref `image:{layer}-inputs-{inputs}` of its input tag, with `inputs`. */
   readonly inputTag?: string
   /** Its parents, in config order, each with its image when the plan pinned it. */
@@ -221,7 +221,7 @@ export interface LayerDecision {
   /** What the build needs of its Dockerfile (read by this step's plan; never in the plan JSON). */
   readonly dockerfile?: DockerfileFacts
   /** SPEC 4a: `<image>:<input tag>@<digest>` of an image with the same inputs, reused instead of building. */
-  sameInputs?: string
+  readonly sameInputs?: string
   /** SPEC 4b: who built the reused image, from its verified attestation (`<run> (<ref>, <commit>)`). */
   readonly attested?: string
   /** SPEC 8: who built the `sameInputs` image (its `dev.strata.ref` label), for the summary. */
