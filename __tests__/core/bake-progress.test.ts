@@ -167,3 +167,13 @@ test.each([
 ])('builderConnectionLost: %s → %s', (_, line, want) => {
   expect(builderConnectionLost(['#1 [internal] load build definition', line])).toBe(want)
 })
+
+test.each([
+  ['a RUN that exited', '#20 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1'],
+  ['the error summary naming a step', ' > [tooling 2/2] COPY missing.txt /x:']
+])('builderConnectionLost: the connection dropped after %s → false (the step is the cause)', (_, step) => {
+  const lost =
+    'ERROR: failed to solve: Unavailable: rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: only one connection allowed"'
+  expect(builderConnectionLost(['#1 [internal] load build definition', lost])).toBe(true)
+  expect(builderConnectionLost(['#1 [internal] load build definition', step, lost])).toBe(false)
+})

@@ -290,10 +290,15 @@ export class BakeProgress {
 const BUILDER_CONNECTION_LOST =
   /rpc error: code = Unavailable desc = .*(only one connection allowed|transport: Error while dialing)/
 
+// A step that failed on its own: BuildKit's error summary (` > [tooling 2/2] RUN …:`) or a RUN's exit.
+const STEP_FAILED = /^ > \[[^\]]+ \d+\/\d+\] |did not complete successfully: exit code/
+
 /**
- * Whether a failed session's output says the connection to the builder was lost: then no step can
- * be blamed, and the session is worth running once more (no moving tag was moved; the build is the same).
+ * Whether a failed session's output says the connection to the builder was lost and no step failed
+ * on its own: then no step can be blamed, and the session is worth running once more (no moving tag
+ * was moved; the build is the same). A connection that drops as bake stops after a failed step is
+ * not the cause: running again would fail the same way.
  */
 export function builderConnectionLost(lines: readonly string[]): boolean {
-  return lines.some(l => BUILDER_CONNECTION_LOST.test(l))
+  return lines.some(l => BUILDER_CONNECTION_LOST.test(l)) && !lines.some(l => STEP_FAILED.test(l))
 }
