@@ -36,7 +36,7 @@ export interface BuildDeps {
   log: Logger
   /** The `local` cache; default: @actions/cache. */
   cache?: LocalCache
-  /** Hides a secret value from the log; default: core.setSecret on a runner, nothing in a terminal. */
+  /** Hides a secret value from the log; default: the logger's mask (on a runner), nothing in a terminal. */
   mask?: (secret: string) => void
   /** Writes images to the registry; without it no layer is assembled (SPEC 7a), BuildKit builds them. */
   images?: ImageStore
