@@ -9,8 +9,8 @@ import { dirname, join } from 'node:path'
 import { afterAll, expect, jest, test } from '@jest/globals'
 import { git } from '../__fixtures__/github-api-server.js'
 import { docker, uniqueRepo } from '../__fixtures__/images/index.js'
-import { cli } from '../src/cli.js'
 import { parentMismatch } from '../src/core/same-inputs.js'
+import { planInputs } from './helpers/plan-inputs.js'
 
 jest.setTimeout(600_000)
 
@@ -45,16 +45,8 @@ function makeRepo(files: Record<string, string>): string {
 
 /** Each layer's input digest as the plan computes it. */
 async function digests(repo: string): Promise<Record<string, string | undefined>> {
-  const head = git(repo, 'rev-parse', 'HEAD')
-  let out = ''
-  let err = ''
-  const code = await cli(['plan', '--base', head, '--head', head, '--json', '-C', repo], {
-    out: t => void (out += t),
-    err: t => void (err += t)
-  })
-  if (code !== 0) throw new Error(`strata plan exited ${code}:\n${err}`)
-  const layers = (JSON.parse(out) as { layers: Record<string, { inputs?: string }> }).layers
-  return { base: layers.base.inputs, app: layers.app.inputs }
+  const layers = await planInputs(repo)
+  return { base: layers.base, app: layers.app }
 }
 
 /** Builds one layer into the OCI layout `dir` (the child on the parent's layout); its diff_ids. */

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path'
 import { jest } from '@jest/globals'
 import { git } from '../__fixtures__/github-api-server.js'
 import { docker, uniqueRepo } from '../__fixtures__/images/index.js'
-import { cli } from '../src/cli.js'
+import { planInputs } from './helpers/plan-inputs.js'
 
 jest.setTimeout(600_000)
 
@@ -277,16 +277,8 @@ function makeRepo(c: Case): string {
 
 /** The layer's input digest as the plan computes it. */
 async function inputDigest(repo: string): Promise<string> {
-  const head = git(repo, 'rev-parse', 'HEAD')
-  let out = ''
-  let err = ''
-  const code = await cli(['plan', '--base', head, '--head', head, '--json', '-C', repo], {
-    out: t => void (out += t),
-    err: t => void (err += t)
-  })
-  if (code !== 0) throw new Error(`strata plan exited ${code}:\n${err}`)
-  const inputs = (JSON.parse(out) as { layers: Record<string, { inputs?: string }> }).layers.l.inputs
-  if (!inputs) throw new Error(`strata plan gave layer "l" no input digest:\n${out}\n${err}`)
+  const inputs = (await planInputs(repo)).l
+  if (!inputs) throw new Error(`strata plan gave layer "l" no input digest`)
   return inputs
 }
 
