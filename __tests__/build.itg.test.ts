@@ -195,6 +195,12 @@ const targetOf = (r: Run, name: string): BakeTarget => {
   return t
 }
 
+/** What failed, with every layer's error: on a failure the assertion shows BuildKit's own words. */
+const failures = (r: Run) => ({
+  failed: r.result.failed,
+  errors: Object.values(r.result.layers).flatMap(l => (l.error ? [`${l.name}: ${l.error}`] : []))
+})
+
 const built = (r: Run): string[] =>
   Object.values(r.result.layers)
     .filter(l => l.status === 'built')
@@ -237,7 +243,7 @@ describe('base → tooling → app on one repository, run after run', () => {
     'bootstrap on an empty registry builds every layer, pushes versioned and stable tags',
     async () => {
       const s7 = bootCtx.sha.slice(0, 7)
-      expect(boot.result.failed).toBeUndefined()
+      expect(failures(boot)).toEqual({ failed: undefined, errors: [] })
       expect(built(boot)).toEqual(['base', 'tooling', 'app'])
       expect(boot.plan.layers.base.reasons).toEqual(['no base-stable in registry'])
       expect(boot.plan.layers.app.reasons).toEqual(['parent tooling rebuilt', 'no latest in registry'])
@@ -256,6 +262,11 @@ describe('base → tooling → app on one repository, run after run', () => {
       // One bake session: children built FROM the parent's target in the same session.
       // Stored by the session, then pushed one at a time, parents first, so each layer goes up once.
       expect(boot.processes).toEqual(['buildx bake', 'push', 'push', 'push'])
+      // app is linked to base too, which keeps base's session open until app has read it (buildx 0.13).
+      expect(targetOf(boot, 'app').contexts).toEqual({
+        'strata-layer-tooling': 'target:tooling',
+        'strata-ancestor-base': 'target:base'
+      })
       expect(boot.result.commands.map(c => c.slice(0, 3).join(' '))).toEqual([
         'docker buildx bake',
         'docker push --quiet',
@@ -417,7 +428,7 @@ describe('base → tooling → app on one repository, run after run', () => {
       await writeFile(join(ws, 'tooling.txt'), `tooling ${sha()}\n`)
       const ctx = pullRequest(8, true)
       const r = await strata(config, ws, ctx, ['tooling.txt'], { push: false })
-      expect(r.result.failed).toBeUndefined()
+      expect(failures(r)).toEqual({ failed: undefined, errors: [] })
       expect(built(r)).toEqual(['tooling', 'app'])
       const toolingTag = `${image}:tooling-pr-8-${ctx.sha.slice(0, 7)}`
       expect(r.result.layers.tooling.ref).toBe(toolingTag)
@@ -450,7 +461,8 @@ describe('base → tooling → app on one repository, run after run', () => {
       await writeFile(join(ws, 'base.txt'), `base ${sha()}\n`)
       const ctx = pushToMain()
       const r = await strata(threeLayers(image, 'Dockerfile.fail'), ws, ctx, ['base.txt'])
-      expect(r.result.failed).toBe('tooling')
+      // On a mismatch the diff shows every layer's error: what the session did.
+      expect(failures(r)).toMatchObject({ failed: 'tooling' })
       // The session stores images; what it finished (base, if its export did) is pushed after it.
       expect(r.processes).toEqual(
         r.result.layers.base.status === 'built' ? ['buildx bake', 'push'] : ['buildx bake']
@@ -491,8 +503,7 @@ describe('base → tooling → app on one repository, run after run', () => {
     async () => {
       const before = await registryState(image)
       const r = await strata(config, ws, pushToMain(), [], { force: 'all' })
-      const errors = Object.values(r.result.layers).flatMap(l => (l.error ? [`${l.name}: ${l.error}`] : []))
-      expect({ failed: r.result.failed, errors }).toEqual({ failed: undefined, errors: [] })
+      expect(failures(r)).toEqual({ failed: undefined, errors: [] })
       expect(built(r)).toEqual(['base', 'tooling', 'app'])
       expect(r.plan.layers.base.reasons).toEqual(['forced'])
       const after = await registryState(image)
@@ -556,7 +567,7 @@ test(
       '.github/strata.yml'
     )
     const r = await strata(config, ws, pushToMain(), [])
-    expect(r.result.failed).toBeUndefined()
+    expect(failures(r)).toEqual({ failed: undefined, errors: [] })
     expect(targetOf(r, 'app').platforms).toEqual(['linux/amd64', 'linux/arm64'])
     // The moving tag is the built index, byte for byte.
     expect(await digestOf(`${image}:latest`)).toBe(r.result.layers.app.digest)
@@ -615,7 +626,7 @@ test(
       '.github/strata.yml'
     )
     const r = await strata(config, ws, pushToMain(), [])
-    expect(r.result.failed).toBeUndefined()
+    expect(failures(r)).toEqual({ failed: undefined, errors: [] })
     expect(r.processes).toEqual(['buildx bake'])
     const { base, tooling, app } = r.result.layers
     const moved = {
@@ -657,7 +668,7 @@ test(
       '.github/strata.yml'
     )
     const r = await strata(config, ws, pullRequest(9), [], { push: false })
-    expect(r.result.failed).toBeUndefined()
+    expect(failures(r)).toEqual({ failed: undefined, errors: [] })
     const labels = JSON.parse(
       await docker([
         'image',
@@ -696,7 +707,7 @@ describe('two platforms without push', () => {
     async () => {
       const image = uniqueRepo('multi-load')
       const r = await strata(config(image), await makeWorkspace(), pushToMain(), [], { push: false })
-      expect(r.result.failed).toBeUndefined()
+      expect(failures(r)).toEqual({ failed: undefined, errors: [] })
       expect(built(r)).toEqual(['base', 'app'])
       for (const n of ['base', 'app']) expect(targetOf(r, n).output).toEqual(['type=docker'])
       const local = await docker([
@@ -727,7 +738,7 @@ describe('two platforms without push', () => {
         output: ['type=cacheonly'],
         contexts: { 'strata-layer-base': 'target:base' }
       })
-      expect(r.result.failed).toBeUndefined()
+      expect(failures(r)).toEqual({ failed: undefined, errors: [] })
       expect(r.result.layers.base).toMatchObject({ status: 'built', ref: undefined })
       expect(r.result.layers.app).toMatchObject({ status: 'built', ref: undefined })
       expect(r.log.lines.some(l => l.includes('base: built for linux/amd64, linux/arm64 without push'))).toBe(
@@ -795,7 +806,7 @@ test(
     for (const round of [1, 2]) {
       await writeFile(join(ws, 'app.txt'), `app ${round} ${sha()}\n`)
       const r = await strata(config, ws, pushToMain(), ['app.txt'], { runnerTemp })
-      expect(r.result.failed).toBeUndefined()
+      expect(failures(r)).toEqual({ failed: undefined, errors: [] })
       expect(targetOf(r, 'app')['cache-from']).toContain(`type=local,src=${dir}`)
       expect(targetOf(r, 'app')['cache-to']).toContain(
         `type=local,dest=${dir}-new,mode=max,ignore-error=true`
@@ -837,7 +848,7 @@ describe('the docker driver without the containerd image store', () => {
       )
       const ctx = pushToMain()
       const r = await strata(config, ws, ctx, [], { dockerHost: dockerd.host })
-      expect(r.result.failed).toBeUndefined()
+      expect(failures(r)).toEqual({ failed: undefined, errors: [] })
       expect(built(r)).toEqual(['base', 'app'])
       const warnings = r.log.lines.filter(l => l.startsWith('warning:'))
       expect(warnings).toHaveLength(1)

@@ -1,8 +1,8 @@
 // The pure build steps (SPEC 7): a layer's bake target, where its image goes and the tags that move
 // afterwards; the bake definition and command around them.
 import { attestations, bakeArgv, bakeDefinition, escapeHcl } from '../../src/core/bake.js'
-import type { StepInput, StepSettings } from '../../src/core/build-steps.js'
-import { builtRef, layerStep, movesOf } from '../../src/core/build-steps.js'
+import type { LayerStep, ParentSource, StepInput, StepSettings } from '../../src/core/build-steps.js'
+import { builtRef, layerStep, linkSessionAncestors, movesOf } from '../../src/core/build-steps.js'
 import { IMAGE, from, layer } from '../../__fixtures__/layers.js'
 
 const S: StepSettings = {
@@ -187,4 +187,51 @@ test('bakeArgv: plain progress, the file, the metadata file, the targets', () =>
     'a',
     'b'
   ])
+})
+
+describe('linkSessionAncestors: every ancestor in the session is linked, not only the parents', () => {
+  const stepOf = (name: string, parents: Record<string, ParentSource>) =>
+    layerStep(input({ layer: layer(name), parents }), S)
+  const inSession = (l: string): ParentSource => ({ layer: l, inSession: true })
+  const base = stepOf('base', {})
+  const tooling = stepOf('tooling', { BASE_IMAGE: inSession('base') })
+  const contextsOf = (steps: LayerStep[]) => Object.fromEntries(steps.map(s => [s.name, s.target.contexts]))
+
+  test('a chain: the grandchild gets the grandparent as an extra target context; parents keep theirs', () => {
+    const app = stepOf('app', { TOOLING_IMAGE: inSession('tooling') })
+    expect(contextsOf(linkSessionAncestors([base, tooling, app]))).toEqual({
+      base: undefined,
+      tooling: { 'strata-layer-base': 'target:base' },
+      app: { 'strata-layer-tooling': 'target:tooling', 'strata-ancestor-base': 'target:base' }
+    })
+  })
+
+  test('a diamond and a four-level chain: each ancestor once, never the layer itself', () => {
+    const lib = stepOf('lib', { BASE_IMAGE: inSession('base') })
+    const app = stepOf('app', { TOOLING_IMAGE: inSession('tooling'), LIB_IMAGE: inSession('lib') })
+    const e2e = stepOf('e2e', { APP_IMAGE: inSession('app') })
+    const linked = linkSessionAncestors([base, tooling, lib, app, e2e])
+    expect(contextsOf(linked).app).toEqual({
+      'strata-layer-tooling': 'target:tooling',
+      'strata-layer-lib': 'target:lib',
+      'strata-ancestor-base': 'target:base'
+    })
+    expect(contextsOf(linked).e2e).toEqual({
+      'strata-layer-app': 'target:app',
+      'strata-ancestor-base': 'target:base',
+      'strata-ancestor-lib': 'target:lib',
+      'strata-ancestor-tooling': 'target:tooling'
+    })
+    // Build args name only the parents: the Dockerfile never reads an ancestor's context.
+    expect(linked[4].target.args).toEqual({ APP_IMAGE: 'strata-layer-app' })
+  })
+
+  test('a parent outside the session (pinned by digest) links nothing further', () => {
+    const pinned = stepOf('tooling', {
+      BASE_IMAGE: { layer: 'base', inSession: false, ref: `${IMAGE}:base-stable@${D}` }
+    })
+    const app = stepOf('app', { TOOLING_IMAGE: inSession('tooling') })
+    const linked = linkSessionAncestors([pinned, app])
+    expect(linked).toEqual([pinned, app])
+  })
 })

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { BuilderInfo } from '../adapters/buildx.js'
 import type { LayerStep, ParentSource, StepSettings } from '../core/build-steps.js'
-import { layerStep } from '../core/build-steps.js'
+import { layerStep, linkSessionAncestors } from '../core/build-steps.js'
 import { secretEnv } from '../core/buildx-args.js'
 import { cacheFlags, ghaAvailability } from '../core/cache-flags.js'
 import { mapLimit } from '../core/limit.js'
@@ -76,7 +76,7 @@ export async function prepareSteps(
       deps.log.warning(`${name}: ${(e as Error).message}`)
     }
   }
-  return { steps, texts, results: out }
+  return { steps: linkSessionAncestors(steps), texts, results: out }
 }
 
 interface Common {

@@ -34,6 +34,15 @@ export function parentContextName(layer: string): string {
 }
 
 /**
+ * The context name that links a layer to an ancestor built in the same session without being its
+ * parent. The Dockerfile never names it; it only keeps the ancestor's session open (see
+ * `linkSessionAncestors`).
+ */
+export function ancestorContextName(layer: string): string {
+  return `strata-ancestor-${layer}`
+}
+
+/**
  * bake reads its JSON file as HCL, so `${…}` and `%{…}` in a value would be interpolated: escape
  * them (`$${`, `%%{`) so that labels, build args and paths reach BuildKit as written.
  */

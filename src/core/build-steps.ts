@@ -3,7 +3,7 @@
 import { splitImageRef } from './image-ref.js'
 import { isAbsolute, join } from 'node:path'
 import type { BakeTarget } from './bake.js'
-import { attestations, parentContextName } from './bake.js'
+import { ancestorContextName, attestations, parentContextName } from './bake.js'
 import { outputOf, platformsOf, secretSpec } from './buildx-args.js'
 import type { LayerConfig } from './types.js'
 
@@ -230,4 +230,29 @@ export function builtRef(step: LayerStep, digest?: string): string | undefined {
   if (step.output === 'push' || step.output === 'store')
     return digest ? `${step.tags[0]}@${digest}` : undefined
   return step.tags[0]
+}
+
+/**
+ * Links each step to every ancestor built in the same session, not only its parents. buildx's releases
+ * (0.13 to 0.36; its master fixed it in August 2026) let a target's session close once its direct
+ * children have registered; a grandchild then still reads the grandparent's build context through its
+ * parent's definition, and the docker driver fails it ("transport: Error while dialing: only one
+ * connection allowed"), at random: about one session in two here (bench/session-links.sh). A `target:` context
+ * the Dockerfile never names makes the ancestor wait for that grandchild too; the image is unchanged.
+ */
+export function linkSessionAncestors(steps: readonly LayerStep[]): LayerStep[] {
+  const parentsOf = new Map(steps.map(s => [s.name, s.sessionParents]))
+  const ancestorsOf = (name: string, seen = new Set<string>()): Set<string> => {
+    for (const p of parentsOf.get(name) ?? []) {
+      if (!seen.has(p)) ancestorsOf(p, seen.add(p))
+    }
+    return seen
+  }
+  return steps.map(s => {
+    const far = [...ancestorsOf(s.name)].filter(a => !s.sessionParents.includes(a))
+    if (far.length === 0) return s
+    const contexts = { ...s.target.contexts }
+    for (const a of far.sort()) contexts[ancestorContextName(a)] = `target:${a}`
+    return { ...s, target: { ...s.target, contexts } }
+  })
 }
