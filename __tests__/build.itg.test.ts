@@ -180,7 +180,8 @@ async function strata(
       env: {},
       secretValues: process.env,
       workspace: ws,
-      builder: o.builder
+      builder: o.builder,
+      inputLabels: o.inputLabels
     },
     // The real adapters, as wire() makes them for a run (the local cache's store among them).
     { buildx, registry, log, mask: o.mask, cache: createLocalCache(log) }
@@ -683,6 +684,47 @@ test(
   LONG
 )
 
+test(
+  "SPEC 4a's labels are the pushed manifest's annotations too, so a label check reads no config",
+  async () => {
+    const image = uniqueRepo('annotated')
+    const ws = await makeWorkspace()
+    const config = parseConfig(
+      ['version: 1', `image: ${image}`, 'layers:', '  app:', '    dockerfile: Dockerfile.copy'].join('\n'),
+      '.github/strata.yml'
+    )
+    const labels = {
+      'dev.strata.inputs': `sha256:${'2'.repeat(64)}`,
+      // JSON, with commas and quotes: a quoted CSV field of the output reaches BuildKit intact.
+      'dev.strata.externals': '["docker.io/library/busybox:1.36@sha256:' + '3'.repeat(64) + '","x@sha256:y"]',
+      'dev.strata.ref': 'main'
+    }
+    const r = await strata(config, ws, pushToMain(), [], { inputLabels: { app: labels } })
+    expect(failures(r)).toEqual({ failed: undefined, errors: [] })
+    const index = (await rawManifest(`${image}@${r.result.layers.app.digest}`)) as {
+      manifests: { digest: string; platform: { os: string } }[]
+    }
+    const image1 = index.manifests.find(m => m.platform.os === 'linux') as { digest: string }
+    const manifest = (await rawManifest(`${image}@${image1.digest}`)) as {
+      annotations?: Record<string, string>
+    }
+    expect(manifest.annotations).toEqual(labels)
+    const configLabels = JSON.parse(
+      await docker([
+        'image',
+        'inspect',
+        '--format',
+        '{{json .Config.Labels}}',
+        `${image}@${r.result.layers.app.digest}`
+      ])
+    ) as Record<string, string>
+    expect(configLabels).toMatchObject(labels)
+    // The registry adapter reads them back (assemble-requests.itg counts that it reads no config then).
+    expect(await createRegistry({ env: {} }).labels(`${image}:latest`)).toEqual(labels)
+  },
+  LONG
+)
+
 describe('two platforms without push', () => {
   const config = (image: string): StrataConfig =>
     parseConfig(
@@ -847,9 +889,16 @@ describe('the docker driver without the containerd image store', () => {
         '.github/strata.yml'
       )
       const ctx = pushToMain()
-      const r = await strata(config, ws, ctx, [], { dockerHost: dockerd.host })
+      // SPEC 4a's labels go on as annotations too, which this store cannot keep: they stay labels.
+      const inputs = { 'dev.strata.inputs': `sha256:${'1'.repeat(64)}`, 'dev.strata.ref': 'main' }
+      const r = await strata(config, ws, ctx, [], {
+        dockerHost: dockerd.host,
+        inputLabels: { base: inputs, app: inputs }
+      })
       expect(failures(r)).toEqual({ failed: undefined, errors: [] })
       expect(built(r)).toEqual(['base', 'app'])
+      // A Docker manifest has no annotations: the labels are read from the config.
+      expect(await createRegistry({ env: {} }).labels(`${image}:latest`)).toMatchObject(inputs)
       const warnings = r.log.lines.filter(l => l.startsWith('warning:'))
       expect(warnings).toHaveLength(1)
       expect(warnings[0]).toContain('cannot export cache: no --cache-to, inline cache instead')

@@ -1,7 +1,7 @@
 // The registry adapter over HTTP, against the real registries of scripts/stack.sh (open on :5000,
 // htpasswd on :5001) and the proxy of __fixtures__/registry-proxy.ts (Bearer, Docker Hub's answers).
 import { execFileSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -630,4 +630,28 @@ test('bearer tokens are cached per scope, and an expired one is replaced', async
   expect(tokenRequests()).toHaveLength(3)
   expect(tokenRequests()[2]).toContain('%3Apull%2Cpush')
   expect(await registryTags(REGISTRY, name)).toEqual(['a', 'b', 'c', 'd'])
+})
+
+test('putBlob asks by mounting from the repository itself: a blob there is not sent again, a new one is', async () => {
+  const name = uniqueName()
+  const repo = `localhost:5000/${name}`
+  const registry = createRegistry({ env: {} })
+  const bytes = Buffer.from(`blob ${randomBytes(8).toString('hex')}\n`)
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+  const mount = (log: string[]) => log.filter(l => l.includes('?mount='))
+  expect(await registry.images.putBlob(repo, digest, bytes)).toBe('uploaded')
+  const first = [...registry.requests]
+  // One POST that would mount it (the registry starts an upload instead), then the bytes.
+  expect(first.map(l => l.replace(/ http\S+\/v2\//, ' /v2/').split('?')[0])).toEqual([
+    `POST /v2/${name}/blobs/uploads/`,
+    expect.stringMatching(new RegExp(`^PUT /v2/${name}/blobs/uploads/`))
+  ])
+  expect(mount(first)).toHaveLength(1)
+  registry.requests.length = 0
+  expect(await registry.images.putBlob(repo, digest, bytes)).toBe('present')
+  expect(registry.requests).toHaveLength(1)
+  expect(mount(registry.requests)).toHaveLength(1)
+  // The registry has exactly those bytes.
+  const res = await fetch(`${REGISTRY}/v2/${name}/blobs/${digest}`)
+  expect(Buffer.from(await res.arrayBuffer())).toEqual(bytes)
 })

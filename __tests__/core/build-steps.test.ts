@@ -2,7 +2,14 @@
 // afterwards; the bake definition and command around them.
 import { attestations, bakeArgv, bakeDefinition, escapeHcl } from '../../src/core/bake.js'
 import type { LayerStep, ParentSource, StepInput, StepSettings } from '../../src/core/build-steps.js'
-import { builtRef, layerStep, linkSessionAncestors, movesOf } from '../../src/core/build-steps.js'
+import {
+  annotationFields,
+  builtRef,
+  layerStep,
+  linkSessionAncestors,
+  movesOf,
+  outputSpec
+} from '../../src/core/build-steps.js'
 import { IMAGE, from, layer } from '../../__fixtures__/layers.js'
 
 const S: StepSettings = {
@@ -233,5 +240,43 @@ describe('linkSessionAncestors: every ancestor in the session is linked, not onl
     const app = stepOf('app', { TOOLING_IMAGE: inSession('tooling') })
     const linked = linkSessionAncestors([pinned, app])
     expect(linked).toEqual([pinned, app])
+  })
+})
+
+describe("SPEC 4a's labels as the image manifest's annotations (SPEC 11: a label check reads no config)", () => {
+  const labels = {
+    'dev.strata.inputs': `sha256:${'1'.repeat(64)}`,
+    'dev.strata.externals': '["docker.io/library/alpine:3.20@sha256:aa","b@sha256:bb"]',
+    'dev.strata.ref': 'feature/a,"b"'
+  }
+
+  test('each a quoted CSV field of the image output: commas and quotes survive buildx reading it', () => {
+    expect(annotationFields(labels)).toBe(
+      `,"annotation.dev.strata.inputs=sha256:${'1'.repeat(64)}"` +
+        ',"annotation.dev.strata.externals=[""docker.io/library/alpine:3.20@sha256:aa"",""b@sha256:bb""]"' +
+        ',"annotation.dev.strata.ref=feature/a,""b"""'
+    )
+    // Only Strata's own: other labels stay labels.
+    expect(annotationFields({ 'org.opencontainers.image.revision': 'abc' })).toBe('')
+    expect(annotationFields(undefined)).toBe('')
+  })
+
+  test.each<[Parameters<typeof outputSpec>[0], string]>([
+    ['push', 'type=image,push=true'],
+    ['store', 'type=image,push=false'],
+    ['digest', `type=image,name=${IMAGE},push-by-digest=true,name-canonical=true,push=true`]
+  ])(
+    'an image output (%s) carries them; a loaded or cache-only one has no manifest to carry them',
+    (o, spec) => {
+      expect(outputSpec(o, IMAGE, labels)).toEqual([spec + annotationFields(labels)])
+      expect(outputSpec('load', IMAGE, labels)).toEqual(['type=docker'])
+      expect(outputSpec('cache', IMAGE, labels)).toEqual(['type=cacheonly'])
+    }
+  )
+
+  test('layerStep writes them for a layer with an input digest', () => {
+    const step = layerStep(input({ labels }), S)
+    expect(step.target.output).toEqual([`type=image,push=true${annotationFields(labels)}`])
+    expect(step.target.labels).toMatchObject(labels)
   })
 })

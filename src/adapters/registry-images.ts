@@ -85,7 +85,11 @@ async function blob(d: ImageStoreDeps, repo: string, digest: string): Promise<Bu
   return reply.body
 }
 
-/** HEAD (when `ask`), then a monolithic upload: POST for a session, PUT of the bytes with the digest. */
+/**
+ * A monolithic upload: POST for a session, PUT of the bytes with the digest. With `ask`, the POST asks
+ * to mount the blob from the repository itself: 201 says it is there already, 202 starts the upload (one
+ * request where a HEAD then a POST took two; a registry that refuses such a mount is asked with a HEAD).
+ */
 async function putBlob(
   d: ImageStoreDeps,
   repo: string,
@@ -96,8 +100,14 @@ async function putBlob(
   const { host, name } = repoOf(repo)
   const what = `cannot upload the blob ${digest} to ${repo}`
   const c = d.client(host)
-  if (ask && (await c.request('HEAD', `/v2/${name}/blobs/${digest}`)).ok) return 'present'
-  const started = await c.request('POST', `/v2/${name}/blobs/uploads/`)
+  const uploads = `/v2/${name}/blobs/uploads/`
+  const mount = `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(name)}`
+  let started = await c.request('POST', ask ? uploads + mount : uploads)
+  if (ask && started.status === 201) return 'present'
+  if (ask && started.status !== 202) {
+    if ((await c.request('HEAD', `/v2/${name}/blobs/${digest}`)).ok) return 'present'
+    started = await c.request('POST', uploads)
+  }
   if (started.status !== 202) throw d.failure(what, started, host)
   const location = started.headers.get('location')
   if (!location) throw new Error(`${what}: the registry started an upload without a Location`)

@@ -5,6 +5,7 @@ import { parseImageRef, type ImageRef } from '../core/image-ref.js'
 import { sha256 } from '../core/input-digest.js'
 import { createLimiter } from '../core/limit.js'
 import type { ImageInfo, PlatformManifest, Registry } from '../core/types.js'
+import { LABEL_INPUTS, strataLabels } from '../core/same-inputs.js'
 import { createRegistryClient, RegistryAuthError, type RegistryClient, type Reply } from './registry-http.js'
 import { denialHint, failure, guard, isDockerHub, missing } from './registry-answers.js'
 import { createImageStore, type ImageStore } from './registry-images.js'
@@ -43,6 +44,7 @@ export interface RegistryAdapter extends Registry {
 interface Manifest {
   mediaType?: string
   config?: { digest?: string }
+  annotations?: unknown
   manifests?: {
     digest: string
     mediaType?: string
@@ -253,7 +255,11 @@ async function retag(ctx: Ctx, source: string, targets: string[]): Promise<void>
   })
 }
 
-/** The config labels of an image (an index: its linux/amd64 image, else its first); null when none. */
+/**
+ * The labels of an image (an index: its linux/amd64 image, else its first); null when none. Strata's
+ * own (`dev.strata.*`, SPEC 4a) come from the image manifest's annotations where its build wrote them
+ * there: the manifest answers them, and the config is not read (SPEC 11).
+ */
 async function labels(ctx: Ctx, ref: string): Promise<Record<string, string> | null> {
   const what = `cannot read the labels of ${ref}`
   return guard(what, ref, async () => {
@@ -272,6 +278,8 @@ async function labels(ctx: Ctx, ref: string): Promise<Record<string, string> | n
       got = await getManifest(ctx, r, image.digest, what)
       if (!got) throw new Error(`${what}: its index names ${image.digest}, which the registry does not have`)
     }
+    const annotated = strataAnnotations(got.doc.annotations)
+    if (annotated) return annotated
     const found = (await imageConfig(ctx, r, got.doc, what))?.config?.Labels
     if (!found || typeof found !== 'object' || Array.isArray(found)) return null
     return Object.fromEntries(Object.entries(found).filter(([, v]) => typeof v === 'string')) as Record<
@@ -279,6 +287,13 @@ async function labels(ctx: Ctx, ref: string): Promise<Record<string, string> | n
       string
     >
   })
+}
+
+/** The `dev.strata.*` annotations of a manifest that carries `dev.strata.inputs`; undefined otherwise. */
+function strataAnnotations(annotations: unknown): Record<string, string> | undefined {
+  if (!annotations || typeof annotations !== 'object' || Array.isArray(annotations)) return undefined
+  const strata = strataLabels(annotations as Record<string, unknown>)
+  return strata[LABEL_INPUTS] !== undefined ? strata : undefined
 }
 
 /** Per platform, the image's layers (`rootfs.diff_ids`) from manifests and configs; null when it does not exist. */

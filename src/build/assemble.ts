@@ -11,6 +11,7 @@ import type { Evaluated, ImageConfigDoc } from '../core/assemble-image.js'
 import { evaluate, foldersOf, imageConfig } from '../core/assemble-image.js'
 import { parseImageRef } from '../core/image-ref.js'
 import { sha256 } from '../core/input-digest.js'
+import { strataLabels } from '../core/same-inputs.js'
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
@@ -155,7 +156,10 @@ async function platformImage(
       layers: [
         ...doc.layers,
         ...layers.map(l => ({ mediaType: layerType, digest: l.digest, size: l.gz.length }))
-      ]
+      ],
+      // SPEC 4a's labels as annotations too, as a build writes them (build-steps.ts annotationFields);
+      // a Docker manifest has no annotations.
+      ...(m.mediaType !== DOCKER_MANIFEST && annotated(input.labels))
     })
   )
   return { manifest, mediaType: m.mediaType, platform: entry?.platform }
@@ -198,6 +202,12 @@ function layerBlobs(
 /** The parent's layers and config into the layer's repository when it lives in another one (a mount each). */
 async function mountParent(store: ImageStore, image: string, from: string, doc: ManifestDoc): Promise<void> {
   await Promise.all([doc.config, ...doc.layers].map(d => store.mountBlob(image, d.digest, from)))
+}
+
+/** `{ annotations }` of the `dev.strata.*` labels; nothing when there are none. */
+function annotated(labels: Record<string, string>): { annotations?: Record<string, string> } {
+  const annotations = strataLabels(labels)
+  return Object.keys(annotations).length ? { annotations } : {}
 }
 
 function isIndex(m: StoredManifest): boolean {

@@ -5,6 +5,7 @@ import { isAbsolute, join } from 'node:path'
 import type { BakeTarget } from './bake.js'
 import { ancestorContextName, attestations, parentContextName } from './bake.js'
 import { outputOf, platformsOf, secretSpec } from './buildx-args.js'
+import { strataLabels } from './same-inputs.js'
 import type { LayerConfig } from './types.js'
 
 /** How a parent reaches its child: built in this session, or an image (digest-pinned, or a local tag). */
@@ -94,15 +95,27 @@ export function pinExternals(
   }
 }
 
-/** The output spec of a bake target. */
-export function outputSpec(output: Output, image: string): string[] {
+/**
+ * SPEC 4a's labels once more as the image manifest's annotations (the image exporter's
+ * `annotation.<key>`): a registry answers them with the manifest, so a later label check reads no
+ * config (SPEC 11). Each a quoted CSV field: a value may hold commas and quotes (the externals are JSON).
+ */
+export function annotationFields(labels: Record<string, string> | undefined): string {
+  return Object.entries(strataLabels(labels ?? {}))
+    .map(([k, v]) => `,"${`annotation.${k}=${v}`.replace(/"/g, '""')}"`)
+    .join('')
+}
+
+/** The output spec of a bake target; `labels`: SPEC 4a's, as annotations of an image output. */
+export function outputSpec(output: Output, image: string, labels?: Record<string, string>): string[] {
+  const a = annotationFields(labels)
   switch (output) {
     case 'push':
-      return ['type=image,push=true']
+      return [`type=image,push=true${a}`]
     case 'store':
-      return ['type=image,push=false']
+      return [`type=image,push=false${a}`]
     case 'digest':
-      return [`type=image,name=${image},push-by-digest=true,name-canonical=true,push=true`]
+      return [`type=image,name=${image},push-by-digest=true,name-canonical=true,push=true${a}`]
     case 'load':
       return ['type=docker']
     case 'cache':
@@ -143,7 +156,7 @@ export function layerStep(input: StepInput, s: StepSettings): LayerStep {
     ...(layer.target !== undefined && { target: layer.target }),
     'cache-from': input.cache.from,
     'cache-to': input.cache.to,
-    output: platformTag.length ? outputSpec('push', layer.image) : outputSpec(output, layer.image),
+    output: outputSpec(platformTag.length ? 'push' : output, layer.image, input.labels),
     ...(layer.secrets.length > 0 && { secret: layer.secrets.map(x => secretSpec(layer.name, x)) }),
     ...(attest.length > 0 && { attest })
   }

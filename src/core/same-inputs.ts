@@ -11,6 +11,15 @@ export const LABEL_INPUTS = 'dev.strata.inputs'
 export const LABEL_EXTERNALS = 'dev.strata.externals'
 export const LABEL_REF = 'dev.strata.ref'
 
+/** Strata's own labels (`dev.strata.*`) among labels or annotations of any origin: string values only. */
+export function strataLabels(from: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(from).filter(
+      (e): e is [string, string] => e[0].startsWith('dev.strata.') && typeof e[1] === 'string'
+    )
+  )
+}
+
 export type ReuseSetting = NonNullable<LayerConfig['reuse']>
 
 /** `dev.strata.ref`: the branch a build was for, `pr-<n>` on a pull request, else the full ref. */
