@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { descendants, failedTarget } from '../../src/core/bake.js'
 import type { ProgressTarget } from '../../src/core/progress.js'
-import { BakeProgress, builderConnectionLost } from '../../src/core/progress.js'
+import { BakeProgress, builderConnectionLost, registryServerError } from '../../src/core/progress.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../__fixtures__')
 const dockerfile = (name: string): string => readFileSync(join(root, 'images', name), 'utf8')
@@ -176,4 +176,25 @@ test.each([
     'ERROR: failed to solve: Unavailable: rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: only one connection allowed"'
   expect(builderConnectionLost(['#1 [internal] load build definition', lost])).toBe(true)
   expect(builderConnectionLost(['#1 [internal] load build definition', step, lost])).toBe(false)
+})
+
+test.each([
+  [
+    'a HEAD of a tag Distribution is writing (seen in CI)',
+    'ERROR: unexpected status from HEAD request to http://localhost:5000/v2/x/manifests/main-40d3f9d: 500 Internal Server Error',
+    true
+  ],
+  ['a push through a proxy', '#12 ERROR: failed to push localhost:5000/x:t: 502 Bad Gateway', true],
+  ['a registry that is unavailable', 'ERROR: failed to push: 503 Service Unavailable', true],
+  ['a denied push (not a server error)', 'ERROR: failed to push localhost:5000/x:t: 401 Unauthorized', false],
+  ['a missing base image', 'ERROR: failed to solve: localhost:5000/nope:1: not found', false],
+  ["a 500 in a RUN step's own output", '#9 0.412 HTTP/1.1 500 Internal Server Error', false]
+])('registryServerError: %s → %s', (_, line, want) => {
+  expect(registryServerError(['#1 [internal] load build definition', line])).toBe(want)
+})
+
+test('registryServerError: after a step that failed on its own → false (the step is the cause)', () => {
+  const push = 'ERROR: failed to push: 503 Service Unavailable'
+  const step = '#20 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1'
+  expect(registryServerError(['#1 x', step, push])).toBe(false)
 })

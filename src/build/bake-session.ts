@@ -16,7 +16,7 @@ import type { LayerStep } from '../core/build-steps.js'
 import { builtRef } from '../core/build-steps.js'
 import { quoteCommand } from '../core/buildx-args.js'
 import { mapLimit } from '../core/limit.js'
-import { BakeProgress, builderConnectionLost } from '../core/progress.js'
+import { BakeProgress, builderConnectionLost, registryServerError } from '../core/progress.js'
 import type { CacheScope, LayerConfig, LayerResult } from '../core/types.js'
 
 /** What the session did: each of its layers' results, the bake command, and the definition it ran. */
@@ -77,7 +77,10 @@ export async function runSession(
   return { ...ran, results: out }
 }
 
-/** The bake, once more when the connection to the builder dropped (the docker driver cannot dial it again). */
+/**
+ * The bake, once more when the connection to the builder dropped (the docker driver cannot dial it
+ * again) or a registry answered with a server error: both pass, and nothing was moved yet.
+ */
 async function bakeWithRetry(
   run: Run,
   prepared: Prepared,
@@ -86,8 +89,12 @@ async function bakeWithRetry(
 ): Promise<{ bake: BakeRun; progress: BakeProgress }> {
   await rm(at.metadataFile, { force: true })
   const first = await bakeOnce(run, prepared, argv, at.workspace)
-  if (first.bake.exitCode === 0 || !builderConnectionLost(first.lines)) return first
-  run.deps.log.warning('the connection to the builder was lost during the session; running it once more')
+  if (first.bake.exitCode === 0) return first
+  if (builderConnectionLost(first.lines))
+    run.deps.log.warning('the connection to the builder was lost during the session; running it once more')
+  else if (registryServerError(first.lines))
+    run.deps.log.warning('the registry answered the session with a server error (5xx); running it once more')
+  else return first
   await rm(at.metadataFile, { force: true })
   return bakeOnce(run, prepared, argv, at.workspace)
 }

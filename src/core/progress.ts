@@ -302,3 +302,17 @@ const STEP_FAILED = /^ > \[[^\]]+ \d+\/\d+\] |did not complete successfully: exi
 export function builderConnectionLost(lines: readonly string[]): boolean {
   return lines.some(l => BUILDER_CONNECTION_LOST.test(l)) && !lines.some(l => STEP_FAILED.test(l))
 }
+
+// A registry's server error as BuildKit reports a push or a look-up of it; Distribution answers a HEAD
+// of a tag that a PUT is writing at that moment with 500 ("invalid checksum digest format").
+const REGISTRY_SERVER_ERROR =
+  /^(#\d+ )?ERROR: .*\b50[0-4] (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/
+
+/**
+ * Whether a failed session's output says a registry answered with a server error (5xx) and no step
+ * failed on its own: worth running once more (the built results are cached, the pushes are the same
+ * bytes, no moving tag was moved). A registry that stays down fails the retry the same way.
+ */
+export function registryServerError(lines: readonly string[]): boolean {
+  return lines.some(l => REGISTRY_SERVER_ERROR.test(l)) && !lines.some(l => STEP_FAILED.test(l))
+}
