@@ -153,12 +153,7 @@ async function runCommand(
   io: CliIO,
   temp: string
 ): Promise<number> {
-  const log = createTerminalLogger({
-    verbose: !values.quiet,
-    write: line => io.err(`${line}\n`),
-    // A CLI run inside a workflow step masks secrets in the job's log as the action does.
-    ...(process.env.GITHUB_ACTIONS === 'true' && { mask: (secret: string) => core.setSecret(secret) })
-  })
+  const log = cliLogger(values.quiet === true, io)
   const services = trustServices(process.env, { token: process.env.GITHUB_TOKEN })
   const settings = makeSettings(
     // SPEC 4b: a terminal has no OIDC token, so it signs nothing (and says nothing about it); a CLI
@@ -207,6 +202,15 @@ async function runCommand(
     return 1
   }
   return 0
+}
+
+/** The terminal's logger; a CLI run inside a workflow step masks secrets in the job's log as the action does. */
+function cliLogger(quiet: boolean, io: CliIO): ReturnType<typeof createTerminalLogger> {
+  return createTerminalLogger({
+    verbose: !quiet,
+    write: line => io.err(`${line}\n`),
+    ...(process.env.GITHUB_ACTIONS === 'true' && { mask: (secret: string) => core.setSecret(secret) })
+  })
 }
 
 /** How the flags are named in errors: `--max-deletions`, not the action's `max-deletions` input. */

@@ -129,10 +129,10 @@ export function parseLsFilesDebug(out: string): Map<string, IndexStat> {
       const ctime = stat.time('  ctime: ')
       const mtime = stat.time('\n  mtime: ')
       stat.skip('\n  dev: ')
-      const ino = stat.number('\tino: ')
+      const ino = stat.skip('\tino: ')
       stat.skip('\n  uid: ')
       stat.skip('\tgid: ')
-      const size = stat.number('\n  size: ')
+      const size = stat.skip('\n  size: ')
       stat.skip('\tflags: ', true)
       at = stat.end('\n')
       last.stat = { ctime, mtime, ino, size }
@@ -174,12 +174,11 @@ class StatReader {
     )
   }
 
-  /** After `label`, its digits (hex digits with `hex`) up to the next label; their value (decimal). */
+  /** After `label`, its digits (hex too with `hex`) to the next label; their decimal value, summed as read. */
   skip(label: string, hex = false): number {
     if (!this.text.startsWith(label, this.at)) this.fail()
     const from = (this.at += label.length)
     let value = 0
-    // Summed as read, not sliced: eight numbers an entry, ten thousand entries, no string each.
     for (; this.at < this.text.length; this.at++) {
       const c = this.text.charCodeAt(this.at)
       if (c >= 48 && c <= 57) value = value * 10 + c - 48
@@ -189,11 +188,9 @@ class StatReader {
     return value
   }
 
-  number = (label: string): number => this.skip(label)
-
   /** `<seconds>:<nanoseconds>` in ms. */
   time(label: string): number {
-    return this.number(label) * 1000 + this.number(':') / 1e6
+    return this.skip(label) * 1000 + this.skip(':') / 1e6
   }
 
   /** Where the entry's stat data ends, after `label`. */
