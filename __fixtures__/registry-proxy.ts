@@ -3,7 +3,7 @@
 // registries that distribution 2.8 is not: paginated tag lists (Link headers, as the OCI
 // distribution spec and GHCR do), a Bearer token service, and faults on chosen requests.
 import { createHash, randomBytes } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 export interface Credentials {
@@ -422,4 +422,41 @@ export async function startRegistryProxy(opts: RegistryProxyOptions): Promise<Re
       await Promise.all([close(server), close(other)])
     }
   }
+}
+
+export interface PassThroughProxy {
+  /** `127.0.0.1:<port>`, for image names. */
+  host: string
+  close(): Promise<void>
+}
+
+/**
+ * A plain proxy on loopback in front of the registry at 127.0.0.1:`port`: every request is forwarded
+ * byte for byte as it came (Host kept, so upload Locations point back here), unless `answer` answers
+ * it itself (and returns true). For builders and engines, which the semantic proxy above does not serve.
+ */
+export function startPassThroughProxy(
+  port: number,
+  answer: (req: IncomingMessage, res: ServerResponse) => boolean
+): Promise<PassThroughProxy> {
+  const server = createServer((req, res) => {
+    if (answer(req, res)) return
+    const up = request(
+      { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
+      reply => {
+        res.writeHead(reply.statusCode ?? 502, reply.headers)
+        reply.pipe(res)
+      }
+    )
+    up.on('error', e => res.writeHead(502).end(e.message))
+    req.pipe(up)
+  })
+  return new Promise(done =>
+    server.listen(0, '127.0.0.1', () =>
+      done({
+        host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () => new Promise<void>(closed => server.close(() => closed()))
+      })
+    )
+  )
 }

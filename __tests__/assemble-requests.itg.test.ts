@@ -3,14 +3,13 @@
 // is sent twice in the run, and the whole step (plan look-ups, assembly, tag moves) makes exactly the
 // requests it needs, each named below.
 import { chmodSync, copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { jest } from '@jest/globals'
 import { commitFiles, git } from '../__fixtures__/github-api-server.js'
 import { uniqueRepo } from '../__fixtures__/images/index.js'
+import { startPassThroughProxy, type PassThroughProxy } from '../__fixtures__/registry-proxy.js'
 import { cli } from '../src/cli.js'
 
 jest.setTimeout(300_000)
@@ -19,30 +18,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const tmp = mkdtempSync(join(tmpdir(), 'strata-assemble-requests-'))
 const repo = join(tmp, 'repo')
 const seen: string[] = []
-let server: Server
+let proxy: PassThroughProxy
 let c0: string
 
-/** Forwards every request to the registry as it came (Host kept, so upload Locations point back here). */
-function startCountingProxy(): Promise<string> {
-  server = createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`)
-    const up = request(
-      { host: '127.0.0.1', port: 5000, method: req.method, path: req.url, headers: req.headers },
-      answer => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
-      }
-    )
-    up.on('error', e => res.writeHead(502).end(e.message))
-    req.pipe(up)
-  })
-  return new Promise(done =>
-    server.listen(0, '127.0.0.1', () => done(`127.0.0.1:${(server.address() as AddressInfo).port}`))
-  )
-}
-
 beforeAll(async () => {
-  const host = await startCountingProxy()
+  proxy = await startPassThroughProxy(5000, req => {
+    seen.push(`${req.method} ${req.url}`)
+    return false
+  })
+  const host = proxy.host
   const image = uniqueRepo('assemble-requests').replace('localhost:5000', host)
   cpSync(join(root, 'examples/three-layer'), repo, { recursive: true })
   const configFile = join(repo, '.github/strata.yml')
@@ -55,7 +39,7 @@ beforeAll(async () => {
   c0 = git(repo, 'rev-parse', 'HEAD')
 })
 
-afterAll(() => new Promise<void>(done => server.close(() => done())))
+afterAll(() => proxy.close())
 
 async function build(base: string): Promise<{ code: number; out: string; err: string }> {
   let out = ''

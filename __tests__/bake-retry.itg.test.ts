@@ -3,56 +3,39 @@
 // the engine's first HEAD of a manifest tag with 500, as Distribution does when it reads a tag that a PUT
 // is writing at that moment ("invalid checksum digest format", seen in CI); every other request passes.
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { jest } from '@jest/globals'
 import { git } from '../__fixtures__/github-api-server.js'
 import { uniqueRepo } from '../__fixtures__/images/index.js'
+import { startPassThroughProxy, type PassThroughProxy } from '../__fixtures__/registry-proxy.js'
 import { cli } from '../src/cli.js'
 
 jest.setTimeout(300_000)
 
 const images = join(dirname(fileURLToPath(import.meta.url)), '../__fixtures__/images')
 const failed: string[] = []
-let server: Server
+let proxy: PassThroughProxy
 
 /** Forwards every request to the registry, except the engine's first HEAD of a tag: 500. */
-function startProxy(): Promise<string> {
-  server = createServer((req, res) => {
+function startProxy(): Promise<PassThroughProxy> {
+  return startPassThroughProxy(5000, (req, res) => {
     // The engine's own push of the session's image (after BuildKit's, on the docker driver), as in CI.
     const builder = /^docker\//.test(req.headers['user-agent'] ?? '')
-    if (
-      builder &&
-      req.method === 'HEAD' &&
-      /\/manifests\/(?!sha256:)/.test(req.url ?? '') &&
-      !failed.length
-    ) {
-      failed.push(`${req.method} ${req.url}`)
-      res.writeHead(500, { 'content-type': 'application/json' }).end()
-      return
-    }
-    const up = request(
-      { host: '127.0.0.1', port: 5000, method: req.method, path: req.url, headers: req.headers },
-      answer => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
-      }
-    )
-    up.on('error', e => res.writeHead(502).end(e.message))
-    req.pipe(up)
+    if (!builder || req.method !== 'HEAD' || !/\/manifests\/(?!sha256:)/.test(req.url ?? '') || failed.length)
+      return false
+    failed.push(`${req.method} ${req.url}`)
+    res.writeHead(500, { 'content-type': 'application/json' }).end()
+    return true
   })
-  return new Promise(done =>
-    server.listen(0, '127.0.0.1', () => done(`127.0.0.1:${(server.address() as AddressInfo).port}`))
-  )
 }
 
-afterAll(() => new Promise<void>(done => server.close(() => done())))
+afterAll(() => proxy.close())
 
 test('a 500 from the registry during the session: one warning, the session once more, the image pushed', async () => {
-  const host = await startProxy()
+  proxy = await startProxy()
+  const host = proxy.host
   const image = uniqueRepo('bake-retry').replace('localhost:5000', host)
   const repo = mkdtempSync(join(tmpdir(), 'strata-bake-retry-'))
   copyFileSync(join(images, 'Dockerfile.copy'), join(repo, 'Dockerfile.copy'))
