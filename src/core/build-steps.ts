@@ -250,8 +250,9 @@ export function builtRef(step: LayerStep, digest?: string): string | undefined {
  * (0.13 to 0.36; its master fixed it in August 2026) let a target's session close once its direct
  * children have registered; a grandchild then still reads the grandparent's build context through its
  * parent's definition, and the docker driver fails it ("transport: Error while dialing: only one
- * connection allowed"), at random: about one session in two here (bench/session-links.sh). A `target:` context
- * the Dockerfile never names makes the ancestor wait for that grandchild too; the image is unchanged.
+ * connection allowed"), at random: about one session in three here (bench/session-links.sh). A
+ * `target:` context the Dockerfile never names makes the ancestor wait for that grandchild too; the
+ * image is unchanged.
  */
 export function linkSessionAncestors(steps: readonly LayerStep[]): LayerStep[] {
   const parentsOf = new Map(steps.map(s => [s.name, s.sessionParents]))

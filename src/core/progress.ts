@@ -300,7 +300,12 @@ const STEP_FAILED = /^ > \[[^\]]+ \d+\/\d+\] |did not complete successfully: exi
  * not the cause: running again would fail the same way.
  */
 export function builderConnectionLost(lines: readonly string[]): boolean {
-  return lines.some(l => BUILDER_CONNECTION_LOST.test(l)) && !lines.some(l => STEP_FAILED.test(l))
+  return causedOnlyBy(BUILDER_CONNECTION_LOST, lines)
+}
+
+/** Some line matches `cause` and no step failed on its own (which would fail a second run the same way). */
+function causedOnlyBy(cause: RegExp, lines: readonly string[]): boolean {
+  return lines.some(l => cause.test(l)) && !lines.some(l => STEP_FAILED.test(l))
 }
 
 // A registry's server error as BuildKit reports a push or a look-up of it; Distribution answers a HEAD
@@ -314,5 +319,5 @@ const REGISTRY_SERVER_ERROR =
  * bytes, no moving tag was moved). A registry that stays down fails the retry the same way.
  */
 export function registryServerError(lines: readonly string[]): boolean {
-  return lines.some(l => REGISTRY_SERVER_ERROR.test(l)) && !lines.some(l => STEP_FAILED.test(l))
+  return causedOnlyBy(REGISTRY_SERVER_ERROR, lines)
 }
