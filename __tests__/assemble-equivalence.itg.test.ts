@@ -13,7 +13,7 @@ import { assemblyOf } from '../src/core/assemble.js'
 import { compileDockerignore } from '../src/core/dockerignore.js'
 import { neededStages, parseDockerfile } from '../src/core/dockerfile.js'
 import type { LayerConfig } from '../src/core/types.js'
-import { uniqueRepo } from '../__fixtures__/images/index.js'
+import { buildAndPush, docker, uniqueRepo } from '../__fixtures__/images/index.js'
 import {
   layerTree,
   platformImages,
@@ -41,16 +41,9 @@ let context: string
 let base: string // single-platform parent, repo:base@digest
 let base2: string // two-platform parent
 
-async function docker(args: string[]): Promise<string> {
-  const { stdout } = await run('docker', args, { maxBuffer: 64 << 20 })
-  return stdout
-}
-
 async function buildPush(dir: string, file: string, tag: string, extra: string[] = []): Promise<string> {
   const meta = join(work, `${tag}.json`)
-  await docker([
-    'buildx',
-    'build',
+  await buildAndPush([
     '--quiet',
     '--push',
     '--provenance=false',

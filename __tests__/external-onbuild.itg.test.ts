@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, jest, test } from '@jest/globals'
 import { git } from '../__fixtures__/github-api-server.js'
-import { docker, rawManifest, uniqueRepo } from '../__fixtures__/images/index.js'
+import { buildAndPush, rawManifest, uniqueRepo } from '../__fixtures__/images/index.js'
 import { cli } from '../src/cli.js'
 
 jest.setTimeout(300_000)
@@ -25,7 +25,7 @@ async function push(ref: string, dockerfile: string, platforms = 'linux/amd64'):
   const dir = mkdtempSync(join(tmp, 'image-'))
   writeFileSync(join(dir, 'Dockerfile'), dockerfile)
   writeFileSync(join(dir, 'x.txt'), `${ref}\n`)
-  await docker(['buildx', 'build', '--provenance=false', '--platform', platforms, '--push', '-t', ref, dir])
+  await buildAndPush(['--provenance=false', '--platform', platforms, '--push', '-t', ref, dir])
 }
 
 beforeAll(async () => {

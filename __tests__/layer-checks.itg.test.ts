@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { jest } from '@jest/globals'
 import { git } from '../__fixtures__/github-api-server.js'
-import { digestOf, docker, uniqueRepo } from '../__fixtures__/images/index.js'
+import { buildAndPush, digestOf, uniqueRepo } from '../__fixtures__/images/index.js'
 import { cli } from '../src/cli.js'
 
 jest.setTimeout(600_000)
@@ -59,7 +59,7 @@ test('external images are resolved to digests at plan time; an unknown one is on
   const ctx = mkdtempSync(join(tmpdir(), 'strata-tools-'))
   writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY t.txt /t.txt\n')
   writeFileSync(join(ctx, 't.txt'), `tools ${image}\n`)
-  await docker(['buildx', 'build', '--quiet', '--output', `type=image,name=${tools}:1,push=true`, ctx])
+  await buildAndPush(['--quiet', '--output', `type=image,name=${tools}:1,push=true`, ctx])
   const toolsDigest = await digestOf(`${tools}:1`)
   expect(toolsDigest).toMatch(/^sha256:[0-9a-f]{64}$/)
 

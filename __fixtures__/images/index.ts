@@ -34,6 +34,22 @@ export async function docker(args: string[], env?: NodeJS.ProcessEnv): Promise<s
   return stdout
 }
 
+/**
+ * `docker buildx build` with `args` (which push), run once more when the registry answered 5xx.
+ * On the docker driver with the containerd store the engine pushes the image again after BuildKit,
+ * every manifest of an index under the same tag at once, and the test registry (Distribution on
+ * filesystem storage) answers a HEAD of a tag whose link file is being rewritten with 500. Strata's
+ * own sessions retry the same way (src/core/progress.ts registryServerError).
+ */
+export async function buildAndPush(args: string[]): Promise<string> {
+  try {
+    return await docker(['buildx', 'build', ...args])
+  } catch (e) {
+    if (!/ 5\d\d [A-Z][a-z]/.test(String((e as { stderr?: unknown }).stderr ?? ''))) throw e
+    return docker(['buildx', 'build', ...args])
+  }
+}
+
 /** The digest behind `repo:tag`, or undefined when the tag does not exist. */
 export async function digestOf(ref: string): Promise<string | undefined> {
   try {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dockerAuth } from '../../src/adapters/docker-auth.js'
 import { createRegistry, denialHint, missing } from '../../src/adapters/registry.js'
+import { buildAndPush } from '../../__fixtures__/images/index.js'
 import {
   pushTestImage,
   pushTestIndex,
@@ -251,22 +252,16 @@ describe('a two-platform image built by buildx', () => {
     )
     await writeFile(join(work, 'hello.txt'), `${name}\n`)
     const meta = join(work, 'meta.json')
-    execFileSync(
-      'docker',
-      [
-        'buildx',
-        'build',
-        '--platform',
-        'linux/amd64,linux/arm64',
-        '--push',
-        '--metadata-file',
-        meta,
-        '-t',
-        `localhost:5000/${name}:built`,
-        work
-      ],
-      { stdio: 'pipe' }
-    )
+    await buildAndPush([
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '--push',
+      '--metadata-file',
+      meta,
+      '-t',
+      `localhost:5000/${name}:built`,
+      work
+    ])
     built = (JSON.parse(execFileSync('cat', [meta], { encoding: 'utf8' })) as Record<string, string>)[
       'containerimage.digest'
     ]
