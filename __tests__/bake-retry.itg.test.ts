@@ -1,7 +1,10 @@
-// A registry's server error during a bake session's push is passing: the session runs once more and the
-// step succeeds (bake-session.ts bakeWithRetry). A proxy on loopback in front of the real registry answers
-// the engine's first HEAD of a manifest tag with 500, as Distribution does when it reads a tag that a PUT
-// is writing at that moment ("invalid checksum digest format", seen in CI); every other request passes.
+// A registry's server error while Strata pushes is passing: the push runs once more and the step
+// succeeds. Two places push: the bake session itself (several platforms: BuildKit pushes the index,
+// then the engine again; bake-session.ts bakeWithRetry) and `docker push` of an image the session
+// stored in the engine (one platform on the docker driver; bake-session.ts pushOne). A proxy on
+// loopback in front of the real registry answers the engine's first HEAD of a manifest tag with 500,
+// as Distribution does when it reads a tag that a PUT is writing at that moment ("invalid checksum
+// digest format", seen in CI); every other request passes.
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -15,40 +18,40 @@ import { cli } from '../src/cli.js'
 jest.setTimeout(300_000)
 
 const images = join(dirname(fileURLToPath(import.meta.url)), '../__fixtures__/images')
-const failed: string[] = []
-let proxy: PassThroughProxy
+const proxies: PassThroughProxy[] = []
+afterAll(() => Promise.all(proxies.map(p => p.close())))
 
-/** Forwards every request to the registry, except the engine's first HEAD of a tag: 500. */
-function startProxy(): Promise<PassThroughProxy> {
-  return startPassThroughProxy(5000, (req, res) => {
-    // The engine's own push of the session's image (after BuildKit's, on the docker driver), as in CI.
-    const builder = /^docker\//.test(req.headers['user-agent'] ?? '')
-    if (!builder || req.method !== 'HEAD' || !/\/manifests\/(?!sha256:)/.test(req.url ?? '') || failed.length)
+/** Forwards every request to the registry, except the engine's first HEAD of a tag: 500, noted in `failed`. */
+async function startProxy(failed: string[]): Promise<PassThroughProxy> {
+  const proxy = await startPassThroughProxy(5000, (req, res) => {
+    // The engine's own push (after BuildKit's, or `docker push`), as in CI.
+    const engine = /^docker\//.test(req.headers['user-agent'] ?? '')
+    if (!engine || req.method !== 'HEAD' || !/\/manifests\/(?!sha256:)/.test(req.url ?? '') || failed.length)
       return false
     failed.push(`${req.method} ${req.url}`)
     res.writeHead(500, { 'content-type': 'application/json' }).end()
     return true
   })
+  proxies.push(proxy)
+  return proxy
 }
 
-afterAll(() => proxy.close())
-
-test('a 500 from the registry during the session: one warning, the session once more, the image pushed', async () => {
-  proxy = await startProxy()
-  const host = proxy.host
-  const image = uniqueRepo('bake-retry').replace('localhost:5000', host)
+/** `strata build --push` of a one-layer repository for `platforms`, through `proxy`. */
+async function buildThrough(
+  proxy: PassThroughProxy,
+  platforms: string[]
+): Promise<{ code: number; out: string; err: string; name: string; head: string }> {
+  const image = uniqueRepo('bake-retry').replace('localhost:5000', proxy.host)
   const repo = mkdtempSync(join(tmpdir(), 'strata-bake-retry-'))
   copyFileSync(join(images, 'Dockerfile.copy'), join(repo, 'Dockerfile.copy'))
   writeFileSync(join(repo, 'app.txt'), `app ${Date.now()}\n`)
-  // Two platforms: BuildKit pushes the index itself, inside the session (one platform would be pushed
-  // by the engine after it).
   writeFileSync(
     join(repo, 'strata.yml'),
     [
       'version: 1',
       `image: ${image}`,
       'defaults:',
-      '  platforms: [linux/amd64, linux/arm64]',
+      `  platforms: [${platforms.join(', ')}]`,
       'layers:',
       '  app:',
       '    dockerfile: Dockerfile.copy'
@@ -67,22 +70,48 @@ test('a 500 from the registry during the session: one warning, the session once 
       err: t => void (err += t)
     }
   )
+  return { code, out, err, name: image.slice(proxy.host.length + 1), head }
+}
+
+/** The digest the registry gives for `name:tag`, read directly (not through the proxy). */
+async function digestOf(name: string, tag: string): Promise<string | null> {
+  const res = await fetch(`http://127.0.0.1:5000/v2/${name}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: {
+      accept: ['application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.manifest.v1+json'].join(
+        ', '
+      )
+    }
+  })
+  return res.headers.get('docker-content-digest')
+}
+
+test('a 500 from the registry during the session: one warning, the session once more, the image pushed', async () => {
+  const failed: string[] = []
+  const r = await buildThrough(await startProxy(failed), ['linux/amd64', 'linux/arm64'])
   expect(failed).toHaveLength(1)
   expect({
-    code,
-    err: err.includes('the registry answered the session with a server error (5xx); running it once more')
+    code: r.code,
+    err: r.err.includes('the registry answered the session with a server error (5xx); running it once more')
   }).toEqual({ code: 0, err: true })
-  expect((JSON.parse(out) as { layers: { app: { build: boolean } } }).layers.app.build).toBe(true)
+  expect((JSON.parse(r.out) as { layers: { app: { build: boolean } } }).layers.app.build).toBe(true)
   // Pushed: the versioned tag and the moving tag name the same index.
-  const name = image.slice(host.length + 1)
-  const digest = async (tag: string): Promise<string | null> =>
-    (
-      await fetch(`http://127.0.0.1:5000/v2/${name}/manifests/${tag}`, {
-        method: 'HEAD',
-        headers: { accept: 'application/vnd.oci.image.index.v1+json' }
-      })
-    ).headers.get('docker-content-digest')
-  const latest = await digest('latest')
+  const latest = await digestOf(r.name, 'latest')
   expect(latest).toMatch(/^sha256:[0-9a-f]{64}$/)
-  expect(await digest(`main-${head.slice(0, 7)}`)).toBe(latest)
+  expect(await digestOf(r.name, `main-${r.head.slice(0, 7)}`)).toBe(latest)
+})
+
+test('a 500 from the registry during `docker push` of a stored image: one warning, pushed once more', async () => {
+  const failed: string[] = []
+  const r = await buildThrough(await startProxy(failed), ['linux/amd64'])
+  expect(failed).toHaveLength(1)
+  const tag = `main-${r.head.slice(0, 7)}`
+  expect({
+    code: r.code,
+    err: r.err.includes(`with a server error (5xx); pushing once more`),
+    session: r.err.includes('running it once more')
+  }).toEqual({ code: 0, err: true, session: false })
+  const latest = await digestOf(r.name, 'latest')
+  expect(latest).toMatch(/^sha256:[0-9a-f]{64}$/)
+  expect(await digestOf(r.name, tag)).toBe(latest)
 })

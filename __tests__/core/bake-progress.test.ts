@@ -5,7 +5,12 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { descendants, failedTarget } from '../../src/core/bake.js'
 import type { ProgressTarget } from '../../src/core/progress.js'
-import { BakeProgress, builderConnectionLost, registryServerError } from '../../src/core/progress.js'
+import {
+  BakeProgress,
+  builderConnectionLost,
+  pushServerError,
+  registryServerError
+} from '../../src/core/progress.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../__fixtures__')
 const dockerfile = (name: string): string => readFileSync(join(root, 'images', name), 'utf8')
@@ -197,4 +202,18 @@ test('registryServerError: after a step that failed on its own → false (the st
   const push = 'ERROR: failed to push: 503 Service Unavailable'
   const step = '#20 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1'
   expect(registryServerError(['#1 x', step, push])).toBe(false)
+})
+
+test.each([
+  [
+    "docker push's HEAD of a tag Distribution is writing",
+    'unexpected status from HEAD request to http://localhost:5000/v2/x/manifests/t: 500 Internal Server Error\n',
+    true
+  ],
+  ['a gateway in front of the registry', 'received unexpected HTTP status: 502 Bad Gateway', true],
+  ['a denied push', 'denied: requested access to the resource is denied', false],
+  ['an unauthorized push', 'unexpected status: 401 Unauthorized', false],
+  ['no error line', undefined, false]
+])('pushServerError: %s → %s', (_, line, want) => {
+  expect(pushServerError(line)).toBe(want)
 })

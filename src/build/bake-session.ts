@@ -16,7 +16,12 @@ import type { LayerStep } from '../core/build-steps.js'
 import { builtRef } from '../core/build-steps.js'
 import { quoteCommand } from '../core/buildx-args.js'
 import { mapLimit } from '../core/limit.js'
-import { BakeProgress, builderConnectionLost, registryServerError } from '../core/progress.js'
+import {
+  BakeProgress,
+  builderConnectionLost,
+  pushServerError,
+  registryServerError
+} from '../core/progress.js'
 import type { CacheScope, LayerConfig, LayerResult } from '../core/types.js'
 
 /** What the session did: each of its layers' results, the bake command, and the definition it ran. */
@@ -225,7 +230,13 @@ async function pushOne(run: Run, s: LayerStep, r: LayerResult): Promise<LayerRes
   const { deps } = run
   const started = Date.now()
   deps.log.info(`Pushing ${s.tags[0]} (${s.name})`)
-  const pushed = await deps.buildx.push(s.tags[0])
+  let pushed = await deps.buildx.push(s.tags[0])
+  if (pushed.exitCode !== 0 && pushServerError(pushed.lastErrorLine)) {
+    deps.log.warning(
+      `the registry answered the push of ${s.tags[0]} with a server error (5xx); pushing once more`
+    )
+    pushed = await deps.buildx.push(s.tags[0])
+  }
   const info = pushed.exitCode === 0 ? await deps.registry.inspect(s.tags[0]).catch(() => null) : null
   if (!info) return failed(r, describeBuildFailure(pushed.lastErrorLine, s.image))
   const ref = `${s.tags[0]}@${info.digest}`

@@ -310,8 +310,9 @@ function causedOnlyBy(cause: RegExp, lines: readonly string[]): boolean {
 
 // A registry's server error as BuildKit reports a push or a look-up of it; Distribution answers a HEAD
 // of a tag that a PUT is writing at that moment with 500 ("invalid checksum digest format").
-const REGISTRY_SERVER_ERROR =
-  /^(#\d+ )?ERROR: .*\b50[0-4] (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/
+const SERVER_ERROR_STATUS =
+  /\b50[0-4] (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/
+const REGISTRY_SERVER_ERROR = new RegExp(`^(#\\d+ )?ERROR: .*${SERVER_ERROR_STATUS.source}`)
 
 /**
  * Whether a failed session's output says a registry answered with a server error (5xx) and no step
@@ -320,4 +321,12 @@ const REGISTRY_SERVER_ERROR =
  */
 export function registryServerError(lines: readonly string[]): boolean {
   return causedOnlyBy(REGISTRY_SERVER_ERROR, lines)
+}
+
+/**
+ * Whether `docker push` failed on a registry's server error (its last error line names a 5xx status):
+ * the same race as in a session, worth one more push of the same bytes.
+ */
+export function pushServerError(lastErrorLine: string | undefined): boolean {
+  return SERVER_ERROR_STATUS.test(lastErrorLine?.trim() ?? '')
 }
