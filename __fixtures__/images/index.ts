@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { registryServerError } from '../../src/core/progress.js'
 
 const run = promisify(execFile)
 const here = dirname(fileURLToPath(import.meta.url))
@@ -39,13 +40,13 @@ export async function docker(args: string[], env?: NodeJS.ProcessEnv): Promise<s
  * On the docker driver with the containerd store the engine pushes the image again after BuildKit,
  * every manifest of an index under the same tag at once, and the test registry (Distribution on
  * filesystem storage) answers a HEAD of a tag whose link file is being rewritten with 500. Strata's
- * own sessions retry the same way (src/core/progress.ts registryServerError).
+ * own sessions retry on the same check (src/core/progress.ts registryServerError).
  */
 export async function buildAndPush(args: string[]): Promise<string> {
   try {
     return await docker(['buildx', 'build', ...args])
   } catch (e) {
-    if (!/ 5\d\d [A-Z][a-z]/.test(String((e as { stderr?: unknown }).stderr ?? ''))) throw e
+    if (!registryServerError(String((e as { stderr?: unknown }).stderr ?? '').split('\n'))) throw e
     return docker(['buildx', 'build', ...args])
   }
 }

@@ -328,5 +328,5 @@ export function registryServerError(lines: readonly string[]): boolean {
  * the same race as in a session, worth one more push of the same bytes.
  */
 export function pushServerError(lastErrorLine: string | undefined): boolean {
-  return SERVER_ERROR_STATUS.test(lastErrorLine?.trim() ?? '')
+  return SERVER_ERROR_STATUS.test(lastErrorLine ?? '')
 }
