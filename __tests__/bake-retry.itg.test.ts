@@ -86,6 +86,13 @@ async function digestOf(name: string, tag: string): Promise<string | null> {
   return res.headers.get('docker-content-digest')
 }
 
+/** Pushed: the versioned tag and the moving tag name the same image. */
+async function expectPushed(r: { name: string; head: string }): Promise<void> {
+  const latest = await digestOf(r.name, 'latest')
+  expect(latest).toMatch(/^sha256:[0-9a-f]{64}$/)
+  expect(await digestOf(r.name, `main-${r.head.slice(0, 7)}`)).toBe(latest)
+}
+
 test('a 500 from the registry during the session: one warning, the session once more, the image pushed', async () => {
   const failed: string[] = []
   const r = await buildThrough(await startProxy(failed), ['linux/amd64', 'linux/arm64'])
@@ -95,23 +102,17 @@ test('a 500 from the registry during the session: one warning, the session once 
     err: r.err.includes('the registry answered the session with a server error (5xx); running it once more')
   }).toEqual({ code: 0, err: true })
   expect((JSON.parse(r.out) as { layers: { app: { build: boolean } } }).layers.app.build).toBe(true)
-  // Pushed: the versioned tag and the moving tag name the same index.
-  const latest = await digestOf(r.name, 'latest')
-  expect(latest).toMatch(/^sha256:[0-9a-f]{64}$/)
-  expect(await digestOf(r.name, `main-${r.head.slice(0, 7)}`)).toBe(latest)
+  await expectPushed(r)
 })
 
 test('a 500 from the registry during `docker push` of a stored image: one warning, pushed once more', async () => {
   const failed: string[] = []
   const r = await buildThrough(await startProxy(failed), ['linux/amd64'])
   expect(failed).toHaveLength(1)
-  const tag = `main-${r.head.slice(0, 7)}`
   expect({
     code: r.code,
     err: r.err.includes(`with a server error (5xx); pushing once more`),
     session: r.err.includes('running it once more')
   }).toEqual({ code: 0, err: true, session: false })
-  const latest = await digestOf(r.name, 'latest')
-  expect(latest).toMatch(/^sha256:[0-9a-f]{64}$/)
-  expect(await digestOf(r.name, tag)).toBe(latest)
+  await expectPushed(r)
 })
