@@ -12,10 +12,9 @@ pairs=${1:-5}
 runs=${2:-9}
 tmp=.tmp/bench-budget
 trap 'rm -rf "$tmp" .tmp/bench-inputs' EXIT
-rm -rf "$tmp" && mkdir -p "$tmp/before"
-git archive "$BEFORE" src bench tsconfig.json package.json | tar -x -C "$tmp/before"
-ln -s "$PWD/node_modules" "$tmp/before/node_modules"
-(cd "$tmp/before" && npx tsc -p bench/tsconfig.inputs.json)
+source bench/inputs-at.sh
+rm -rf "$tmp"
+compile_inputs_bench_at "$BEFORE" "$tmp/before"
 npx tsc -p bench/tsconfig.inputs.json
 field() { sed -n "s/^$1[^:]*: \([0-9.]*\) ms.*/\1/p" "$2"; }
 echo "before: readLayers at $BEFORE; now: the work tree, inputs and content ids as a plan runs them; $pairs pairs"

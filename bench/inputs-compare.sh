@@ -10,12 +10,10 @@ pairs=${2:-5}
 runs=${3:-9}
 tmp=.tmp/bench-compare
 trap 'rm -rf "$tmp" .tmp/bench-inputs' EXIT
-rm -rf "$tmp" && mkdir -p "$tmp/before"
-git archive "$ref" src bench tsconfig.json package.json | tar -x -C "$tmp/before"
-ln -s "$PWD/node_modules" "$tmp/before/node_modules"
+source bench/inputs-at.sh
+rm -rf "$tmp"
 # The same repository and gc setting on both sides: only the code under test differs.
-cp bench/inputs.ts "$tmp/before/bench/inputs.ts"
-(cd "$tmp/before" && npx tsc -p bench/tsconfig.inputs.json)
+compile_inputs_bench_at "$ref" "$tmp/before" bench/inputs.ts
 npx tsc -p bench/tsconfig.inputs.json
 cp -r .tmp/bench-inputs "$tmp/after"
 echo "before: $ref ($(git rev-parse --short "$ref")); after: the work tree; $pairs pairs, $runs runs each"
