@@ -3,7 +3,16 @@
 // bytes on disk with the mode on disk (what `git hash-object --no-filters` and stat say).
 import { afterEach, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync
+} from 'node:fs'
 import { join } from 'node:path'
 import { git, makeRepo } from '../../__fixtures__/github-api-server.js'
 import { blobId, createContentIds } from '../../src/adapters/content-ids.js'
@@ -83,6 +92,21 @@ test.each<[string, Record<string, string>, Setup]>([
     'permission bits other than the exec bit (0664)',
     { 'a.txt': 'x\n' },
     dir => chmodSync(join(dir, 'a.txt'), 0o664)
+  ],
+  [
+    // git itself (built without USE_NSEC, as Debian's is) calls this file unchanged: same size, same
+    // mtime, a ctime in the same second. Its recorded stat data, compared to the microsecond, does not.
+    'new bytes of the same size under the recorded mtime, core.checkStat=minimal, core.trustctime=false',
+    { 'a.txt': 'before\n' },
+    dir => {
+      git(dir, 'config', 'core.checkStat', 'minimal')
+      git(dir, 'config', 'core.trustctime', 'false')
+      const past = new Date(Date.now() - 60_000)
+      utimesSync(join(dir, 'a.txt'), past, past)
+      git(dir, 'update-index', '--refresh')
+      writeFileSync(join(dir, 'a.txt'), 'after!\n')
+      utimesSync(join(dir, 'a.txt'), past, past)
+    }
   ],
   [
     'a stat that differs from the index, same bytes',

@@ -28,7 +28,21 @@ const PATTERN_SETS = [
   '!\n!   \n/',
   'x\\*y\nsp ace',
   'SRC',
-  'vendor/*/\n!vendor/keep/'
+  'vendor/*/\n!vendor/keep/',
+  // `!` rules that cannot reach an ignored folder leave its shortcut on; ones that may, turn it off.
+  'node_modules\n**/*.md\n!README.md\n.git',
+  'node_modules\n!node_modules/x/keep.js',
+  'node_modules\n!node_modules/*/keep.js',
+  'node_modules\n!*/x/keep.js',
+  'node_modules\n!./node_modules/../node_modules/x/keep.js',
+  'vendor\n!vendor',
+  'vendor\n!vendor/\n!',
+  'deep\n!deep/er\ndeep/er/and',
+  'deep\n!deep/e?/and/deeper/file.md',
+  'deep\n!deep/[e]r/and',
+  'deep\n!deep/e\\r/and',
+  'deep\n!**/file.md',
+  'deep\n!/deep/er/and/deeper'
 ]
 
 const PATHS = [
@@ -58,7 +72,13 @@ const PATHS = [
   'dot/x',
   'vendor/keep/a.go',
   'vendor/other/a.go',
-  'deep/er/and/deeper/file.md'
+  'deep/er/and/deeper/file.md',
+  'deep/er/and/other.md',
+  'deep/other/file.md',
+  'node_modules/x/keep.js',
+  'node_modules/y/keep.js',
+  'node_modules/README.md',
+  'vendor/a/b/c.go'
 ]
 
 test.each(PATTERN_SETS)('%j answers as @balena/dockerignore for every path', text => {
@@ -66,6 +86,23 @@ test.each(PATTERN_SETS)('%j answers as @balena/dockerignore for every path', tex
   const theirs = reference({ ignorecase: false }).add(text)
   const got = PATHS.map(p => `${p}: ${ours.ignores(p)}`)
   expect(got).toEqual(PATHS.map(p => `${p}: ${theirs.ignores(p)}`))
+})
+
+test.each([
+  ['node_modules\n!README.md', 'node_modules', false],
+  ['node_modules\n!README.md', 'node_modules/pkg', false],
+  ['node_modules\n!node_modules/keep', 'node_modules', true],
+  ['node_modules\n!node_modules/keep', 'node_modules/other', false],
+  ['node_modules\n!node_modules/keep', 'node_modules/keep/lib', true],
+  ['node_modules\n!*/keep', 'node_modules', true],
+  ['node_modules\n!node_modules/k?ep', 'node_modules/other', true],
+  ['node_modules\n!**', 'a', true],
+  ['node_modules\n!', 'a', true],
+  ['node_modules\n!./x/../node_modules/keep', 'node_modules/other', false],
+  ['node_modules\n!../node_modules', 'node_modules', true],
+  ['node_modules', 'node_modules', false]
+])('%j: a `!` rule may reach %j or below: %s', (text, dir, reaches) => {
+  expect(compileDockerignore(text).reincludesBelow(dir)).toBe(reaches)
 })
 
 test('case-sensitive, as BuildKit on Linux', () => {

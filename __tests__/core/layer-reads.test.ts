@@ -214,6 +214,10 @@ test('pruneFor skips folders every layer ignores, unless a .dockerignore re-incl
   expect(pruneFor(prep('node_modules\n').layers)('node_modules')).toBe(true)
   expect(pruneFor(prep('node_modules\n').layers)('src')).toBe(false)
   expect(pruneFor(prep('node_modules\n!node_modules/keep\n').layers)('node_modules')).toBe(false)
+  // A `!` rule that cannot reach the folder leaves it pruned; one with a wildcard there may reach it.
+  expect(pruneFor(prep('node_modules\n**/*.md\n!README.md\n').layers)('node_modules')).toBe(true)
+  expect(pruneFor(prep('node_modules\n!*/keep\n').layers)('node_modules')).toBe(false)
+  expect(pruneFor(prep('node_modules\n!node_modules/keep\n').layers)('node_modules/other')).toBe(true)
 })
 
 test('pruneFor walks a folder ignored at the root when another layer’s context is below it', () => {

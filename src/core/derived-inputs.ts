@@ -34,6 +34,8 @@ export interface LayerInputs {
   rules: SourceRule[]
   /** Whether .dockerignore leaves a context-relative path out of the context. */
   ignored: (rel: string) => boolean
+  /** Whether a `!` rule of that .dockerignore may re-include the context-relative folder or a path below it. */
+  reincludable: (relDir: string) => boolean
 }
 
 export interface LayerInputsSpec {
@@ -73,7 +75,8 @@ export function layerInputs(spec: LayerInputsSpec): LayerInputs {
     hasDockerignore: text !== undefined,
     context,
     rules,
-    ignored: matcher ? rel => matcher.ignores(rel) : () => false
+    ignored: matcher ? rel => matcher.ignores(rel) : () => false,
+    reincludable: matcher ? dir => matcher.reincludesBelow(dir) : () => false
   }
 }
 

@@ -191,7 +191,7 @@ function parentArgOverride(
 
 /**
  * Folders that the walk of the contexts may skip: ignored by the .dockerignore of every layer whose
- * context holds them, none of which re-includes anything (BuildKit's own walker skips them too).
+ * context holds them, with no `!` rule that may reach into them (BuildKit's own walker skips them too).
  */
 export function pruneFor(layers: readonly PreparedLayer[]): (relDir: string) => boolean {
   return relDir => {
@@ -204,7 +204,7 @@ export function pruneFor(layers: readonly PreparedLayer[]): (relDir: string) => 
         ctx === '' ? relDir : relDir.startsWith(`${ctx}/`) ? relDir.slice(ctx.length + 1) : undefined
       if (rel === undefined) continue
       holders++
-      if (l.reincludes || !l.inputs.ignored(rel)) return false
+      if (!l.inputs.ignored(rel) || l.inputs.reincludable(rel)) return false
       // A folder that holds the Dockerfile or .dockerignore is walked: they are inputs either way.
       if (l.inputs.dockerfile.startsWith(`${relDir}/`) || l.inputs.dockerignore.startsWith(`${relDir}/`))
         return false
