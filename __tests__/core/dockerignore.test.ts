@@ -42,7 +42,14 @@ const PATTERN_SETS = [
   'deep\n!deep/[e]r/and',
   'deep\n!deep/e\\r/and',
   'deep\n!**/file.md',
-  'deep\n!/deep/er/and/deeper'
+  'deep\n!/deep/er/and/deeper',
+  // A rule's literal start and end: a path without them is not asked about.
+  '/node_modules\n//docs/',
+  'docs/**\n!docs/**/*.md',
+  'a+b\n(x)\na|b\n^x\nx$',
+  ' /foo \n! / bar',
+  '*.ts\n!src/*/b.ts',
+  'é.txt\nsp ace/'
 ]
 
 const PATHS = [
@@ -78,7 +85,15 @@ const PATHS = [
   'node_modules/x/keep.js',
   'node_modules/y/keep.js',
   'node_modules/README.md',
-  'vendor/a/b/c.go'
+  'vendor/a/b/c.go',
+  'aab',
+  'ab',
+  'x',
+  'foo',
+  'bar',
+  ' bar',
+  'é.txt',
+  'sp ace/x'
 ]
 
 test.each(PATTERN_SETS)('%j answers as @balena/dockerignore for every path', text => {
@@ -103,6 +118,36 @@ test.each([
   ['node_modules', 'node_modules', false]
 ])('%j: a `!` rule may reach %j or below: %s', (text, dir, reaches) => {
   expect(compileDockerignore(text).reincludesBelow(dir)).toBe(reaches)
+})
+
+// Random rules and paths from a small alphabet (wildcards, classes, escapes, `.` and `$`, `!`, slashes),
+// seeded: the shortcuts must never answer otherwise than the library. (`+` and `|` stay out: the
+// library passes them to its regular expression, and a lone `+` throws; the table above has them.)
+test('random rules and paths answer as @balena/dockerignore', () => {
+  let seed = 17
+  const next = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
+  const pick = <T>(xs: readonly T[]): T => xs[next(xs.length)]
+  const PARTS = ['a', 'b', 'a.b', '.md', '*', '?', '**', '[ab]', '\\a', '$', ' ', '.', '..']
+  const NAMES = ['a', 'b', 'ab', 'aab', 'a.b', 'b.md', '.md', 'a|b', 'a$', ' a', '+']
+  const segment = (parts: readonly string[]): string =>
+    Array.from({ length: 1 + next(2) }, () => pick(parts)).join('')
+  const path = (): string => Array.from({ length: 1 + next(4) }, () => segment(NAMES)).join('/')
+  const rule = (): string =>
+    (next(3) === 0 ? '!' : '') +
+    (next(5) === 0 ? '/' : '') +
+    Array.from({ length: 1 + next(3) }, () => segment(PARTS)).join('/') +
+    (next(5) === 0 ? '/' : '')
+  const wrong: string[] = []
+  for (let i = 0; i < 300; i++) {
+    const text = Array.from({ length: 1 + next(3) }, rule).join('\n')
+    const ours = compileDockerignore(text)
+    const theirs = reference({ ignorecase: false }).add(text)
+    for (let j = 0; j < 20; j++) {
+      const p = path()
+      if (ours.ignores(p) !== theirs.ignores(p)) wrong.push(`${JSON.stringify(text)} ${JSON.stringify(p)}`)
+    }
+  }
+  expect(wrong).toEqual([])
 })
 
 test('case-sensitive, as BuildKit on Linux', () => {

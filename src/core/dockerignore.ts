@@ -1,7 +1,8 @@
 // .dockerignore matching with @balena/dockerignore (a port of Moby's matcher, tested against
-// `docker build`), case-sensitive as on Linux. One shortcut around it: below an ignored folder that no
-// `!` rule can reach, everything is ignored, so such a folder is asked about once rather than once per
-// file in it (a dockerignored node_modules of thousands of files costs one question). Pure.
+// `docker build`), case-sensitive as on Linux. Two shortcuts around it, both sound, so that a context
+// of thousands of files is cheap: below an ignored folder that no `!` rule can reach, everything is
+// ignored (such a folder is asked about once, not once per file in it); and a path that no rule can
+// match (it lacks a rule's literal start or end) is not ignored without asking. Pure.
 import { posix } from 'node:path'
 import dockerignore from '@balena/dockerignore'
 
@@ -21,7 +22,12 @@ export function compileDockerignore(text: string): DockerignoreMatcher {
   const ig = createIgnore({ ignorecase: false }).add(lines)
   const rules = lines.filter(l => l.trim() !== '' && !l.startsWith('#'))
   if (rules.length === 0) return { ignores: () => false, reincludesBelow: () => false }
+  // The library passes these into its regular expression as operators (`a|b` matches `src/sub`): a
+  // folder's answer no longer tells its files', nor a literal what a rule needs. No shortcut then.
+  if (rules.some(l => REGEX_OPERATORS.test(l)))
+    return { ignores: p => ig.ignores(p), reincludesBelow: () => true }
   const negations = rules.flatMap(l => (l.trim().startsWith('!') ? [negationSegments(l)] : []))
+  const literals = rules.map(literalEnds)
   const reaches = new Map<string, boolean>()
   const reincludesBelow = (dir: string): boolean => {
     let r = reaches.get(dir)
@@ -47,13 +53,44 @@ export function compileDockerignore(text: string): DockerignoreMatcher {
         const dir = clean.slice(0, slash)
         if (!reincludesBelow(dir) && folderIgnored(dir)) return true
       }
+      if (clean !== '' && !literals.some(l => mayMatch(l, clean))) return false
       return ig.ignores(clean)
     },
     reincludesBelow
   }
 }
 
+const REGEX_OPERATORS = /[|+(){}^]/
 const UNCLEAN = /(^|\/)\.\.?(\/|$)|\/\/|^\/|\/$/
+
+/**
+ * The literal text a rule's pattern starts and ends with, as the matcher cleans it. The matcher tests
+ * its pattern, anchored, on the path and on folders above it, so a path it matches starts with `start`
+ * and has `end` at the end of one of its segments. Anything but plain characters ends a literal: the
+ * matcher turns wildcards, escapes and classes into a regular expression, and passes other regular
+ * expression characters through.
+ */
+function literalEnds(line: string): { start: string; end: string } {
+  let pattern = line.trim()
+  if (pattern.startsWith('!')) pattern = pattern.slice(1).trim()
+  pattern = cleanPath(pattern)
+  if (pattern.length > 1 && pattern.startsWith('/')) pattern = cleanPath(pattern.slice(1))
+  if (pattern === '.' || pattern.startsWith('/') || pattern.startsWith('..')) return { start: '', end: '' }
+  const first = pattern.search(NOT_PLAIN)
+  if (first < 0) return { start: pattern, end: pattern }
+  let last = pattern.length - 1
+  while (last >= 0 && !NOT_PLAIN.test(pattern[last])) last--
+  return { start: pattern.slice(0, first), end: pattern.slice(last + 1) }
+}
+
+/** Go's filepath.Clean, as the matcher has it. */
+const cleanPath = (p: string): string => posix.normalize(p).replace(/(?<=.)\/$/, '')
+
+const NOT_PLAIN = /[^A-Za-z0-9._\-/]/
+
+function mayMatch(l: { start: string; end: string }, path: string): boolean {
+  return path.startsWith(l.start) && (path.endsWith(l.end) || path.includes(`${l.end}/`))
+}
 
 /** A `!` rule's pattern as path segments, cleaned as the matcher cleans it; undefined: it may match anywhere. */
 function negationSegments(line: string): string[] | undefined {
