@@ -16,7 +16,8 @@ import {
 import { join } from 'node:path'
 import { git, makeRepo } from '../../__fixtures__/github-api-server.js'
 import { blobId, createContentIds } from '../../src/adapters/content-ids.js'
-import { createGit, parseCheckAttr, parseLsFilesDebug } from '../../src/adapters/git.js'
+import { createGit } from '../../src/adapters/git.js'
+import { parseCheckAttr, parseLsFilesDebug } from '../../src/adapters/git-output.js'
 
 const cleanups: (() => void)[] = []
 afterEach(() => cleanups.splice(0).forEach(c => c()))

@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { commitFiles, git, makeRepo, renameFile } from '../../__fixtures__/github-api-server.js'
 import { createWorkspaceFiles } from '../../src/adapters/workspace-files.js'
-import { createGit, GitError, parseLsTreeZ, parseNameStatusZ } from '../../src/adapters/git.js'
+import { createGit, GitError } from '../../src/adapters/git.js'
+import { parseLsTreeZ, parseNameStatusZ } from '../../src/adapters/git-output.js'
 import type { ChangedFile } from '../../src/core/types.js'
 
 describe('parseNameStatusZ', () => {
@@ -269,6 +270,67 @@ describe('createGit: the index and the tracked files (content ids, `paths` check
       await expect(createWorkspaceFiles(broken.dir, g).tracked()).rejects.toThrow(/git ls-files/)
     } finally {
       broken.cleanup()
+    }
+  })
+})
+
+describe('indexRead: the index, its settings and paths from one sh', () => {
+  const repos: (() => void)[] = []
+  afterAll(() => repos.forEach(r => r()))
+  const repo = (): string => {
+    const r = makeRepo({ files: { 'a.txt': 'a\n', 'sub/b.txt': 'b\n' } })
+    repos.push(r.cleanup)
+    return r.dir
+  }
+
+  test('reads what the three commands say, one by one', async () => {
+    const dir = repo()
+    git(dir, 'config', 'core.autocrlf', 'input')
+    const read = await createGit(dir).indexRead()
+    expect([...read!.entries.keys()]).toEqual(git(dir, 'ls-files', '-z').split('\0').filter(Boolean))
+    expect(read!.entries.get('sub/b.txt')?.oid).toBe(git(dir, 'rev-parse', ':sub/b.txt').trim())
+    expect(read!.config['core.autocrlf']).toBe('input')
+    expect([read!.indexFile, read!.infoAttributes]).toEqual(
+      git(dir, 'rev-parse', '--path-format=absolute', '--git-path', 'index', '--git-path', 'info/attributes')
+        .trim()
+        .split('\n')
+    )
+  })
+
+  test('a setting is data: quotes and $( ) in a config value run nothing', async () => {
+    const dir = repo()
+    const hostile = `$(touch ${join(dir, 'pwned')})'; touch ${join(dir, 'pwned2')}; '\`touch x\``
+    git(dir, 'config', 'core.attributesfile', hostile)
+    const read = await createGit(dir).indexRead()
+    expect(read!.config['core.attributesfile']).toBe(hostile)
+    expect(['pwned', 'pwned2', 'x'].filter(f => existsSync(join(dir, f)))).toEqual([])
+  })
+
+  test('without sh on PATH (a Windows runner), the three commands run apart: the same answer', async () => {
+    const dir = repo()
+    const bin = mkdtempSync(join(tmpdir(), 'strata-git-only-'))
+    // A PATH that has git (a link to it) and no sh.
+    symlinkSync(join(git(dir, '--exec-path').trim(), 'git'), join(bin, 'git'))
+    const withSh = await createGit(dir).indexRead()
+    const path = process.env.PATH
+    try {
+      process.env.PATH = bin
+      expect(await createGit(dir).indexRead()).toEqual(withSh)
+      const outside = mkdtempSync(join(tmpdir(), 'strata-no-repo-'))
+      expect(await createGit(outside).indexRead()).toBeUndefined()
+      rmSync(outside, { recursive: true })
+    } finally {
+      process.env.PATH = path
+      rmSync(bin, { recursive: true, force: true })
+    }
+  })
+
+  test('outside a work tree: undefined', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'strata-no-repo-'))
+    try {
+      expect(await createGit(outside).indexRead()).toBeUndefined()
+    } finally {
+      rmSync(outside, { recursive: true })
     }
   })
 })

@@ -12,7 +12,8 @@ import { readFile, readlink } from 'node:fs/promises'
 import * as path from 'node:path'
 import { mapLimit } from '../core/limit.js'
 import { readGitIndex, type GitIndex } from './git-index.js'
-import type { Git, IndexStat } from './git.js'
+import type { IndexStat } from './git-output.js'
+import type { Git } from './git.js'
 
 /** One input as the build reads it: its id, or why the build could not read it (that layer alone has no digest). */
 export type ContentEntry = { id: string; problem?: undefined } | { id?: undefined; problem: string }

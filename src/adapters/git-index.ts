@@ -5,7 +5,8 @@
 import { existsSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import * as path from 'node:path'
-import type { Git, IndexStat } from './git.js'
+import type { IndexStat } from './git-output.js'
+import type { Git } from './git.js'
 
 export interface GitIndex {
   entries: Map<string, IndexStat>
@@ -31,23 +32,16 @@ export function indexUsable(config: Record<string, string>): boolean {
 
 /** Reads the index of the work tree; an empty, unusable index outside a git work tree. */
 export async function readGitIndex(git: Git): Promise<GitIndex> {
-  // The settings are asked side by side with the index (three git processes at once); outside a work
-  // tree they may fail, which counts only inside one.
-  const settings = Promise.all([
-    git.config('^core\\.(autocrlf|eol|filemode|attributesfile)$'),
-    git.gitPaths(['index', 'info/attributes'])
-  ])
-  settings.catch(() => undefined)
-  const entries = await git.indexStat()
-  if (entries === undefined) return { entries: new Map(), usable: false, converted: async () => new Set() }
-  const [config, [indexFile, infoAttributes]] = await settings
+  const read = await git.indexRead()
+  if (read === undefined) return { entries: new Map(), usable: false, converted: async () => new Set() }
+  const { entries, config } = read
   let written: number | undefined
   try {
-    written = statSync(indexFile).mtimeMs
+    written = statSync(read.indexFile).mtimeMs
   } catch {
     written = undefined
   }
-  const attributes = hasAttributes(entries, infoAttributes, config['core.attributesfile'])
+  const attributes = hasAttributes(entries, read.infoAttributes, config['core.attributesfile'])
   return {
     entries,
     usable: indexUsable(config) && written !== undefined,

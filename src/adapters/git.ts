@@ -1,9 +1,20 @@
 // The one git runner: every git command Strata runs goes through createGit(). The fallback source of
 // changed files (SPEC 3), the index and tracked files (content ids, `paths` checks), and what the CLI
-// asks of a local clone (top folder, branches, commits, origin). Fixed argv arrays, never a shell,
-// never a prompt; -z output, so that any byte a file name may hold (space, tab, newline) survives.
+// asks of a local clone (top folder, branches, commits, origin). Fixed argv arrays, never a prompt;
+// -z output, so that any byte a file name may hold (space, tab, newline) survives. One shell, for
+// speed: the index read's three commands run from one fixed `sh` script (indexRead()).
 import { execFile } from 'node:child_process'
-import type { ChangedFile, FileStatus } from '../core/types.js'
+import { randomBytes } from 'node:crypto'
+import type { ChangedFile } from '../core/types.js'
+import {
+  parseCheckAttr,
+  parseConfigZ,
+  parseLsFilesDebug,
+  parseLsFilesStageZ,
+  parseLsTreeZ,
+  parseNameStatusZ
+} from './git-output.js'
+import type { IndexEntry, IndexStat } from './git-output.js'
 
 export interface Git {
   /** Files that differ between the trees of `base` and `head` (renames detected). */
@@ -30,182 +41,13 @@ export interface Git {
   modified(): Promise<string[]>
   /** The files git tracks (`git ls-files --cached`), in git's order; undefined outside a work tree. */
   tracked(): Promise<string[] | undefined>
-  /** The index with each entry's flags and recorded stat data (`ls-files -s -v --debug`); undefined outside a work tree. */
-  indexStat(): Promise<Map<string, IndexStat> | undefined>
-  /** Config values whose names match `pattern` (`^core\.eol$`), names lower-cased; {} when none. */
-  config(pattern: string): Promise<Record<string, string>>
-  /** Absolute paths of files in the git folder (`rev-parse --git-path`: `index`, `info/attributes`). */
-  gitPaths(names: string[]): Promise<string[]>
+  /**
+   * The index with each entry's flags and recorded stat data (`ls-files -s -v --debug`), with the
+   * settings and paths content ids need, from one process; undefined outside a work tree.
+   */
+  indexRead(): Promise<IndexRead | undefined>
   /** Those of `paths` that carry any value (set, not unset) for one of `attrs` (`check-attr`). */
   attributed(paths: readonly string[], attrs: string[]): Promise<Set<string>>
-}
-
-/** An index entry as `ls-files -s -v --debug` shows it. */
-export interface IndexStat extends IndexEntry {
-  /** `H` cached; lower case assume-unchanged; `S` skip-worktree. */
-  tag: string
-  /** The stat data git recorded (32-bit as git stores them; times in ms), when --debug gave it. */
-  stat?: { ctime: number; mtime: number; ino: number; size: number }
-}
-
-/** One file of the index: its mode and object id. */
-export interface IndexEntry {
-  mode: string
-  oid: string
-}
-
-const STATUS: Record<string, FileStatus> = {
-  A: 'added',
-  M: 'modified',
-  D: 'removed',
-  R: 'renamed',
-  C: 'copied',
-  T: 'changed',
-  U: 'modified'
-}
-
-/** Parses `git diff --name-status -z` output: `M\0path\0`, `R100\0old\0new\0`, … */
-export function parseNameStatusZ(out: string): ChangedFile[] {
-  const parts = out.split('\0')
-  const files: ChangedFile[] = []
-  let i = 0
-  while (i < parts.length) {
-    const code = parts[i++]
-    if (code === '') continue // the trailing NUL
-    const letter = code[0]
-    const status = STATUS[letter] ?? 'changed'
-    if (letter === 'R' || letter === 'C') {
-      const previousPath = parts[i++]
-      const path = parts[i++]
-      if (path === undefined) throw new Error(`git diff output ends inside a ${code} entry`)
-      files.push({ path, status, previousPath })
-    } else {
-      const path = parts[i++]
-      if (path === undefined) throw new Error(`git diff output ends inside a ${code} entry`)
-      files.push({ path, status })
-    }
-  }
-  return files
-}
-
-/** Parses `git ls-tree -r --name-only -z` output. */
-export function parseLsTreeZ(out: string): string[] {
-  return out.split('\0').filter(p => p !== '')
-}
-
-/** Parses `git ls-files -s -z`: `<mode> <oid> <stage>\t<path>\0`; conflicted paths (stage ≠ 0) are left out. */
-export function parseLsFilesStageZ(out: string): Map<string, IndexEntry> {
-  const index = new Map<string, IndexEntry>()
-  const conflicted = new Set<string>()
-  for (const rec of out.split('\0')) {
-    if (rec === '') continue
-    const tab = rec.indexOf('\t')
-    const m = /^(\d{6}) ([0-9a-f]{40}|[0-9a-f]{64}) (\d)$/.exec(rec.slice(0, tab))
-    if (tab < 0 || !m) throw new Error(`unexpected git ls-files line: ${JSON.stringify(rec.slice(0, 80))}`)
-    const p = rec.slice(tab + 1)
-    if (m[3] !== '0') conflicted.add(p)
-    else index.set(p, { mode: m[1], oid: m[2] })
-  }
-  for (const p of conflicted) index.delete(p)
-  return index
-}
-
-/**
- * Parses `git ls-files -s -v --debug -z`; conflicted paths (stage ≠ 0) are left out. Each entry is
- * `<tag> <mode> <oid> <stage>\t<path>\0`, its stat data after it in lines (`  ctime: <s>:<ns>\n`,
- * `  mtime: …`, `  dev: …\tino: …`, `  uid: …\tgid: …`, `  size: …\tflags: …`). Read by scanning,
- * not a regular expression per entry: this runs on every file of the repository each plan.
- */
-export function parseLsFilesDebug(out: string): Map<string, IndexStat> {
-  const index = new Map<string, IndexStat>()
-  const conflicted = new Set<string>()
-  let last: IndexStat | undefined
-  for (let start = 0; start < out.length;) {
-    let end = out.indexOf('\0', start)
-    if (end < 0) end = out.length
-    let at = start
-    if (last && out.startsWith('  ctime: ', at)) {
-      const stat = new StatReader(out, at)
-      const ctime = stat.time('  ctime: ')
-      const mtime = stat.time('\n  mtime: ')
-      stat.skip('\n  dev: ')
-      const ino = stat.skip('\tino: ')
-      stat.skip('\n  uid: ')
-      stat.skip('\tgid: ')
-      const size = stat.skip('\n  size: ')
-      stat.skip('\tflags: ', true)
-      at = stat.end('\n')
-      last.stat = { ctime, mtime, ino, size }
-    }
-    last = undefined
-    if (at < end) {
-      // `<tag> <mode> <oid> <stage>\t`: positions checked, not a regular expression per entry.
-      const tab = out.indexOf('\t', at)
-      const oid = tab < 0 || tab > end ? '' : out.slice(at + 9, tab - 2)
-      if (
-        out[at + 1] !== ' ' ||
-        out[at + 8] !== ' ' ||
-        out[tab - 2] !== ' ' ||
-        (oid.length !== 40 && oid.length !== 64)
-      )
-        throw new Error(
-          `unexpected git ls-files line: ${JSON.stringify(out.slice(at, Math.min(end, at + 80)))}`
-        )
-      const p = out.slice(tab + 1, end)
-      if (out[tab - 1] !== '0') conflicted.add(p)
-      else index.set(p, (last = { tag: out[at], mode: out.slice(at + 2, at + 8), oid }))
-    }
-    start = end + 1
-  }
-  for (const p of conflicted) index.delete(p)
-  return index
-}
-
-/** Reads the labelled numbers of one entry's stat data, in order; throws where the text is not that. */
-class StatReader {
-  constructor(
-    private readonly text: string,
-    private at: number
-  ) {}
-
-  private fail(): never {
-    throw new Error(
-      `unexpected git ls-files stat data: ${JSON.stringify(this.text.slice(this.at, this.at + 80))}`
-    )
-  }
-
-  /** After `label`, its digits (hex too with `hex`) to the next label; their decimal value, summed as read. */
-  skip(label: string, hex = false): number {
-    if (!this.text.startsWith(label, this.at)) this.fail()
-    const from = (this.at += label.length)
-    let value = 0
-    for (; this.at < this.text.length; this.at++) {
-      const c = this.text.charCodeAt(this.at)
-      if (c >= 48 && c <= 57) value = value * 10 + c - 48
-      else if (!(hex && c >= 97 && c <= 102)) break
-    }
-    if (this.at === from) this.fail()
-    return value
-  }
-
-  /** `<seconds>:<nanoseconds>` in ms. */
-  time(label: string): number {
-    return this.skip(label) * 1000 + this.skip(':') / 1e6
-  }
-
-  /** Where the entry's stat data ends, after `label`. */
-  end(label: string): number {
-    return this.text.startsWith(label, this.at) ? this.at + label.length : this.fail()
-  }
-}
-
-/** Parses `git check-attr -z`: `<path>\0<attr>\0<value>\0`; the paths with a value set. */
-export function parseCheckAttr(out: string): Set<string> {
-  const parts = out.split('\0')
-  const set = new Set<string>()
-  for (let i = 0; i + 2 < parts.length; i += 3)
-    if (parts[i + 2] !== 'unspecified' && parts[i + 2] !== 'unset') set.add(parts[i])
-  return set
 }
 
 export class GitError extends Error {
@@ -241,13 +83,59 @@ function typedRev(r: string): string {
 /** One line of git output without its newline, or undefined when empty. */
 const line = (out: string): string | undefined => out.replace(/\r?\n$/, '') || undefined
 
+/** What content ids need of git's index, asked at once (Git.indexRead). */
+export interface IndexRead {
+  /** core.autocrlf, core.eol, core.filemode and core.attributesfile where set, names lower-cased. */
+  config: Record<string, string>
+  /** Absolute paths of the index file and of info/attributes. */
+  indexFile: string
+  infoAttributes: string
+  entries: Map<string, IndexStat>
+}
+
+const GIT_OPTIONS = ['-c', 'core.quotePath=false', '-c', 'diff.renames=true', '-c', 'diff.renameLimit=10000']
+const INDEX_READ = {
+  config: ['config', '-z', '--get-regexp', '^core\\.(autocrlf|eol|filemode|attributesfile)$'],
+  paths: ['rev-parse', '--path-format=absolute', '--git-path', 'index', '--git-path', 'info/attributes'],
+  index: ['ls-files', '-s', '-v', '--debug', '-z']
+}
+
+/**
+ * The three commands of INDEX_READ in one `sh`: every fork of this large process stalls its main
+ * thread for milliseconds, one sh costs one. Fixed text: its only argument is the nonce that ends the
+ * first two outputs (`\0<nonce> <exit code>\0`); the index follows.
+ */
+const INDEX_SCRIPT = (() => {
+  // Every word is a constant above; none holds a quote.
+  const words = (args: string[]): string => [...GIT_OPTIONS, ...args].map(a => `'${a}'`).join(' ')
+  const ended = `printf '\\0%s %d\\0' "$1" "$?"`
+  return [
+    `git ${words(INDEX_READ.config)}; ${ended}`,
+    `git ${words(INDEX_READ.paths)}; ${ended}`,
+    `exec git ${words(INDEX_READ.index)}`
+  ].join('\n')
+})()
+
 /** Runs one git command in `cwd` and resolves with its stdout; a failure is a GitError with git's words. */
 function runGit(cwd: string, args: readonly string[], input?: string): Promise<string> {
+  return run(cwd, 'git', [...GIT_OPTIONS, ...args], `git ${args.join(' ')}`, input).then(r => r.stdout)
+}
+
+/**
+ * Runs `file` in `cwd` with git's environment (no prompt, no optional locks). A failure is a GitError
+ * naming `what`; a program that cannot be started (no such file) rejects with the system's error.
+ */
+function run(
+  cwd: string,
+  file: string,
+  argv: readonly string[],
+  what: string,
+  input?: string
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = execFile(
-      'git',
-      // Per-command settings that change what diff prints; nothing global is written.
-      ['-c', 'core.quotePath=false', '-c', 'diff.renames=true', '-c', 'diff.renameLimit=10000', ...args],
+      file,
+      argv,
       {
         cwd,
         encoding: 'utf8',
@@ -255,10 +143,11 @@ function runGit(cwd: string, args: readonly string[], input?: string): Promise<s
         env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' }
       },
       (err, stdout, stderr) => {
-        if (err) {
+        if (err && err.code === 'ENOENT') reject(err)
+        else if (err) {
           const code = typeof err.code === 'number' ? err.code : undefined
-          reject(new GitError(`git ${args.join(' ')} failed: ${stderr.trim() || err.message}`, code, stderr))
-        } else resolve(stdout)
+          reject(new GitError(`${what} failed: ${stderr.trim() || err.message}`, code, stderr))
+        } else resolve({ stdout, stderr })
       }
     )
     if (input !== undefined) child.stdin?.end(input)
@@ -276,8 +165,43 @@ async function inWorkTree<T>(work: Promise<T>): Promise<T | undefined> {
 }
 
 export function createGit(cwd: string): Git {
-  const run = (args: string[], input?: string): Promise<string> => runGit(cwd, args, input)
-  return { ...changeQueries(run), ...cloneQueries(run), ...indexQueries(run) }
+  const git = (args: string[], input?: string): Promise<string> => runGit(cwd, args, input)
+  return {
+    ...changeQueries(git),
+    ...cloneQueries(git),
+    ...indexQueries(git),
+    indexRead: () => indexRead(cwd)
+  }
+}
+
+/** Git.indexRead(): one `sh`; where there is none to start, the three commands one by one. */
+async function indexRead(cwd: string): Promise<IndexRead | undefined> {
+  const nonce = randomBytes(8).toString('hex')
+  let out: { stdout: string; stderr: string }
+  try {
+    out = await run(cwd, 'sh', ['-c', INDEX_SCRIPT, 'sh', nonce], 'git ls-files -s -v --debug -z')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return indexReadApart(cwd)
+    if (e instanceof GitError && e.notARepository) return undefined
+    throw e
+  }
+  let at = 0
+  const [config, paths] = [0, 1].map(() => {
+    const mark = out.stdout.indexOf(`\0${nonce} `, at)
+    const end = mark < 0 ? -1 : out.stdout.indexOf('\0', mark + 1)
+    if (end < 0)
+      throw new GitError('git ls-files -s -v --debug -z: its output ended early', undefined, out.stderr)
+    const part = {
+      text: out.stdout.slice(at, mark),
+      code: Number(out.stdout.slice(mark + nonce.length + 2, end))
+    }
+    at = end + 1
+    return part
+  })
+  if (config.code > 1) throw new GitError(`git config failed: ${out.stderr.trim()}`, config.code, out.stderr)
+  if (paths.code !== 0)
+    throw new GitError(`git rev-parse failed: ${out.stderr.trim()}`, paths.code, out.stderr)
+  return indexReadOf(config.text, paths.text, out.stdout.slice(at))
 }
 
 type Run = (args: string[], input?: string) => Promise<string>
@@ -346,32 +270,27 @@ function cloneQueries(run: Run): Pick<Git, 'topLevel' | 'revParse' | 'symbolicRe
   }
 }
 
+/** The three commands of an index read, each its own process. */
+async function indexReadApart(cwd: string): Promise<IndexRead | undefined> {
+  const git = (args: string[]): Promise<string> => runGit(cwd, args)
+  const index = await inWorkTree(git(INDEX_READ.index))
+  if (index === undefined) return undefined
+  // Exit code 1: no such setting.
+  const config = await git(INDEX_READ.config).catch((e: unknown) => {
+    if (e instanceof GitError && e.exitCode === 1) return ''
+    throw e
+  })
+  return indexReadOf(config, await git(INDEX_READ.paths), index)
+}
+
+function indexReadOf(config: string, paths: string, index: string): IndexRead {
+  const [indexFile, infoAttributes] = paths.trim().split('\n')
+  return { config: parseConfigZ(config), indexFile, infoAttributes, entries: parseLsFilesDebug(index) }
+}
+
 /** The index and the work tree (content ids, `paths` checks). */
-function indexQueries(
-  run: Run
-): Pick<Git, 'index' | 'modified' | 'tracked' | 'indexStat' | 'config' | 'gitPaths' | 'attributed'> {
+function indexQueries(run: Run): Pick<Git, 'index' | 'modified' | 'tracked' | 'attributed'> {
   return {
-    async indexStat() {
-      const out = await inWorkTree(run(['ls-files', '-s', '-v', '--debug', '-z']))
-      return out === undefined ? undefined : parseLsFilesDebug(out)
-    },
-    async config(pattern) {
-      // Exit code 1: no such setting.
-      const out = await run(['config', '-z', '--get-regexp', pattern]).catch((e: unknown) => {
-        if (e instanceof GitError && e.exitCode === 1) return ''
-        throw e
-      })
-      const values: Record<string, string> = {}
-      for (const rec of out.split('\0')) {
-        const nl = rec.indexOf('\n')
-        if (nl > 0) values[rec.slice(0, nl).toLowerCase()] = rec.slice(nl + 1)
-      }
-      return values
-    },
-    async gitPaths(names) {
-      const args = names.flatMap(n => ['--git-path', n])
-      return (await run(['rev-parse', '--path-format=absolute', ...args])).trim().split('\n')
-    },
     async attributed(paths, attrs) {
       if (paths.length === 0) return new Set()
       const out = await run(['check-attr', '-z', '--stdin', ...attrs], paths.join('\0') + '\0')

@@ -1,0 +1,181 @@
+// What git prints, read: name-status diffs, trees, the index (with flags and stat data) and
+// attributes, all in git's -z form. Pure; the one git runner (git.ts) runs the commands.
+import type { ChangedFile, FileStatus } from '../core/types.js'
+
+/** An index entry as `ls-files -s -v --debug` shows it. */
+export interface IndexStat extends IndexEntry {
+  /** `H` cached; lower case assume-unchanged; `S` skip-worktree. */
+  tag: string
+  /** The stat data git recorded (32-bit as git stores them; times in ms), when --debug gave it. */
+  stat?: { ctime: number; mtime: number; ino: number; size: number }
+}
+
+/** One file of the index: its mode and object id. */
+export interface IndexEntry {
+  mode: string
+  oid: string
+}
+
+const STATUS: Record<string, FileStatus> = {
+  A: 'added',
+  M: 'modified',
+  D: 'removed',
+  R: 'renamed',
+  C: 'copied',
+  T: 'changed',
+  U: 'modified'
+}
+
+/** Parses `git diff --name-status -z` output: `M\0path\0`, `R100\0old\0new\0`, … */
+export function parseNameStatusZ(out: string): ChangedFile[] {
+  const parts = out.split('\0')
+  const files: ChangedFile[] = []
+  let i = 0
+  while (i < parts.length) {
+    const code = parts[i++]
+    if (code === '') continue // the trailing NUL
+    const letter = code[0]
+    const status = STATUS[letter] ?? 'changed'
+    if (letter === 'R' || letter === 'C') {
+      const previousPath = parts[i++]
+      const path = parts[i++]
+      if (path === undefined) throw new Error(`git diff output ends inside a ${code} entry`)
+      files.push({ path, status, previousPath })
+    } else {
+      const path = parts[i++]
+      if (path === undefined) throw new Error(`git diff output ends inside a ${code} entry`)
+      files.push({ path, status })
+    }
+  }
+  return files
+}
+
+/** Parses `git ls-tree -r --name-only -z` output. */
+export function parseLsTreeZ(out: string): string[] {
+  return out.split('\0').filter(p => p !== '')
+}
+
+/** Parses `git ls-files -s -z`: `<mode> <oid> <stage>\t<path>\0`; conflicted paths (stage ≠ 0) are left out. */
+export function parseLsFilesStageZ(out: string): Map<string, IndexEntry> {
+  const index = new Map<string, IndexEntry>()
+  const conflicted = new Set<string>()
+  for (const rec of out.split('\0')) {
+    if (rec === '') continue
+    const tab = rec.indexOf('\t')
+    const m = /^(\d{6}) ([0-9a-f]{40}|[0-9a-f]{64}) (\d)$/.exec(rec.slice(0, tab))
+    if (tab < 0 || !m) throw new Error(`unexpected git ls-files line: ${JSON.stringify(rec.slice(0, 80))}`)
+    const p = rec.slice(tab + 1)
+    if (m[3] !== '0') conflicted.add(p)
+    else index.set(p, { mode: m[1], oid: m[2] })
+  }
+  for (const p of conflicted) index.delete(p)
+  return index
+}
+
+/**
+ * Parses `git ls-files -s -v --debug -z`; conflicted paths (stage ≠ 0) are left out. Each entry is
+ * `<tag> <mode> <oid> <stage>\t<path>\0`, its stat data after it in lines (`  ctime: <s>:<ns>\n`,
+ * `  mtime: …`, `  dev: …\tino: …`, `  uid: …\tgid: …`, `  size: …\tflags: …`). Read by scanning,
+ * not a regular expression per entry: this runs on every file of the repository each plan.
+ */
+export function parseLsFilesDebug(out: string): Map<string, IndexStat> {
+  const index = new Map<string, IndexStat>()
+  const conflicted = new Set<string>()
+  let last: IndexStat | undefined
+  for (let start = 0; start < out.length;) {
+    let end = out.indexOf('\0', start)
+    if (end < 0) end = out.length
+    let at = start
+    if (last && out.startsWith('  ctime: ', at)) {
+      const stat = new StatReader(out, at)
+      const ctime = stat.time('  ctime: ')
+      const mtime = stat.time('\n  mtime: ')
+      stat.skip('\n  dev: ')
+      const ino = stat.skip('\tino: ')
+      stat.skip('\n  uid: ')
+      stat.skip('\tgid: ')
+      const size = stat.skip('\n  size: ')
+      stat.skip('\tflags: ', true)
+      at = stat.end('\n')
+      last.stat = { ctime, mtime, ino, size }
+    }
+    last = undefined
+    if (at < end) {
+      // `<tag> <mode> <oid> <stage>\t`: positions checked, not a regular expression per entry.
+      const tab = out.indexOf('\t', at)
+      const oid = tab < 0 || tab > end ? '' : out.slice(at + 9, tab - 2)
+      if (
+        out[at + 1] !== ' ' ||
+        out[at + 8] !== ' ' ||
+        out[tab - 2] !== ' ' ||
+        (oid.length !== 40 && oid.length !== 64)
+      )
+        throw new Error(
+          `unexpected git ls-files line: ${JSON.stringify(out.slice(at, Math.min(end, at + 80)))}`
+        )
+      const p = out.slice(tab + 1, end)
+      if (out[tab - 1] !== '0') conflicted.add(p)
+      else index.set(p, (last = { tag: out[at], mode: out.slice(at + 2, at + 8), oid }))
+    }
+    start = end + 1
+  }
+  for (const p of conflicted) index.delete(p)
+  return index
+}
+
+/** Reads the labelled numbers of one entry's stat data, in order; throws where the text is not that. */
+class StatReader {
+  constructor(
+    private readonly text: string,
+    private at: number
+  ) {}
+
+  private fail(): never {
+    throw new Error(
+      `unexpected git ls-files stat data: ${JSON.stringify(this.text.slice(this.at, this.at + 80))}`
+    )
+  }
+
+  /** After `label`, its digits (hex too with `hex`) to the next label; their decimal value, summed as read. */
+  skip(label: string, hex = false): number {
+    if (!this.text.startsWith(label, this.at)) this.fail()
+    const from = (this.at += label.length)
+    let value = 0
+    for (; this.at < this.text.length; this.at++) {
+      const c = this.text.charCodeAt(this.at)
+      if (c >= 48 && c <= 57) value = value * 10 + c - 48
+      else if (!(hex && c >= 97 && c <= 102)) break
+    }
+    if (this.at === from) this.fail()
+    return value
+  }
+
+  /** `<seconds>:<nanoseconds>` in ms. */
+  time(label: string): number {
+    return this.skip(label) * 1000 + this.skip(':') / 1e6
+  }
+
+  /** Where the entry's stat data ends, after `label`. */
+  end(label: string): number {
+    return this.text.startsWith(label, this.at) ? this.at + label.length : this.fail()
+  }
+}
+
+/** Parses `git check-attr -z`: `<path>\0<attr>\0<value>\0`; the paths with a value set. */
+export function parseCheckAttr(out: string): Set<string> {
+  const parts = out.split('\0')
+  const set = new Set<string>()
+  for (let i = 0; i + 2 < parts.length; i += 3)
+    if (parts[i + 2] !== 'unspecified' && parts[i + 2] !== 'unset') set.add(parts[i])
+  return set
+}
+
+/** Parses `git config -z --get-regexp`: `<name>\n<value>\0` records; names lower-cased. */
+export function parseConfigZ(out: string): Record<string, string> {
+  const values: Record<string, string> = {}
+  for (const rec of out.split('\0')) {
+    const nl = rec.indexOf('\n')
+    if (nl > 0) values[rec.slice(0, nl).toLowerCase()] = rec.slice(nl + 1)
+  }
+  return values
+}
