@@ -180,7 +180,15 @@ test('parseLsFilesDebug reads flags and stat data; parseCheckAttr the converting
   const oid = 'a'.repeat(40)
   const debug = '  ctime: 1:2\n  mtime: 3:4\n  dev: 5\tino: 6\n  uid: 0\tgid: 0\n  size: 7\tflags: 0\n'
   const out = `h 100644 ${oid} 0\ta b\0${debug}S 100755 ${oid} 0\tc\0${debug}`
-  expect([...parseLsFilesDebug(out)]).toEqual([
+  // Read from an offset (what comes before is another command's output), non-ASCII names decoded.
+  const sha256 = 'b'.repeat(64)
+  const more = Buffer.from(`skip\0H 100644 ${sha256} 0\tü/日本.txt\0${debug}H 100644 ${oid} 2\tx\0${debug}`)
+  expect([...parseLsFilesDebug(more, 5)].map(([p, e]) => [p, e.oid])).toEqual([['ü/日本.txt', sha256]])
+  expect(() => parseLsFilesDebug(Buffer.from(`H 100644 ${oid} 0\ta\0  ctime: x\n`))).toThrow(
+    'unexpected git ls-files stat data: "x\\n"'
+  )
+  expect(() => parseLsFilesDebug(Buffer.from(`H 100644 abc 0\ta\0`))).toThrow('unexpected git ls-files line')
+  expect([...parseLsFilesDebug(Buffer.from(out))]).toEqual([
     [
       'a b',
       { tag: 'h', mode: '100644', oid, stat: { ctime: 1000.000002, mtime: 3000.000004, ino: 6, size: 7 } }
@@ -192,4 +200,21 @@ test('parseLsFilesDebug reads flags and stat data; parseCheckAttr the converting
   ])
   const attrs = 'a\0filter\0unspecified\0a\0text\0unset\0b\0filter\0lfs\0c\0eol\0crlf\0'
   expect([...parseCheckAttr(attrs)]).toEqual(['b', 'c'])
+})
+
+// git prints a conflicted entry's (zeroed) stat data too: the reader used to take it for an entry and
+// fail the whole plan ("unexpected git ls-files line") in a checkout with a merge conflict.
+test('a merge conflict in the checkout: the conflicted file is its bytes on disk, the others as before', async () => {
+  const dir = repo({ 'f.txt': 'a\n', 'g.txt': 'x\n' })
+  git(dir, 'checkout', '-q', '-b', 'other')
+  writeFileSync(join(dir, 'f.txt'), 'b\n')
+  git(dir, 'commit', '-qam', 'other')
+  git(dir, 'checkout', '-q', 'main')
+  writeFileSync(join(dir, 'f.txt'), 'c\n')
+  git(dir, 'commit', '-qam', 'main')
+  expect(() => git(dir, 'merge', '-q', 'other')).toThrow()
+  await settle()
+  const ids = await createContentIds(dir, createGit(dir)).ids(['f.txt', 'g.txt'])
+  expect(ids).toEqual({ 'f.txt': onDisk(dir, 'f.txt'), 'g.txt': onDisk(dir, 'g.txt') })
+  expect(readFileSync(join(dir, 'f.txt'), 'utf8')).toContain('<<<<<<<')
 })

@@ -73,20 +73,21 @@ export function parseLsFilesStageZ(out: string): Map<string, IndexEntry> {
 }
 
 /**
- * Parses `git ls-files -s -v --debug -z`; conflicted paths (stage ≠ 0) are left out. Each entry is
- * `<tag> <mode> <oid> <stage>\t<path>\0`, its stat data after it in lines (`  ctime: <s>:<ns>\n`,
- * `  mtime: …`, `  dev: …\tino: …`, `  uid: …\tgid: …`, `  size: …\tflags: …`). Read by scanning,
- * not a regular expression per entry: this runs on every file of the repository each plan.
+ * Parses `git ls-files -s -v --debug -z` from `from` on; conflicted paths (stage ≠ 0) are left out. Each
+ * entry is `<tag> <mode> <oid> <stage>\t<path>\0`, its stat data after it in lines (`  ctime: <s>:<ns>\n`,
+ * `  mtime: …`, `  dev: …\tino: …`, `  uid: …\tgid: …`, `  size: …\tflags: …`). Read from the bytes by
+ * scanning: this runs on every file of the repository each plan, and its 200 bytes an entry are not
+ * decoded into one large string first; only paths and ids become strings.
  */
-export function parseLsFilesDebug(out: string): Map<string, IndexStat> {
+export function parseLsFilesDebug(out: Buffer, from = 0): Map<string, IndexStat> {
   const index = new Map<string, IndexStat>()
   const conflicted = new Set<string>()
   let last: IndexStat | undefined
-  for (let start = 0; start < out.length;) {
-    let end = out.indexOf('\0', start)
+  for (let start = from; start < out.length;) {
+    let end = out.indexOf(0, start)
     if (end < 0) end = out.length
     let at = start
-    if (last && out.startsWith('  ctime: ', at)) {
+    if (last && out[at] === SPACE) {
       const stat = new StatReader(out, at)
       const ctime = stat.time('  ctime: ')
       const mtime = stat.time('\n  mtime: ')
@@ -102,20 +103,24 @@ export function parseLsFilesDebug(out: string): Map<string, IndexStat> {
     last = undefined
     if (at < end) {
       // `<tag> <mode> <oid> <stage>\t`: positions checked, not a regular expression per entry.
-      const tab = out.indexOf('\t', at)
-      const oid = tab < 0 || tab > end ? '' : out.slice(at + 9, tab - 2)
+      const tab = out.indexOf(TAB, at)
+      const oidLength = tab < 0 || tab > end ? 0 : tab - 2 - (at + 9)
       if (
-        out[at + 1] !== ' ' ||
-        out[at + 8] !== ' ' ||
-        out[tab - 2] !== ' ' ||
-        (oid.length !== 40 && oid.length !== 64)
+        out[at + 1] !== SPACE ||
+        out[at + 8] !== SPACE ||
+        out[tab - 2] !== SPACE ||
+        (oidLength !== 40 && oidLength !== 64)
       )
         throw new Error(
-          `unexpected git ls-files line: ${JSON.stringify(out.slice(at, Math.min(end, at + 80)))}`
+          `unexpected git ls-files line: ${JSON.stringify(out.toString('utf8', at, Math.min(end, at + 80)))}`
         )
-      const p = out.slice(tab + 1, end)
-      if (out[tab - 1] !== '0') conflicted.add(p)
-      else index.set(p, (last = { tag: out[at], mode: out.slice(at + 2, at + 8), oid }))
+      const p = out.toString('utf8', tab + 1, end)
+      const tag = String.fromCharCode(out[at])
+      const oid = out.toString('latin1', at + 9, tab - 2)
+      last = { tag, mode: out.toString('latin1', at + 2, at + 8), oid }
+      // A conflicted entry's stat data follows it too: read, then dropped with it.
+      if (out[tab - 1] !== ZERO) conflicted.add(p)
+      else index.set(p, last)
     }
     start = end + 1
   }
@@ -123,26 +128,32 @@ export function parseLsFilesDebug(out: string): Map<string, IndexStat> {
   return index
 }
 
-/** Reads the labelled numbers of one entry's stat data, in order; throws where the text is not that. */
+const [SPACE, TAB, ZERO] = [32, 9, 48]
+
+/** Reads the labelled numbers of one entry's stat data, in order; throws where the bytes are not that. */
 class StatReader {
   constructor(
-    private readonly text: string,
+    private readonly bytes: Buffer,
     private at: number
   ) {}
 
   private fail(): never {
-    throw new Error(
-      `unexpected git ls-files stat data: ${JSON.stringify(this.text.slice(this.at, this.at + 80))}`
-    )
+    const text = this.bytes.toString('utf8', this.at, Math.min(this.bytes.length, this.at + 80))
+    throw new Error(`unexpected git ls-files stat data: ${JSON.stringify(text)}`)
+  }
+
+  private label(label: string): void {
+    for (let i = 0; i < label.length; i++) if (this.bytes[this.at + i] !== label.charCodeAt(i)) this.fail()
+    this.at += label.length
   }
 
   /** After `label`, its digits (hex too with `hex`) to the next label; their decimal value, summed as read. */
   skip(label: string, hex = false): number {
-    if (!this.text.startsWith(label, this.at)) this.fail()
-    const from = (this.at += label.length)
+    this.label(label)
+    const from = this.at
     let value = 0
-    for (; this.at < this.text.length; this.at++) {
-      const c = this.text.charCodeAt(this.at)
+    for (; this.at < this.bytes.length; this.at++) {
+      const c = this.bytes[this.at]
       if (c >= 48 && c <= 57) value = value * 10 + c - 48
       else if (!(hex && c >= 97 && c <= 102)) break
     }
@@ -157,7 +168,8 @@ class StatReader {
 
   /** Where the entry's stat data ends, after `label`. */
   end(label: string): number {
-    return this.text.startsWith(label, this.at) ? this.at + label.length : this.fail()
+    this.label(label)
+    return this.at
   }
 }
 

@@ -118,6 +118,11 @@ const INDEX_SCRIPT = (() => {
 
 /** Runs one git command in `cwd` and resolves with its stdout; a failure is a GitError with git's words. */
 function runGit(cwd: string, args: readonly string[], input?: string): Promise<string> {
+  return runGitBytes(cwd, args, input).then(out => out.toString('utf8'))
+}
+
+/** runGit(), its stdout as bytes. */
+function runGitBytes(cwd: string, args: readonly string[], input?: string): Promise<Buffer> {
   return run(cwd, 'git', [...GIT_OPTIONS, ...args], `git ${args.join(' ')}`, input).then(r => r.stdout)
 }
 
@@ -131,18 +136,19 @@ function run(
   argv: readonly string[],
   what: string,
   input?: string
-): Promise<{ stdout: string; stderr: string }> {
+): Promise<{ stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       file,
       argv,
       {
         cwd,
-        encoding: 'utf8',
+        encoding: 'buffer',
         maxBuffer: 512 * 1024 * 1024,
         env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' }
       },
-      (err, stdout, stderr) => {
+      (err, stdout, stderrBytes) => {
+        const stderr = stderrBytes.toString('utf8')
         if (err && err.code === 'ENOENT') reject(err)
         else if (err) {
           const code = typeof err.code === 'number' ? err.code : undefined
@@ -177,7 +183,7 @@ export function createGit(cwd: string): Git {
 /** Git.indexRead(): one `sh`; where there is none to start, the three commands one by one. */
 async function indexRead(cwd: string): Promise<IndexRead | undefined> {
   const nonce = randomBytes(8).toString('hex')
-  let out: { stdout: string; stderr: string }
+  let out: { stdout: Buffer; stderr: string }
   try {
     out = await run(cwd, 'sh', ['-c', INDEX_SCRIPT, 'sh', nonce], 'git ls-files -s -v --debug -z')
   } catch (e) {
@@ -185,23 +191,23 @@ async function indexRead(cwd: string): Promise<IndexRead | undefined> {
     if (e instanceof GitError && e.notARepository) return undefined
     throw e
   }
+  const { stdout, stderr } = out
   let at = 0
   const [config, paths] = [0, 1].map(() => {
-    const mark = out.stdout.indexOf(`\0${nonce} `, at)
-    const end = mark < 0 ? -1 : out.stdout.indexOf('\0', mark + 1)
+    const mark = stdout.indexOf(`\0${nonce} `, at)
+    const end = mark < 0 ? -1 : stdout.indexOf(0, mark + 1)
     if (end < 0)
-      throw new GitError('git ls-files -s -v --debug -z: its output ended early', undefined, out.stderr)
+      throw new GitError('git ls-files -s -v --debug -z: its output ended early', undefined, stderr)
     const part = {
-      text: out.stdout.slice(at, mark),
-      code: Number(out.stdout.slice(mark + nonce.length + 2, end))
+      text: stdout.toString('utf8', at, mark),
+      code: Number(stdout.toString('latin1', mark + nonce.length + 2, end))
     }
     at = end + 1
     return part
   })
-  if (config.code > 1) throw new GitError(`git config failed: ${out.stderr.trim()}`, config.code, out.stderr)
-  if (paths.code !== 0)
-    throw new GitError(`git rev-parse failed: ${out.stderr.trim()}`, paths.code, out.stderr)
-  return indexReadOf(config.text, paths.text, out.stdout.slice(at))
+  if (config.code > 1) throw new GitError(`git config failed: ${stderr.trim()}`, config.code, stderr)
+  if (paths.code !== 0) throw new GitError(`git rev-parse failed: ${stderr.trim()}`, paths.code, stderr)
+  return indexReadOf(config.text, paths.text, stdout, at)
 }
 
 type Run = (args: string[], input?: string) => Promise<string>
@@ -273,7 +279,7 @@ function cloneQueries(run: Run): Pick<Git, 'topLevel' | 'revParse' | 'symbolicRe
 /** The three commands of an index read, each its own process. */
 async function indexReadApart(cwd: string): Promise<IndexRead | undefined> {
   const git = (args: string[]): Promise<string> => runGit(cwd, args)
-  const index = await inWorkTree(git(INDEX_READ.index))
+  const index = await inWorkTree(runGitBytes(cwd, INDEX_READ.index))
   if (index === undefined) return undefined
   // Exit code 1: no such setting.
   const config = await git(INDEX_READ.config).catch((e: unknown) => {
@@ -283,9 +289,9 @@ async function indexReadApart(cwd: string): Promise<IndexRead | undefined> {
   return indexReadOf(config, await git(INDEX_READ.paths), index)
 }
 
-function indexReadOf(config: string, paths: string, index: string): IndexRead {
+function indexReadOf(config: string, paths: string, index: Buffer, from = 0): IndexRead {
   const [indexFile, infoAttributes] = paths.trim().split('\n')
-  return { config: parseConfigZ(config), indexFile, infoAttributes, entries: parseLsFilesDebug(index) }
+  return { config: parseConfigZ(config), indexFile, infoAttributes, entries: parseLsFilesDebug(index, from) }
 }
 
 /** The index and the work tree (content ids, `paths` checks). */
