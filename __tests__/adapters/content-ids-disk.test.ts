@@ -191,11 +191,21 @@ test('parseLsFilesDebug reads flags and stat data; parseCheckAttr the converting
   expect([...parseLsFilesDebug(Buffer.from(out))]).toEqual([
     [
       'a b',
-      { tag: 'h', mode: '100644', oid, stat: { ctime: 1000.000002, mtime: 3000.000004, ino: 6, size: 7 } }
+      {
+        tag: 'h',
+        mode: '100644',
+        oid,
+        stat: { ctimeS: 1, ctimeNs: 2, mtimeS: 3, mtimeNs: 4, ino: 6, size: 7 }
+      }
     ],
     [
       'c',
-      { tag: 'S', mode: '100755', oid, stat: { ctime: 1000.000002, mtime: 3000.000004, ino: 6, size: 7 } }
+      {
+        tag: 'S',
+        mode: '100755',
+        oid,
+        stat: { ctimeS: 1, ctimeNs: 2, mtimeS: 3, mtimeNs: 4, ino: 6, size: 7 }
+      }
     ]
   ])
   const attrs = 'a\0filter\0unspecified\0a\0text\0unset\0b\0filter\0lfs\0c\0eol\0crlf\0'

@@ -192,11 +192,12 @@ function cached(entry: IndexStat | undefined, st: Stats | undefined, idx: GitInd
   const s = entry.stat
   const same = (a: number, b: number): boolean => Math.abs(a - b) < 0.001
   const wrap = (ms: number): number => ms % (2 ** 32 * 1000)
+  const mtime = s.mtimeS * 1000 + s.mtimeNs / 1e6
   return (
     idx.written !== undefined &&
-    s.mtime < wrap(idx.written) - 0.001 &&
-    same(s.mtime, wrap(st.mtimeMs)) &&
-    same(s.ctime, wrap(st.ctimeMs)) &&
+    mtime < wrap(idx.written) - 0.001 &&
+    same(mtime, wrap(st.mtimeMs)) &&
+    same(s.ctimeS * 1000 + s.ctimeNs / 1e6, wrap(st.ctimeMs)) &&
     s.size === st.size % 2 ** 32 &&
     s.ino === st.ino % 2 ** 32
   )

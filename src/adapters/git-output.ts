@@ -6,8 +6,21 @@ import type { ChangedFile, FileStatus } from '../core/types.js'
 export interface IndexStat extends IndexEntry {
   /** `H` cached; lower case assume-unchanged; `S` skip-worktree. */
   tag: string
-  /** The stat data git recorded (32-bit as git stores them; times in ms), when --debug gave it. */
-  stat?: { ctime: number; mtime: number; ino: number; size: number }
+  /** The stat data git recorded (32-bit as git stores them), when --debug gave it. */
+  stat?: RecordedStat
+}
+
+/**
+ * Times as whole seconds and nanoseconds: small integers, which V8 keeps unboxed (a millisecond double
+ * would be one more heap object for each of a big index's thousands of entries).
+ */
+export interface RecordedStat {
+  ctimeS: number
+  ctimeNs: number
+  mtimeS: number
+  mtimeNs: number
+  ino: number
+  size: number
 }
 
 /** One file of the index: its mode and object id. */
@@ -89,8 +102,10 @@ export function parseLsFilesDebug(out: Buffer, from = 0): Map<string, IndexStat>
     let at = start
     if (last && out[at] === SPACE) {
       const stat = new StatReader(out, at)
-      const ctime = stat.time('  ctime: ')
-      const mtime = stat.time('\n  mtime: ')
+      const ctimeS = stat.skip('  ctime: ')
+      const ctimeNs = stat.skip(':')
+      const mtimeS = stat.skip('\n  mtime: ')
+      const mtimeNs = stat.skip(':')
       stat.skip('\n  dev: ')
       const ino = stat.skip('\tino: ')
       stat.skip('\n  uid: ')
@@ -98,7 +113,7 @@ export function parseLsFilesDebug(out: Buffer, from = 0): Map<string, IndexStat>
       const size = stat.skip('\n  size: ')
       stat.skip('\tflags: ', true)
       at = stat.end('\n')
-      last.stat = { ctime, mtime, ino, size }
+      last.stat = { ctimeS, ctimeNs, mtimeS, mtimeNs, ino, size }
     }
     last = undefined
     if (at < end) {
@@ -117,7 +132,7 @@ export function parseLsFilesDebug(out: Buffer, from = 0): Map<string, IndexStat>
       const p = out.toString('utf8', tab + 1, end)
       const tag = String.fromCharCode(out[at])
       const oid = out.toString('latin1', at + 9, tab - 2)
-      last = { tag, mode: out.toString('latin1', at + 2, at + 8), oid }
+      last = { tag, mode: modeAt(out, at + 2), oid }
       // A conflicted entry's stat data follows it too: read, then dropped with it.
       if (out[tab - 1] !== ZERO) conflicted.add(p)
       else index.set(p, last)
@@ -129,6 +144,21 @@ export function parseLsFilesDebug(out: Buffer, from = 0): Map<string, IndexStat>
 }
 
 const [SPACE, TAB, ZERO] = [32, 9, 48]
+
+/** The six digits of a mode at `at`, as one shared string per mode (a handful in any index). */
+function modeAt(out: Buffer, at: number): string {
+  let key = 0
+  for (let i = at; i < at + 6; i++) {
+    const digit = out[i] - ZERO
+    if (digit < 0 || digit > 9) return out.toString('latin1', at, at + 6)
+    key = key * 10 + digit
+  }
+  let mode = INDEX_MODES.get(key)
+  if (mode === undefined) INDEX_MODES.set(key, (mode = out.toString('latin1', at, at + 6)))
+  return mode
+}
+
+const INDEX_MODES = new Map<number, string>()
 
 /** Reads the labelled numbers of one entry's stat data, in order; throws where the bytes are not that. */
 class StatReader {
@@ -159,11 +189,6 @@ class StatReader {
     }
     if (this.at === from) this.fail()
     return value
-  }
-
-  /** `<seconds>:<nanoseconds>` in ms. */
-  time(label: string): number {
-    return this.skip(label) * 1000 + this.skip(':') / 1e6
   }
 
   /** Where the entry's stat data ends, after `label`. */
