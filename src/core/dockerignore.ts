@@ -24,12 +24,12 @@ export function compileDockerignore(text: string): DockerignoreMatcher {
   if (rules.length === 0) return { ignores: () => false, reincludesBelow: () => false }
   // The library passes these into its regular expression as operators (`a|b` matches `src/sub`): a
   // folder's answer no longer tells its files', nor a literal what a rule needs. No shortcut then.
-  if (rules.some(l => REGEX_OPERATORS.test(l)))
-    return { ignores: p => ig.ignores(p), reincludesBelow: () => true }
-  const negations = rules.flatMap(l => (l.trim().startsWith('!') ? [negationSegments(l)] : []))
+  const shortcuts = !rules.some(l => REGEX_OPERATORS.test(l))
+  const negations = rules.flatMap(l => (l.trim().startsWith('!') ? [cleanedPattern(l)?.split('/')] : []))
   const literals = rules.map(literalEnds)
   const reaches = new Map<string, boolean>()
   const reincludesBelow = (dir: string): boolean => {
+    if (!shortcuts) return true
     let r = reaches.get(dir)
     if (r === undefined) reaches.set(dir, (r = negations.some(n => mayReach(n, dir.split('/')))))
     return r
@@ -53,7 +53,7 @@ export function compileDockerignore(text: string): DockerignoreMatcher {
         const dir = clean.slice(0, slash)
         if (!reincludesBelow(dir) && folderIgnored(dir)) return true
       }
-      if (clean !== '' && !literals.some(l => mayMatch(l, clean))) return false
+      if (shortcuts && clean !== '' && !literals.some(l => mayMatch(l, clean))) return false
       return ig.ignores(clean)
     },
     reincludesBelow
@@ -71,16 +71,25 @@ const UNCLEAN = /(^|\/)\.\.?(\/|$)|\/\/|^\/|\/$/
  * expression characters through.
  */
 function literalEnds(line: string): { start: string; end: string } {
-  let pattern = line.trim()
-  if (pattern.startsWith('!')) pattern = pattern.slice(1).trim()
-  pattern = cleanPath(pattern)
-  if (pattern.length > 1 && pattern.startsWith('/')) pattern = cleanPath(pattern.slice(1))
-  if (pattern === '.' || pattern.startsWith('/') || pattern.startsWith('..')) return { start: '', end: '' }
+  const pattern = cleanedPattern(line)
+  if (pattern === undefined) return { start: '', end: '' }
   const first = pattern.search(NOT_PLAIN)
   if (first < 0) return { start: pattern, end: pattern }
   let last = pattern.length - 1
   while (last >= 0 && !NOT_PLAIN.test(pattern[last])) last--
   return { start: pattern.slice(0, first), end: pattern.slice(last + 1) }
+}
+
+/**
+ * A rule's pattern without its `!`, cleaned as the matcher cleans it (Go's Clean, one leading `/`
+ * dropped); undefined where it may match anything (it still starts with `/` or `..`, or is `.`).
+ */
+function cleanedPattern(line: string): string | undefined {
+  let pattern = line.trim()
+  if (pattern.startsWith('!')) pattern = pattern.slice(1).trim()
+  pattern = cleanPath(pattern)
+  if (pattern.length > 1 && pattern.startsWith('/')) pattern = cleanPath(pattern.slice(1))
+  return pattern === '.' || pattern.startsWith('/') || pattern.startsWith('..') ? undefined : pattern
 }
 
 /** Go's filepath.Clean, as the matcher has it. */
@@ -90,12 +99,6 @@ const NOT_PLAIN = /[^A-Za-z0-9._\-/]/
 
 function mayMatch(l: { start: string; end: string }, path: string): boolean {
   return path.startsWith(l.start) && (path.endsWith(l.end) || path.includes(`${l.end}/`))
-}
-
-/** A `!` rule's pattern as path segments, cleaned as the matcher cleans it; undefined: it may match anywhere. */
-function negationSegments(line: string): string[] | undefined {
-  const pattern = posix.normalize(line.trim().slice(1).trim()).replace(/^\/+|\/+$/g, '')
-  return pattern === '' || pattern === '.' || pattern.startsWith('..') ? undefined : pattern.split('/')
 }
 
 /**
