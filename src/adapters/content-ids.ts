@@ -192,12 +192,13 @@ function cached(entry: IndexStat | undefined, st: Stats | undefined, idx: GitInd
   const s = entry.stat
   const same = (a: number, b: number): boolean => Math.abs(a - b) < 0.001
   const wrap = (ms: number): number => ms % (2 ** 32 * 1000)
-  const mtime = s.mtimeS * 1000 + s.mtimeNs / 1e6
+  const ms = (seconds: number, nanoseconds: number): number => seconds * 1000 + nanoseconds / 1e6
+  const mtime = ms(s.mtimeS, s.mtimeNs)
   return (
     idx.written !== undefined &&
     mtime < wrap(idx.written) - 0.001 &&
     same(mtime, wrap(st.mtimeMs)) &&
-    same(s.ctimeS * 1000 + s.ctimeNs / 1e6, wrap(st.ctimeMs)) &&
+    same(ms(s.ctimeS, s.ctimeNs), wrap(st.ctimeMs)) &&
     s.size === st.size % 2 ** 32 &&
     s.ino === st.ino % 2 ** 32
   )

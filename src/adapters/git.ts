@@ -93,6 +93,7 @@ export interface IndexRead {
   entries: Map<string, IndexStat>
 }
 
+// Per-command settings that change what git prints; nothing global is written.
 const GIT_OPTIONS = ['-c', 'core.quotePath=false', '-c', 'diff.renames=true', '-c', 'diff.renameLimit=10000']
 const INDEX_READ = {
   config: ['config', '-z', '--get-regexp', '^core\\.(autocrlf|eol|filemode|attributesfile)$'],
