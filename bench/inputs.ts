@@ -4,7 +4,7 @@
 // resolve, checks), the pure part alone, and decide() with the derived inputs over 1,000 changed
 // files. Run with bench/inputs.sh; prints the median of several runs after a warm-up.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { accessSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -157,6 +157,19 @@ try {
     const r = await readLayers(config, {}, createWorkspaceFiles(dir, git))
     await ids.entries([...new Set(Object.values(r.files).flatMap(f => [...f.keys()]))])
   })
+  // A floor, not a design: readLayers and one lstat of each input, the least any content id checked
+  // against git's index by stat data must add, with no index read and nothing else.
+  const floor = await medianAsync(async () => {
+    const r = await readLayers(config, {}, createWorkspaceFiles(dir, createGit(dir)))
+    for (const p of new Set(Object.values(r.files).flatMap(f => [...f.keys()])))
+      lstatSync(`${dir}/${p}`, { throwIfNoEntry: false })
+  })
+  // What one system call costs here: lstat as content ids call it, and access(2), nearly a bare call.
+  const absolute = inputs.map(p => `${dir}/${p}`)
+  const perCall = (fn: (p: string) => unknown): number =>
+    (median(() => absolute.forEach(fn)) * 1000) / absolute.length
+  const lstatUs = perCall(p => lstatSync(p, { throwIfNoEntry: false }))
+  const accessUs = perCall(p => accessSync(p))
   const ws = createWorkspaceFiles(dir, createGit(dir))
   const walk = await medianAsync(() => ws.list(''))
   const texts: Record<string, LayerTexts> = {}
@@ -209,6 +222,9 @@ try {
   console.log(`readLayers and content ids together: ${(full + ids).toFixed(1)} ms warm`)
   console.log(
     `readLayers and content ids as a plan runs them (index read started first): ${asPlanned.toFixed(1)} ms warm`
+  )
+  console.log(
+    `floor (readLayers and one lstat of each input, nothing else): ${floor.toFixed(1)} ms warm (lstat ${lstatUs.toFixed(2)} µs a call, access ${accessUs.toFixed(2)} µs)`
   )
   console.log(
     `decide() over ${changes.files.length} changed files: ${without.toFixed(1)} ms without inputs, ${withInputs.toFixed(1)} ms with them`
