@@ -36,7 +36,16 @@ const FILES = [
   'pkgfile',
   'lib/x.ts',
   'go.sum',
-  'with space/f.txt'
+  'with space/f.txt',
+  'c++/x.h',
+  '(tmp)/y',
+  'a+b',
+  'aab',
+  'x{2}',
+  'xx',
+  'a|b',
+  'secret.txt',
+  'sub/secret.txt'
 ]
 
 interface Case {
@@ -55,6 +64,13 @@ const CASES: [string, Case][] = [
     {
       dockerfile: 'FROM scratch\nCOPY . /out/\n',
       ignore: '*.md\n!README.md\nnode_modules\ndocs\n!docs/keep.md\n'
+    }
+  ],
+  [
+    'rule characters BuildKit takes literally (`c++`, `(tmp)`, `a+b`, `x{2}`, `a|b`), and `**/` at the top',
+    {
+      dockerfile: 'FROM scratch\nCOPY . /out/\n',
+      ignore: 'c++\n(tmp)\na+b\nx{2}\na|b\n**/secret.txt\n'
     }
   ],
   ['`*` then `!src`', { dockerfile: 'FROM scratch\nCOPY . /out/\n', ignore: '*\n!src\n' }],

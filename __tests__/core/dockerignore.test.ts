@@ -1,9 +1,12 @@
 // The .dockerignore matcher (@balena/dockerignore, a port of Moby's matcher tested against `docker build`,
-// with a per-folder shortcut) answers exactly as the library alone, case-sensitively as on Linux.
+// with a per-folder shortcut) answers exactly as the library alone given the rules as BuildKit escapes
+// them, case-sensitively as on Linux. (derived-inputs.itg holds BuildKit's own answer.)
 import balena from '@balena/dockerignore'
-import { compileDockerignore } from '../../src/core/dockerignore.js'
+import { compileDockerignore, escapedAsBuildKit } from '../../src/core/dockerignore.js'
 
-const reference = balena as unknown as typeof balena.default
+const library = balena as unknown as typeof balena.default
+const reference = (text: string): ReturnType<typeof library> =>
+  library({ ignorecase: false }).add(text.split(/\r?\n/).map(escapedAsBuildKit))
 
 const PATTERN_SETS = [
   'node_modules',
@@ -45,8 +48,10 @@ const PATTERN_SETS = [
   'deep\n!/deep/er/and/deeper',
   // A rule's literal start and end: a path without them is not asked about.
   '/node_modules\n//docs/',
+  '**/foo\n**/a.b/\na.b/*/b\nx/**/sp ace',
   'docs/**\n!docs/**/*.md',
   'a+b\n(x)\na|b\n^x\nx$',
+  'c++\nx{2}\n!c++/keep\n[+]\n\\(y\\)',
   ' /foo \n! / bar',
   '*.ts\n!src/*/b.ts',
   'é.txt\nsp ace/'
@@ -93,12 +98,23 @@ const PATHS = [
   'bar',
   ' bar',
   'é.txt',
-  'sp ace/x'
+  'sp ace/x',
+  'a+b',
+  '(x)',
+  'a|b',
+  'c++/x.h',
+  'c++/keep',
+  'x{2}',
+  'xx',
+  '+',
+  '(y)',
+  'a.b',
+  'x/sp ace'
 ]
 
 test.each(PATTERN_SETS)('%j answers as @balena/dockerignore for every path', text => {
   const ours = compileDockerignore(text)
-  const theirs = reference({ ignorecase: false }).add(text)
+  const theirs = reference(text)
   const got = PATHS.map(p => `${p}: ${ours.ignores(p)}`)
   expect(got).toEqual(PATHS.map(p => `${p}: ${theirs.ignores(p)}`))
 })
@@ -120,15 +136,48 @@ test.each([
   expect(compileDockerignore(text).reincludesBelow(dir)).toBe(reaches)
 })
 
-// Random rules and paths from a small alphabet (wildcards, classes, escapes, `.` and `$`, `!`, slashes),
-// seeded: the shortcuts must never answer otherwise than the library. (`+` and `|` stay out: the
-// library passes them to its regular expression, and a lone `+` throws; the table above has them.)
+// Random rules and paths from a small alphabet (wildcards, classes, escapes, characters BuildKit
+// escapes, `!`, slashes), seeded: the shortcuts must never answer otherwise than the library.
 test('random rules and paths answer as @balena/dockerignore', () => {
   let seed = 17
   const next = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
   const pick = <T>(xs: readonly T[]): T => xs[next(xs.length)]
-  const PARTS = ['a', 'b', 'a.b', '.md', '*', '?', '**', '[ab]', '\\a', '$', ' ', '.', '..']
-  const NAMES = ['a', 'b', 'ab', 'aab', 'a.b', 'b.md', '.md', 'a|b', 'a$', ' a', '+']
+  const PARTS = [
+    'a',
+    'b',
+    'a.b',
+    '.md',
+    '*',
+    '?',
+    '**',
+    '[ab]',
+    '\\a',
+    '$',
+    ' ',
+    '.',
+    '..',
+    '+',
+    '|',
+    '(',
+    '{2}'
+  ]
+  const NAMES = [
+    'a',
+    'b',
+    'ab',
+    'aab',
+    'a.b',
+    'b.md',
+    '.md',
+    'a|b',
+    'a$',
+    ' a',
+    '+',
+    'a+',
+    '(a',
+    'b{2}',
+    'bb'
+  ]
   const segment = (parts: readonly string[]): string =>
     Array.from({ length: 1 + next(2) }, () => pick(parts)).join('')
   const path = (): string => Array.from({ length: 1 + next(4) }, () => segment(NAMES)).join('/')
@@ -141,13 +190,33 @@ test('random rules and paths answer as @balena/dockerignore', () => {
   for (let i = 0; i < 300; i++) {
     const text = Array.from({ length: 1 + next(3) }, rule).join('\n')
     const ours = compileDockerignore(text)
-    const theirs = reference({ ignorecase: false }).add(text)
+    const theirs = reference(text)
     for (let j = 0; j < 20; j++) {
       const p = path()
       if (ours.ignores(p) !== theirs.ignores(p)) wrong.push(`${JSON.stringify(text)} ${JSON.stringify(p)}`)
     }
   }
   expect(wrong).toEqual([])
+})
+
+// moby/patternmatcher escapes `.+()|{}$` before compiling a pattern: each matches itself. (The library
+// alone reads `a+b` as a regular expression that matches `aab`, and throws on `c++`.)
+test.each([
+  ['a+b', 'a+b', true],
+  ['a+b', 'aab', false],
+  ['(x)', '(x)', true],
+  ['(x)', 'x', false],
+  ['a|b', 'a|b', true],
+  ['a|b', 'src/sub', false],
+  ['x{2}', 'x{2}', true],
+  ['x{2}', 'xx', false],
+  ['c++', 'c++/x.h', true],
+  ['\\+', '+', true],
+  ['[+]', '+', true],
+  ['^x', 'x', true],
+  ['#(x)', '#(x)', false]
+])('%j takes BuildKit escapes: %j ignored: %s', (rule, path, ignored) => {
+  expect(compileDockerignore(rule).ignores(path)).toBe(ignored)
 })
 
 test('case-sensitive, as BuildKit on Linux', () => {

@@ -1,5 +1,5 @@
 // .dockerignore matching with @balena/dockerignore (a port of Moby's matcher, tested against
-// `docker build`), case-sensitive as on Linux. Two shortcuts around it, both sound, so that a context
+// `docker build`), case-sensitive as on Linux, each rule escaped as BuildKit escapes it. Two shortcuts around it, both sound, so that a context
 // of thousands of files is cheap: below an ignored folder that no `!` rule can reach, everything is
 // ignored (such a folder is asked about once, not once per file in it); and a path that no rule can
 // match (it lacks a rule's literal start or end) is not ignored without asking. Pure.
@@ -18,13 +18,13 @@ export interface DockerignoreMatcher {
 
 /** Compiles the text of a .dockerignore. */
 export function compileDockerignore(text: string): DockerignoreMatcher {
-  const lines = text.split(/\r?\n/)
+  const lines = text.split(/\r?\n/).map(escapedAsBuildKit)
   const ig = createIgnore({ ignorecase: false }).add(lines)
   const rules = lines.filter(l => l.trim() !== '' && !l.startsWith('#'))
   if (rules.length === 0) return { ignores: () => false, reincludesBelow: () => false }
-  // The library passes these into its regular expression as operators (`a|b` matches `src/sub`): a
-  // folder's answer no longer tells its files', nor a literal what a rule needs. No shortcut then.
-  const shortcuts = !rules.some(l => REGEX_OPERATORS.test(l))
+  // `^` goes into the regular expression as an anchor (in BuildKit's too): `!^keep` re-includes
+  // `keep`, which the segment comparison of mayReach() cannot see. No shortcut then.
+  const shortcuts = !rules.some(l => l.includes('^'))
   const negations = rules.flatMap(l => (l.trim().startsWith('!') ? [cleanedPattern(l)?.split('/')] : []))
   const literals = rules.map(literalEnds)
   const reaches = new Map<string, boolean>()
@@ -60,7 +60,22 @@ export function compileDockerignore(text: string): DockerignoreMatcher {
   }
 }
 
-const REGEX_OPERATORS = /[|+(){}^]/
+/**
+ * A rule as BuildKit's matcher (moby/patternmatcher) reads it: that matcher escapes `+ ( ) | { }` (and
+ * `.` `$`) before it builds its regular expression, so they match themselves; the library, a port of
+ * Moby's older matcher, escapes only `.` and `$`, and would read `a+b` as a regular expression (and
+ * throw on `c++`). Each is escaped here unless a `\` already escapes it.
+ */
+export function escapedAsBuildKit(line: string): string {
+  let out = ''
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === '\\' && i + 1 < line.length) out += line[i] + line[++i]
+    else out += LITERAL_IN_BUILDKIT.includes(line[i]) ? `\\${line[i]}` : line[i]
+  }
+  return out
+}
+
+const LITERAL_IN_BUILDKIT = '+()|{}'
 const UNCLEAN = /(^|\/)\.\.?(\/|$)|\/\/|^\/|\/$/
 
 /**
@@ -77,7 +92,8 @@ function literalEnds(line: string): { start: string; end: string } {
   if (first < 0) return { start: pattern, end: pattern }
   let last = pattern.length - 1
   while (last >= 0 && !NOT_PLAIN.test(pattern[last])) last--
-  return { start: pattern.slice(0, first), end: pattern.slice(last + 1) }
+  // Not its leading `/`: after `**` the matcher makes it optional (`**/foo` matches `foo`).
+  return { start: pattern.slice(0, first), end: pattern.slice(last + 1).replace(/^\//, '') }
 }
 
 /**
