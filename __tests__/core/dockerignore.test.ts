@@ -2,7 +2,7 @@
 // with a per-folder shortcut) answers exactly as the library alone given the rules as BuildKit escapes
 // them, case-sensitively as on Linux. (derived-inputs.itg holds BuildKit's own answer.)
 import balena from '@balena/dockerignore'
-import { compileDockerignore, escapedAsBuildKit } from '../../src/core/dockerignore.js'
+import { compileDockerignore, escapedAsBuildKit, malformedRule } from '../../src/core/dockerignore.js'
 
 const library = balena as unknown as typeof balena.default
 const reference = (text: string): ReturnType<typeof library> =>
@@ -217,6 +217,16 @@ test.each([
   ['#(x)', '#(x)', false]
 ])('%j takes BuildKit escapes: %j ignored: %s', (rule, path, ignored) => {
   expect(compileDockerignore(rule).ignores(path)).toBe(ignored)
+})
+
+// BuildKit refuses these too (`invalid excludepatterns: [a[]: syntax error in pattern`).
+test.each([
+  ['node_modules\na[', { line: 2, rule: 'a[', why: 'Unterminated character class' }],
+  ['  [z-a]  ', { line: 1, rule: '[z-a]', why: 'Range out of order in character class' }],
+  ['!a[\n', { line: 1, rule: '!a[', why: 'Unterminated character class' }],
+  ['c++\n\\[x\n[ab]\n# a[\n', undefined]
+])('%j: the first rule that is not a pattern: %j', (text, found) => {
+  expect(malformedRule(text)).toEqual(found)
 })
 
 test('case-sensitive, as BuildKit on Linux', () => {

@@ -116,6 +116,14 @@ test.each<[string, LayerConfig[], Record<string, string>, string[]]>([
   expect(run(layers, dockerfiles).errors).toEqual(errors)
 })
 
+test('a .dockerignore rule that is not a pattern is the layer’s error, with its line and the fix', () => {
+  const r = run([layer('base')], { base: BASE }, { ignore: 'node_modules\ndocs/[draft\n' })
+  expect(r.errors).toEqual([
+    '.dockerignore:2: "docs/[draft" is not a pattern (Unterminated character class), and BuildKit refuses it too: ' +
+      'fix it (a literal [ is written \\[) or remove the line'
+  ])
+})
+
 test.each<[string, LayerConfig[], Record<string, string>, string[]]>([
   [
     'GitHub-style `**.js` in paths',

@@ -61,6 +61,22 @@ export function compileDockerignore(text: string): DockerignoreMatcher {
 }
 
 /**
+ * The first rule that is not a pattern (an unclosed `[`), with its 1-based line and why, or undefined.
+ * BuildKit refuses such a .dockerignore; the library would throw at the first path it is asked about.
+ */
+export function malformedRule(text: string): { line: number; rule: string; why: string } | undefined {
+  const lines = text.split(/\r?\n/)
+  for (let i = 0; i < lines.length; i++) {
+    try {
+      createIgnore({ ignorecase: false }).add(escapedAsBuildKit(lines[i])).ignores('x')
+    } catch (e) {
+      return { line: i + 1, rule: lines[i].trim(), why: (e as Error).message.split(': ').pop() ?? '' }
+    }
+  }
+  return undefined
+}
+
+/**
  * A rule as BuildKit's matcher (moby/patternmatcher) reads it: that matcher escapes `+ ( ) | { }` (and
  * `.` `$`) before it builds its regular expression, so they match themselves; the library, a port of
  * Moby's older matcher, escapes only `.` and `$`, and would read `a+b` as a regular expression (and

@@ -6,6 +6,7 @@ import { DockerfileError, neededStages, parseDockerfile } from './dockerfile.js'
 import type { ImageUse, ParsedDockerfile, Stage, Trigger } from './dockerfile.js'
 import { platformsOf } from './buildx-args.js'
 import { layerInputs, resolveInputs } from './derived-inputs.js'
+import { malformedRule } from './dockerignore.js'
 import { inputEntries, linkedSources, type InputEntries, type InputTree } from './input-entries.js'
 import type { IgnoreMatchers, LayerInputs, ResolvedInputs } from './derived-inputs.js'
 import { checkOne, DOCKER_FRONTEND, unlinkedWarning } from './layer-checks.js'
@@ -130,6 +131,9 @@ function prepareOne(
     if (!stages) return missingTarget(parsed.stages.flatMap(s => (s.name ? [s.name] : [])))
     reads.push({ parsed, stages })
   }
+  const bad = t.dockerignore.text === undefined ? undefined : malformedRule(t.dockerignore.text)
+  if (bad)
+    return `${t.dockerignore.path}:${bad.line}: ${JSON.stringify(bad.rule)} is not a pattern (${bad.why}), and BuildKit refuses it too: fix it (a literal [ is written \\[) or remove the line`
   const { parsed, stages } = reads[0]
   const allStages = reads.flatMap(r => r.stages)
   const inputs = layerInputs({
