@@ -116,11 +116,18 @@ test.each<[string, LayerConfig[], Record<string, string>, string[]]>([
   expect(run(layers, dockerfiles).errors).toEqual(errors)
 })
 
-test('a .dockerignore rule that is not a pattern is the layer’s error, with its line and the fix', () => {
+test('a .dockerignore rule or COPY --exclude that is not a pattern is the layer’s error, with its line and the fix', () => {
   const r = run([layer('base')], { base: BASE }, { ignore: 'node_modules\ndocs/[draft\n' })
   expect(r.errors).toEqual([
     '.dockerignore:2: "docs/[draft" is not a pattern (Unterminated character class), and BuildKit refuses it too: ' +
-      'fix it (a literal [ is written \\[) or remove the line'
+      'fix it (a literal [ is written \\[) or remove it'
+  ])
+  const exclude = run([layer('base')], {
+    base: '# syntax=docker/dockerfile:1.7-labs\nFROM scratch\nCOPY --exclude=*.md --exclude=a[ . /app\n'
+  })
+  expect(exclude.errors).toEqual([
+    'Dockerfile.base:3: COPY --exclude="a[" is not a pattern (Unterminated character class): ' +
+      'fix it (a literal [ is written \\[) or remove it'
   ])
 })
 

@@ -131,11 +131,10 @@ function prepareOne(
     if (!stages) return missingTarget(parsed.stages.flatMap(s => (s.name ? [s.name] : [])))
     reads.push({ parsed, stages })
   }
-  const bad = t.dockerignore.text === undefined ? undefined : malformedRule(t.dockerignore.text)
-  if (bad)
-    return `${t.dockerignore.path}:${bad.line}: ${JSON.stringify(bad.rule)} is not a pattern (${bad.why}), and BuildKit refuses it too: fix it (a literal [ is written \\[) or remove the line`
-  const { parsed, stages } = reads[0]
   const allStages = reads.flatMap(r => r.stages)
+  const bad = malformedPattern(layer.dockerfile, t.dockerignore, allStages)
+  if (bad) return bad
+  const { parsed, stages } = reads[0]
   const inputs = layerInputs({
     layer: layer.name,
     dockerfile: layer.dockerfile,
@@ -158,6 +157,27 @@ function prepareOne(
     onbuild: target ? target.onbuild : [],
     buildArgs
   }
+}
+
+/**
+ * A .dockerignore rule or `COPY --exclude` pattern that is not a pattern (an unclosed `[`), as the
+ * layer's error: the matcher would throw at the first path (and BuildKit refuses such a .dockerignore).
+ */
+function malformedPattern(
+  dockerfile: string,
+  ignore: LayerTexts['dockerignore'],
+  stages: Stage[]
+): string | undefined {
+  const fix = 'fix it (a literal [ is written \\[) or remove it'
+  const rule = ignore.text === undefined ? undefined : malformedRule(ignore.text)
+  if (rule)
+    return `${ignore.path}:${rule.line}: ${JSON.stringify(rule.rule)} is not a pattern (${rule.why}), and BuildKit refuses it too: ${fix}`
+  for (const source of stages.flatMap(s => s.sources)) {
+    const bad = malformedRule(source.excludes.join('\n'))
+    if (bad)
+      return `${dockerfile}:${source.instructionLine}: ${source.keyword} --exclude=${JSON.stringify(bad.rule)} is not a pattern (${bad.why}): ${fix}`
+  }
+  return undefined
 }
 
 function targetError(config: StrataConfig, layer: LayerConfig, placeOf: LayerPlace, names: string[]): string {
