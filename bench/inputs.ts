@@ -99,6 +99,11 @@ const config: StrataConfig = {
   order: ['base', 'tooling', 'app']
 }
 
+/** Every layer's input files, each once. */
+function inputsOf(reads: { files: Record<string, Map<string, unknown>> }): string[] {
+  return [...new Set(Object.values(reads.files).flatMap(f => [...f.keys()]))]
+}
+
 function median(fn: () => unknown): number {
   for (let i = 0; i < WARMUP; i++) fn()
   const times: number[] = []
@@ -143,7 +148,7 @@ try {
   )
   // SPEC 4a: the content id of every input (the union over the layers), from a fresh index read each
   // time as a plan makes it; the whole plan-time cost is readLayers plus this.
-  const inputs = [...new Set(Object.values(reads.files).flatMap(f => [...f.keys()]))]
+  const inputs = inputsOf(reads)
   const idsOnce = createContentIds(dir, createGit(dir))
   await idsOnce.entries(inputs)
   const ids = await medianAsync(() => createContentIds(dir, createGit(dir)).entries(inputs))
@@ -155,14 +160,13 @@ try {
     // (bench/inputs-compare.sh runs this file against code from before prefetch() existed too.)
     ;(ids as { prefetch?: () => void }).prefetch?.()
     const r = await readLayers(config, {}, createWorkspaceFiles(dir, git))
-    await ids.entries([...new Set(Object.values(r.files).flatMap(f => [...f.keys()]))])
+    await ids.entries(inputsOf(r))
   })
   // A floor, not a design: readLayers and one lstat of each input, the least any content id checked
   // against git's index by stat data must add, with no index read and nothing else.
   const floor = await medianAsync(async () => {
     const r = await readLayers(config, {}, createWorkspaceFiles(dir, createGit(dir)))
-    for (const p of new Set(Object.values(r.files).flatMap(f => [...f.keys()])))
-      lstatSync(`${dir}/${p}`, { throwIfNoEntry: false })
+    for (const p of inputsOf(r)) lstatSync(`${dir}/${p}`, { throwIfNoEntry: false })
   })
   // What one system call costs here: lstat as content ids call it, and access(2), nearly a bare call.
   const absolute = inputs.map(p => `${dir}/${p}`)

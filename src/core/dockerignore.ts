@@ -1,8 +1,9 @@
 // .dockerignore matching with @balena/dockerignore (a port of Moby's matcher, tested against
-// `docker build`), case-sensitive as on Linux, each rule escaped as BuildKit escapes it. Two shortcuts around it, both sound, so that a context
-// of thousands of files is cheap: below an ignored folder that no `!` rule can reach, everything is
-// ignored (such a folder is asked about once, not once per file in it); and a path that no rule can
-// match (it lacks a rule's literal start or end) is not ignored without asking. Pure.
+// `docker build`), case-sensitive as on Linux, each rule escaped as BuildKit escapes it. Two shortcuts
+// around it, both sound, so that a context of thousands of files is cheap: below an ignored folder that
+// no `!` rule can reach, everything is ignored (such a folder is asked about once, not once per file in
+// it); and a path that no rule can match (it lacks a rule's literal start or end) is not ignored
+// without asking. Pure.
 import { posix } from 'node:path'
 import dockerignore from '@balena/dockerignore'
 
